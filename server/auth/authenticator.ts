@@ -1,0 +1,117 @@
+// Resolves the caller of a request from its API token or session cookie, and enforces CSRF
+// protection on cookie-authenticated mutations (API tokens are not sent by browsers on their
+// own, so they need none).
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../clock.js';
+import { HttpError, unauthorized } from '../http/errors.js';
+import { type Principal, requestContext } from '../http/requestContext.js';
+import type { SessionStore } from '../store/sessionStore.js';
+import type { TokenStore } from '../store/tokenStore.js';
+import type { UserStore } from '../store/userStore.js';
+import { hashSecret, safeEqual } from './secrets.js';
+
+export const SESSION_COOKIE = 'rc_session';
+export const CSRF_HEADER = 'x-csrf-token';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface AuthenticatorDeps {
+  users: UserStore;
+  tokens: TokenStore;
+  sessions: SessionStore;
+  clock: Clock;
+  sessionTtlSeconds: number;
+  cookieSecure: 'auto' | 'always' | 'never';
+}
+
+export class Authenticator {
+  constructor(private readonly deps: AuthenticatorDeps) {}
+
+  /**
+   * The caller, or undefined when the request carries no credentials. A credential that is
+   * present but bad (unknown, expired, revoked, disabled user) throws 401 rather than falling
+   * back to anonymous, so a client learns its token stopped working.
+   */
+  async identify(req: FastifyRequest): Promise<Principal | undefined> {
+    const ctx = requestContext(req);
+    if (ctx.principal) return ctx.principal;
+    const header = req.headers.authorization;
+    if (header !== undefined) {
+      const match = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(header);
+      if (!match) throw unauthorized('The Authorization header must be "Bearer <token>".');
+      ctx.principal = await this.fromToken(match[1] as string);
+      return ctx.principal;
+    }
+    const cookie = req.cookies[SESSION_COOKIE];
+    if (cookie) {
+      ctx.principal = await this.fromSession(cookie);
+      return ctx.principal;
+    }
+    return undefined;
+  }
+
+  /** The caller; throws 401 when there is none, 403 when a cookie-authenticated mutation lacks its CSRF token. */
+  async ensureAuthenticated(req: FastifyRequest): Promise<Principal> {
+    const principal = await this.identify(req);
+    if (!principal) throw unauthorized();
+    if (principal.method === 'session' && !SAFE_METHODS.has(req.method)) {
+      const sent = req.headers[CSRF_HEADER];
+      if (typeof sent !== 'string' || !principal.csrfToken || !safeEqual(sent, principal.csrfToken)) {
+        throw new HttpError(
+          403,
+          'csrf_failed',
+          'This request needs the X-CSRF-Token header from GET /api/v1/me (cookie sessions only).',
+        );
+      }
+    }
+    return principal;
+  }
+
+  private async fromToken(token: string): Promise<Principal> {
+    const row = await this.deps.tokens.byHash(hashSecret(token));
+    const now = this.deps.clock.now();
+    if (!row || row.revoked_at) throw unauthorized('This API token is not valid or was revoked.');
+    if (row.expires_at && new Date(row.expires_at) <= now) throw unauthorized('This API token has expired.');
+    const user = await this.deps.users.byId(row.user_id);
+    if (!user || user.disabled_at) throw unauthorized('This account is disabled.');
+    await this.deps.tokens.touch(row);
+    return { user, method: 'token', tokenId: row.id };
+  }
+
+  private async fromSession(cookie: string): Promise<Principal> {
+    const row = await this.deps.sessions.byHash(hashSecret(cookie));
+    const now = this.deps.clock.now();
+    if (!row || row.revoked_at || new Date(row.expires_at) <= now) {
+      throw unauthorized('Your session has ended; sign in again.');
+    }
+    const user = await this.deps.users.byId(row.user_id);
+    if (!user || user.disabled_at) throw unauthorized('This account is disabled.');
+    await this.deps.sessions.touch(row, this.deps.sessionTtlSeconds);
+    return { user, method: 'session', sessionId: row.id, csrfToken: row.csrf_token };
+  }
+
+  /** Set the session cookie: HttpOnly, SameSite=Lax, Secure over HTTPS (or as configured). */
+  setSessionCookie(req: FastifyRequest, reply: FastifyReply, value: string): void {
+    reply.setCookie(SESSION_COOKIE, value, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.secure(req),
+      maxAge: this.deps.sessionTtlSeconds,
+    });
+  }
+
+  clearSessionCookie(req: FastifyRequest, reply: FastifyReply): void {
+    reply.clearCookie(SESSION_COOKIE, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.secure(req),
+    });
+  }
+
+  private secure(req: FastifyRequest): boolean {
+    if (this.deps.cookieSecure === 'always') return true;
+    if (this.deps.cookieSecure === 'never') return false;
+    return req.protocol === 'https';
+  }
+}

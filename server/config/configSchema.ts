@@ -1,0 +1,327 @@
+// The control plane's configuration: one schema, a description on every key. `loadConfig` merges
+// defaults < YAML file < RC_* environment < command-line flags and parses the result here once.
+// The file may also use the shapes of the seed documents (seed 002's config/remote-claude.yaml,
+// seed 000's pooling/quotas blocks); `normaliseSeedShapes` maps those onto this schema first.
+import { z } from 'zod';
+import { PASSWORD_MIN_LENGTH } from '../../sdk/wire.js';
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** A duration in seconds: a number of seconds, or a string such as "30m", "8h", "7d". */
+export const Duration = z.union([
+  z.number().int().min(0),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?[smhd]$/, {
+      error: 'must be a number of seconds or a duration like "30m", "8h", "7d"',
+    })
+    .transform((s) => Math.round(Number(s.slice(0, -1)) * (UNITS[s.slice(-1)] ?? 1))),
+]);
+
+/** A resource size as the seeds write it: "4G", "512M", "10Gi". Parsed by the scheduler later. */
+const Size = z
+  .string()
+  .regex(/^\d+(\.\d+)?([KMGT]i?)?$/, { error: 'must be a size like "512M", "4G" or "10Gi"' });
+const Cpu = z.union([
+  z.number().positive(),
+  z.string().regex(/^\d+(\.\d+)?m?$/, { error: 'must be a CPU count like "2", "0.5" or "500m"' }),
+]);
+const Resources = z.strictObject({
+  cpu: Cpu.optional().describe('CPU cores.'),
+  memory: Size.optional().describe('Memory, e.g. "4G".'),
+  disk: Size.optional().describe('Disk, e.g. "10G".'),
+});
+
+const HostPort = z.string().regex(/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/i, {
+  error: 'must be a host name, optionally "*." in front and ":port" after',
+});
+
+const Oidc = z.strictObject({
+  issuer: z.url().describe('OIDC issuer URL; its /.well-known/openid-configuration is fetched at startup.'),
+  clientId: z.string().min(1).describe('OAuth client id registered with the provider.'),
+  clientSecret: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('OAuth client secret (omit for public clients). Secret.'),
+  scopes: z.array(z.string().min(1)).default(['openid', 'email', 'profile']).describe('Scopes to request.'),
+  label: z.string().min(1).max(60).default('Single sign-on').describe('Text of the sign-in button.'),
+  allowInsecureHttp: z
+    .boolean()
+    .default(false)
+    .describe('Allow an http:// issuer (only for a provider on loopback, e.g. in tests).'),
+});
+
+export const ConfigSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1').describe('Address to listen on (RC_HOST).'),
+      port: z
+        .int()
+        .min(0)
+        .max(65535)
+        .default(8080)
+        .describe('TCP port to listen on; 0 picks a free one (RC_PORT).'),
+      publicUrl: z
+        .url()
+        .optional()
+        .describe(
+          'URL users reach the platform at (for OIDC redirects and links). Default: http://host:port.',
+        ),
+      trustProxy: z
+        .boolean()
+        .default(false)
+        .describe('Trust X-Forwarded-* headers (set when behind a reverse proxy that sets them).'),
+      bodyLimitBytes: z
+        .int()
+        .min(1024)
+        .max(1024 ** 3)
+        .default(1024 * 1024)
+        .describe('Largest request body accepted, in bytes; larger bodies get 413.'),
+    })
+    .prefault({}),
+  dataDir: z
+    .string()
+    .min(1)
+    .default('./data')
+    .describe('Directory for the SQLite file, workspaces and agent sockets (RC_DATA_DIR).'),
+  database: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, { error: 'must be a postgres:// URL' })
+        .optional()
+        .describe(
+          'PostgreSQL connection URL (DATABASE_URL). Unset: SQLite at dataDir/remote-claude.db. Secret.',
+        ),
+      poolSize: z.int().min(1).max(200).default(10).describe('PostgreSQL connection pool size.'),
+      schema: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]*$/, { error: 'must be a lower-case SQL identifier' })
+        .optional()
+        .describe('PostgreSQL schema to use (created when missing). Default: the server default (public).'),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z
+        .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+        .default('info')
+        .describe('Log level (RC_LOG_LEVEL).'),
+    })
+    .prefault({}),
+  admin: z
+    .strictObject({
+      email: z.email().optional().describe('First admin, created only when no user exists (RC_ADMIN_EMAIL).'),
+      password: z
+        .string()
+        .min(PASSWORD_MIN_LENGTH, { error: `must be at least ${PASSWORD_MIN_LENGTH} characters` })
+        .optional()
+        .describe('First admin password (RC_ADMIN_PASSWORD). Secret.'),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      provider: z
+        .enum(['password', 'oauth', 'oidc'])
+        .default('password')
+        .describe(
+          'Primary sign-in method shown first; password sign-in stays available for existing passwords.',
+        ),
+      sessionTtl: Duration.default(7 * 86400).describe('How long a sign-in session lasts without use.'),
+      cookieSecure: z
+        .enum(['auto', 'always', 'never'])
+        .default('auto')
+        .describe('Secure flag on the session cookie; auto sets it when the request came over HTTPS.'),
+      throttle: z
+        .strictObject({
+          maxFailuresPerAccount: z
+            .int()
+            .min(1)
+            .default(5)
+            .describe('Failed sign-ins per account before 429.'),
+          maxFailuresPerIp: z.int().min(1).default(20).describe('Failed sign-ins per client IP before 429.'),
+          window: Duration.default(900).describe('Window the failures are counted over.'),
+        })
+        .prefault({}),
+      argon2: z
+        .strictObject({
+          memoryCost: z
+            .int()
+            .min(1024)
+            .default(19456)
+            .describe('argon2id memory in KiB (OWASP minimum: 19456).'),
+          timeCost: z.int().min(1).default(2).describe('argon2id iterations.'),
+          parallelism: z.int().min(1).default(1).describe('argon2id lanes.'),
+        })
+        .prefault({}),
+      oidc: Oidc.optional().describe('OpenID Connect sign-in (authorization code + PKCE).'),
+    })
+    .prefault({}),
+  security: z
+    .strictObject({
+      allowedDomains: z
+        .array(
+          z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, { error: 'must be a domain like "example.com"' }),
+        )
+        .default([])
+        .describe('Email domains allowed to sign in through OIDC; empty allows any.'),
+      encryption: z
+        .boolean()
+        .default(true)
+        .describe('Encrypt stored secrets (always on; accepted for seed 002).'),
+      audit: z.boolean().default(true).describe('Record the audit log (always on; accepted for seed 002).'),
+    })
+    .prefault({}),
+  claude: z
+    .strictObject({
+      apiKey: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('Organisation Anthropic API key (ANTHROPIC_API_KEY). Secret.'),
+      model: z.string().min(1).optional().describe('Default model for new tasks.'),
+    })
+    .prefault({}),
+  gateway: z
+    .strictObject({
+      upstream: z
+        .url()
+        .default('https://api.anthropic.com')
+        .describe('Model API the gateway relays to (RC_ANTHROPIC_UPSTREAM).'),
+    })
+    .prefault({}),
+  egress: z
+    .strictObject({
+      allow: z
+        .array(HostPort)
+        .default([
+          'api.anthropic.com',
+          'github.com',
+          'codeload.github.com',
+          '*.githubusercontent.com',
+          'registry.npmjs.org',
+          'pypi.org',
+          'files.pythonhosted.org',
+        ])
+        .describe('Hosts workspaces may reach through the egress proxy (RC_EGRESS_ALLOW adds to it).'),
+    })
+    .prefault({}),
+  runtime: z
+    .strictObject({
+      driver: z
+        .enum(['local', 'docker', 'kubernetes', 'ecs'])
+        .default('local')
+        .describe('Runtime driver that creates workspaces (RC_RUNTIME).'),
+    })
+    .prefault({}),
+  sessions: z
+    .strictObject({
+      maxPerUser: z.int().min(1).default(5).describe('Workspaces one user may have running at once.'),
+      idleTimeout: Duration.default(1800).describe('Stop a workspace idle this long.'),
+      maxDuration: Duration.default(8 * 3600).describe('Longest a workspace runs before it is stopped.'),
+    })
+    .prefault({}),
+  storage: z
+    .strictObject({
+      type: z.enum(['local', 's3']).default('local').describe('Where workspace backups and artifacts go.'),
+      s3: z
+        .strictObject({
+          bucket: z.string().min(1).describe('S3 bucket.'),
+          region: z.string().min(1).describe('AWS region.'),
+        })
+        .optional()
+        .describe('S3 settings when type is s3.'),
+    })
+    .prefault({}),
+  pooling: z
+    .strictObject({
+      enabled: z.boolean().default(false).describe('Keep a pool of nodes and pack workspaces onto them.'),
+      minInstances: z.int().min(0).default(0).describe('Nodes kept even when idle.'),
+      maxInstances: z.int().min(1).default(10).describe('Upper bound on nodes.'),
+      instanceType: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('Cloud instance type of new nodes (e.g. t3.large).'),
+      idleTimeout: Duration.default(900).describe('Remove a drained node idle this long.'),
+      taskTimeout: Duration.default(3600).describe('Longest a task may run.'),
+      maxTasksPerInstance: z.int().min(1).default(5).describe('Workspaces placed on one node at most.'),
+      scaling: z
+        .strictObject({
+          enabled: z.boolean().default(true).describe('Let the autoscaler change the pool size.'),
+          targetUtilization: z
+            .number()
+            .gt(0)
+            .lte(1)
+            .default(0.7)
+            .describe('Utilisation the autoscaler aims for.'),
+          scaleUpThreshold: z
+            .number()
+            .gt(0)
+            .lte(1)
+            .default(0.8)
+            .describe('Add nodes above this utilisation.'),
+          scaleDownThreshold: z
+            .number()
+            .gte(0)
+            .lt(1)
+            .default(0.3)
+            .describe('Remove nodes below this utilisation.'),
+          cooldownPeriod: Duration.default(300).describe('Wait this long between scaling actions.'),
+        })
+        .prefault({}),
+    })
+    .refine((p) => p.minInstances <= p.maxInstances, {
+      error: 'minInstances must not exceed maxInstances',
+      path: ['minInstances'],
+    })
+    .refine((p) => p.scaling.scaleDownThreshold < p.scaling.scaleUpThreshold, {
+      error: 'scaleDownThreshold must be below scaleUpThreshold',
+      path: ['scaling', 'scaleDownThreshold'],
+    })
+    .prefault({}),
+  isolation: z
+    .strictObject({
+      isolation: z
+        .enum(['container', 'sandbox'])
+        .optional()
+        .describe('Accepted from seed 000 (drivers decide).'),
+      networkMode: z
+        .string()
+        .optional()
+        .describe('Accepted from seed 000; workspaces always get no network.'),
+      enableUserNamespaces: z.boolean().default(true).describe('Run workspaces in user namespaces.'),
+      resourceLimits: Resources.default({ cpu: '2', memory: '4G', disk: '10G' }).describe(
+        'Default workspace limits.',
+      ),
+    })
+    .prefault({}),
+  quotas: z
+    .strictObject({
+      maxConcurrentTasks: z.int().min(1).default(3).describe('Tasks one user may run at once.'),
+      maxResourcesPerTask: Resources.default({ cpu: '1', memory: '2G', disk: '5G' }).describe(
+        'Largest workspace a user may ask for.',
+      ),
+      maxMonthlyHours: z.number().positive().default(100).describe('Workspace hours per user per month.'),
+    })
+    .prefault({}),
+  userDefaults: z
+    .strictObject({
+      defaultProvider: z.string().optional().describe('Accepted from seed 000.'),
+      autoTerminate: z.boolean().default(true).describe('Stop a workspace when its task ends.'),
+      notifications: z
+        .strictObject({
+          taskComplete: z.boolean().default(true).describe('Notify when a task completes.'),
+          resourceWarnings: z.boolean().default(true).describe('Notify on resource warnings.'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** Config paths whose values are secrets: redacted by `redactConfig`, never logged. */
+export const secretPaths = ['admin.password', 'auth.oidc.clientSecret', 'claude.apiKey'] as const;

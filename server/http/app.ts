@@ -1,0 +1,128 @@
+// Builds the control plane's HTTP server: plugins, hooks, error envelope, OpenAPI and routes.
+// `buildApp` does not listen; `serve.ts` does, and tests use `app.inject()` or listen on port 0.
+import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Services } from '../services.js';
+import { installErrorHandlers } from './errors.js';
+import { installMetrics } from './metrics.js';
+import { auditRoutes } from './routes/auditRoutes.js';
+import { authRoutes } from './routes/authRoutes.js';
+import { healthRoutes } from './routes/healthRoutes.js';
+import { homeRoutes } from './routes/homeRoutes.js';
+import { teamRoutes } from './routes/teamRoutes.js';
+import { tokenRoutes } from './routes/tokenRoutes.js';
+import { userRoutes } from './routes/userRoutes.js';
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+/** Paths whose values pino replaces with "[Redacted]" in every log line. */
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.token',
+  '*.clientSecret',
+  '*.apiKey',
+];
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface AppOptions {
+  /** Extra route plugins (later features, tests). */
+  plugins?: ((app: App, services: Services) => void | Promise<void>)[];
+  /** A pino logger config; defaults from config.log.level. */
+  logger?: boolean | object;
+}
+
+export async function buildApp(services: Services, options: AppOptions = {}): Promise<App> {
+  const { config } = services;
+  const app = Fastify({
+    logger: options.logger ?? { level: config.log.level, redact: { paths: REDACT, censor: '[Redacted]' } },
+    bodyLimit: config.server.bodyLimitBytes,
+    trustProxy: config.server.trustProxy,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>() as unknown as App;
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandlers(app);
+
+  await app.register(fastifyCookie);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Remote Claude API',
+        version: '1',
+        description: 'Run Claude Code as a background worker on your repositories.',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'A personal API token (POST /api/v1/tokens).',
+          },
+          cookieAuth: { type: 'apiKey', in: 'cookie', name: 'rc_session' },
+        },
+      },
+      security: [{ bearerAuth: [] }, { cookieAuth: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (services.audit.wants(req)) {
+      try {
+        await services.audit.recordRequest(req, reply);
+      } catch (err) {
+        req.log.error({ err }, 'could not write audit entry');
+      }
+    }
+    return payload;
+  });
+  const metrics = installMetrics(app);
+
+  healthRoutes(app, services, metrics);
+  authRoutes(app, services);
+  userRoutes(app, services);
+  teamRoutes(app, services);
+  tokenRoutes(app, services);
+  auditRoutes(app, services);
+  homeRoutes(app, services);
+  for (const plugin of options.plugins ?? []) await plugin(app, services);
+
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,141 @@
+// One error envelope for every HTTP failure: { error: { code, message, detail?, fields? } }.
+// Routes throw HttpError; the handler below also turns Fastify's and zod's errors into it, so
+// no input can produce a bare 500 or a framework-shaped error body.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import type { ErrorEnvelope } from '../../sdk/wire.js';
+
+type Field = { path: string; rule: string };
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: { detail?: string; fields?: Field[]; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export const unauthorized = (message = 'Sign in or pass an API token to use this endpoint.') =>
+  new HttpError(401, 'unauthorized', message);
+export const forbidden = (message = 'Your role does not allow this action.') =>
+  new HttpError(403, 'forbidden', message);
+export const notFound = (what: string) => new HttpError(404, 'not_found', `${what} was not found.`);
+export const conflict = (code: string, message: string) => new HttpError(409, code, message);
+
+export function envelope(
+  code: string,
+  message: string,
+  extra: { detail?: string; fields?: Field[] } = {},
+): ErrorEnvelope {
+  return {
+    error: {
+      code,
+      message,
+      ...(extra.detail ? { detail: extra.detail } : {}),
+      ...(extra.fields ? { fields: extra.fields } : {}),
+    },
+  };
+}
+
+interface ZodIssueLike {
+  instancePath: string;
+  message: string;
+  keyword: string;
+  params?: { keys?: string[] };
+}
+
+function validationFields(context: string | undefined, issues: ZodIssueLike[]): Field[] {
+  const prefix = context ?? 'body';
+  const fields: Field[] = [];
+  for (const issue of issues) {
+    const path = [prefix, ...issue.instancePath.split('/').filter(Boolean)].join('.');
+    if (issue.keyword === 'unrecognized_keys' && issue.params?.keys) {
+      for (const key of issue.params.keys)
+        fields.push({ path: `${path}.${key}`, rule: 'is not a known field' });
+    } else {
+      fields.push({ path, rule: issue.message });
+    }
+  }
+  return fields;
+}
+
+/** Map any error to a status and envelope. Unknown errors become 500 with no internals exposed. */
+export function toErrorResponse(err: FastifyError | HttpError | Error): {
+  status: number;
+  body: ErrorEnvelope;
+  headers?: Record<string, string>;
+} {
+  if (err instanceof HttpError) {
+    return {
+      status: err.status,
+      body: envelope(err.code, err.message, err.extra),
+      ...(err.extra.headers ? { headers: err.extra.headers } : {}),
+    };
+  }
+  const fe = err as FastifyError & { validationContext?: string };
+  if (hasZodFastifySchemaValidationErrors(fe)) {
+    const fields = validationFields(fe.validationContext, fe.validation as unknown as ZodIssueLike[]);
+    const summary = fields.map((f) => `${f.path} ${f.rule}`).join('; ');
+    return {
+      status: 400,
+      body: envelope('validation_failed', `The request is not valid: ${summary}.`, { fields }),
+    };
+  }
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return {
+        status: 413,
+        body: envelope('payload_too_large', 'The request body is larger than this server accepts.'),
+      };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return {
+        status: 415,
+        body: envelope('unsupported_media_type', 'Send the request body as application/json.'),
+      };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return {
+        status: 400,
+        body: envelope('malformed_json', 'The request says it has a JSON body but the body is empty.'),
+      };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return {
+        status: 400,
+        body: envelope('malformed_json', 'The request body is not valid JSON.', { detail: fe.message }),
+      };
+  }
+  if (fe instanceof SyntaxError || fe.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
+    return {
+      status: 400,
+      body: envelope('malformed_json', 'The request body is not valid JSON.', { detail: fe.message }),
+    };
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return { status: fe.statusCode, body: envelope('bad_request', fe.message) };
+  }
+  return {
+    status: 500,
+    body: envelope(
+      'internal',
+      'Something went wrong on the server. The request id in the logs identifies it.',
+    ),
+  };
+}
+
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    const { status, body, headers } = toErrorResponse(err);
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    if (headers) reply.headers(headers);
+    return reply.code(status).type('application/json').send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    return reply
+      .code(404)
+      .type('application/json')
+      .send(envelope('route_not_found', `There is no ${req.method} ${req.url.split('?')[0]} route.`));
+  });
+}

@@ -1,0 +1,78 @@
+// `rclaude serve`: open the store, create the first admin if needed, and listen.
+import { join, resolve } from 'node:path';
+import { bootstrapAdmin } from './bootstrapAdmin.js';
+import { type Clock, systemClock } from './clock.js';
+import type { Config } from './config/configSchema.js';
+import { redactUrl } from './config/loadConfig.js';
+import { type App, buildApp } from './http/app.js';
+import { createServices } from './services.js';
+import { type Db, openDb } from './store/db.js';
+
+export interface RunningServer {
+  app: App;
+  db: Db;
+  url: string;
+  close(): Promise<void>;
+}
+
+export function sqlitePath(config: Config): string {
+  return join(resolve(config.dataDir), 'remote-claude.db');
+}
+
+export async function startServer(
+  config: Config,
+  opts: { clock?: Clock; print?: (line: string) => void } = {},
+): Promise<RunningServer> {
+  const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const db = await openDb({
+    databaseUrl: config.database.url,
+    sqlitePath: sqlitePath(config),
+    schema: config.database.schema,
+    poolSize: config.database.poolSize,
+  });
+  const services = createServices(config, db, opts.clock ?? systemClock);
+  let app: App;
+  try {
+    app = await buildApp(services);
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  const url = config.server.publicUrl ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+
+  const store = config.database.url
+    ? `PostgreSQL ${redactUrl(config.database.url)}`
+    : `SQLite ${sqlitePath(config)}`;
+  print(`Remote Claude is listening on ${url} (store: ${store})`);
+  const created = await bootstrapAdmin(services);
+  if (created) {
+    print('');
+    print(`Created the first administrator: ${created.email}`);
+    if (created.generatedPassword) {
+      print(`Password (shown only this once): ${created.generatedPassword}`);
+      print('Set RC_ADMIN_EMAIL and RC_ADMIN_PASSWORD before the first start to choose them yourself.');
+    }
+    print(`Open ${url} to sign in, or run: rclaude login --url ${url} --email ${created.email}`);
+    print('');
+  }
+
+  const prune = setInterval(() => {
+    services.sessions.prune().catch((err) => app.log.warn({ err }, 'session prune failed'));
+  }, 3_600_000);
+  prune.unref();
+
+  return {
+    app,
+    db,
+    url,
+    async close() {
+      clearInterval(prune);
+      await app.close();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+// Everything a route handler needs, built once per server from the config and the store.
+import { AuditRecorder } from './audit/auditRecorder.js';
+import { Authenticator } from './auth/authenticator.js';
+import { LoginThrottle } from './auth/loginThrottle.js';
+import { PasswordHasher } from './auth/passwords.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config/configSchema.js';
+import { AuditStore } from './store/auditStore.js';
+import type { Db } from './store/db.js';
+import { SessionStore } from './store/sessionStore.js';
+import { SettingStore } from './store/settingStore.js';
+import { TeamStore } from './store/teamStore.js';
+import { TokenStore } from './store/tokenStore.js';
+import { UserStore } from './store/userStore.js';
+
+export interface Services {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  users: UserStore;
+  teams: TeamStore;
+  tokens: TokenStore;
+  sessions: SessionStore;
+  settings: SettingStore;
+  auditStore: AuditStore;
+  audit: AuditRecorder;
+  hasher: PasswordHasher;
+  throttle: LoginThrottle;
+  auth: Authenticator;
+}
+
+export function createServices(config: Config, db: Db, clock: Clock): Services {
+  const users = new UserStore(db, clock);
+  const tokens = new TokenStore(db, clock);
+  const sessions = new SessionStore(db, clock);
+  const auditStore = new AuditStore(db, clock);
+  return {
+    config,
+    db,
+    clock,
+    users,
+    teams: new TeamStore(db, clock),
+    tokens,
+    sessions,
+    settings: new SettingStore(db, clock),
+    auditStore,
+    audit: new AuditRecorder(auditStore),
+    hasher: new PasswordHasher(config.auth.argon2),
+    throttle: new LoginThrottle(config.auth.throttle, clock),
+    auth: new Authenticator({
+      users,
+      tokens,
+      sessions,
+      clock,
+      sessionTtlSeconds: config.auth.sessionTtl,
+      cookieSecure: config.auth.cookieSecure,
+    }),
+  };
+}

@@ -1,0 +1,109 @@
+import type { Selectable } from 'kysely';
+import type { AuditEntry, auditResults } from '../../sdk/wire.js';
+import type { Clock } from '../clock.js';
+import type { Db } from './db.js';
+import { type AuditLogsTable, iso } from './schema.js';
+
+export type AuditRow = Selectable<AuditLogsTable>;
+
+export interface AuditRecord {
+  actorId: string | null;
+  actorEmail: string | null;
+  action: string;
+  targetType?: string | null | undefined;
+  targetId?: string | null | undefined;
+  result: (typeof auditResults)[number];
+  statusCode?: number | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  requestId?: string | null;
+  detail?: Record<string, unknown> | null | undefined;
+}
+
+export interface AuditFilter {
+  actor?: string | undefined;
+  action?: string | undefined;
+  target?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  /** Return entries with id below this (the previous page's last id). */
+  beforeId?: number | undefined;
+  limit: number;
+}
+
+/** Append-only: there is no update or delete here on purpose. */
+export class AuditStore {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  async append(rec: AuditRecord): Promise<void> {
+    await this.db.kysely
+      .insertInto('audit_logs')
+      .values({
+        created_at: this.clock.now().toISOString(),
+        actor_id: rec.actorId,
+        actor_email: rec.actorEmail,
+        action: rec.action,
+        target_type: rec.targetType ?? null,
+        target_id: rec.targetId ?? null,
+        result: rec.result,
+        status_code: rec.statusCode ?? null,
+        ip: rec.ip ?? null,
+        user_agent: rec.userAgent?.slice(0, 512) ?? null,
+        request_id: rec.requestId ?? null,
+        detail: rec.detail ? JSON.stringify(rec.detail) : null,
+      })
+      .execute();
+  }
+
+  /** Newest first, at most `limit` rows plus whether more exist. */
+  async query(f: AuditFilter): Promise<{ rows: AuditRow[]; more: boolean }> {
+    let q = this.db.kysely.selectFrom('audit_logs').selectAll();
+    if (f.actor) {
+      const actor = f.actor;
+      q = q.where((eb) => eb.or([eb('actor_id', '=', actor), eb('actor_email', '=', actor.toLowerCase())]));
+    }
+    if (f.action) {
+      q = f.action.endsWith('.')
+        ? q.where('action', '>=', f.action).where('action', '<', `${f.action.slice(0, -1)}/`)
+        : q.where('action', '=', f.action);
+    }
+    if (f.target) {
+      const sep = f.target.indexOf(':');
+      q =
+        sep > 0
+          ? q
+              .where('target_type', '=', f.target.slice(0, sep))
+              .where('target_id', '=', f.target.slice(sep + 1))
+          : q.where('target_id', '=', f.target);
+    }
+    if (f.from) q = q.where('created_at', '>=', new Date(f.from).toISOString());
+    if (f.to) q = q.where('created_at', '<', new Date(f.to).toISOString());
+    if (f.beforeId !== undefined) q = q.where('id', '<', f.beforeId);
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(f.limit + 1)
+      .execute();
+    return { rows: rows.slice(0, f.limit), more: rows.length > f.limit };
+  }
+}
+
+export function toWireAudit(row: AuditRow): AuditEntry {
+  return {
+    id: Number(row.id),
+    at: iso(row.created_at),
+    actorId: row.actor_id,
+    actorEmail: row.actor_email,
+    action: row.action,
+    targetType: row.target_type,
+    targetId: row.target_id,
+    result: row.result as AuditEntry['result'],
+    statusCode: row.status_code,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    requestId: row.request_id,
+    detail: row.detail ? (JSON.parse(row.detail) as Record<string, unknown>) : null,
+  };
+}

@@ -1,0 +1,130 @@
+// Opens the store on SQLite (the embedded default) or PostgreSQL and brings its schema up to date.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import {
+  Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+} from 'kysely';
+import pg from 'pg';
+import { migrations } from './migrations.js';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface StoreOptions {
+  /** postgres:// URL; when absent, SQLite at `sqlitePath`. */
+  databaseUrl?: string | undefined;
+  /** SQLite file (":memory:" for a throwaway store). */
+  sqlitePath?: string;
+  /** PostgreSQL schema to use, created when missing (tests give each run its own). */
+  schema?: string | undefined;
+  poolSize?: number;
+}
+
+export interface Db {
+  readonly kysely: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** PostgreSQL schema in use, when not the server default. */
+  readonly schema?: string | undefined;
+  /** Cheap round trip for /readyz. Throws when the database cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Open the store and run pending migrations. Throws when the database cannot be reached or migrated. */
+export async function openDb(options: StoreOptions): Promise<Db> {
+  const db = options.databaseUrl ? await openPostgres(options) : openSqlite(options.sqlitePath ?? ':memory:');
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
+}
+
+function openSqlite(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SqliteDatabase(path);
+  // WAL lets readers run beside the writer; synchronous=NORMAL under WAL still never loses a
+  // committed transaction to a process crash (only, at worst, the last ones to a power cut).
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    kysely,
+    dialect: 'sqlite',
+    async ping() {
+      await sql`select 1`.execute(kysely);
+    },
+    close: () => kysely.destroy(),
+  };
+}
+
+async function openPostgres(options: StoreOptions): Promise<Db> {
+  const schema = options.schema;
+  if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name: ${schema}`);
+  if (schema) {
+    const client = new pg.Client({ connectionString: options.databaseUrl });
+    await client.connect();
+    try {
+      await client.query(`create schema if not exists ${schema}`);
+    } finally {
+      await client.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: options.databaseUrl,
+    max: options.poolSize ?? 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    // bigint (int8) ids fit in a JS number for any table this platform will hold.
+    types: {
+      getTypeParser: (oid: number, format?: string) =>
+        oid === 20
+          ? (v: string) => Number(v)
+          : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format),
+    } as pg.CustomTypesConfig,
+  });
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kysely,
+    dialect: 'postgres',
+    schema,
+    async ping() {
+      await sql`select 1`.execute(kysely);
+    },
+    close: () => kysely.destroy(),
+  };
+}
+
+async function migrate(db: Db): Promise<void> {
+  const provider: MigrationProvider = {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const [name, make] of Object.entries(migrations)) out[name] = make(db.dialect);
+      return out;
+    },
+  };
+  // Kysely looks for its bookkeeping tables across all schemas; name ours so that a second
+  // schema in the same database is not mistaken for an already-migrated one.
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider,
+    ...(db.schema ? { migrationTableSchema: db.schema } : {}),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(
+      `database migration ${failed ?? ''} failed: ${(error as Error).message ?? String(error)}`,
+    );
+  }
+}

@@ -1,0 +1,101 @@
+// Row types of the store, one interface per table, as Kysely sees them. Timestamps are ISO 8601
+// strings on the way in; PostgreSQL returns Date objects for timestamptz columns, which the stores
+// convert with `iso()` so both engines hand the same shapes up.
+import type { Generated } from 'kysely';
+
+export type Timestamp = string | Date;
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string | null;
+  role: string;
+  password_hash: string | null;
+  oidc_issuer: string | null;
+  oidc_subject: string | null;
+  disabled_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  last_login_at: Timestamp | null;
+}
+
+export interface TeamsTable {
+  id: string;
+  name: string;
+  description: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface TeamMembersTable {
+  team_id: string;
+  user_id: string;
+  role: string;
+  created_at: Timestamp;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  prefix: string;
+  created_at: Timestamp;
+  expires_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  csrf_token: string;
+  auth_method: string;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface AuditLogsTable {
+  id: Generated<number>;
+  created_at: Timestamp;
+  actor_id: string | null;
+  actor_email: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  result: string;
+  status_code: number | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  detail: string | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+  updated_at: Timestamp;
+}
+
+export interface Database {
+  users: UsersTable;
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
+  api_tokens: ApiTokensTable;
+  sessions: SessionsTable;
+  audit_logs: AuditLogsTable;
+  settings: SettingsTable;
+}
+
+/** A timestamp column's value as an ISO 8601 string, whichever engine returned it. */
+export function iso(value: Timestamp): string;
+export function iso(value: Timestamp | null): string | null;
+export function iso(value: Timestamp | null): string | null {
+  if (value === null) return null;
+  return value instanceof Date ? value.toISOString() : new Date(value).toISOString();
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import type { OrgRole, User } from '../../sdk/wire.js';
+import type { Clock } from '../clock.js';
+import type { Db } from './db.js';
+import { iso, type UsersTable } from './schema.js';
+
+export type UserRow = UsersTable;
+
+export interface NewUser {
+  email: string;
+  name?: string | null | undefined;
+  role: OrgRole;
+  passwordHash?: string | null;
+  oidcIssuer?: string | null;
+  oidcSubject?: string | null;
+}
+
+export interface UserPatch {
+  name?: string | null;
+  role?: OrgRole;
+  disabled?: boolean;
+  passwordHash?: string;
+  lastLoginAt?: Date;
+  oidcIssuer?: string;
+  oidcSubject?: string;
+}
+
+export class UserStore {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Insert a user. Throws the engine's unique-violation error for a duplicate email. */
+  async create(input: NewUser): Promise<UserRow> {
+    const now = this.clock.now().toISOString();
+    const row: UserRow = {
+      id: randomUUID(),
+      email: input.email.toLowerCase(),
+      name: input.name ?? null,
+      role: input.role,
+      password_hash: input.passwordHash ?? null,
+      oidc_issuer: input.oidcIssuer ?? null,
+      oidc_subject: input.oidcSubject ?? null,
+      disabled_at: null,
+      created_at: now,
+      updated_at: now,
+      last_login_at: null,
+    };
+    await this.db.kysely.insertInto('users').values(row).execute();
+    return row;
+  }
+
+  async byId(id: string): Promise<UserRow | undefined> {
+    return this.db.kysely.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async byEmail(email: string): Promise<UserRow | undefined> {
+    return this.db.kysely
+      .selectFrom('users')
+      .selectAll()
+      .where('email', '=', email.toLowerCase())
+      .executeTakeFirst();
+  }
+
+  async byOidcIdentity(issuer: string, subject: string): Promise<UserRow | undefined> {
+    return this.db.kysely
+      .selectFrom('users')
+      .selectAll()
+      .where('oidc_issuer', '=', issuer)
+      .where('oidc_subject', '=', subject)
+      .executeTakeFirst();
+  }
+
+  async list(): Promise<UserRow[]> {
+    return this.db.kysely.selectFrom('users').selectAll().orderBy('created_at').orderBy('id').execute();
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db.kysely
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async countByRole(role: OrgRole, opts: { activeOnly: boolean }): Promise<number> {
+    let q = this.db.kysely
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('role', '=', role);
+    if (opts.activeOnly) q = q.where('disabled_at', 'is', null);
+    return Number((await q.executeTakeFirstOrThrow()).n);
+  }
+
+  /** Apply a patch; returns the updated row, or undefined when the user does not exist. */
+  async update(id: string, patch: UserPatch): Promise<UserRow | undefined> {
+    const now = this.clock.now().toISOString();
+    const values: Partial<UserRow> = { updated_at: now };
+    if (patch.name !== undefined) values.name = patch.name;
+    if (patch.role !== undefined) values.role = patch.role;
+    if (patch.disabled !== undefined) values.disabled_at = patch.disabled ? now : null;
+    if (patch.passwordHash !== undefined) values.password_hash = patch.passwordHash;
+    if (patch.lastLoginAt !== undefined) values.last_login_at = patch.lastLoginAt.toISOString();
+    if (patch.oidcIssuer !== undefined) values.oidc_issuer = patch.oidcIssuer;
+    if (patch.oidcSubject !== undefined) values.oidc_subject = patch.oidcSubject;
+    await this.db.kysely.updateTable('users').set(values).where('id', '=', id).execute();
+    return this.byId(id);
+  }
+}
+
+export function toWireUser(row: UserRow): User {
+  const authMethods: User['authMethods'] = [];
+  if (row.password_hash) authMethods.push('password');
+  if (row.oidc_subject) authMethods.push('oidc');
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role as OrgRole,
+    disabled: row.disabled_at !== null,
+    authMethods,
+    createdAt: iso(row.created_at),
+    lastLoginAt: iso(row.last_login_at),
+  };
+}
