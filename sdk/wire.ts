@@ -17,7 +17,8 @@ export const PASSWORD_MAX_LENGTH = 256;
 
 export const Id = z.string().min(1).max(64);
 export const Email = z
-  .email({ error: 'must be a valid email address' })
+  // Only the format check gets this message; a wrong type keeps the generic "must be a string".
+  .email({ error: (iss) => (iss.code === 'invalid_format' ? 'must be a valid email address' : undefined) })
   .max(254)
   .transform((s) => s.toLowerCase());
 export const Password = z

@@ -71,7 +71,11 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
     case 'team.read':
       return resource.kind === 'team' && (admin || resource.actorTeamRole !== undefined);
     case 'team.manageMembers':
-      return resource.kind === 'team' && (admin || resource.actorTeamRole === 'maintainer');
+      // Viewers are read-only across the organisation, even as a team's maintainer.
+      return (
+        resource.kind === 'team' &&
+        (admin || (resource.actorTeamRole === 'maintainer' && atLeast(actor.role, 'member')))
+      );
     case 'token.read':
     case 'token.revoke':
       return resource.kind === 'token' && (resource.ownerId === actor.id || admin);

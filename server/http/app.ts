@@ -19,6 +19,7 @@ import {
 import type { Services } from '../services.js';
 import { installErrorHandlers } from './errors.js';
 import { installMetrics } from './metrics.js';
+import { rejectNul } from './rejectNul.js';
 import { auditRoutes } from './routes/auditRoutes.js';
 import { authRoutes } from './routes/authRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
@@ -52,14 +53,21 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export interface AppOptions {
   /** Extra route plugins (later features, tests). */
   plugins?: ((app: App, services: Services) => void | Promise<void>)[];
-  /** A pino logger config; defaults from config.log.level. */
-  logger?: boolean | object;
+  /** Where log lines go (default stdout); null turns logging off. Redaction always applies. */
+  logStream?: NodeJS.WritableStream | null;
 }
 
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<App> {
   const { config } = services;
   const app = Fastify({
-    logger: options.logger ?? { level: config.log.level, redact: { paths: REDACT, censor: '[Redacted]' } },
+    logger:
+      options.logStream === null
+        ? false
+        : {
+            level: config.log.level,
+            redact: { paths: REDACT, censor: '[Redacted]' },
+            ...(options.logStream ? { stream: options.logStream } : {}),
+          },
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: config.server.trustProxy,
     requestIdHeader: false,
@@ -101,6 +109,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  app.addHook('preValidation', rejectNul);
   app.addHook('onSend', async (req, reply, payload) => {
     if (services.audit.wants(req)) {
       try {

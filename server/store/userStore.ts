@@ -93,6 +93,28 @@ export class UserStore {
     return Number((await q.executeTakeFirstOrThrow()).n);
   }
 
+  /**
+   * Apply a patch unless it would leave no active owner; then return 'last_owner' and change
+   * nothing. The check and the write share one transaction, with the owner rows locked on
+   * PostgreSQL (SQLite runs one write transaction at a time), so two owners demoting each other
+   * at the same moment cannot both succeed.
+   */
+  async updateKeepingAnOwner(id: string, patch: UserPatch): Promise<UserRow | undefined | 'last_owner'> {
+    const removesOwner = (patch.role !== undefined && patch.role !== 'owner') || patch.disabled === true;
+    if (!removesOwner) return this.update(id, patch);
+    return this.db.kysely.transaction().execute(async (trx) => {
+      let q = trx
+        .selectFrom('users')
+        .select('id')
+        .where('role', '=', 'owner')
+        .where('disabled_at', 'is', null);
+      if (this.db.dialect === 'postgres') q = q.forUpdate();
+      const owners = await q.execute();
+      if (owners.some((o) => o.id === id) && owners.length <= 1) return 'last_owner' as const;
+      return new UserStore({ ...this.db, kysely: trx }, this.clock).update(id, patch);
+    });
+  }
+
   /** Apply a patch; returns the updated row, or undefined when the user does not exist. */
   async update(id: string, patch: UserPatch): Promise<UserRow | undefined> {
     const now = this.clock.now().toISOString();

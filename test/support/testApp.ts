@@ -39,7 +39,7 @@ export async function createTestApp(
   const testDb = await openTestDb(engine);
   const clock = new ManualClock(new Date());
   const services = createServices(config, testDb.db, clock);
-  const app = await buildApp(services, { logger: false, ...opts.appOptions });
+  const app = await buildApp(services, { logStream: null, ...opts.appOptions });
 
   const t: TestApp = {
     app,

@@ -138,18 +138,14 @@ export function userRoutes(app: App, s: Services): void {
           });
         }
       }
-      const losesOwner =
-        role === 'owner' && ((body.role !== undefined && body.role !== 'owner') || body.disabled === true);
-      if (losesOwner && (await s.users.countByRole('owner', { activeOnly: true })) <= 1) {
-        throw conflict('last_owner', 'This is the last active owner; make someone else owner first.');
-      }
-
-      const updated = await s.users.update(target.id, {
+      const updated = await s.users.updateKeepingAnOwner(target.id, {
         ...(body.name !== undefined ? { name: body.name } : {}),
         ...(body.role !== undefined ? { role: body.role } : {}),
         ...(body.disabled !== undefined ? { disabled: body.disabled } : {}),
         ...(body.password !== undefined ? { passwordHash: await s.hasher.hash(body.password) } : {}),
       });
+      if (updated === 'last_owner')
+        throw conflict('last_owner', 'This is the last active owner; make someone else owner first.');
       if (!updated) throw notFound('The user');
       // Disabling or a new password ends the user's sessions everywhere.
       if (body.disabled === true || body.password !== undefined) await s.sessions.revokeAllForUser(target.id);

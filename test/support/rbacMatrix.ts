@@ -1,0 +1,246 @@
+// The authorization matrix: every API route × every role × (own resource, someone else's) →
+// the status the server must answer. It is data so each feature adds its routes here; the test
+// in test/rbac.test.ts fails when a route in the OpenAPI document has no row.
+//
+// "own" means the resource belongs to (or includes) the caller; "other" means it belongs to
+// someone else. Routes without an owner use the same expectation for both. Resources the caller
+// may not see answer 404, so ids cannot be probed; visible resources the caller may not change
+// answer 403.
+import type { OrgRole } from '../../sdk/wire.js';
+import type { UserRow } from '../../server/store/userStore.js';
+import type { TestApp } from './testApp.js';
+
+export type Caller = OrgRole | 'anonymous';
+export type Whose = 'own' | 'other';
+export type Statuses = Record<Caller, number>;
+
+export interface Prepared {
+  url: string;
+  payload?: unknown;
+}
+
+export interface MatrixRow {
+  /** "METHOD /openapi/path"; must match the OpenAPI document. */
+  route: string;
+  /** What this row exercises, when a route has several rows. */
+  variant?: string;
+  /** Build fresh resources for one request, made by `actor` (undefined for anonymous). */
+  prepare(t: TestApp, actor: UserRow | undefined, whose: Whose, other: UserRow): Promise<Prepared>;
+  expect: { own: Statuses; other: Statuses } | Statuses;
+}
+
+const all = (status: number, anonymous = 401): Statuses => ({
+  owner: status,
+  admin: status,
+  member: status,
+  viewer: status,
+  anonymous,
+});
+const adminsOnly = (ok: number, denied: number): Statuses => ({
+  owner: ok,
+  admin: ok,
+  member: denied,
+  viewer: denied,
+  anonymous: 401,
+});
+
+/** The caller's own id, or someone else's. */
+const userId = (actor: UserRow | undefined, whose: Whose, other: UserRow) =>
+  whose === 'own' && actor ? actor.id : other.id;
+
+/** A fresh team: with the caller in it (as `role`) for "own", without for "other". */
+async function team(
+  t: TestApp,
+  actor: UserRow | undefined,
+  whose: Whose,
+  role: 'member' | 'maintainer' = 'member',
+) {
+  const row = await t.services.teams.create({ name: `team ${Math.random().toString(36).slice(2)}` });
+  if (whose === 'own' && actor) await t.services.teams.putMember(row.id, actor.id, role);
+  return row;
+}
+
+async function token(t: TestApp, owner: UserRow) {
+  return t.services.tokens.create({
+    userId: owner.id,
+    name: 'matrix',
+    tokenHash: Math.random().toString(36),
+    prefix: 'rc_x',
+    expiresAt: null,
+  });
+}
+
+export const rbacMatrix: MatrixRow[] = [
+  { route: 'GET /healthz', prepare: async () => ({ url: '/healthz' }), expect: all(200, 200) },
+  { route: 'GET /readyz', prepare: async () => ({ url: '/readyz' }), expect: all(200, 200) },
+  // Metrics carry no user data; operators keep the port private or filter /metrics at their proxy.
+  { route: 'GET /metrics', prepare: async () => ({ url: '/metrics' }), expect: all(200, 200) },
+  { route: 'GET /', prepare: async () => ({ url: '/' }), expect: all(200, 200) },
+  {
+    route: 'GET /api/v1/auth/providers',
+    prepare: async () => ({ url: '/api/v1/auth/providers' }),
+    expect: all(200, 200),
+  },
+  { route: 'GET /api/v1/me', prepare: async () => ({ url: '/api/v1/me' }), expect: all(200) },
+  {
+    route: 'POST /api/v1/auth/logout',
+    prepare: async () => ({ url: '/api/v1/auth/logout' }),
+    expect: all(204),
+  },
+  {
+    route: 'POST /api/v1/auth/login',
+    // Login needs no credentials; a wrong password is 401 for everyone.
+    prepare: async () => ({
+      url: '/api/v1/auth/login',
+      payload: { email: 'nobody@example.test', password: 'not the password' },
+    }),
+    expect: all(401, 401),
+  },
+
+  {
+    route: 'GET /api/v1/users',
+    prepare: async () => ({ url: '/api/v1/users' }),
+    expect: adminsOnly(200, 403),
+  },
+  {
+    route: 'POST /api/v1/users',
+    variant: 'member role',
+    prepare: async () => ({
+      url: '/api/v1/users',
+      payload: { email: `new-${Math.random()}@example.test`, role: 'member' },
+    }),
+    expect: adminsOnly(201, 403),
+  },
+  {
+    route: 'POST /api/v1/users',
+    variant: 'owner role: only owners grant it',
+    prepare: async () => ({
+      url: '/api/v1/users',
+      payload: { email: `own-${Math.random()}@example.test`, role: 'owner' },
+    }),
+    expect: { owner: 201, admin: 403, member: 403, viewer: 403, anonymous: 401 },
+  },
+  {
+    route: 'GET /api/v1/users/{id}',
+    prepare: async (_t, a, w, o) => ({ url: `/api/v1/users/${userId(a, w, o)}` }),
+    expect: { own: all(200), other: adminsOnly(200, 404) },
+  },
+  {
+    route: 'PATCH /api/v1/users/{id}',
+    variant: 'name',
+    prepare: async (_t, a, w, o) => ({
+      url: `/api/v1/users/${userId(a, w, o)}`,
+      payload: { name: 'Renamed' },
+    }),
+    expect: { own: all(200), other: adminsOnly(200, 404) },
+  },
+  {
+    route: 'PATCH /api/v1/users/{id}',
+    variant: 'role: nobody changes their own',
+    prepare: async (t, a, w) => {
+      const target = w === 'own' && a ? a : await t.user('member');
+      return { url: `/api/v1/users/${target.id}`, payload: { role: 'viewer' } };
+    },
+    expect: {
+      own: { owner: 403, admin: 403, member: 403, viewer: 200, anonymous: 401 },
+      other: adminsOnly(200, 404),
+    },
+  },
+  {
+    route: 'PATCH /api/v1/users/{id}',
+    variant: 'disable: nobody disables themselves',
+    prepare: async (t, a, w) => {
+      const target = w === 'own' && a ? a : await t.user('member');
+      return { url: `/api/v1/users/${target.id}`, payload: { disabled: true } };
+    },
+    expect: {
+      own: { owner: 403, admin: 403, member: 403, viewer: 403, anonymous: 401 },
+      other: adminsOnly(200, 404),
+    },
+  },
+  {
+    route: 'PATCH /api/v1/users/{id}',
+    variant: 'an owner: only owners act on owners',
+    prepare: async (t) => ({
+      url: `/api/v1/users/${(await t.user('owner')).id}`,
+      payload: { role: 'member' },
+    }),
+    expect: { owner: 200, admin: 403, member: 404, viewer: 404, anonymous: 401 },
+  },
+
+  { route: 'GET /api/v1/teams', prepare: async () => ({ url: '/api/v1/teams' }), expect: all(200) },
+  {
+    route: 'POST /api/v1/teams',
+    prepare: async () => ({
+      url: '/api/v1/teams',
+      payload: { name: `t-${Math.random().toString(36).slice(2)}` },
+    }),
+    expect: adminsOnly(201, 403),
+  },
+  {
+    route: 'GET /api/v1/teams/{id}',
+    prepare: async (t, a, w) => ({ url: `/api/v1/teams/${(await team(t, a, w)).id}` }),
+    expect: { own: all(200), other: adminsOnly(200, 404) },
+  },
+  {
+    route: 'PATCH /api/v1/teams/{id}',
+    prepare: async (t, a, w) => ({
+      url: `/api/v1/teams/${(await team(t, a, w)).id}`,
+      payload: { description: 'x' },
+    }),
+    expect: { own: adminsOnly(200, 403), other: adminsOnly(200, 404) },
+  },
+  {
+    route: 'DELETE /api/v1/teams/{id}',
+    prepare: async (t, a, w) => ({ url: `/api/v1/teams/${(await team(t, a, w)).id}` }),
+    expect: { own: adminsOnly(204, 403), other: adminsOnly(204, 404) },
+  },
+  {
+    route: 'PUT /api/v1/teams/{id}/members/{userId}',
+    variant: 'caller is a maintainer of the own team',
+    prepare: async (t, a, w, o) => ({
+      url: `/api/v1/teams/${(await team(t, a, w, 'maintainer')).id}/members/${o.id}`,
+      payload: { role: 'member' },
+    }),
+    expect: {
+      own: { owner: 200, admin: 200, member: 200, viewer: 403, anonymous: 401 },
+      other: adminsOnly(200, 404),
+    },
+  },
+  {
+    route: 'DELETE /api/v1/teams/{id}/members/{userId}',
+    variant: 'caller is a plain member of the own team',
+    prepare: async (t, a, w, o) => {
+      const row = await team(t, a, w, 'member');
+      await t.services.teams.putMember(row.id, o.id, 'member');
+      return { url: `/api/v1/teams/${row.id}/members/${o.id}` };
+    },
+    expect: { own: adminsOnly(204, 403), other: adminsOnly(204, 404) },
+  },
+
+  {
+    route: 'POST /api/v1/tokens',
+    prepare: async () => ({ url: '/api/v1/tokens', payload: { name: 'ci' } }),
+    expect: all(201),
+  },
+  {
+    route: 'GET /api/v1/tokens',
+    prepare: async (_t, a, w, o) => ({
+      url: w === 'own' ? '/api/v1/tokens' : `/api/v1/tokens?userId=${userId(a, w, o)}`,
+    }),
+    expect: { own: all(200), other: adminsOnly(200, 403) },
+  },
+  {
+    route: 'DELETE /api/v1/tokens/{id}',
+    prepare: async (t, a, w, o) => ({
+      url: `/api/v1/tokens/${(await token(t, w === 'own' && a ? a : o)).id}`,
+    }),
+    expect: { own: all(204), other: adminsOnly(204, 404) },
+  },
+
+  {
+    route: 'GET /api/v1/audit',
+    prepare: async () => ({ url: '/api/v1/audit' }),
+    expect: adminsOnly(200, 403),
+  },
+];
