@@ -48,6 +48,12 @@ export async function startServer(
     ? `PostgreSQL ${redactUrl(config.database.url)}`
     : `SQLite ${sqlitePath(config)}`;
   print(`Remote Claude is listening on ${url} (store: ${store})`);
+  if (db.newerMigrations.length) {
+    app.log.warn(
+      { migrations: db.newerMigrations },
+      'the database was migrated by a newer version; running without migrating',
+    );
+  }
   const created = await bootstrapAdmin(services);
   if (created) {
     print('');

@@ -18,7 +18,7 @@ export class ConfigError extends Error {
 }
 
 /** Env vars with stable names (DESIGN §12) and the config path each sets. */
-const ENV_ALIASES: Record<string, string> = {
+export const ENV_ALIASES: Record<string, string> = {
   RC_HOST: 'server.host',
   RC_PORT: 'server.port',
   RC_PUBLIC_URL: 'server.publicUrl',

@@ -32,6 +32,11 @@ export interface Db {
   readonly dialect: Dialect;
   /** PostgreSQL schema in use, when not the server default. */
   readonly schema?: string | undefined;
+  /**
+   * Migrations the database has but this code does not know (a newer version migrated it).
+   * Migrations are additive, so this version keeps running on the part of the schema it knows.
+   */
+  newerMigrations: string[];
   /** Cheap round trip for /readyz. Throws when the database cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -41,7 +46,8 @@ export interface Db {
 export async function openDb(options: StoreOptions): Promise<Db> {
   const db = options.databaseUrl ? await openPostgres(options) : openSqlite(options.sqlitePath ?? ':memory:');
   try {
-    await migrate(db);
+    db.newerMigrations = await appliedButUnknown(db);
+    if (db.newerMigrations.length === 0) await migrate(db);
   } catch (err) {
     await db.close();
     throw err;
@@ -62,6 +68,7 @@ function openSqlite(path: string): Db {
   return {
     kysely,
     dialect: 'sqlite',
+    newerMigrations: [],
     async ping() {
       await sql`select 1`.execute(kysely);
     },
@@ -97,12 +104,24 @@ async function openPostgres(options: StoreOptions): Promise<Db> {
   return {
     kysely,
     dialect: 'postgres',
+    newerMigrations: [],
     schema,
     async ping() {
       await sql`select 1`.execute(kysely);
     },
     close: () => kysely.destroy(),
   };
+}
+
+/** Names in Kysely's migration table that are not in our list; none on a fresh database. */
+async function appliedButUnknown(db: Db): Promise<string[]> {
+  const tables = await db.kysely.introspection.getTables({ withInternalKyselyTables: true });
+  const hasTable = tables.some(
+    (t) => t.name === 'kysely_migration' && (!db.schema || t.schema === db.schema),
+  );
+  if (!hasTable) return [];
+  const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db.kysely);
+  return rows.map((r) => r.name).filter((name) => !(name in migrations));
 }
 
 async function migrate(db: Db): Promise<void> {
