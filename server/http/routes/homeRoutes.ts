@@ -34,7 +34,7 @@ function page(oidcLabel: string | null): string {
 <style>
 :root{color-scheme:light dark;font-family:system-ui,sans-serif}
 body{margin:0;min-height:100vh;display:grid;place-items:center;background:Canvas}
-main{width:min(24rem,92vw);padding:2rem;border:1px solid #8884;border-radius:12px}
+main{box-sizing:border-box;width:min(24rem,92vw);padding:2rem;border:1px solid #8884;border-radius:12px}
 h1{font-size:1.4rem;margin:0 0 1.5rem}label{display:block;margin:.8rem 0 .3rem;font-weight:600}
 input{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px solid #8888;border-radius:6px}
 .button,button{display:block;width:100%;margin-top:1.2rem;padding:.7rem;font-size:1rem;border:0;border-radius:6px;background:#c15f3c;color:#fff;cursor:pointer;text-align:center;text-decoration:none}
