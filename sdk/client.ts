@@ -117,10 +117,11 @@ export class ApiClient {
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (err as Error).message;
       throw new ApiError(
         0,
         'unreachable',
-        `Cannot reach ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}.`,
+        `Cannot reach ${this.baseUrl} (${why}). Is the server running, and is the URL right?`,
       );
     }
   }

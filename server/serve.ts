@@ -1,5 +1,6 @@
 // `rclaude serve`: open the store, create the first admin if needed, and listen.
 import { join, resolve } from 'node:path';
+import pino, { type DestinationStream } from 'pino';
 import { bootstrapAdmin } from './bootstrapAdmin.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/configSchema.js';
@@ -21,7 +22,7 @@ export function sqlitePath(config: Config): string {
 
 export async function startServer(
   config: Config,
-  opts: { clock?: Clock; print?: (line: string) => void } = {},
+  opts: { clock?: Clock; print?: (line: string) => void; logStream?: DestinationStream } = {},
 ): Promise<RunningServer> {
   const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const db = await openDb({
@@ -33,7 +34,8 @@ export async function startServer(
   const services = createServices(config, db, opts.clock ?? systemClock);
   let app: App;
   try {
-    app = await buildApp(services);
+    // JSON logs go to stderr so stdout carries only the human-readable lines printed below.
+    app = await buildApp(services, { logStream: opts.logStream ?? pino.destination(2) });
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (err) {
     await db.close();

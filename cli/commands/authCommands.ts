@@ -2,26 +2,35 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { ApiClient } from '../../sdk/client.js';
 import { Email } from '../../sdk/wire.js';
-import { type CliContext, CliError } from '../context.js';
-import { credentialsPath, readCredentials, removeCredentials, writeCredentials } from '../credentials.js';
+import { CliError } from '../cliError.js';
+import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
+import {
+  type Credentials,
+  credentialsPath,
+  readCredentials,
+  removeCredentials,
+  writeCredentials,
+} from '../credentials.js';
 import { json } from '../output.js';
 import { ask, askHidden, readStdinLine } from '../prompt.js';
 
 export function registerAuth(program: Command, ctx: CliContext): void {
   program
     .command('login')
-    .description('sign in and store an API token for later commands')
-    .option('--url <url>', 'server URL (default: RC_URL or http://127.0.0.1:8080)')
-    .option('--email <email>', 'your email')
-    .option('--password-stdin', 'read the password from standard input')
+    .description('sign in with your email and password and save an API token for later commands')
+    .option('--url <url>', 'server URL (default: RC_URL, else the last server, else http://127.0.0.1:8080)')
+    .option('--email <email>', 'your email (asked for when not given)')
+    .option('--password-stdin', 'read the password from standard input instead of asking')
     .action(async (o: { url?: string; email?: string; passwordStdin?: boolean }) => {
       const url = ctx.serverUrl(o);
-      if (!/^https?:\/\/[^/]+/.test(url)) throw new CliError(`--url must be an http(s) URL, got "${url}"`);
+      if (o.email === undefined && !process.stdin.isTTY)
+        throw new CliError('--email is required when there is no terminal to ask on');
       const emailRaw = o.email ?? (await ask('Email: '));
       const email = Email.safeParse(emailRaw);
       if (!email.success) throw new CliError(`--email must be a valid email address, got "${emailRaw}"`);
       const password = o.passwordStdin ? await readStdinLine() : await askHidden('Password: ');
-      if (!password) throw new CliError('no password given');
+      if (!password)
+        throw new CliError(o.passwordStdin ? 'no password on standard input' : 'no password given');
 
       const anon = new ApiClient({ baseUrl: url });
       const { me, cookie } = await anon.login(email.data, password);
@@ -33,37 +42,51 @@ export function registerAuth(program: Command, ctx: CliContext): void {
       await anon.logoutSession(cookie, me.csrfToken);
       const path = writeCredentials({ url, token: created.token, email: me.user.email }, ctx.env);
       ctx.out(`Logged in to ${url} as ${me.user.email} (${me.user.role}). Token saved to ${path}.`);
+      if (ctx.env.RC_TOKEN)
+        ctx.out('Note: RC_TOKEN is set in your environment and is used instead of the saved token.');
     });
 
   program
     .command('logout')
-    .description('revoke the stored token and forget it')
+    .description('revoke the saved token and forget it')
     .action(async () => {
-      const creds = readCredentials(ctx.env);
-      if (!creds) {
-        ctx.out('Not logged in.');
-        return;
+      let creds: Credentials | undefined;
+      try {
+        creds = readCredentials(ctx.env);
+      } catch (err) {
+        // A damaged file holds no usable token; removing it is all logout can do.
+        if (!(err instanceof CliError)) throw err;
+        removeCredentials(ctx.env);
+        return ctx.out(`Removed the damaged ${credentialsPath(ctx.env)}.`);
       }
+      if (!creds) return ctx.out('Not logged in.');
       const client = new ApiClient({ baseUrl: creds.url, token: creds.token });
       const tokens = await client.listTokens().catch(() => undefined);
       const mine = tokens?.items.find((t) => creds.token.startsWith(t.prefix) && !t.revokedAt);
-      if (mine) await client.revokeToken(mine.id).catch(() => undefined);
+      const revoked = mine
+        ? await client.revokeToken(mine.id).then(
+            () => true,
+            () => false,
+          )
+        : false;
       removeCredentials(ctx.env);
-      ctx.out(`Logged out of ${creds.url}; removed ${credentialsPath(ctx.env)}.`);
-    });
-
-  program
-    .command('whoami')
-    .description('show the signed-in user')
-    .option('--url <url>', 'server URL')
-    .option('--token <token>', 'API token (default: RC_TOKEN or the stored one)')
-    .option('--json', 'print JSON')
-    .action(async (o: { url?: string; token?: string; json?: boolean }) => {
-      const me = await ctx.client(o).me();
-      if (o.json) return ctx.out(json(me));
-      const teams = me.teams.length ? me.teams.map((t) => `${t.name} (${t.role})`).join(', ') : 'none';
       ctx.out(
-        `${me.user.email} — ${me.user.role}${me.user.name ? ` — ${me.user.name}` : ''}\nteams: ${teams}\nserver: ${ctx.serverUrl(o)}`,
+        revoked
+          ? `Logged out of ${creds.url}: revoked the token and removed ${credentialsPath(ctx.env)}.`
+          : `Logged out: removed ${credentialsPath(ctx.env)}. The token was not revoked, because ${creds.url} could not be reached or no longer accepts it.`,
       );
     });
+
+  const whoami = program
+    .command('whoami')
+    .description('show who you are signed in as, and where')
+    .option('--json', 'print JSON');
+  addServerOptions(whoami).action(async (o: ServerOptions & { json?: boolean }) => {
+    const me = await ctx.client(o).me();
+    if (o.json) return ctx.out(json(me));
+    const teams = me.teams.length ? me.teams.map((t) => `${t.name} (${t.role})`).join(', ') : 'none';
+    ctx.out(
+      `${me.user.email} — ${me.user.role}${me.user.name ? ` — ${me.user.name}` : ''}\nteams: ${teams}\nserver: ${ctx.serverUrl(o)}`,
+    );
+  });
 }

@@ -1,18 +1,25 @@
 import type { Command } from 'commander';
 import { CreateTokenBody } from '../../sdk/wire.js';
-import { type CliContext, CliError } from '../context.js';
+import { CliError } from '../cliError.js';
+import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
+import { flagError } from '../flagError.js';
 import { json, shortTime, table } from '../output.js';
 
-export function registerTokens(program: Command, ctx: CliContext): void {
-  const tokens = program.command('tokens').description('manage your API tokens');
+const DAYS_RULE = 'must be a whole number of days from 1 to 3650, or "never"';
 
-  tokens
+export function registerTokens(program: Command, ctx: CliContext): void {
+  const tokens = program
+    .command('tokens')
+    .description('manage your API tokens (for scripts, CI and RC_TOKEN)');
+
+  const create = tokens
     .command('create')
-    .description('create a token; it is printed once')
-    .requiredOption('--name <name>', 'what the token is for')
-    .option('--expires-in-days <days>', 'lifetime in days, or "never"', '90')
-    .option('--json', 'print JSON')
-    .action(async (o: { name: string; expiresInDays: string; json?: boolean }) => {
+    .description('create a token; the secret is printed once')
+    .requiredOption('--name <name>', 'what the token is for, e.g. "ci"')
+    .option('--expires-in-days <days>', 'lifetime in days (1-3650), or "never"', '90')
+    .option('--json', 'print JSON (includes the secret)');
+  addServerOptions(create).action(
+    async (o: ServerOptions & { name: string; expiresInDays: string; json?: boolean }) => {
       const days =
         o.expiresInDays === 'never'
           ? null
@@ -21,47 +28,48 @@ export function registerTokens(program: Command, ctx: CliContext): void {
             : Number.NaN;
       const parsed = CreateTokenBody.safeParse({ name: o.name, expiresInDays: days });
       if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        const flag = issue?.path[0] === 'expiresInDays' ? 'expires-in-days' : 'name';
-        throw new CliError(
-          `--${flag} ${issue?.path[0] === 'expiresInDays' ? 'must be a whole number of days from 1 to 3650, or "never"' : issue?.message}`,
-        );
+        if (parsed.error.issues[0]?.path[0] === 'expiresInDays')
+          throw new CliError(`--expires-in-days ${DAYS_RULE}, got "${o.expiresInDays}"`);
+        throw flagError(parsed.error);
       }
-      const created = await ctx.client({}).createToken(parsed.data);
+      const created = await ctx.client(o).createToken(parsed.data);
       if (o.json) return ctx.out(json(created));
-      ctx.out(
-        `${created.token}\n\nThis is the only time the token is shown. Expires: ${created.expiresAt ? shortTime(created.expiresAt) : 'never'}.`,
-      );
-    });
+      ctx.out(created.token);
+      const expiry = created.expiresAt ? `expires ${shortTime(created.expiresAt)} UTC` : 'never expires';
+      ctx.out(`\nSave it now; it is not shown again. Token "${created.name}" (id ${created.id}) ${expiry}.`);
+    },
+  );
 
-  tokens
+  const list = tokens
     .command('list')
-    .description('list your tokens')
-    .option('--json', 'print JSON')
-    .action(async (o: { json?: boolean }) => {
-      const { items } = await ctx.client({}).listTokens();
-      if (o.json) return ctx.out(json(items));
-      ctx.out(
-        table(items, [
-          ['id', (t) => t.id],
-          ['name', (t) => t.name],
-          ['prefix', (t) => `${t.prefix}…`],
-          ['created', (t) => shortTime(t.createdAt)],
-          ['expires', (t) => (t.expiresAt ? shortTime(t.expiresAt) : 'never')],
-          ['last used', (t) => shortTime(t.lastUsedAt)],
-          ['status', (t) => (t.revokedAt ? 'revoked' : 'active')],
-        ]),
-      );
-    });
+    .description('list your tokens (never their secrets)')
+    .option('--json', 'print JSON');
+  addServerOptions(list).action(async (o: ServerOptions & { json?: boolean }) => {
+    const { items } = await ctx.client(o).listTokens();
+    if (o.json) return ctx.out(json(items));
+    if (!items.length)
+      return ctx.out('No tokens yet; create one with `rclaude tokens create --name <name>`.');
+    ctx.out(
+      table(items, [
+        ['id', (t) => t.id],
+        ['name', (t) => t.name],
+        ['prefix', (t) => `${t.prefix}…`],
+        ['created', (t) => shortTime(t.createdAt)],
+        ['expires', (t) => (t.expiresAt ? shortTime(t.expiresAt) : 'never')],
+        ['last used', (t) => shortTime(t.lastUsedAt)],
+        ['status', (t) => (t.revokedAt ? 'revoked' : 'active')],
+      ]),
+    );
+  });
 
-  tokens
+  const revoke = tokens
     .command('revoke')
-    .description('revoke a token by id')
-    .argument('<id>', 'token id (see `rclaude tokens list`)')
-    .action(async (id: string) => {
-      if (!/^[\w-]{1,64}$/.test(id))
-        throw new CliError(`<id> must be a token id from \`rclaude tokens list\`, got "${id}"`);
-      await ctx.client({}).revokeToken(id);
-      ctx.out(`Revoked token ${id}.`);
-    });
+    .description('revoke a token by id; anything using it stops working at once')
+    .argument('<id>', 'token id (see `rclaude tokens list`)');
+  addServerOptions(revoke).action(async (id: string, o: ServerOptions) => {
+    if (!/^[\w-]{1,64}$/.test(id))
+      throw new CliError(`<id> must be a token id from \`rclaude tokens list\`, got "${id}"`);
+    await ctx.client(o).revokeToken(id);
+    ctx.out(`Revoked token ${id}.`);
+  });
 }

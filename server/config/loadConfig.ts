@@ -48,6 +48,8 @@ export interface ConfigSources {
   env?: Record<string, string | undefined>;
   /** Values from command-line flags, keyed by config path ("server.port"). */
   flags?: Record<string, unknown>;
+  /** How the user typed each flag ("--log-level"), keyed by config path, for error messages. */
+  flagNames?: Record<string, string>;
 }
 
 /**
@@ -89,7 +91,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   for (const [path, value] of Object.entries(sources.flags ?? {})) {
     if (value === undefined) continue;
     setPath(merged, path, value);
-    origin.set(path, `flag --${path.split('.').pop()}`);
+    origin.set(path, sources.flagNames?.[path] ?? `flag ${path}`);
   }
 
   const parsed = ConfigSchema.safeParse(merged);

@@ -16,6 +16,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import type { DestinationStream } from 'pino';
 import type { Services } from '../services.js';
 import { installErrorHandlers } from './errors.js';
 import { installMetrics } from './metrics.js';
@@ -54,7 +55,7 @@ export interface AppOptions {
   /** Extra route plugins (later features, tests). */
   plugins?: ((app: App, services: Services) => void | Promise<void>)[];
   /** Where log lines go (default stdout); null turns logging off. Redaction always applies. */
-  logStream?: NodeJS.WritableStream | null;
+  logStream?: DestinationStream | null;
 }
 
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<App> {
