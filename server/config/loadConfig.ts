@@ -32,8 +32,19 @@ export const ENV_ALIASES: Record<string, string> = {
   ANTHROPIC_API_KEY: 'claude.apiKey',
 };
 
-/** Env vars read for the config but not mapped onto a path: never taken by the generic RC_A__B form. */
-const ENV_NOT_CONFIG = new Set(['RC_CONFIG', 'RC_EGRESS_ALLOW', 'RC_URL', 'RC_TOKEN']);
+/**
+ * RC_* variables that are not config paths, so the generic RC_A__B form must not take them (it
+ * would stop startup with "… is not a known setting"): the file and allowlist read here, the
+ * CLI's RC_URL/RC_TOKEN, and the test suite's RC_TEST_DATABASE_URL (test/support/testDb.ts),
+ * which a developer's shell may well export while also running `rclaude serve`.
+ */
+const ENV_NOT_CONFIG = new Set([
+  'RC_CONFIG',
+  'RC_EGRESS_ALLOW',
+  'RC_URL',
+  'RC_TOKEN',
+  'RC_TEST_DATABASE_URL',
+]);
 
 const KNOWN_ISSUERS: Record<string, string> = {
   google: 'https://accounts.google.com',
@@ -81,9 +92,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const allow = env.RC_EGRESS_ALLOW?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (allow?.length) {
-    const base = getPath(merged, 'egress.allow');
-    const current = Array.isArray(base) ? base : (ConfigSchema.shape.egress.parse({}).allow as string[]);
+  const base = getPath(merged, 'egress.allow');
+  // Only a list (or nothing, meaning the default list) can be added to; any other value the file
+  // gave is left for the schema to reject rather than silently replaced by the defaults.
+  if (allow?.length && (base === undefined || Array.isArray(base))) {
+    const current = base ?? (ConfigSchema.shape.egress.parse({}).allow as string[]);
     setPath(merged, 'egress.allow', [...new Set([...current, ...allow])]);
     origin.set('egress.allow', 'RC_EGRESS_ALLOW');
   }
@@ -102,17 +115,45 @@ export function loadConfig(sources: ConfigSources = {}): Config {
 function toConfigError(error: z.ZodError, origin: Map<string, string>): ConfigError {
   return new ConfigError(
     error.issues.map((issue) => {
-      const path = issue.path.join('.');
+      // An unknown key's issue sits on its parent object; report (and blame) the key itself.
+      const path =
+        issue.code === 'unrecognized_keys' ? [...issue.path, ...issue.keys].join('.') : issue.path.join('.');
       let rule = issue.message;
-      if (issue.code === 'unrecognized_keys') {
-        return { path: [...issue.path, ...issue.keys].join('.'), rule: 'is not a known setting' };
-      }
-      if (issue.code === 'invalid_type' && rule.startsWith('Invalid input'))
+      if (issue.code === 'unrecognized_keys') rule = 'is not a known setting';
+      else if (issue.code === 'invalid_union') rule = unionRule(issue);
+      else if (issue.code === 'invalid_type' && rule.startsWith('Invalid input'))
         rule = `must be ${issue.expected}`;
-      const source = [...origin.keys()].find((p) => path === p || path.startsWith(`${p}.`));
-      return { path, rule, ...(source ? { source: origin.get(source) } : {}) };
+      const source = sourceOf(path, origin);
+      return { path, rule, ...(source ? { source } : {}) };
     }),
   );
+}
+
+/**
+ * Where the value at `path` came from: the source that set it or a section containing it, else
+ * one that set something inside it (an unknown section such as `sever: {port: 1}` is marked
+ * only at its leaves).
+ */
+function sourceOf(path: string, origin: Map<string, string>): string | undefined {
+  const keys = [...origin.keys()];
+  const hit =
+    keys.find((p) => path === p || path.startsWith(`${p}.`)) ??
+    (path ? keys.find((p) => p.startsWith(`${path}.`)) : undefined);
+  return hit === undefined ? undefined : origin.get(hit);
+}
+
+/**
+ * zod reports a value no branch of a union accepts as just "Invalid input". Name the rule instead:
+ * the message of the branch that took the value's type but rejected it ("10 minutes" for a
+ * Duration fails its duration pattern), else the types the branches accept.
+ */
+function unionRule(issue: z.core.$ZodIssueInvalidUnion): string {
+  const firsts = issue.errors.flatMap((branch) => branch.slice(0, 1));
+  const specific = firsts.find((i) => i.code !== 'invalid_type');
+  if (specific) return specific.message;
+  const expected = firsts.flatMap((i) => (i.code === 'invalid_type' ? [i.expected] : []));
+  if (expected.length === 0) return issue.message;
+  return `must be ${expected.map((e) => (/^[aeiou]/.test(e) ? `an ${e}` : `a ${e}`)).join(' or ')}`;
 }
 
 /** `RC_SERVER__BODY_LIMIT_BYTES` → `server.bodyLimitBytes`: "__" separates levels, "_" words. */
@@ -277,6 +318,8 @@ export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = 'redacted';
+    // node-postgres also takes the password as a query parameter (pg-connection-string).
+    if (u.searchParams.has('password')) u.searchParams.set('password', 'redacted');
     return u.toString();
   } catch {
     return '[redacted]';

@@ -44,14 +44,15 @@ export class AuditStore {
       .values({
         created_at: this.clock.now().toISOString(),
         actor_id: rec.actorId,
-        actor_email: rec.actorEmail,
+        // Stored lower-cased, as users.email is, because query() matches a lower-cased actor.
+        actor_email: rec.actorEmail?.toLowerCase() ?? null,
         action: rec.action,
         target_type: rec.targetType ?? null,
         target_id: rec.targetId ?? null,
         result: rec.result,
         status_code: rec.statusCode ?? null,
         ip: rec.ip ?? null,
-        user_agent: rec.userAgent?.slice(0, 512) ?? null,
+        user_agent: rec.userAgent == null ? null : truncate(rec.userAgent, 512),
         request_id: rec.requestId ?? null,
         detail: rec.detail ? JSON.stringify(rec.detail) : null,
       })
@@ -88,6 +89,17 @@ export class AuditStore {
       .execute();
     return { rows: rows.slice(0, f.limit), more: rows.length > f.limit };
   }
+}
+
+/**
+ * At most `max` UTF-16 code units, never ending in half a surrogate pair: a lone surrogate is not
+ * valid UTF-8, so PostgreSQL would store it as one U+FFFD and SQLite as three (making the "512"
+ * column 514 long), and the two engines would read back different strings.
+ */
+function truncate(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const last = s.charCodeAt(max - 1);
+  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }
 
 export function toWireAudit(row: AuditRow): AuditEntry {

@@ -13,6 +13,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations.js';
+import { withStatementCache } from './sqliteStatementCache.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -46,8 +47,9 @@ export interface Db {
 export async function openDb(options: StoreOptions): Promise<Db> {
   const db = options.databaseUrl ? await openPostgres(options) : openSqlite(options.sqlitePath ?? ':memory:');
   try {
-    db.newerMigrations = await appliedButUnknown(db);
-    if (db.newerMigrations.length === 0) await migrate(db);
+    const schema = await migrationSchema(db);
+    db.newerMigrations = await appliedButUnknown(db, schema);
+    if (db.newerMigrations.length === 0) await migrate(db, schema);
   } catch (err) {
     await db.close();
     throw err;
@@ -64,7 +66,7 @@ function openSqlite(path: string): Db {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     kysely,
     dialect: 'sqlite',
@@ -113,18 +115,30 @@ async function openPostgres(options: StoreOptions): Promise<Db> {
   };
 }
 
+/**
+ * The schema that holds (or will hold) Kysely's migration table on PostgreSQL. Kysely, told no
+ * schema, takes a `kysely_migration` table in ANY schema as its own, so a database where another
+ * schema (another Kysely app, a test run) has one made a fresh default-schema install fail with
+ * 'relation "kysely_migration" does not exist'. Unqualified names resolve to current_schema(),
+ * which is where earlier versions created the table, so naming it keeps existing installs as they are.
+ */
+async function migrationSchema(db: Db): Promise<string | undefined> {
+  if (db.dialect !== 'postgres') return undefined;
+  if (db.schema) return db.schema;
+  const { rows } = await sql<{ name: string | null }>`select current_schema() as name`.execute(db.kysely);
+  return rows[0]?.name ?? undefined;
+}
+
 /** Names in Kysely's migration table that are not in our list; none on a fresh database. */
-async function appliedButUnknown(db: Db): Promise<string[]> {
+async function appliedButUnknown(db: Db, schema: string | undefined): Promise<string[]> {
   const tables = await db.kysely.introspection.getTables({ withInternalKyselyTables: true });
-  const hasTable = tables.some(
-    (t) => t.name === 'kysely_migration' && (!db.schema || t.schema === db.schema),
-  );
+  const hasTable = tables.some((t) => t.name === 'kysely_migration' && (!schema || t.schema === schema));
   if (!hasTable) return [];
   const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db.kysely);
   return rows.map((r) => r.name).filter((name) => !(name in migrations));
 }
 
-async function migrate(db: Db): Promise<void> {
+async function migrate(db: Db, schema: string | undefined): Promise<void> {
   const provider: MigrationProvider = {
     async getMigrations() {
       const out: Record<string, Migration> = {};
@@ -132,12 +146,11 @@ async function migrate(db: Db): Promise<void> {
       return out;
     },
   };
-  // Kysely looks for its bookkeeping tables across all schemas; name ours so that a second
-  // schema in the same database is not mistaken for an already-migrated one.
+  // Kysely looks for its bookkeeping tables across all schemas; name ours (see migrationSchema).
   const migrator = new Migrator({
     db: db.kysely,
     provider,
-    ...(db.schema ? { migrationTableSchema: db.schema } : {}),
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
