@@ -29,7 +29,8 @@ export function ruleMessage(issue: Issue): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
       if (issue.input === undefined) return 'is required';
-      return `must be ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
+      if (issue.expected === 'int') return 'must be an integer';
+      return `must be ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
     case 'too_small':
       return bound(issue, 'least');
     case 'too_big':

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { AuditEntry, auditResults } from '../../sdk/wire.js';
 import type { Clock } from '../clock.js';
 import type { Db } from './db.js';
@@ -68,7 +68,11 @@ export class AuditStore {
     }
     if (f.action) {
       q = f.action.endsWith('.')
-        ? q.where('action', '>=', f.action).where('action', '<', `${f.action.slice(0, -1)}/`)
+        ? // LIKE with every wildcard escaped, rather than a range comparison: under a linguistic
+          // collation (en_US) punctuation sorts unpredictably, so "auth." ≤ x < "auth/" is unsafe.
+          q.where(
+            sql<boolean>`${sql.ref('action')} like ${`${f.action.replace(/[\\%_]/g, '\\$&')}%`} escape '\\'`,
+          )
         : q.where('action', '=', f.action);
     }
     if (f.target) {
