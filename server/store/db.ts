@@ -13,8 +13,8 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations.js';
-import { withStatementCache } from './sqliteStatementCache.js';
 import type { Database } from './schema.js';
+import { withStatementCache } from './sqliteStatementCache.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
