@@ -46,6 +46,17 @@ export async function startServer(
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const url = config.server.publicUrl ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 
+  services.publicUrl = url;
+  if (services.oidc) {
+    try {
+      await services.oidc.discover();
+    } catch (err) {
+      await app.close();
+      await db.close();
+      throw err;
+    }
+  }
+
   const store = config.database.url
     ? `PostgreSQL ${redactUrl(config.database.url)}`
     : `SQLite ${sqlitePath(config)}`;

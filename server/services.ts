@@ -2,6 +2,7 @@
 import { AuditRecorder } from './audit/auditRecorder.js';
 import { Authenticator } from './auth/authenticator.js';
 import { LoginThrottle } from './auth/loginThrottle.js';
+import { OidcService } from './auth/oidcService.js';
 import { PasswordHasher } from './auth/passwords.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/configSchema.js';
@@ -27,15 +28,21 @@ export interface Services {
   hasher: PasswordHasher;
   throttle: LoginThrottle;
   auth: Authenticator;
+  /** OIDC sign-in, when `auth.oidc` is configured. */
+  oidc?: OidcService;
+  /** The URL users reach this server at; serve.ts sets it once it listens. */
+  publicUrl: string;
 }
 
 export function createServices(config: Config, db: Db, clock: Clock): Services {
+  let services: Services;
   const users = new UserStore(db, clock);
   const tokens = new TokenStore(db, clock);
   const sessions = new SessionStore(db, clock);
   const auditStore = new AuditStore(db, clock);
-  return {
+  services = {
     config,
+    publicUrl: config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`,
     db,
     clock,
     users,
@@ -56,4 +63,9 @@ export function createServices(config: Config, db: Db, clock: Clock): Services {
       cookieSecure: config.auth.cookieSecure,
     }),
   };
+  const oidc = config.auth.oidc;
+  if (oidc) {
+    services.oidc = new OidcService({ ...oidc, publicUrl: () => services.publicUrl });
+  }
+  return services;
 }

@@ -37,7 +37,7 @@ export class AuditRecorder {
       action,
       targetType: audit.targetType ?? null,
       targetId: audit.targetId ?? (typeof params.id === 'string' ? params.id : null),
-      result: resultFor(reply.statusCode),
+      result: audit.result ?? resultFor(reply.statusCode),
       statusCode: reply.statusCode,
       ip: req.ip,
       userAgent: req.headers['user-agent'] ?? null,

@@ -17,6 +17,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { DestinationStream } from 'pino';
+import { randomSecret } from '../auth/secrets.js';
 import type { Services } from '../services.js';
 import { installErrorHandlers } from './errors.js';
 import { installMetrics } from './metrics.js';
@@ -25,6 +26,7 @@ import { auditRoutes } from './routes/auditRoutes.js';
 import { authRoutes } from './routes/authRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
 import { homeRoutes } from './routes/homeRoutes.js';
+import { oidcRoutes } from './routes/oidcRoutes.js';
 import { teamRoutes } from './routes/teamRoutes.js';
 import { tokenRoutes } from './routes/tokenRoutes.js';
 import { userRoutes } from './routes/userRoutes.js';
@@ -83,7 +85,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandlers(app);
 
-  await app.register(fastifyCookie);
+  // Signs the short-lived OIDC cookie; kept in the store so every replica shares it.
+  const cookieSecret = await services.settings.getOrCreate('cookie_secret', () => randomSecret(32));
+  await app.register(fastifyCookie, { secret: cookieSecret });
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -125,6 +129,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   healthRoutes(app, services, metrics);
   authRoutes(app, services);
+  oidcRoutes(app, services);
   userRoutes(app, services);
   teamRoutes(app, services);
   tokenRoutes(app, services);

@@ -19,6 +19,8 @@ export interface AuditNote {
   /** For unauthenticated events (a failed sign-in): who it was about. */
   actorEmail?: string;
   actorId?: string;
+  /** Overrides the result derived from the status (a refused sign-in that redirects, say). */
+  result?: 'success' | 'failure' | 'denied' | 'error';
 }
 
 interface RequestContext {

@@ -81,6 +81,18 @@ export const rbacMatrix: MatrixRow[] = [
     prepare: async () => ({ url: '/api/v1/auth/providers' }),
     expect: all(200, 200),
   },
+  // The matrix app has no OIDC provider configured: both routes answer 404 to everyone; the
+  // signed-in flow is covered in server/http/routes/oidcRoutes.test.ts.
+  {
+    route: 'GET /api/v1/auth/oidc/login',
+    prepare: async () => ({ url: '/api/v1/auth/oidc/login' }),
+    expect: all(404, 404),
+  },
+  {
+    route: 'GET /api/v1/auth/oidc/callback',
+    prepare: async () => ({ url: '/api/v1/auth/oidc/callback?code=x&state=y' }),
+    expect: all(404, 404),
+  },
   { route: 'GET /api/v1/me', prepare: async () => ({ url: '/api/v1/me' }), expect: all(200) },
   {
     route: 'POST /api/v1/auth/logout',

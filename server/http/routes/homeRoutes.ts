@@ -53,6 +53,8 @@ input{width:100%;box-sizing:border-box;padding:.6rem;font-size:1rem;border:1px s
 </main><script>
 const $=(id)=>document.getElementById(id);let csrf='';
 function show(me){csrf=me.csrfToken||'';$('who').textContent=me.user.email;$('role').textContent=me.user.role;$('signin').hidden=true;$('home').hidden=false;}
+const why={oidc_domain_not_allowed:'Your email domain may not sign in here.',oidc_email_unverified:'Verify your email address with your identity provider first.',oidc_email_missing:'Your identity provider did not share an email address.',oidc_state_mismatch:'The sign-in expired or was started in another tab. Try again.',oidc_provider_error:'Your identity provider refused the sign-in.',oidc_exchange_failed:'The sign-in could not be completed. Try again.',account_disabled:'This account is disabled; ask an administrator.'};
+const err=new URLSearchParams(location.search).get('error');if(err)$('error').textContent=why[err]||'Sign-in failed.';
 fetch('/api/v1/me').then(r=>r.ok?r.json().then(show):null);
 $('form').addEventListener('submit',async(e)=>{e.preventDefault();$('error').textContent='';
 const r=await fetch('/api/v1/auth/login',{method:'POST',headers:{'content-type':'application/json'},body:JSON.stringify({email:$('email').value,password:$('password').value})});
