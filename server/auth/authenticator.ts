@@ -9,10 +9,22 @@ import type { SessionStore } from '../store/sessionStore.js';
 import type { TokenStore } from '../store/tokenStore.js';
 import type { UserStore } from '../store/userStore.js';
 import { hashSecret, safeEqual } from './secrets.js';
+import { type CachedToken, TokenCache } from './tokenCache.js';
 
 export const SESSION_COOKIE = 'rc_session';
 export const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * How long a token and its owner are trusted from memory (see tokenCache.ts). This is how late a
+ * revocation or a disabled account made on ANOTHER replica reaches this one; on this replica it
+ * applies to the next request. A second is long enough for bursts to hit the cache almost always.
+ */
+const TOKEN_CACHE_TTL_MS = 1_000;
+const TOKEN_CACHE_MAX_ENTRIES = 10_000;
+
+/** A token as read: its owner is missing when the token is unusable or the user is gone. */
+type TokenLookup = Omit<CachedToken, 'user'> & { user: CachedToken['user'] | undefined };
 
 export interface AuthenticatorDeps {
   users: UserStore;
@@ -24,7 +36,16 @@ export interface AuthenticatorDeps {
 }
 
 export class Authenticator {
-  constructor(private readonly deps: AuthenticatorDeps) {}
+  private readonly tokenCache: TokenCache;
+
+  constructor(private readonly deps: AuthenticatorDeps) {
+    this.tokenCache = new TokenCache({
+      ttlMs: TOKEN_CACHE_TTL_MS,
+      maxEntries: TOKEN_CACHE_MAX_ENTRIES,
+      // Both counters only grow, so their sum moves whenever either does.
+      accessVersion: () => deps.tokens.accessVersion + deps.users.accessVersion,
+    });
+  }
 
   /**
    * The caller, or undefined when the request carries no credentials. A credential that is
@@ -72,14 +93,31 @@ export class Authenticator {
   }
 
   private async fromToken(token: string): Promise<Principal> {
-    const row = await this.deps.tokens.byHash(hashSecret(token));
+    const hash = hashSecret(token);
     const now = this.deps.clock.now();
-    if (!row || row.revoked_at) throw unauthorized('This API token is not valid or was revoked.');
-    if (row.expires_at && new Date(row.expires_at) <= now) throw unauthorized('This API token has expired.');
+    const found = this.tokenCache.get(hash, now) ?? (await this.readToken(hash, now));
+    if (!found || found.row.revoked_at) throw unauthorized('This API token is not valid or was revoked.');
+    // Checked on every request, cached or not: a token must stop working the moment it expires.
+    if (found.expiresAtMs !== null && found.expiresAtMs <= now.getTime())
+      throw unauthorized('This API token has expired.');
+    if (!found.user || found.user.disabled_at) throw unauthorized('This account is disabled.');
+    await this.deps.tokens.touch(found.row);
+    return { user: found.user, method: 'token', tokenId: found.row.id };
+  }
+
+  /** The token and its owner from the store, cached when both are usable. */
+  private async readToken(hash: string, now: Date): Promise<TokenLookup | undefined> {
+    const version = this.tokenCache.version();
+    const row = await this.deps.tokens.byHash(hash);
+    if (!row) return undefined;
+    const expiresAtMs = row.expires_at ? new Date(row.expires_at).getTime() : null;
+    if (row.revoked_at || (expiresAtMs !== null && expiresAtMs <= now.getTime()))
+      return { row, expiresAtMs, user: undefined };
     const user = await this.deps.users.byId(row.user_id);
-    if (!user || user.disabled_at) throw unauthorized('This account is disabled.');
-    await this.deps.tokens.touch(row);
-    return { user, method: 'token', tokenId: row.id };
+    if (!user || user.disabled_at) return { row, expiresAtMs, user };
+    const usable: CachedToken = { row, user: Object.freeze(user), expiresAtMs };
+    this.tokenCache.set(hash, usable, version, now);
+    return usable;
   }
 
   private async fromSession(cookie: string): Promise<Principal> {

@@ -10,10 +10,20 @@ export type TokenRow = ApiTokensTable;
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 export class TokenStore {
+  private revocations = 0;
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
   ) {}
+
+  /**
+   * Goes up after every revocation made through this store. The Authenticator's token cache
+   * compares it, so that a revocation on this replica refuses the token from the next request on.
+   */
+  get accessVersion(): number {
+    return this.revocations;
+  }
 
   async create(input: {
     userId: string;
@@ -68,6 +78,8 @@ export class TokenStore {
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .execute();
+    // After the write, never before: a token read between the two would be cached as still valid.
+    this.revocations += 1;
   }
 
   /** Record use, at most once a minute per token. */

@@ -26,10 +26,21 @@ export interface UserPatch {
 }
 
 export class UserStore {
+  private changes = 0;
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
   ) {}
+
+  /**
+   * Goes up after every change to a user made through this store (disabled, role, name…). The
+   * Authenticator's token cache compares it, so that such a change applies to the user's next
+   * request on this replica.
+   */
+  get accessVersion(): number {
+    return this.changes;
+  }
 
   /** Insert a user. Throws the engine's unique-violation error for a duplicate email. */
   async create(input: NewUser): Promise<UserRow> {
@@ -102,7 +113,7 @@ export class UserStore {
   async updateKeepingAnOwner(id: string, patch: UserPatch): Promise<UserRow | undefined | 'last_owner'> {
     const removesOwner = (patch.role !== undefined && patch.role !== 'owner') || patch.disabled === true;
     if (!removesOwner) return this.update(id, patch);
-    return this.db.kysely.transaction().execute(async (trx) => {
+    const result = await this.db.kysely.transaction().execute(async (trx) => {
       let q = trx
         .selectFrom('users')
         .select('id')
@@ -113,6 +124,9 @@ export class UserStore {
       if (owners.some((o) => o.id === id) && owners.length <= 1) return 'last_owner' as const;
       return new UserStore({ ...this.db, kysely: trx }, this.clock).update(id, patch);
     });
+    // The store inside the transaction counted the change on itself; count it here, once committed.
+    this.changes += 1;
+    return result;
   }
 
   /** Apply a patch; returns the updated row, or undefined when the user does not exist. */
@@ -127,6 +141,8 @@ export class UserStore {
     if (patch.oidcIssuer !== undefined) values.oidc_issuer = patch.oidcIssuer;
     if (patch.oidcSubject !== undefined) values.oidc_subject = patch.oidcSubject;
     await this.db.kysely.updateTable('users').set(values).where('id', '=', id).execute();
+    // After the write, never before: a user read between the two would be cached unchanged.
+    this.changes += 1;
     return this.byId(id);
   }
 }
