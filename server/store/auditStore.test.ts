@@ -30,37 +30,23 @@ describe.each(engines)('audit and settings stores on %s', (engine) => {
 
     it('appends an entry with every field and reads it back', async () => {
       const at = ctx.clock.now().toISOString();
-      await audit().append({
+      const record = {
         actorId: 'full',
         actorEmail: 'full@example.test',
         action: 'full.entry',
         targetType: 'token',
         targetId: 'tok-1',
-        result: 'denied',
+        result: 'denied' as const,
         statusCode: 403,
         ip: '2001:db8::1',
         userAgent: 'curl/8.0',
         requestId: 'req-1',
         detail: { reason: 'scope', nested: { list: [1, 'two', null] } },
-      });
+      };
+      await audit().append(record);
       const { rows } = await audit().query({ action: 'full.entry', limit: 10 });
       expect(rows).toHaveLength(1);
-      const entry = rows[0] && toWireAudit(rows[0]);
-      expect(entry).toEqual({
-        id: expect.any(Number),
-        at,
-        actorId: 'full',
-        actorEmail: 'full@example.test',
-        action: 'full.entry',
-        targetType: 'token',
-        targetId: 'tok-1',
-        result: 'denied',
-        statusCode: 403,
-        ip: '2001:db8::1',
-        userAgent: 'curl/8.0',
-        requestId: 'req-1',
-        detail: { reason: 'scope', nested: { list: [1, 'two', null] } },
-      });
+      expect(rows[0] && toWireAudit(rows[0])).toEqual({ id: expect.any(Number), at, ...record });
       await ctx.db.kysely.deleteFrom('audit_logs').where('action', '=', 'full.entry').execute();
     });
 
