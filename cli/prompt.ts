@@ -1,10 +1,15 @@
 import { createInterface } from 'node:readline';
 
-/** Read one line from stdin (for --password-stdin). */
-export async function readStdinLine(): Promise<string> {
+/** All lines of stdin (for --password-stdin: the password, then a new one when asked for). */
+export async function readStdinLines(): Promise<string[]> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/);
+}
+
+/** Read one line from stdin (for --password-stdin). */
+export async function readStdinLine(): Promise<string> {
+  return (await readStdinLines())[0] ?? '';
 }
 
 /** Ask for a secret on the terminal without echoing it. */

@@ -52,6 +52,26 @@ export class ApiClient {
   }
 
   /** Create a token using a browser session (cookie + CSRF token) instead of a bearer token. */
+  /** Replace a one-time password using the browser session it signed in with. */
+  async changePasswordWithSession(
+    cookie: string,
+    csrfToken: string,
+    userId: string,
+    currentPassword: string,
+    password: string,
+  ): Promise<void> {
+    const res = await this.raw(
+      'PATCH',
+      `/api/v1/users/${encodeURIComponent(userId)}`,
+      { password, currentPassword },
+      {
+        cookie,
+        'x-csrf-token': csrfToken,
+      },
+    );
+    await this.parse(res, User);
+  }
+
   async createTokenWithSession(
     cookie: string,
     csrfToken: string,

@@ -98,6 +98,11 @@ export const Me = z.object({
     .optional()
     .describe('Send as the X-CSRF-Token header on mutating requests authenticated by the session cookie.'),
   teams: z.array(z.object({ id: Id, name: z.string(), role: TeamRole })),
+  passwordChangeRequired: z
+    .boolean()
+    .describe(
+      'True while the password is a generated one-time password: set a new one before anything else.',
+    ),
 });
 export type Me = z.infer<typeof Me>;
 

@@ -25,6 +25,8 @@ export async function bootstrapAdmin(s: Services): Promise<BootstrapResult | und
       name: 'Administrator',
       role: 'owner',
       passwordHash: await s.hasher.hash(password),
+      // A generated password has been printed to a terminal (and maybe a log): it works once.
+      passwordMustChange: generated !== undefined,
     });
     await s.auditStore.append({
       actorId: null,

@@ -72,7 +72,9 @@ export async function startServer(
     print('');
     print(`Created the first administrator: ${created.email}`);
     if (created.generatedPassword) {
-      print(`Password (shown only this once): ${created.generatedPassword}`);
+      print(
+        `One-time password (shown only now; you choose your own at first sign-in): ${created.generatedPassword}`,
+      );
       print('Set RC_ADMIN_EMAIL and RC_ADMIN_PASSWORD before the first start to choose them yourself.');
     }
     print(`Open ${url} to sign in, or run: rclaude login --url ${url} --email ${created.email}`);

@@ -569,26 +569,25 @@ describe('rclaude serve as a child process', () => {
       /^Remote Claude is listening on (http:\/\/127\.0\.0\.1:\d+) \(store: SQLite /,
     )?.[1];
     expect(url, lines[0]).toBeDefined();
-    const passwordLines = lines.filter((l) => l.startsWith('Password (shown only this once): '));
+    const passwordLines = lines.filter((l) => l.startsWith('One-time password ('));
     expect(passwordLines).toHaveLength(1);
-    const password = passwordLines[0]?.split(': ')[1] as string;
-    expect(password.length).toBeGreaterThanOrEqual(12);
+    const oneTime = passwordLines[0]?.split(': ')[1] as string;
+    expect(oneTime.length).toBeGreaterThanOrEqual(12);
+    const loginArgs = ['login', '--url', url as string, '--email', email as string, '--password-stdin'];
 
-    // The printed password works, through the CLI.
-    expect(
-      expectSuccess(
-        await rclaude(
-          home,
-          ['login', '--url', url as string, '--email', email as string, '--password-stdin'],
-          { stdin: password },
-        ),
-      ),
-    ).toContain(`as ${email} (owner)`);
+    // The printed password works once, through the CLI, which then needs a new password.
+    const noNew = expectFailure(await rclaude(home, loginArgs, { stdin: oneTime }));
+    expect(noNew).toContain('one-time password');
+    const password = 'the owner chose this one';
+    const out = expectSuccess(await rclaude(home, loginArgs, { stdin: `${oneTime}\n${password}\n` }));
+    expect(out).toContain('New password set');
+    expect(out).toContain(`as ${email} (owner)`);
+    expectFailure(await rclaude(home, loginArgs, { stdin: `${oneTime}\n${password}\n` }));
     expect(await first.stop()).toBe(0);
 
     const second = serve(home, dataDir);
     const [, url2] = await second.until(/^Remote Claude is listening on (http:\/\/127\.0\.0\.1:\d+) /);
-    // The same password still works after a restart.
+    // The chosen password still works after a restart.
     expectSuccess(
       await rclaude(
         home,
@@ -600,7 +599,7 @@ describe('rclaude serve as a child process', () => {
     // returned, so the first-start check had run and its output (none) is all in `stdout`.
     expect(await second.stop()).toBe(0);
     const { stdout, stderr } = second.output();
-    expect(stdout).not.toContain(password);
+    expect(stdout).not.toContain(oneTime);
     expect(stdout).not.toContain('Created the first administrator');
     expect(stdout.trimEnd().split('\n')).toHaveLength(1);
     expect(stderr).toBe('');

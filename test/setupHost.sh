@@ -36,6 +36,9 @@ if ! psql "$PG_URL" -Atqc 'select 1' >/dev/null 2>&1; then
 fi
 psql "$PG_URL" -Atqc 'select 1' >/dev/null || { log "PostgreSQL at $PG_URL does not answer"; exit 1; }
 
+# Debian's Chromium for the browser tests (driven by playwright-core; never a downloaded browser).
+need_pkg /usr/bin/chromium chromium
+
 # Schemas left behind by test runs that were killed (older than a day) are dropped.
 psql "$PG_URL" -Atqc "select nspname from pg_namespace where nspname like 'rc_t_%'" 2>/dev/null | head -n 500 |
   while read -r schema; do

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { ApiClient } from '../../sdk/client.js';
-import { Email } from '../../sdk/wire.js';
+import { Email, PASSWORD_MIN_LENGTH, Password } from '../../sdk/wire.js';
 import { CliError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
 import {
@@ -12,7 +12,7 @@ import {
   writeCredentials,
 } from '../credentials.js';
 import { json } from '../output.js';
-import { ask, askHidden, readStdinLine } from '../prompt.js';
+import { ask, askHidden, readStdinLines } from '../prompt.js';
 
 export function registerAuth(program: Command, ctx: CliContext): void {
   program
@@ -28,13 +28,28 @@ export function registerAuth(program: Command, ctx: CliContext): void {
       const emailRaw = o.email ?? (await ask('Email: '));
       const email = Email.safeParse(emailRaw);
       if (!email.success) throw new CliError(`--email must be a valid email address, got "${emailRaw}"`);
-      const password = o.passwordStdin ? await readStdinLine() : await askHidden('Password: ');
+      const stdinLines = o.passwordStdin ? await readStdinLines() : [];
+      const password = o.passwordStdin ? (stdinLines[0] ?? '') : await askHidden('Password: ');
       if (!password)
         throw new CliError(o.passwordStdin ? 'no password on standard input' : 'no password given');
 
       const anon = new ApiClient({ baseUrl: url });
       const { me, cookie } = await anon.login(email.data, password);
       if (!me.csrfToken) throw new CliError('the server did not return a CSRF token for the session');
+      if (me.passwordChangeRequired) {
+        // A generated one-time password: choose the real one before anything else works.
+        const next = o.passwordStdin ? (stdinLines[1] ?? '') : await askNewPassword();
+        const rule = Password.safeParse(next);
+        if (!rule.success) {
+          throw new CliError(
+            o.passwordStdin
+              ? `this account has a one-time password: put a new password (at least ${PASSWORD_MIN_LENGTH} characters) on the second line of standard input`
+              : `the new password must be at least ${PASSWORD_MIN_LENGTH} characters`,
+          );
+        }
+        await anon.changePasswordWithSession(cookie, me.csrfToken, me.user.id, password, next);
+        ctx.out('New password set; the one-time password no longer works.');
+      }
       const created = await anon.createTokenWithSession(cookie, me.csrfToken, {
         name: `rclaude on ${hostname()}`.slice(0, 100),
         expiresInDays: 90,
@@ -45,6 +60,15 @@ export function registerAuth(program: Command, ctx: CliContext): void {
       if (ctx.env.RC_TOKEN)
         ctx.out('Note: RC_TOKEN is set in your environment and is used instead of the saved token.');
     });
+
+  /** Ask twice for a new password, on the terminal. */
+  async function askNewPassword(): Promise<string> {
+    ctx.out('This account has a one-time password. Choose your own now.');
+    const first = await askHidden('New password: ');
+    if (first !== (await askHidden('New password again: ')))
+      throw new CliError('the two new passwords differ');
+    return first;
+  }
 
   program
     .command('logout')

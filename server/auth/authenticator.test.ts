@@ -131,6 +131,7 @@ describe('TokenCache', () => {
       name: null,
       role: 'member',
       password_hash: null,
+      password_must_change: 0,
       oidc_issuer: null,
       oidc_subject: null,
       disabled_at: null,

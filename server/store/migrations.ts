@@ -116,7 +116,18 @@ const m0001_foundation: DialectMigration = (dialect) => ({
   },
 });
 
+/** A generated first-admin password must be replaced at the first sign-in. */
+const m0002_password_must_change: DialectMigration = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .alterTable('users')
+      .addColumn('password_must_change', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+  },
+});
+
 /** Every migration, in order. Names sort lexically; that order is the order they run in. */
 export const migrations: Record<string, DialectMigration> = {
   '0001_foundation': m0001_foundation,
+  '0002_password_must_change': m0002_password_must_change,
 };

@@ -11,6 +11,8 @@ export interface UsersTable {
   name: string | null;
   role: string;
   password_hash: string | null;
+  /** 1 while the password is a generated one-time password that must be replaced. */
+  password_must_change: number;
   oidc_issuer: string | null;
   oidc_subject: string | null;
   disabled_at: Timestamp | null;

@@ -58,14 +58,15 @@ export class SessionStore {
       .execute();
   }
 
-  /** Revoke every live session of a user (on disable, password change). */
-  async revokeAllForUser(userId: string): Promise<void> {
-    await this.db.kysely
+  /** Revoke every live session of a user (on disable, password change), but `exceptId`. */
+  async revokeAllForUser(userId: string, exceptId?: string): Promise<void> {
+    let q = this.db.kysely
       .updateTable('sessions')
       .set({ revoked_at: this.clock.now().toISOString() })
       .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .execute();
+      .where('revoked_at', 'is', null);
+    if (exceptId) q = q.where('id', '!=', exceptId);
+    await q.execute();
   }
 
   /** Slide the expiry forward on use, at most once a minute. */

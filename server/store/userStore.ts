@@ -11,6 +11,7 @@ export interface NewUser {
   name?: string | null | undefined;
   role: OrgRole;
   passwordHash?: string | null;
+  passwordMustChange?: boolean;
   oidcIssuer?: string | null;
   oidcSubject?: string | null;
 }
@@ -20,6 +21,8 @@ export interface UserPatch {
   role?: OrgRole;
   disabled?: boolean;
   passwordHash?: string;
+  /** Setting a password clears the must-change flag unless this says otherwise. */
+  passwordMustChange?: boolean;
   lastLoginAt?: Date;
   oidcIssuer?: string;
   oidcSubject?: string;
@@ -51,6 +54,7 @@ export class UserStore {
       name: input.name ?? null,
       role: input.role,
       password_hash: input.passwordHash ?? null,
+      password_must_change: input.passwordMustChange ? 1 : 0,
       oidc_issuer: input.oidcIssuer ?? null,
       oidc_subject: input.oidcSubject ?? null,
       disabled_at: null,
@@ -136,7 +140,10 @@ export class UserStore {
     if (patch.name !== undefined) values.name = patch.name;
     if (patch.role !== undefined) values.role = patch.role;
     if (patch.disabled !== undefined) values.disabled_at = patch.disabled ? now : null;
-    if (patch.passwordHash !== undefined) values.password_hash = patch.passwordHash;
+    if (patch.passwordHash !== undefined) {
+      values.password_hash = patch.passwordHash;
+      values.password_must_change = patch.passwordMustChange ? 1 : 0;
+    }
     if (patch.lastLoginAt !== undefined) values.last_login_at = patch.lastLoginAt.toISOString();
     if (patch.oidcIssuer !== undefined) values.oidc_issuer = patch.oidcIssuer;
     if (patch.oidcSubject !== undefined) values.oidc_subject = patch.oidcSubject;

@@ -17,6 +17,7 @@ export async function meFor(s: Services, principal: Principal): Promise<Me> {
     authMethod: principal.method,
     ...(principal.csrfToken ? { csrfToken: principal.csrfToken } : {}),
     teams: teams.map((t) => ({ id: t.id, name: t.name, role: t.role as Me['teams'][number]['role'] })),
+    passwordChangeRequired: principal.user.password_must_change === 1,
   };
 }
 
@@ -99,7 +100,7 @@ export function authRoutes(app: App, s: Services): void {
     },
     async (req, reply) => {
       noteAudit(req, { action: 'auth.logout' });
-      const principal = await ensureCaller(s, req);
+      const principal = await ensureCaller(s, req, { duringPasswordChange: true });
       if (principal.sessionId) await s.sessions.revoke(principal.sessionId);
       s.auth.clearSessionCookie(req, reply);
       return reply.code(204).send(null);
@@ -125,6 +126,6 @@ export function authRoutes(app: App, s: Services): void {
   app.get(
     '/api/v1/me',
     { schema: { tags: ['auth'], summary: 'The signed-in user.', response: { 200: Me, 401: ErrorEnvelope } } },
-    async (req) => meFor(s, await ensureCaller(s, req)),
+    async (req) => meFor(s, await ensureCaller(s, req, { duringPasswordChange: true })),
   );
 }

@@ -135,6 +135,25 @@ describe.each(engines)('user routes on %s', (engine) => {
     expect(login.statusCode).toBe(200);
   });
 
+  it('changing your password in a browser session keeps that session and ends the others', async () => {
+    const user = await t.user('member');
+    const here = await t.login(user);
+    const elsewhere = await t.login(user);
+    const res = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/users/${user.id}`,
+      headers: { cookie: here.cookie, 'x-csrf-token': here.csrf },
+      payload: { password: 'another brand new one', currentPassword: TEST_PASSWORD },
+    });
+    expect(res.statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/api/v1/me', headers: { cookie: here.cookie } })).statusCode).toBe(
+      200,
+    );
+    expect(
+      (await t.app.inject({ url: '/api/v1/me', headers: { cookie: elsewhere.cookie } })).statusCode,
+    ).toBe(401);
+  });
+
   it('a disabled user cannot sign in; re-enabling restores it', async () => {
     const user = await t.user('member');
     expect((await patch(user.id, { disabled: true })).json()).toMatchObject({ disabled: true });

@@ -12,7 +12,7 @@ import { isUniqueViolation } from '../../store/storeErrors.js';
 import { toWireUser } from '../../store/userStore.js';
 import type { App } from '../app.js';
 import { conflict, HttpError, notFound } from '../errors.js';
-import { allows, ensureCaller, ensureCan } from '../guard.js';
+import { allows, ensureCaller, ensureCan, passwordChangeRequired } from '../guard.js';
 import { noteAudit, type Principal } from '../requestContext.js';
 
 const errors = {
@@ -104,7 +104,13 @@ export function userRoutes(app: App, s: Services): void {
     },
     async (req) => {
       noteAudit(req, { action: 'user.update', targetType: 'user' });
-      const me = await ensureCaller(s, req);
+      const me = await ensureCaller(s, req, { duringPasswordChange: true });
+      if (me.user.password_must_change) {
+        const onlyOwnPassword =
+          req.params.id === me.user.id &&
+          Object.keys(req.body).every((k) => k === 'password' || k === 'currentPassword');
+        if (!onlyOwnPassword || req.body.password === undefined) throw passwordChangeRequired();
+      }
       const target = await s.users.byId(req.params.id);
       if (!target || !canSee(me, target.id)) throw notFound('The user');
       const body = req.body;
@@ -147,8 +153,10 @@ export function userRoutes(app: App, s: Services): void {
       if (updated === 'last_owner')
         throw conflict('last_owner', 'This is the last active owner; make someone else owner first.');
       if (!updated) throw notFound('The user');
-      // Disabling or a new password ends the user's sessions everywhere.
-      if (body.disabled === true || body.password !== undefined) await s.sessions.revokeAllForUser(target.id);
+      // Disabling ends all the user's sessions; a new password ends all but the one that set it.
+      if (body.disabled === true) await s.sessions.revokeAllForUser(target.id);
+      else if (body.password !== undefined)
+        await s.sessions.revokeAllForUser(target.id, self ? me.sessionId : undefined);
       return toWireUser(updated);
     },
   );
