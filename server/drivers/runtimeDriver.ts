@@ -1,0 +1,119 @@
+// The runtime driver contract (DESIGN §6): how a workspace box is created, started, stopped and
+// found again. Modelled on JupyterHub's Spawner: small, async, idempotent and restart-safe. A
+// driver only has to start a box with the agent in it; terminals, files and tasks then work over
+// the agent channel the same way on every driver.
+//
+// A driver gets its own typed config in its constructor and never reads process.env.
+
+export type DriverKind = 'local' | 'docker' | 'kubernetes' | 'ecs';
+
+/** What the control plane asks for. Everything a driver needs to (re)build the box. */
+export interface WorkspaceSpec {
+  /** Stable id; `create` is idempotent on it. */
+  workspaceId: string;
+  /** Limits the box must enforce. */
+  resources: {
+    /** CPU cores (fractions allowed). */
+    cpu: number;
+    memoryBytes: number;
+    /** Most processes (threads count) alive at once. */
+    pids: number;
+  };
+  /** Environment for the agent (RC_AGENT_URL, RC_AGENT_TOKEN, …). Secret: never log it. */
+  env: Record<string, string>;
+  /** Host directory holding the agent socket; bound at AGENT_SOCKET_DIR_IN_WORKSPACE. */
+  agentSocketDir: string;
+  /** Run this instead of the agent (driver contract tests). */
+  command?: string[];
+}
+
+/** A handle on a box, stored with the workspace so a restarted server can reach it again. */
+export interface RuntimeRef {
+  kind: DriverKind;
+  workspaceId: string;
+  /** The node the box lives on, when the driver has several. */
+  node?: string;
+  /** Driver-private data (container id, pid, …). JSON-serialisable. */
+  data: Record<string, unknown>;
+}
+
+export interface RuntimeUsage {
+  cpuSeconds?: number;
+  memoryBytes?: number;
+  pids?: number;
+}
+
+export interface RuntimeState {
+  status: 'running' | 'stopped' | 'missing';
+  /** Exit code of the box's main process, when it has stopped and the driver knows it. */
+  exitCode?: number;
+  /** Why it stopped, in a sentence a user understands (e.g. "killed: out of memory"). */
+  reason?: string;
+  usage?: RuntimeUsage;
+}
+
+export type DriverErrorReason =
+  | 'invalid_spec'
+  | 'unavailable'
+  | 'insufficient_resources'
+  | 'start_failed'
+  | 'not_found'
+  | 'internal';
+
+/** The one error type drivers throw. `userMessage` is shown on the workspace as its failure. */
+export class DriverError extends Error {
+  readonly reason: DriverErrorReason;
+  readonly userMessage: string;
+  constructor(opts: { reason: DriverErrorReason; userMessage: string; cause?: unknown }) {
+    super(opts.userMessage, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'DriverError';
+    this.reason = opts.reason;
+    this.userMessage = opts.userMessage;
+  }
+}
+
+export interface RuntimeDriver {
+  readonly kind: DriverKind;
+
+  /**
+   * Creates the workspace's volumes and box without starting it. Idempotent by
+   * `spec.workspaceId`: a second call returns a ref to the same box, updated to the new spec.
+   * Called when a workspace is first started and whenever its spec changes.
+   * @throws DriverError `invalid_spec`, `unavailable`, `insufficient_resources`.
+   */
+  create(spec: WorkspaceSpec): Promise<RuntimeRef>;
+
+  /**
+   * Starts the box; resolves once its main process runs (not when the agent connects — the
+   * server waits for that itself). Idempotent: starting a running box does nothing. The box must
+   * outlive the server process.
+   * @throws DriverError `start_failed` (with the reason in `userMessage`), `not_found`.
+   */
+  start(ref: RuntimeRef): Promise<RuntimeRef>;
+
+  /**
+   * Stops the box: SIGTERM, then SIGKILL after `graceSeconds` (default 10). Keeps volumes.
+   * Idempotent: stopping a stopped or missing box resolves.
+   */
+  stop(ref: RuntimeRef, opts?: { graceSeconds?: number }): Promise<void>;
+
+  /**
+   * Removes the box and, unless `keepVolume`, its volumes. Stops it first if it runs.
+   * Idempotent: removing a missing box resolves.
+   */
+  remove(ref: RuntimeRef, opts?: { keepVolume?: boolean }): Promise<void>;
+
+  /** Reports the box's state. Never throws for a missing box: that is `{ status: 'missing' }`. */
+  inspect(ref: RuntimeRef): Promise<RuntimeState>;
+
+  /**
+   * Every box this installation owns, running or not. The reconcile loop compares it with the
+   * store: it re-adopts boxes that belong to known workspaces and removes the rest.
+   */
+  list(): Promise<RuntimeRef[]>;
+
+  /** Releases the driver's own resources (sockets, timers). Boxes keep running. */
+  close?(): Promise<void>;
+}
+
+export type DriverFactory<C = unknown> = (config: C) => RuntimeDriver;
