@@ -51,6 +51,8 @@ export interface RpcPeerOptions {
 
 /** Pause writers while this much is queued on the socket; resume below a quarter of it. */
 const HIGH_WATER = 4 * 1024 * 1024;
+/** A peer that opens more channels than this at once is broken or hostile. */
+const MAX_OPEN_CHANNELS = 4096;
 
 export class RpcPeer {
   private nextId = 1;
@@ -159,7 +161,14 @@ export class RpcPeer {
     const buf = Array.isArray(data) ? Buffer.concat(data) : data;
     if (isBinary) {
       const frame = decodeChannelFrame(buf);
-      if (!frame) return this.protocolError('binary frame shorter than its channel id');
+      if (!frame) {
+        this.protocolError('binary frame shorter than its channel id');
+        return;
+      }
+      if (!this.channels.has(frame.channel) && this.channels.size >= MAX_OPEN_CHANNELS) {
+        this.protocolError(`more than ${MAX_OPEN_CHANNELS} channels open`);
+        return;
+      }
       this.channel(frame.channel).deliver(frame.payload);
       return;
     }
@@ -167,10 +176,14 @@ export class RpcPeer {
     try {
       parsed = JSON.parse(buf.toString('utf8'));
     } catch {
-      return this.protocolError('text frame is not JSON');
+      this.protocolError('text frame is not JSON');
+      return;
     }
     const msg = RpcMessage.safeParse(parsed);
-    if (!msg.success) return this.protocolError('text frame is not a JSON-RPC 2.0 message');
+    if (!msg.success) {
+      this.protocolError('text frame is not a JSON-RPC 2.0 message');
+      return;
+    }
     const m = msg.data;
     if ('method' in m) {
       if ('id' in m) void this.answer(m.id, m.method, m.params);
@@ -193,7 +206,10 @@ export class RpcPeer {
   private onNotify(method: string, params: unknown): void {
     if (method === 'channel.close') {
       const p = notifications['channel.close'].safeParse(params);
-      if (!p.success) return this.protocolError('channel.close with bad params');
+      if (!p.success) {
+        this.protocolError('channel.close with bad params');
+        return;
+      }
       this.channels.get(p.data.channel)?.remoteClosed(p.data.error);
       return;
     }
