@@ -1,4 +1,6 @@
 // Everything a route handler needs, built once per server from the config and the store.
+
+import pino, { type Logger } from 'pino';
 import { AuditRecorder } from './audit/auditRecorder.js';
 import { Authenticator } from './auth/authenticator.js';
 import { LoginThrottle } from './auth/loginThrottle.js';
@@ -6,6 +8,7 @@ import { OidcService } from './auth/oidcService.js';
 import { PasswordHasher } from './auth/passwords.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/configSchema.js';
+import type { RuntimeDriver } from './drivers/runtimeDriver.js';
 import { AuditStore } from './store/auditStore.js';
 import type { Db } from './store/db.js';
 import { SessionStore } from './store/sessionStore.js';
@@ -13,6 +16,8 @@ import { SettingStore } from './store/settingStore.js';
 import { TeamStore } from './store/teamStore.js';
 import { TokenStore } from './store/tokenStore.js';
 import { UserStore } from './store/userStore.js';
+import { WorkspaceStore } from './store/workspaceStore.js';
+import { createWorkspaceRuntime, type WorkspaceRuntime } from './workspaces/workspaceRuntime.js';
 
 export interface Services {
   config: Config;
@@ -28,15 +33,28 @@ export interface Services {
   hasher: PasswordHasher;
   throttle: LoginThrottle;
   auth: Authenticator;
+  workspaces: WorkspaceStore;
+  /** Driver, agent hub, egress proxy, lifecycle, terminals; closed with the app. */
+  runtime: WorkspaceRuntime;
+  log: Logger;
   /** OIDC sign-in, when `auth.oidc` is configured. */
   oidc?: OidcService;
   /** The URL users reach this server at; serve.ts sets it once it listens. */
   publicUrl: string;
 }
 
-export function createServices(config: Config, db: Db, clock: Clock): Services {
+export interface ServiceOptions {
+  /** Server-side log for background work (requests log through Fastify). Silent by default. */
+  log?: Logger;
+  /** Use this runtime driver instead of the configured one (tests: fake drivers). */
+  driver?: RuntimeDriver;
+}
+
+export function createServices(config: Config, db: Db, clock: Clock, opts: ServiceOptions = {}): Services {
   let services: Services;
+  const log = opts.log ?? pino({ level: 'silent' });
   const users = new UserStore(db, clock);
+  const workspaces = new WorkspaceStore(db, clock);
   const tokens = new TokenStore(db, clock);
   const sessions = new SessionStore(db, clock);
   const auditStore = new AuditStore(db, clock);
@@ -51,6 +69,15 @@ export function createServices(config: Config, db: Db, clock: Clock): Services {
     sessions,
     settings: new SettingStore(db, clock),
     auditStore,
+    workspaces,
+    log,
+    runtime: createWorkspaceRuntime({
+      config,
+      store: workspaces,
+      auditStore,
+      log,
+      ...(opts.driver ? { driver: opts.driver } : {}),
+    }),
     audit: new AuditRecorder(auditStore),
     hasher: new PasswordHasher(config.auth.argon2),
     throttle: new LoginThrottle(config.auth.throttle, clock),

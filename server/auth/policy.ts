@@ -13,7 +13,8 @@ export type Resource =
   | { kind: 'user'; id?: string; role: OrgRole; newRole?: OrgRole | undefined }
   /** A team, with the actor's role in it when the actor is a member. */
   | { kind: 'team'; actorTeamRole?: TeamRole | undefined }
-  | { kind: 'token'; ownerId: string };
+  | { kind: 'token'; ownerId: string }
+  | { kind: 'workspace'; ownerId: string };
 
 export type Action =
   | 'user.list'
@@ -31,7 +32,12 @@ export type Action =
   | 'token.create'
   | 'token.read'
   | 'token.revoke'
-  | 'audit.read';
+  | 'audit.read'
+  | 'workspace.create'
+  | 'workspace.read'
+  | 'workspace.control'
+  | 'workspace.files.write'
+  | 'workspace.terminal';
 
 const RANK: Record<OrgRole, number> = { owner: 4, admin: 3, member: 2, viewer: 1 };
 
@@ -79,6 +85,19 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
     case 'token.read':
     case 'token.revoke':
       return resource.kind === 'token' && (resource.ownerId === actor.id || admin);
+    case 'workspace.create':
+      return atLeast(actor.role, 'member');
+    case 'workspace.read':
+      return resource.kind === 'workspace' && (resource.ownerId === actor.id || admin);
+    case 'workspace.control':
+      return (
+        resource.kind === 'workspace' &&
+        ((resource.ownerId === actor.id && atLeast(actor.role, 'member')) || admin)
+      );
+    // A shell or a file write inside someone's workspace acts as them: only the owner may.
+    case 'workspace.files.write':
+    case 'workspace.terminal':
+      return resource.kind === 'workspace' && resource.ownerId === actor.id && atLeast(actor.role, 'member');
     default: {
       const unreachable: never = action;
       throw new Error(`unknown action ${String(unreachable)}`);

@@ -213,6 +213,55 @@ export const ConfigSchema = z.strictObject({
         .enum(['local', 'docker', 'kubernetes', 'ecs'])
         .default('local')
         .describe('Runtime driver that creates workspaces (RC_RUNTIME).'),
+      local: z
+        .strictObject({
+          bwrapPath: z
+            .string()
+            .min(1)
+            .default('bwrap')
+            .describe('The bubblewrap binary (Debian package bubblewrap).'),
+          uidBase: z
+            .int()
+            .min(1000)
+            .max(2 ** 31 - 70_000)
+            .default(200_000)
+            .describe('Workspaces run as host uids above this one, one uid per workspace.'),
+          cgroupRoot: z
+            .string()
+            .min(1)
+            .default('/sys/fs/cgroup')
+            .describe('Where the cgroup file system is mounted.'),
+          cgroupParent: z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, {
+              error: 'must be a relative cgroup path like "remote-claude"',
+            })
+            .default('remote-claude')
+            .describe('Cgroup (under every controller) that holds one child per workspace.'),
+        })
+        .prefault({})
+        .describe('The local driver: bubblewrap sandboxes on this host.'),
+    })
+    .prefault({}),
+  workspaces: z
+    .strictObject({
+      pids: z.int().min(16).max(65_536).default(1024).describe('Most processes in one workspace at once.'),
+      startTimeout: Duration.default(60).describe('Fail a start whose agent has not connected by then.'),
+      cloneTimeout: Duration.default(1800).describe('Fail a first start whose clone takes longer.'),
+      stopGrace: Duration.default(10).describe('Time between SIGTERM and SIGKILL when a workspace stops.'),
+      heartbeatIntervalMs: z
+        .int()
+        .min(50)
+        .max(600_000)
+        .default(10_000)
+        .describe('Agent heartbeat period; three missed ones mark the workspace unhealthy.'),
+      reconcileInterval: Duration.default(30).describe(
+        'How often the server compares workspaces with their boxes.',
+      ),
+      fileSizeLimit: Size.default('50M').describe('Largest file the files API reads or writes.'),
+      terminalIdleTimeout: Duration.default(3600).describe(
+        'Close a terminal nobody has watched or typed into for this long.',
+      ),
     })
     .prefault({}),
   sessions: z

@@ -2,7 +2,9 @@
 // `buildApp` does not listen; `serve.ts` does, and tests use `app.inject()` or listen on port 0.
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
+import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
+import fastifyWebsocket from '@fastify/websocket';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -18,18 +20,22 @@ import {
 } from 'fastify-type-provider-zod';
 import type { DestinationStream } from 'pino';
 import { randomSecret } from '../auth/secrets.js';
+import { parseSize } from '../config/units.js';
 import type { Services } from '../services.js';
 import { installErrorHandlers } from './errors.js';
 import { installMetrics } from './metrics.js';
 import { rejectNul } from './rejectNul.js';
 import { auditRoutes } from './routes/auditRoutes.js';
 import { authRoutes } from './routes/authRoutes.js';
+import { fileRoutes } from './routes/fileRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
 import { homeRoutes } from './routes/homeRoutes.js';
 import { oidcRoutes } from './routes/oidcRoutes.js';
 import { teamRoutes } from './routes/teamRoutes.js';
+import { terminalRoutes } from './routes/terminalRoutes.js';
 import { tokenRoutes } from './routes/tokenRoutes.js';
 import { userRoutes } from './routes/userRoutes.js';
+import { workspaceRoutes } from './routes/workspaceRoutes.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -111,6 +117,13 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     transform: jsonSchemaTransform,
   });
 
+  await app.register(fastifyWebsocket, { options: { maxPayload: 1024 * 1024 } });
+  await app.register(fastifyMultipart, {
+    // One byte over the limit reaches the agent, which then refuses the file instead of keeping a cut one.
+    limits: { fileSize: parseSize(config.workspaces.fileSizeLimit) + 1, files: 100, fields: 10 },
+  });
+  app.addHook('onClose', async () => services.runtime.close());
+
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
@@ -134,6 +147,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   teamRoutes(app, services);
   tokenRoutes(app, services);
   auditRoutes(app, services);
+  workspaceRoutes(app, services);
+  fileRoutes(app, services);
+  terminalRoutes(app, services);
   homeRoutes(app, services);
   for (const plugin of options.plugins ?? []) await plugin(app, services);
 

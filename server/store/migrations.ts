@@ -126,8 +126,49 @@ const m0002_password_must_change: DialectMigration = () => ({
   },
 });
 
+/**
+ * Workspaces: one per (owner, repository). `runtime_ref` is the driver's handle (JSON) so a
+ * restarted server reaches the box again; `agent_token_hash` authenticates its agent.
+ */
+const m0003_workspaces: DialectMigration = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    const t = ts(dialect);
+    await db.schema
+      .createTable('workspaces')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('owner_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('repository', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('status_reason', 'text')
+      .addColumn('health', 'text')
+      .addColumn('driver', 'text', (c) => c.notNull())
+      .addColumn('runtime_ref', 'text')
+      .addColumn('agent_token_hash', 'text')
+      .addColumn('cpu', dialect === 'postgres' ? 'double precision' : 'real', (c) => c.notNull())
+      .addColumn('memory_bytes', 'bigint', (c) => c.notNull())
+      .addColumn('pids', 'integer', (c) => c.notNull())
+      .addColumn('cloned', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('usage', 'text')
+      .addColumn('last_heartbeat_at', t)
+      .addColumn('created_at', t, (c) => c.notNull())
+      .addColumn('updated_at', t, (c) => c.notNull())
+      .addColumn('started_at', t)
+      .addColumn('stopped_at', t)
+      .execute();
+    await db.schema
+      .createIndex('workspaces_owner_repository')
+      .on('workspaces')
+      .columns(['owner_id', 'repository'])
+      .unique()
+      .execute();
+    await db.schema.createIndex('workspaces_status').on('workspaces').column('status').execute();
+  },
+});
+
 /** Every migration, in order. Names sort lexically; that order is the order they run in. */
 export const migrations: Record<string, DialectMigration> = {
   '0001_foundation': m0001_foundation,
   '0002_password_must_change': m0002_password_must_change,
+  '0003_workspaces': m0003_workspaces,
 };

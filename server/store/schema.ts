@@ -84,6 +84,30 @@ export interface SettingsTable {
   updated_at: Timestamp;
 }
 
+export interface WorkspacesTable {
+  id: string;
+  owner_id: string;
+  repository: string;
+  name: string;
+  status: string;
+  status_reason: string | null;
+  health: string | null;
+  driver: string;
+  runtime_ref: string | null;
+  agent_token_hash: string | null;
+  cpu: number;
+  /** bigint: PostgreSQL's driver hands it back as a string. */
+  memory_bytes: number | string;
+  pids: number;
+  cloned: number;
+  usage: string | null;
+  last_heartbeat_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  started_at: Timestamp | null;
+  stopped_at: Timestamp | null;
+}
+
 export interface Database {
   users: UsersTable;
   teams: TeamsTable;
@@ -92,6 +116,7 @@ export interface Database {
   sessions: SessionsTable;
   audit_logs: AuditLogsTable;
   settings: SettingsTable;
+  workspaces: WorkspacesTable;
 }
 
 /** Exactly what Date#toISOString() writes, which is how every timestamp goes into SQLite. */

@@ -1,12 +1,13 @@
 // A real control-plane app on a real store (SQLite or PostgreSQL) for route tests, driven with
 // app.inject() — or listening on a loopback port when a test needs real HTTP.
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { OrgRole } from '../../sdk/wire.js';
 import { newApiToken } from '../../server/auth/secrets.js';
 import { ManualClock } from '../../server/clock.js';
 import type { Config } from '../../server/config/configSchema.js';
 import { loadConfig } from '../../server/config/loadConfig.js';
 import { type App, type AppOptions, buildApp } from '../../server/http/app.js';
-import { createServices, type Services } from '../../server/services.js';
+import { createServices, type ServiceOptions, type Services } from '../../server/services.js';
 import type { UserRow } from '../../server/store/userStore.js';
 import { type Engine, openTestDb } from './testDb.js';
 
@@ -33,12 +34,17 @@ let counter = 0;
 
 export async function createTestApp(
   engine: Engine,
-  opts: { flags?: Record<string, unknown>; appOptions?: AppOptions } = {},
+  opts: { flags?: Record<string, unknown>; appOptions?: AppOptions; services?: ServiceOptions } = {},
 ): Promise<TestApp> {
-  const config = loadConfig({ env: {}, flags: { 'log.level': 'silent', ...FAST_ARGON2, ...opts.flags } });
+  // A short data dir: agent sockets live under it and unix socket paths are limited to 107 bytes.
+  const dataDir = mkdtempSync('/tmp/rc-t-');
+  const config = loadConfig({
+    env: {},
+    flags: { 'log.level': 'silent', dataDir, ...FAST_ARGON2, ...opts.flags },
+  });
   const testDb = await openTestDb(engine);
   const clock = new ManualClock(new Date());
-  const services = createServices(config, testDb.db, clock);
+  const services = createServices(config, testDb.db, clock, opts.services);
   const app = await buildApp(services, { logStream: null, ...opts.appOptions });
 
   const t: TestApp = {
@@ -80,6 +86,7 @@ export async function createTestApp(
     async close() {
       await app.close();
       await testDb.cleanup();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
   return t;

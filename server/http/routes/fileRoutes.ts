@@ -1,0 +1,262 @@
+// /api/v1/workspaces/:id/files/* — the workspace's files, through its agent (which confines every
+// path to /workspace and refuses symlinks that lead out). Bodies stream both ways; nothing is
+// buffered whole in the control plane.
+
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { type FileEntry as AgentFileEntry, RelPath } from '../../../sdk/agentProtocol.js';
+import { ErrorEnvelope } from '../../../sdk/wire.js';
+import {
+  FileDeleteQuery,
+  FileGetQuery,
+  FileListing,
+  FileOperationBody,
+  FilePathParams,
+  FileWritten,
+} from '../../../sdk/workspaceWire.js';
+import { parseSize } from '../../config/units.js';
+import type { Services } from '../../services.js';
+import type { App } from '../app.js';
+import { HttpError } from '../errors.js';
+import { ensureCaller, ensureCan } from '../guard.js';
+import { noteAudit } from '../requestContext.js';
+import { agentHttpError, ensureAgent } from './agentErrors.js';
+import { visibleWorkspace } from './workspaceRoutes.js';
+
+const errors = {
+  400: ErrorEnvelope,
+  401: ErrorEnvelope,
+  403: ErrorEnvelope,
+  404: ErrorEnvelope,
+  409: ErrorEnvelope,
+  413: ErrorEnvelope,
+};
+const URL_PATH = '/api/v1/workspaces/:id/files/*';
+const tags = ['files'];
+
+function wireEntry(dir: string, e: AgentFileEntry) {
+  return {
+    name: e.name,
+    path: dir ? `${dir}/${e.name}` : e.name,
+    type: e.type,
+    size: e.size,
+    modifiedAt: new Date(e.mtimeMs).toISOString(),
+    mode: (e.mode & 0o7777).toString(8),
+  };
+}
+
+const trimSlash = (p: string) => p.replace(/\/+$/, '');
+
+export function fileRoutes(app: App, s: Services): void {
+  const limit = parseSize(s.config.workspaces.fileSizeLimit);
+  const tooLarge = () =>
+    new HttpError(
+      413,
+      'too_large',
+      `Files are limited to ${s.config.workspaces.fileSizeLimit} (workspaces.fileSizeLimit).`,
+    );
+
+  const target = async (
+    req: { params: { id: string; '*': string } },
+    raw: Parameters<typeof ensureCaller>[1],
+    write: boolean,
+  ) => {
+    const me = await ensureCaller(s, raw);
+    const row = await visibleWorkspace(s, me, req.params.id);
+    if (write) ensureCan(me, 'workspace.files.write', { kind: 'workspace', ownerId: row.owner_id });
+    return { row, conn: ensureAgent(s, row), path: trimSlash(req.params['*']) };
+  };
+
+  app.get(
+    URL_PATH,
+    {
+      schema: {
+        tags,
+        summary: 'A directory as a listing (or tar.gz with download=true), a file as its bytes.',
+        params: FilePathParams,
+        querystring: FileGetQuery,
+        response: { 200: FileListing.or(z.any()), ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { conn, path } = await target(req, req, false);
+      try {
+        const stat = await conn.peer.request<AgentFileEntry>('files.stat', { path });
+        const download = req.query.download === 'true';
+        if (stat.type === 'dir' && !download) {
+          const { entries } = await conn.peer.request<{ entries: AgentFileEntry[] }>('files.list', { path });
+          return reply.send({ path, entries: entries.map((e) => wireEntry(path, e)) });
+        }
+        const name = (path.split('/').pop() || 'workspace').replace(/[^A-Za-z0-9._-]/g, '_');
+        const channel = conn.peer.openChannel();
+        if (stat.type === 'dir') {
+          await conn.peer.request('files.archive', { path, channel: channel.id });
+          reply.header('content-type', 'application/gzip');
+          reply.header('content-disposition', `attachment; filename="${name}.tar.gz"`);
+          return reply.send(channel);
+        }
+        if (stat.size > limit) throw tooLarge();
+        const { size } = await conn.peer.request<{ size: number }>('files.read', {
+          path,
+          channel: channel.id,
+          maxBytes: limit,
+        });
+        reply.header('content-type', 'application/octet-stream');
+        reply.header('content-length', size);
+        if (download) reply.header('content-disposition', `attachment; filename="${name}"`);
+        return reply.send(channel);
+      } catch (err) {
+        throw agentHttpError(err);
+      }
+    },
+  );
+
+  // Raw bodies (any content type but JSON and multipart) stream straight to the agent.
+  app.register(async (plain) => {
+    const inner = plain.withTypeProvider<ZodTypeProvider>();
+    inner.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+    inner.put(
+      URL_PATH,
+      {
+        schema: {
+          tags,
+          summary: 'Write a file from the raw request body (parent directories are created).',
+          params: FilePathParams,
+          response: { 200: FileWritten, ...errors },
+        },
+        bodyLimit: limit,
+      },
+      async (req) => {
+        noteAudit(req, {
+          action: 'workspace.file_written',
+          targetType: 'workspace',
+          targetId: req.params.id,
+          detail: { path: req.params['*'] },
+        });
+        const { conn, path } = await target(req, req, true);
+        if (path === '') throw new HttpError(400, 'is_a_directory', 'Give a file path after /files/.');
+        if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
+        return { path, size: await writeStream(conn, path, req.body as Readable, limit) };
+      },
+    );
+  });
+
+  app.post(
+    URL_PATH,
+    {
+      schema: {
+        tags,
+        summary:
+          'Upload files into a directory (multipart/form-data), or {op: "rename", to} / {op: "mkdir"}.',
+        params: FilePathParams,
+        body: FileOperationBody.optional(),
+        response: { 200: z.object({ items: z.array(FileWritten) }), 204: z.null(), ...errors },
+      },
+      validatorCompiler:
+        ({ schema }) =>
+        (data) => {
+          // Multipart bodies are read in the handler; only JSON bodies are validated here.
+          if (data === undefined || data === null) return { value: data };
+          const r = (schema as unknown as z.ZodType).safeParse(data);
+          return r.success ? { value: r.data } : { error: r.error as unknown as Error };
+        },
+    },
+    async (req, reply) => {
+      noteAudit(req, {
+        action: 'workspace.file_written',
+        targetType: 'workspace',
+        targetId: req.params.id,
+        detail: { path: req.params['*'] },
+      });
+      const { conn, path } = await target(req, req, true);
+      try {
+        if (req.isMultipart()) {
+          const items: { path: string; size: number }[] = [];
+          for await (const part of req.files()) {
+            const name = part.filename;
+            if (!name || name.includes('/') || name === '.' || name === '..' || name.includes('\0')) {
+              part.file.resume();
+              throw new HttpError(
+                400,
+                'invalid_path',
+                `The upload name "${name}" must be a plain file name.`,
+              );
+            }
+            const dest = path ? `${path}/${name}` : name;
+            const size = await writeStream(conn, dest, part.file, limit);
+            if (part.file.truncated) throw tooLarge();
+            items.push({ path: dest, size });
+          }
+          return reply.send({ items });
+        }
+        const body = req.body;
+        if (!body)
+          throw new HttpError(
+            400,
+            'validation_failed',
+            'Send multipart/form-data files or a JSON {op} body.',
+          );
+        if (body.op === 'mkdir') await conn.peer.request('files.mkdir', { path });
+        else await conn.peer.request('files.rename', { from: path, to: body.to, overwrite: body.overwrite });
+        return reply.code(204).send(null);
+      } catch (err) {
+        throw agentHttpError(err);
+      }
+    },
+  );
+
+  app.delete(
+    URL_PATH,
+    {
+      schema: {
+        tags,
+        summary: 'Delete a file, or a directory (recursive=true when it is not empty).',
+        params: FilePathParams,
+        querystring: FileDeleteQuery,
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (req, reply) => {
+      noteAudit(req, {
+        action: 'workspace.file_deleted',
+        targetType: 'workspace',
+        targetId: req.params.id,
+        detail: { path: req.params['*'] },
+      });
+      const { conn, path } = await target(req, req, true);
+      if (path === '') throw new HttpError(400, 'invalid_path', 'The workspace root cannot be deleted.');
+      await conn.peer.request('files.delete', { path, recursive: req.query.recursive }).catch((e) => {
+        throw agentHttpError(e);
+      });
+      return reply.code(204).send(null);
+    },
+  );
+}
+
+/** Streams `body` into a new file at `path` through the agent; resolves with its size. */
+async function writeStream(
+  conn: ReturnType<typeof ensureAgent>,
+  path: string,
+  body: Readable,
+  limit: number,
+): Promise<number> {
+  RelPath.parse(path);
+  const channel = conn.peer.openChannel();
+  const written = conn.peer.request<{ size: number }>(
+    'files.write',
+    { path, channel: channel.id, maxBytes: limit },
+    { timeoutMs: 0 },
+  );
+  const sent = pipeline(body, channel).catch((err: Error) => err);
+  try {
+    const { size } = await written;
+    return size;
+  } catch (err) {
+    body.destroy();
+    channel.destroy();
+    await sent;
+    throw agentHttpError(err);
+  }
+}

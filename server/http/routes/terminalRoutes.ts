@@ -1,0 +1,170 @@
+// WebSockets into a workspace: terminals (`/terminals`) and file watches (`/watch`).
+//
+// Terminal protocol: connect with `?cols=&rows=` to open a new terminal or `?terminalId=` to
+// attach to one; the server answers `{"type":"ready",terminalId,cols,rows}`, then the screen so
+// far and the live output as binary frames. Binary frames from the client are keystrokes; text
+// frames are `{"type":"resize",cols,rows}` or `{"type":"close"}`. Leaving does not close the
+// terminal: it lives until closed, until its shell exits, or until idle past its timeout.
+import { randomBytes } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type WebSocket from 'ws';
+import { z } from 'zod';
+import { notifications, RelPath } from '../../../sdk/agentProtocol.js';
+import { ErrorEnvelope, IdParams } from '../../../sdk/wire.js';
+import { TerminalClientMessage, TerminalList, TerminalQuery } from '../../../sdk/workspaceWire.js';
+import type { Services } from '../../services.js';
+import type { AgentConnection } from '../../workspaces/agentHub.js';
+import type { App } from '../app.js';
+import { forbidden, HttpError } from '../errors.js';
+import { ensureCaller, ensureCan } from '../guard.js';
+import { noteAudit } from '../requestContext.js';
+import { agentHttpError, ensureAgent } from './agentErrors.js';
+import { visibleWorkspace } from './workspaceRoutes.js';
+
+const errors = {
+  400: ErrorEnvelope,
+  401: ErrorEnvelope,
+  403: ErrorEnvelope,
+  404: ErrorEnvelope,
+  409: ErrorEnvelope,
+};
+const upgrades = new WeakMap<FastifyRequest, AgentConnection>();
+
+export function terminalRoutes(app: App, s: Services): void {
+  /** Authorises before the upgrade, so a refusal is a plain HTTP status. */
+  const authorise = async (req: FastifyRequest) => {
+    const { id } = req.params as { id: string };
+    const me = await ensureCaller(s, req);
+    // A cookie rides along on cross-site WebSocket handshakes too; only our own pages may use it.
+    if (
+      me.method === 'session' &&
+      req.headers.origin &&
+      !sameOrigin(req.headers.origin, req.headers.host, s.publicUrl)
+    ) {
+      throw forbidden('WebSocket connections from another site are refused.');
+    }
+    const row = await visibleWorkspace(s, me, id);
+    ensureCan(
+      me,
+      'workspace.terminal',
+      { kind: 'workspace', ownerId: row.owner_id },
+      'Only the owner of a workspace may open its terminals or watch its files.',
+    );
+    upgrades.set(req, ensureAgent(s, row));
+  };
+
+  app.route({
+    method: 'GET',
+    url: '/api/v1/workspaces/:id/terminals',
+    schema: {
+      tags: ['terminals'],
+      summary: 'List terminals; as a WebSocket, open (cols, rows) or attach to (terminalId) one.',
+      params: IdParams,
+      querystring: TerminalQuery,
+      response: { 200: TerminalList, ...errors },
+    },
+    preHandler: async (req) => {
+      noteAudit(req, { action: 'workspace.terminal', targetType: 'workspace', targetId: req.params.id });
+      await authorise(req);
+      const q = req.query;
+      if (q.terminalId && !s.runtime.terminals.has(req.params.id, q.terminalId)) {
+        throw new HttpError(
+          404,
+          'not_found',
+          'The terminal was not found; it may have exited or been closed.',
+        );
+      }
+    },
+    handler: async (req) => ({ items: s.runtime.terminals.list(req.params.id) }),
+    wsHandler: async (socket, req) => {
+      const conn = upgrades.get(req) as AgentConnection;
+      const q = req.query as z.output<typeof TerminalQuery>;
+      const terms = s.runtime.terminals;
+      let terminalId = q.terminalId;
+      try {
+        terminalId ??= await terms.open(conn, { cols: q.cols, rows: q.rows });
+        terms.attach(terminalId, socket);
+      } catch (err) {
+        const e = agentHttpError(err);
+        socket.send(JSON.stringify({ type: 'error', code: 'terminal_failed', message: e.message }));
+        socket.close(1011, 'terminal failed');
+        return;
+      }
+      const id = terminalId;
+      socket.on('message', (data: Buffer, isBinary: boolean) => {
+        if (isBinary) return terms.input(id, data);
+        let msg: z.infer<typeof TerminalClientMessage>;
+        try {
+          msg = TerminalClientMessage.parse(JSON.parse(data.toString('utf8')));
+        } catch (err) {
+          const why =
+            err instanceof z.ZodError
+              ? err.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ')
+              : 'not JSON';
+          socket.send(
+            JSON.stringify({ type: 'error', code: 'bad_message', message: `Bad terminal message (${why}).` }),
+          );
+          return;
+        }
+        if (msg.type === 'close') void terms.close(conn, id);
+        else void terms.resize(conn, id, { cols: msg.cols, rows: msg.rows }).catch(() => {});
+      });
+    },
+  });
+
+  app.route({
+    method: 'GET',
+    url: '/api/v1/workspaces/:id/watch',
+    schema: {
+      tags: ['files'],
+      summary: 'WebSocket: {"type":"changes","changes":[{path,kind}]} whenever files under path change.',
+      params: IdParams,
+      querystring: z.strictObject({ path: RelPath.default('') }),
+      response: {
+        400: ErrorEnvelope,
+        401: ErrorEnvelope,
+        403: ErrorEnvelope,
+        404: ErrorEnvelope,
+        409: ErrorEnvelope,
+        426: ErrorEnvelope,
+      },
+    },
+    preHandler: async (req) => authorise(req),
+    handler: async () => {
+      throw new HttpError(426, 'upgrade_required', 'This endpoint is a WebSocket.');
+    },
+    wsHandler: async (socket: WebSocket, req) => {
+      const conn = upgrades.get(req) as AgentConnection;
+      const watchId = randomBytes(9).toString('base64url');
+      const onChange = (workspaceId: string, method: string, params: unknown) => {
+        if (workspaceId !== conn.workspaceId || method !== 'files.changed') return;
+        const p = notifications['files.changed'].safeParse(params);
+        if (p.success && p.data.watchId === watchId)
+          socket.send(JSON.stringify({ type: 'changes', changes: p.data.changes }));
+      };
+      s.runtime.hub.on('notification', onChange);
+      socket.on('close', () => {
+        s.runtime.hub.off('notification', onChange);
+        void conn.peer.request('files.unwatch', { watchId }).catch(() => {});
+      });
+      try {
+        await conn.peer.request('files.watch', { watchId, path: (req.query as { path: string }).path });
+        socket.send(JSON.stringify({ type: 'ready' }));
+      } catch (err) {
+        socket.send(
+          JSON.stringify({ type: 'error', code: 'watch_failed', message: agentHttpError(err).message }),
+        );
+        socket.close(1011, 'watch failed');
+      }
+    },
+  });
+}
+
+function sameOrigin(origin: string, host: string | undefined, publicUrl: string): boolean {
+  try {
+    const o = new URL(origin);
+    return o.host === host || o.origin === new URL(publicUrl).origin;
+  } catch {
+    return false;
+  }
+}

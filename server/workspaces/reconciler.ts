@@ -1,0 +1,106 @@
+// Compares the store's workspaces with the boxes the driver has, on start and then periodically:
+// re-adopts live boxes (listening on their agent sockets again so the agents reconnect), fails
+// workspaces whose box vanished, finishes stops that were cut short, and removes orphan boxes
+// that no workspace owns.
+import type { Logger } from 'pino';
+import type { RuntimeDriver, RuntimeRef } from '../drivers/runtimeDriver.js';
+import type { WorkspaceStore } from '../store/workspaceStore.js';
+import type { AgentHub } from './agentHub.js';
+import { parseRef, type WorkspaceService } from './workspaceService.js';
+
+export interface ReconcileReport {
+  adopted: string[];
+  failed: string[];
+  stopped: string[];
+  orphansRemoved: string[];
+}
+
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<ReconcileReport> | undefined;
+
+  constructor(
+    private readonly o: {
+      store: WorkspaceStore;
+      driver: RuntimeDriver;
+      hub: AgentHub;
+      service: WorkspaceService;
+      log: Logger;
+    },
+  ) {}
+
+  /** Runs now and then every `intervalMs`. */
+  start(intervalMs: number): Promise<ReconcileReport> {
+    const first = this.runOnce();
+    this.timer = setInterval(() => void this.runOnce().catch(() => {}), intervalMs).unref();
+    return first;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass; concurrent calls share the pass in flight. */
+  runOnce(): Promise<ReconcileReport> {
+    this.running ??= this.pass().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async pass(): Promise<ReconcileReport> {
+    const { store, driver, hub, service, log } = this.o;
+    const report: ReconcileReport = { adopted: [], failed: [], stopped: [], orphansRemoved: [] };
+    const rows = await store.list();
+    const boxes = await driver.list();
+    const boxById = new Map(boxes.map((b) => [b.workspaceId, b]));
+    const known = new Set(rows.map((r) => r.id));
+
+    for (const row of rows) {
+      if (service.isBusy(row.id)) continue;
+      const ref: RuntimeRef | undefined = parseRef(row) ?? boxById.get(row.id);
+      const state = ref ? await driver.inspect(ref) : { status: 'missing' as const };
+      const alive = state.status === 'running';
+      if (row.status === 'stopping' || (alive && (row.status === 'stopped' || row.status === 'pending'))) {
+        if (ref) await driver.stop(ref, { graceSeconds: 0 });
+        await hub.unlisten(row.id);
+        if (row.status === 'stopping')
+          await store.transition(row.id, ['stopping'], 'stopped', { status_reason: null });
+        report.stopped.push(row.id);
+        continue;
+      }
+      if (row.status !== 'starting' && row.status !== 'running') continue;
+      if (alive) {
+        if (!hub.isListening(row.id)) {
+          await hub.listen(row.id);
+          report.adopted.push(row.id);
+          if (row.status === 'starting') service.resumeStart(row.id);
+        }
+        continue;
+      }
+      const why =
+        state.reason ??
+        (state.status === 'missing'
+          ? 'The workspace sandbox disappeared.'
+          : `The workspace stopped unexpectedly${state.exitCode === undefined ? '' : ` (exit code ${state.exitCode})`}.`);
+      await store.transition(row.id, ['starting', 'running'], 'failed', { status_reason: why });
+      await hub.unlisten(row.id);
+      report.failed.push(row.id);
+    }
+
+    for (const box of boxes) {
+      if (known.has(box.workspaceId)) continue;
+      await driver
+        .remove(box)
+        .catch((err) => log.warn({ err, workspaceId: box.workspaceId }, 'could not remove orphan'));
+      report.orphansRemoved.push(box.workspaceId);
+    }
+    if (
+      report.adopted.length + report.failed.length + report.stopped.length + report.orphansRemoved.length >
+      0
+    ) {
+      log.info(report, 'reconciled workspaces');
+    }
+    return report;
+  }
+}

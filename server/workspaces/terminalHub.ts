@@ -1,0 +1,238 @@
+// Server side of workspace terminals. The PTY lives in the agent (it survives the browser and the
+// control plane); here each terminal keeps a mirror of its last 1 MiB of output, so a new viewer
+// redraws the screen, and fans the live output out to every viewer. A terminal nobody watches or
+// types into for `idleTimeoutMs` is closed.
+import { randomBytes } from 'node:crypto';
+import type WebSocket from 'ws';
+import { notifications } from '../../sdk/agentProtocol.js';
+import type { PeerChannel } from '../../sdk/rpcPeer.js';
+import type { TerminalServerMessage } from '../../sdk/workspaceWire.js';
+import type { AgentConnection, AgentHub } from './agentHub.js';
+
+export const TERMINAL_BUFFER_BYTES = 1024 * 1024;
+
+/** Keeps the newest `capacity` bytes written to it. */
+export class ByteRing {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly capacity: number) {}
+
+  push(data: Buffer): void {
+    this.chunks.push(data);
+    this.size += data.length;
+    while (this.size > this.capacity) {
+      const first = this.chunks[0] as Buffer;
+      const excess = this.size - this.capacity;
+      if (first.length <= excess) {
+        this.chunks.shift();
+        this.size -= first.length;
+      } else {
+        this.chunks[0] = first.subarray(excess);
+        this.size -= excess;
+      }
+    }
+  }
+
+  contents(): Buffer {
+    const all = Buffer.concat(this.chunks);
+    this.chunks = [all];
+    return all;
+  }
+
+  clear(): void {
+    this.chunks = [];
+    this.size = 0;
+  }
+}
+
+interface Terminal {
+  id: string;
+  workspaceId: string;
+  channel: PeerChannel;
+  ring: ByteRing;
+  viewers: Set<WebSocket>;
+  cols: number;
+  rows: number;
+  createdAt: string;
+  lastActivity: number;
+}
+
+export class TerminalHub {
+  private readonly terminals = new Map<string, Terminal>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly hub: AgentHub,
+    private readonly idleTimeoutMs: number,
+  ) {
+    hub.on('connected', (conn) => void this.reattach(conn));
+    hub.on('disconnected', (id) => this.detachAll(id, 1012, 'the workspace agent reconnects; attach again'));
+    hub.on('notification', (id, method, params) => {
+      if (method !== 'pty.exit') return;
+      const p = notifications['pty.exit'].safeParse(params);
+      if (p.success) this.exited(id, p.data.terminalId, p.data.exitCode, p.data.signal);
+    });
+    this.sweeper = setInterval(
+      () => this.sweep(),
+      Math.min(60_000, Math.max(1000, idleTimeoutMs / 4)),
+    ).unref();
+  }
+
+  list(workspaceId: string) {
+    return [...this.terminals.values()]
+      .filter((t) => t.workspaceId === workspaceId)
+      .map((t) => ({
+        id: t.id,
+        cols: t.cols,
+        rows: t.rows,
+        viewers: t.viewers.size,
+        createdAt: t.createdAt,
+      }));
+  }
+
+  has(workspaceId: string, terminalId: string): boolean {
+    return this.terminals.get(terminalId)?.workspaceId === workspaceId;
+  }
+
+  async open(conn: AgentConnection, size: { cols: number; rows: number }): Promise<string> {
+    const id = randomBytes(9).toString('base64url');
+    const channel = conn.peer.openChannel();
+    this.track(conn.workspaceId, id, channel, size);
+    try {
+      await conn.peer.request('pty.open', { terminalId: id, channel: channel.id, ...size });
+    } catch (err) {
+      this.terminals.delete(id);
+      channel.destroy();
+      throw err;
+    }
+    return id;
+  }
+
+  /** Adds a viewer: it gets the buffered screen, then live output; its bytes become input. */
+  attach(terminalId: string, ws: WebSocket): void {
+    const t = this.terminals.get(terminalId);
+    if (!t) throw new Error('no such terminal');
+    t.viewers.add(ws);
+    t.lastActivity = Date.now();
+    send(ws, { type: 'ready', terminalId, cols: t.cols, rows: t.rows });
+    const screen = t.ring.contents();
+    if (screen.length > 0) ws.send(screen, { binary: true });
+    ws.on('close', () => {
+      t.viewers.delete(ws);
+      t.lastActivity = Date.now();
+    });
+  }
+
+  input(terminalId: string, data: Buffer): void {
+    const t = this.terminals.get(terminalId);
+    if (!t) return;
+    t.lastActivity = Date.now();
+    t.channel.write(data);
+  }
+
+  async resize(
+    conn: AgentConnection,
+    terminalId: string,
+    size: { cols: number; rows: number },
+  ): Promise<void> {
+    const t = this.terminals.get(terminalId);
+    if (!t) return;
+    await conn.peer.request('pty.resize', { terminalId, ...size });
+    t.cols = size.cols;
+    t.rows = size.rows;
+  }
+
+  async close(conn: AgentConnection | undefined, terminalId: string): Promise<void> {
+    const t = this.terminals.get(terminalId);
+    if (!t) return;
+    await conn?.peer.request('pty.close', { terminalId }).catch(() => {});
+    this.exited(t.workspaceId, terminalId, null, null);
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper);
+  }
+
+  private track(
+    workspaceId: string,
+    id: string,
+    channel: PeerChannel,
+    size: { cols: number; rows: number },
+  ): Terminal {
+    const t: Terminal = {
+      id,
+      workspaceId,
+      channel,
+      ring: new ByteRing(TERMINAL_BUFFER_BYTES),
+      viewers: new Set(),
+      cols: size.cols,
+      rows: size.rows,
+      createdAt: new Date().toISOString(),
+      lastActivity: Date.now(),
+    };
+    this.terminals.set(id, t);
+    channel.on('data', (chunk: Buffer) => {
+      t.ring.push(chunk);
+      for (const v of t.viewers) v.send(chunk, { binary: true });
+    });
+    channel.on('error', () => {});
+    return t;
+  }
+
+  /** After an agent (re)connects, bind every PTY it still has to a fresh channel. */
+  private async reattach(conn: AgentConnection): Promise<void> {
+    let listed: { terminals: { terminalId: string; cols: number; rows: number }[] };
+    try {
+      listed = await conn.peer.request('pty.list', {});
+    } catch {
+      return;
+    }
+    for (const p of listed.terminals) {
+      const old = this.terminals.get(p.terminalId);
+      const channel = conn.peer.openChannel();
+      const t = this.track(conn.workspaceId, p.terminalId, channel, p);
+      if (old) t.createdAt = old.createdAt;
+      // The agent replays its own buffer on attach, which is the authoritative screen.
+      await conn.peer
+        .request('pty.attach', { terminalId: p.terminalId, channel: channel.id })
+        .catch(() => {});
+    }
+  }
+
+  private detachAll(workspaceId: string, code: number, reason: string): void {
+    for (const t of this.terminals.values()) {
+      if (t.workspaceId !== workspaceId) continue;
+      for (const v of t.viewers) v.close(code, reason);
+      t.viewers.clear();
+    }
+  }
+
+  private exited(
+    workspaceId: string,
+    terminalId: string,
+    exitCode: number | null,
+    signal: number | null,
+  ): void {
+    const t = this.terminals.get(terminalId);
+    if (!t || t.workspaceId !== workspaceId) return;
+    this.terminals.delete(terminalId);
+    for (const v of t.viewers) {
+      send(v, { type: 'exit', exitCode, signal });
+      v.close(1000, 'terminal closed');
+    }
+    t.channel.destroy();
+  }
+
+  private sweep(): void {
+    const limit = Date.now() - this.idleTimeoutMs;
+    for (const t of this.terminals.values()) {
+      if (t.viewers.size > 0 || t.lastActivity > limit) continue;
+      const conn = this.hub.connection(t.workspaceId);
+      void this.close(conn, t.id);
+    }
+  }
+}
+
+function send(ws: WebSocket, msg: TerminalServerMessage): void {
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+}

@@ -1,0 +1,93 @@
+// Builds the workspace machinery of one control plane: driver, agent hub, egress proxy, lifecycle
+// service, terminals and the reconcile loop.
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/configSchema.js';
+import { createDriver } from '../drivers/driverRegistry.js';
+import type { RuntimeDriver } from '../drivers/runtimeDriver.js';
+import { EgressProxy } from '../egress/egressProxy.js';
+import type { AuditStore } from '../store/auditStore.js';
+import type { WorkspaceStore } from '../store/workspaceStore.js';
+import { AgentHub } from './agentHub.js';
+import { Reconciler } from './reconciler.js';
+import { TerminalHub } from './terminalHub.js';
+import { WorkspaceService } from './workspaceService.js';
+
+export interface WorkspaceRuntime {
+  driver: RuntimeDriver;
+  hub: AgentHub;
+  egress: EgressProxy;
+  service: WorkspaceService;
+  terminals: TerminalHub;
+  reconciler: Reconciler;
+  /** Reconciles once and keeps doing so; call after the server listens. */
+  start(): Promise<void>;
+  /** Stops the server's side; the boxes keep running. */
+  close(): Promise<void>;
+}
+
+/** Where the built agent lives: dist/agent next to the compiled server, or the repo's when run from source. */
+export function defaultAgentDir(): string {
+  const here = import.meta.dirname;
+  const compiled = here.split('/').includes('dist');
+  return resolve(here, compiled ? '../../agent' : '../../dist/agent');
+}
+
+export function createWorkspaceRuntime(opts: {
+  config: Config;
+  store: WorkspaceStore;
+  auditStore: AuditStore;
+  log: Logger;
+  driver?: RuntimeDriver;
+}): WorkspaceRuntime {
+  const { config, store, log } = opts;
+  const dataDir = resolve(config.dataDir);
+  const driver =
+    opts.driver ??
+    createDriver(config.runtime.driver, {
+      local: {
+        dataDir,
+        bwrapPath: config.runtime.local.bwrapPath,
+        nodePath: process.execPath,
+        agentDir: defaultAgentDir(),
+        uidBase: config.runtime.local.uidBase,
+        cgroupRoot: config.runtime.local.cgroupRoot,
+        cgroupParent: config.runtime.local.cgroupParent,
+      },
+    });
+  const egress = new EgressProxy({
+    allow: config.egress.allow,
+    onDecision: (d) => {
+      if (!d.allowed) log.info({ egress: d }, 'egress refused');
+    },
+  });
+  const hub = new AgentHub({
+    runDir: join(dataDir, 'run'),
+    workspaces: store,
+    audit: opts.auditStore,
+    log,
+    heartbeatMs: config.workspaces.heartbeatIntervalMs,
+    onEgressTunnel: (stream, workspaceId) => egress.handle(stream, { workspaceId }),
+  });
+  const service = new WorkspaceService({ config, store, driver, hub, log });
+  const terminals = new TerminalHub(hub, config.workspaces.terminalIdleTimeout * 1000);
+  const reconciler = new Reconciler({ store, driver, hub, service, log });
+  return {
+    driver,
+    hub,
+    egress,
+    service,
+    terminals,
+    reconciler,
+    async start() {
+      await reconciler.start(config.workspaces.reconcileInterval * 1000);
+    },
+    async close() {
+      reconciler.stop();
+      terminals.stop();
+      await hub.close();
+      await egress.close();
+      await driver.close?.();
+    },
+  };
+}

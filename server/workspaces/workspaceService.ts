@@ -1,0 +1,298 @@
+// Workspace lifecycle: pending → starting → running → stopping → stopped, or failed with a reason.
+// The HTTP layer calls create/start/stop/remove; the long part of a start (box up, agent connected,
+// first clone) runs in the background and is visible through the status and statusReason.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { AGENT_SOCKET_DIR_IN_WORKSPACE, AGENT_SOCKET_NAME, notifications } from '../../sdk/agentProtocol.js';
+import { RpcError } from '../../sdk/rpcPeer.js';
+import type { CreateWorkspaceBody, WorkspaceStatus } from '../../sdk/workspaceWire.js';
+import type { Config } from '../config/configSchema.js';
+import { parseCpu, parseSize } from '../config/units.js';
+import {
+  DriverError,
+  type RuntimeDriver,
+  type RuntimeRef,
+  type WorkspaceSpec,
+} from '../drivers/runtimeDriver.js';
+import type { WorkspaceRow, WorkspaceStore } from '../store/workspaceStore.js';
+import { type AgentConnection, type AgentHub, hashAgentToken } from './agentHub.js';
+
+export class WorkspaceError extends Error {
+  constructor(
+    readonly code: 'conflict' | 'invalid',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Strips what does not change which repository a URL names, so equal repositories compare equal. */
+export function normaliseRepository(url: string): string {
+  const u = new URL(url);
+  u.hash = '';
+  u.search = '';
+  u.hostname = u.hostname.toLowerCase();
+  let path = u.pathname.replace(/\/+$/, '');
+  if (path.endsWith('.git')) path = path.slice(0, -4);
+  u.pathname = path;
+  return u.toString().replace(/\/$/, '');
+}
+
+/**
+ * The id of a user's workspace for a repository is derived from the pair, so deleting a workspace
+ * with keepVolume and creating it again finds the same files.
+ */
+export function workspaceIdFor(ownerId: string, repository: string): string {
+  const h = createHash('sha256').update(`${ownerId}\n${repository}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+export interface WorkspaceServiceOptions {
+  config: Config;
+  store: WorkspaceStore;
+  driver: RuntimeDriver;
+  hub: AgentHub;
+  log: Logger;
+}
+
+export class WorkspaceService {
+  private readonly starts = new Map<string, AbortController>();
+  private readonly stopping = new Set<string>();
+  /** Latest clone progress line per workspace; written to the store at most once a second. */
+  private readonly progressWritten = new Map<string, number>();
+
+  constructor(private readonly o: WorkspaceServiceOptions) {
+    o.hub.on('heartbeat', (id, usage) => void this.onHeartbeat(id, usage));
+    o.hub.on('unhealthy', (id) => void o.store.setHealth(id, 'unhealthy'));
+    o.hub.on('notification', (id, method, params) => {
+      if (method === 'repo.progress') void this.onCloneProgress(id, params);
+    });
+  }
+
+  async create(ownerId: string, body: CreateWorkspaceBody): Promise<{ row: WorkspaceRow; created: boolean }> {
+    const { config } = this.o;
+    const repository = normaliseRepository(body.repository);
+    const limits = config.isolation.resourceLimits;
+    const max = config.quotas.maxResourcesPerTask;
+    const cpu = body.resources?.cpu ?? parseCpu(limits.cpu ?? '1');
+    const memoryBytes =
+      body.resources?.memoryMb !== undefined
+        ? body.resources.memoryMb * 1024 * 1024
+        : parseSize(limits.memory ?? '2G');
+    if (max.cpu !== undefined && cpu > Math.max(parseCpu(max.cpu), parseCpu(limits.cpu ?? '0'))) {
+      throw new WorkspaceError(
+        'invalid',
+        `resources.cpu may be at most ${max.cpu} (quotas.maxResourcesPerTask)`,
+      );
+    }
+    if (
+      max.memory !== undefined &&
+      memoryBytes > Math.max(parseSize(max.memory), parseSize(limits.memory ?? '0'))
+    ) {
+      throw new WorkspaceError(
+        'invalid',
+        `resources.memoryMb may be at most ${max.memory} (quotas.maxResourcesPerTask)`,
+      );
+    }
+    const name = body.name ?? repository.split('/').pop() ?? repository;
+    const res = await this.o.store.createOrGet({
+      id: workspaceIdFor(ownerId, repository),
+      ownerId,
+      repository,
+      name,
+      driver: this.o.driver.kind,
+      cpu,
+      memoryBytes,
+      pids: body.resources?.pids ?? config.workspaces.pids,
+    });
+    if (res.created && body.start !== false) await this.start(res.row.id);
+    return { row: (await this.o.store.byId(res.row.id)) ?? res.row, created: res.created };
+  }
+
+  /** Moves the workspace to starting and brings it up in the background. Idempotent while starting/running. */
+  async start(id: string): Promise<void> {
+    const token = randomBytes(32).toString('base64url');
+    const moved = await this.o.store.transition(id, ['pending', 'stopped', 'failed'], 'starting', {
+      status_reason: 'Starting the sandbox',
+      agent_token_hash: hashAgentToken(token),
+      started_at: null,
+      stopped_at: null,
+    });
+    if (!moved) {
+      const row = await this.o.store.byId(id);
+      if (row && (row.status === 'starting' || row.status === 'running')) return;
+      throw new WorkspaceError(
+        'conflict',
+        `The workspace is ${row?.status ?? 'gone'}; wait until it has stopped.`,
+      );
+    }
+    const abort = new AbortController();
+    this.starts.set(id, abort);
+    void this.bringUp(id, token, abort.signal).finally(() => {
+      if (this.starts.get(id) === abort) this.starts.delete(id);
+    });
+  }
+
+  /** Waits for a background start to finish (tests, CLI --wait). */
+  async settled(id: string, timeoutMs = 60_000): Promise<WorkspaceRow | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const row = await this.o.store.byId(id);
+      if (!row || !['starting', 'stopping', 'pending'].includes(row.status) || Date.now() > deadline)
+        return row;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async stop(id: string): Promise<void> {
+    this.starts.get(id)?.abort();
+    const row = await this.o.store.byId(id);
+    if (!row) return;
+    if (row.status === 'stopped' || row.status === 'pending') return;
+    if (
+      !(await this.o.store.transition(id, ['starting', 'running', 'failed', 'stopping'], 'stopping', {
+        status_reason: null,
+      }))
+    )
+      return;
+    try {
+      const ref = parseRef(row);
+      if (ref) await this.o.driver.stop(ref, { graceSeconds: this.o.config.workspaces.stopGrace });
+      await this.o.hub.unlisten(id);
+      await this.o.store.transition(id, ['stopping'], row.status === 'failed' ? 'failed' : 'stopped', {
+        status_reason: row.status === 'failed' ? row.status_reason : null,
+      });
+    } catch (err) {
+      await this.fail(id, ['stopping'], err);
+      throw err;
+    } finally {
+      this.stopping.delete(id);
+    }
+  }
+
+  /** Stops the box if it runs, removes it (and its files unless keepVolume) and forgets the workspace. */
+  async remove(id: string, opts: { keepVolume: boolean }): Promise<void> {
+    await this.stop(id);
+    const row = await this.o.store.byId(id);
+    if (!row) return;
+    const ref = parseRef(row) ?? { kind: this.o.driver.kind, workspaceId: id, data: {} };
+    await this.o.driver.remove(ref, { keepVolume: opts.keepVolume });
+    await this.o.hub.unlisten(id);
+    await this.o.store.delete(id);
+  }
+
+  /** Whether a start or stop of this workspace is in flight in this process. */
+  isBusy(id: string): boolean {
+    return this.starts.has(id) || this.stopping.has(id);
+  }
+
+  /** Continues a start the previous control plane began: wait for the agent, clone, run. */
+  resumeStart(id: string): void {
+    if (this.starts.has(id)) return;
+    const abort = new AbortController();
+    this.starts.set(id, abort);
+    void (async () => {
+      try {
+        const conn = await this.o.hub.waitForAgent(
+          id,
+          this.o.config.workspaces.startTimeout * 1000,
+          abort.signal,
+        );
+        await this.finishStart(id, conn, abort.signal);
+      } catch (err) {
+        if (!abort.signal.aborted) await this.fail(id, ['starting'], err);
+      } finally {
+        if (this.starts.get(id) === abort) this.starts.delete(id);
+      }
+    })();
+  }
+
+  /** The connected agent of a running workspace, or undefined. */
+  agent(id: string): AgentConnection | undefined {
+    return this.o.hub.connection(id);
+  }
+
+  private async bringUp(id: string, token: string, signal: AbortSignal): Promise<void> {
+    const { config, driver, hub, store, log } = this.o;
+    try {
+      const row = await store.byId(id);
+      if (!row) return;
+      const socketDir = await hub.listen(id);
+      const spec: WorkspaceSpec = {
+        workspaceId: id,
+        resources: { cpu: Number(row.cpu), memoryBytes: Number(row.memory_bytes), pids: row.pids },
+        agentSocketDir: socketDir,
+        env: {
+          RC_AGENT_URL: `ws+unix://${AGENT_SOCKET_DIR_IN_WORKSPACE}/${AGENT_SOCKET_NAME}:/agent`,
+          RC_AGENT_TOKEN: token,
+          RC_WORKSPACE_ID: id,
+          RC_AGENT_HEARTBEAT_MS: String(config.workspaces.heartbeatIntervalMs),
+        },
+      };
+      // Re-create on every start: the spec carries the new agent token.
+      let ref = await driver.create(spec);
+      await store.update(id, { runtime_ref: JSON.stringify(ref) });
+      ref = await driver.start(ref);
+      await store.update(id, { runtime_ref: JSON.stringify(ref), status_reason: 'Waiting for the agent' });
+      const conn = await hub.waitForAgent(id, config.workspaces.startTimeout * 1000, signal);
+      await this.finishStart(id, conn, signal);
+    } catch (err) {
+      if (signal.aborted) return;
+      log.warn({ err, workspaceId: id }, 'workspace start failed');
+      await this.fail(id, ['starting'], err);
+      const row = await store.byId(id);
+      const ref = row && parseRef(row);
+      if (ref) await driver.stop(ref, { graceSeconds: 0 }).catch(() => {});
+    }
+  }
+
+  /** After the agent connected during a start: clone on first start, then running. */
+  async finishStart(id: string, conn: AgentConnection, signal?: AbortSignal): Promise<void> {
+    const row = await this.o.store.byId(id);
+    if (!row || row.status !== 'starting') return;
+    if (!row.cloned) {
+      await this.o.store.update(id, { status_reason: `Cloning ${row.repository}` });
+      await conn.peer.request(
+        'repo.clone',
+        { url: row.repository },
+        { timeoutMs: this.o.config.workspaces.cloneTimeout * 1000 },
+      );
+      if (signal?.aborted) return;
+      await this.o.store.update(id, { cloned: 1 });
+    }
+    await this.o.store.transition(id, ['starting'], 'running', { status_reason: null, health: 'healthy' });
+  }
+
+  async fail(id: string, from: readonly WorkspaceStatus[], err: unknown): Promise<void> {
+    await this.o.store.transition(id, from, 'failed', { status_reason: failureMessage(err) });
+  }
+
+  private async onHeartbeat(
+    id: string,
+    usage: (typeof notifications)['agent.heartbeat']['_output'],
+  ): Promise<void> {
+    const { uptimeSeconds: _u, ...rest } = usage;
+    await this.o.store.recordHeartbeat(id, rest, 'healthy').catch(() => {});
+  }
+
+  private async onCloneProgress(id: string, params: unknown): Promise<void> {
+    const p = notifications['repo.progress'].safeParse(params);
+    if (!p.success) return;
+    const last = this.progressWritten.get(id) ?? 0;
+    if (Date.now() - last < 1000) return;
+    this.progressWritten.set(id, Date.now());
+    await this.o.store.update(id, { status_reason: `Cloning: ${p.data.line}`.slice(0, 500) }).catch(() => {});
+  }
+}
+
+export function parseRef(row: WorkspaceRow): RuntimeRef | undefined {
+  return row.runtime_ref ? (JSON.parse(row.runtime_ref) as RuntimeRef) : undefined;
+}
+
+/** A sentence for the workspace's statusReason. */
+export function failureMessage(err: unknown): string {
+  if (err instanceof DriverError) return err.userMessage;
+  if (err instanceof RpcError && err.reason === 'git_failed') return `Clone failed: ${err.message}`;
+  if (err instanceof RpcError) return `The agent reported an error: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}

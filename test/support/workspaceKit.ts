@@ -1,0 +1,96 @@
+// Helpers for tests that run real workspaces: a control plane on the local driver, a git server
+// it may clone from, and small API wrappers.
+import type { Workspace } from '../../sdk/workspaceWire.js';
+import type { UserRow } from '../../server/store/userStore.js';
+import { type GitHttpServer, startGitHttpServer } from './gitHttpServer.js';
+import { createTestApp, type TestApp } from './testApp.js';
+import type { Engine } from './testDb.js';
+
+export interface WorkspaceKit {
+  t: TestApp;
+  git: GitHttpServer;
+  owner: UserRow;
+  auth: string;
+  /** Repository URL of the test repo `name` (app, other, …). */
+  repo(name: string): string;
+  create(repository: string, auth?: string): Promise<Workspace>;
+  /** Polls until the workspace leaves starting/stopping/pending. */
+  settle(id: string, auth?: string, timeoutMs?: number): Promise<Workspace>;
+  /** Runs argv in the workspace through its agent. */
+  exec(
+    id: string,
+    argv: string[],
+    timeoutMs?: number,
+  ): Promise<{
+    exitCode: number | null;
+    stdout: string;
+    stderr: string;
+    signal: string | null;
+    timedOut: boolean;
+  }>;
+  removeAll(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const TEST_REPOS = {
+  app: { 'README.md': '# app\n', 'src/index.js': 'console.log("hi")\n' },
+  other: { 'README.md': '# other\n' },
+};
+
+export async function startWorkspaceKit(
+  opts: { engine?: Engine; flags?: Record<string, unknown> } = {},
+): Promise<WorkspaceKit> {
+  const git = await startGitHttpServer({ repos: TEST_REPOS });
+  const t = await createTestApp(opts.engine ?? 'sqlite', {
+    flags: {
+      'egress.allow': [`127.0.0.1:${git.port}`],
+      'workspaces.heartbeatIntervalMs': 500,
+      'workspaces.startTimeout': 20,
+      ...opts.flags,
+    },
+  });
+  const owner = await t.user('member');
+  const auth = await t.bearer(owner);
+  const api = async (method: 'GET' | 'POST' | 'DELETE', url: string, who: string, payload?: unknown) => {
+    const res = await t.app.inject({
+      method,
+      url,
+      headers: { authorization: who },
+      ...(payload ? { payload } : {}),
+    });
+    if (res.statusCode >= 300) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
+    return res.statusCode === 204 ? undefined : res.json();
+  };
+  const kit: WorkspaceKit = {
+    t,
+    git,
+    owner,
+    auth,
+    repo: (name) => git.url(name),
+    create: (repository, who = auth) => api('POST', '/api/v1/workspaces', who, { repository }),
+    async settle(id, who = auth, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const ws = (await api('GET', `/api/v1/workspaces/${id}`, who)) as Workspace;
+        if (!['pending', 'starting', 'stopping'].includes(ws.status) || Date.now() > deadline) return ws;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    async exec(id, argv, timeoutMs = 20_000) {
+      const conn = t.services.runtime.hub.connection(id);
+      if (!conn) throw new Error(`workspace ${id} has no agent connected`);
+      return conn.peer.request('exec', { argv, timeoutMs }, { timeoutMs: timeoutMs + 5000 });
+    },
+    async removeAll() {
+      for (const row of await t.services.workspaces.list()) {
+        await t.services.runtime.service.remove(row.id, { keepVolume: false });
+      }
+    },
+    async close() {
+      await kit.removeAll();
+      await t.close();
+      await git.close();
+    },
+  };
+  return kit;
+}

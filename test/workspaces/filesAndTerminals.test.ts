@@ -1,0 +1,178 @@
+// The files API and terminals of a real workspace (local driver, real agent, real node-pty).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
+
+describe('files and terminals (local driver)', () => {
+  let k: WorkspaceKit;
+  let id: string;
+  let base: string;
+  beforeAll(async () => {
+    k = await startWorkspaceKit({ flags: { 'workspaces.fileSizeLimit': '8M' } });
+    id = (await k.create(k.repo('app'))).id;
+    expect((await k.settle(id)).status).toBe('running');
+    base = await k.t.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await k?.close();
+  });
+
+  const req = (method: string, path: string, init: RequestInit = {}) =>
+    fetch(`${base}/api/v1/workspaces/${id}/files/${path}`, {
+      method,
+      ...init,
+      headers: { authorization: k.auth, ...(init.headers as Record<string, string>) },
+    });
+
+  it('lists, writes, reads, renames and deletes', async () => {
+    const root = await (await req('GET', '')).json();
+    expect(root.entries.map((e: { name: string }) => e.name).sort()).toEqual(['.git', 'README.md', 'src']);
+    const big = Buffer.alloc(5 * 1024 * 1024, 7);
+    const put = await req('PUT', 'out/big.bin', {
+      body: big,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(put.status).toBe(200);
+    expect(await put.json()).toEqual({ path: 'out/big.bin', size: big.length });
+    const got = Buffer.from(await (await req('GET', 'out/big.bin')).arrayBuffer());
+    expect(got.equals(big)).toBe(true);
+    const mv = await req('POST', 'out/big.bin', {
+      body: JSON.stringify({ op: 'rename', to: 'out/moved.bin' }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(mv.status).toBe(204);
+    expect((await req('GET', 'out/big.bin')).status).toBe(404);
+    expect((await req('DELETE', 'out')).status).toBe(409);
+    expect((await req('DELETE', 'out?recursive=true')).status).toBe(204);
+    expect((await req('GET', 'out')).status).toBe(404);
+  });
+
+  it('uploads multipart files and downloads a directory as tar.gz', async () => {
+    const form = new FormData();
+    form.append('a', new Blob(['alpha\n']), 'a.txt');
+    form.append('b', new Blob(['beta\n']), 'b.txt');
+    const up = await req('POST', 'up', { body: form });
+    expect(up.status).toBe(200);
+    expect((await up.json()).items).toEqual([
+      { path: 'up/a.txt', size: 6 },
+      { path: 'up/b.txt', size: 5 },
+    ]);
+    const tgz = Buffer.from(await (await req('GET', 'up?download=true')).arrayBuffer());
+    const dir = mkdtempSync('/tmp/rc-tgz-');
+    writeFileSync(join(dir, 'x.tgz'), tgz);
+    const names = execFileSync('tar', ['-tzf', join(dir, 'x.tgz')], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .sort();
+    expect(names).toEqual(expect.arrayContaining(['up/a.txt', 'up/b.txt']));
+  });
+
+  it('refuses traversal, absolute paths, NUL and symlinks that lead out with 400', async () => {
+    await k.exec(id, ['ln', '-s', '/etc', '/workspace/etc-link']);
+    await k.exec(id, ['ln', '-s', '/etc/passwd', '/workspace/passwd-link']);
+    for (const path of [
+      '..%2F..%2Fetc%2Fpasswd',
+      'a/..%2F..%2Fx',
+      '%2Fetc%2Fpasswd',
+      'a%00b',
+      'etc-link/',
+      'passwd-link',
+      'etc-link/passwd',
+    ]) {
+      const res = await req('GET', path);
+      expect(res.status, path).toBe(400);
+      expect((await res.json()).error.message).toBeTruthy();
+    }
+    const put = await req('PUT', 'etc-link/evil', { body: 'x' });
+    expect(put.status).toBe(400);
+  });
+
+  it('enforces the file size limit on write and upload', async () => {
+    const tooBig = Buffer.alloc(8 * 1024 * 1024 + 1);
+    expect((await req('PUT', 'huge.bin', { body: tooBig })).status).toBe(413);
+    const form = new FormData();
+    form.append('f', new Blob([tooBig]), 'huge.bin');
+    expect((await req('POST', '', { body: form })).status).toBe(413);
+    expect((await req('GET', 'huge.bin')).status).toBe(404);
+  });
+
+  it('a terminal echoes, keeps its screen for a reattach, and serves several viewers', async () => {
+    const url = `${base.replace('http', 'ws')}/api/v1/workspaces/${id}/terminals?cols=100&rows=30`;
+    const a = await openTerminal(url, k.auth);
+    expect(a.ready).toMatchObject({ type: 'ready', cols: 100, rows: 30 });
+    a.ws.send(Buffer.from('echo hi-$((40+2))\r'));
+    await a.waitFor(/hi-42/);
+    a.ws.close();
+    const b = await openTerminal(
+      `${base.replace('http', 'ws')}/api/v1/workspaces/${id}/terminals?terminalId=${a.ready.terminalId}`,
+      k.auth,
+    );
+    await b.waitFor(/hi-42/); // redrawn from the buffer
+    const c = await openTerminal(
+      `${base.replace('http', 'ws')}/api/v1/workspaces/${id}/terminals?terminalId=${a.ready.terminalId}`,
+      k.auth,
+    );
+    b.ws.send(JSON.stringify({ type: 'resize', cols: 120, rows: 40 }));
+    b.ws.send(Buffer.from('stty size\r'));
+    await b.waitFor(/40 120/);
+    await c.waitFor(/40 120/);
+    b.ws.send(JSON.stringify({ type: 'resize', cols: 100000, rows: 1 }));
+    await b.waitFor(/bad_message/);
+    b.ws.send(Buffer.from('exit\r'));
+    await c.waitFor(/"type":"exit"/);
+  });
+
+  it('refuses absurd terminal sizes and unknown terminal ids before the upgrade', async () => {
+    const wsBase = `${base.replace('http', 'ws')}/api/v1/workspaces/${id}/terminals`;
+    expect(await upgradeStatus(`${wsBase}?cols=0&rows=24`, k.auth)).toBe(400);
+    expect(await upgradeStatus(`${wsBase}?cols=80&rows=99999`, k.auth)).toBe(400);
+    expect(await upgradeStatus(`${wsBase}?terminalId=nope`, k.auth)).toBe(404);
+    expect(await upgradeStatus(wsBase, 'Bearer nope')).toBe(401);
+  });
+});
+
+async function openTerminal(url: string, auth: string) {
+  const ws = new WebSocket(url, { headers: { authorization: auth } });
+  let text = '';
+  const waiters: (() => void)[] = [];
+  ws.on('message', (data: Buffer, isBinary) => {
+    text += isBinary ? data.toString('utf8') : `\n${data.toString('utf8')}\n`;
+    for (const w of waiters.splice(0)) w();
+  });
+  const ready = await new Promise<{ type: string; terminalId: string; cols: number; rows: number }>(
+    (resolve, reject) => {
+      ws.once('message', (d) => resolve(JSON.parse(d.toString())));
+      ws.once('error', reject);
+    },
+  );
+  return {
+    ws,
+    ready,
+    async waitFor(re: RegExp, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!re.test(text)) {
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${re}; got ${JSON.stringify(text.slice(-500))}`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 100);
+        });
+      }
+    },
+  };
+}
+
+function upgradeStatus(url: string, auth: string): Promise<number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers: { authorization: auth } });
+    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on('open', () => {
+      resolve(101);
+      ws.close();
+    });
+    ws.on('error', () => {});
+  });
+}

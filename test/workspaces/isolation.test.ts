@@ -1,0 +1,134 @@
+// The isolation profile (DESIGN §6), checked from inside real workspaces. Parameterised by driver
+// so the Docker driver reruns the same checks.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
+
+const drivers = ['local'] as const;
+
+describe.each(drivers)('isolation (%s driver)', (driver) => {
+  let k: WorkspaceKit;
+  let a: string;
+  let b: string;
+  let hostPort: number;
+  beforeAll(async () => {
+    k = await startWorkspaceKit({ flags: { 'runtime.driver': driver, 'workspaces.pids': 64 } });
+    const create = async (repo: string) => {
+      const res = await k.t.app.inject({
+        method: 'POST',
+        url: '/api/v1/workspaces',
+        headers: { authorization: k.auth },
+        payload: { repository: k.repo(repo), resources: { memoryMb: 256, pids: 64 } },
+      });
+      const ws = await k.settle(res.json().id);
+      expect(ws.status, ws.statusReason ?? '').toBe('running');
+      return ws.id;
+    };
+    a = await create('app');
+    b = await create('other');
+    hostPort = Number(new URL(await k.t.app.listen({ port: 0, host: '127.0.0.1' })).port);
+    await k.exec(b, ['sh', '-c', 'echo secret-of-b > /workspace/secret.txt']);
+  });
+  afterAll(async () => {
+    await k?.close();
+  });
+
+  const sh = (id: string, script: string, timeoutMs = 20_000) =>
+    k.exec(id, ['/bin/sh', '-c', script], timeoutMs);
+
+  it('runs as a non-root uid, distinct per workspace', async () => {
+    const ua = (await sh(a, 'id -u')).stdout.trim();
+    const ub = (await sh(b, 'id -u')).stdout.trim();
+    expect(ua).not.toBe('0');
+    expect(ub).not.toBe('0');
+    expect(ua).not.toBe(ub);
+  });
+
+  it('has a read-only root file system; only /workspace, the home and /tmp are writable', async () => {
+    const r = await sh(
+      a,
+      'touch /x 2>&1; echo "root=$?"; touch /usr/x 2>&1; echo "usr=$?"; touch /etc/x 2>&1; echo "etc=$?"; touch /workspace/x /tmp/x "$HOME/x" && echo rw-ok',
+    );
+    expect(r.stdout).toMatch(/root=[1-9]/);
+    expect(r.stdout).toMatch(/usr=[1-9]/);
+    expect(r.stdout).toMatch(/etc=[1-9]/);
+    expect(r.stdout).toMatch(/rw-ok/);
+  });
+
+  it("cannot read or write another workspace's files by path, /proc or symlink", async () => {
+    const dataDir = k.t.config.dataDir;
+    const r = await sh(
+      a,
+      `cat ${dataDir}/workspaces/${b}/workspace/secret.txt 2>&1; ls / ; for p in /proc/[0-9]*; do cat $p/root/workspace/secret.txt 2>/dev/null; done; ln -s ${dataDir}/workspaces/${b}/workspace /workspace/to-b; cat /workspace/to-b/secret.txt 2>&1; echo x > /workspace/to-b/planted 2>&1; echo done`,
+    );
+    expect(r.stdout).not.toMatch(/secret-of-b/);
+    expect(r.stdout).toMatch(/done/);
+    const viaApi = await k.t.app.inject({
+      method: 'GET',
+      url: `/api/v1/workspaces/${a}/files/to-b/secret.txt`,
+      headers: { authorization: k.auth },
+    });
+    expect(viaApi.statusCode).toBe(400);
+    expect((await sh(b, 'ls /workspace')).stdout).not.toMatch(/planted/);
+  });
+
+  it('cannot see host processes', async () => {
+    const r = await sh(a, 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo; done');
+    expect(r.stdout).not.toMatch(/vitest|postgres/);
+    expect(r.stdout).not.toContain(String(process.pid));
+    const count = (await sh(a, 'ls -d /proc/[0-9]* | wc -l')).stdout.trim();
+    expect(Number(count)).toBeLessThan(20);
+  });
+
+  it("cannot connect to the host's loopback ports, cloud metadata or private addresses", async () => {
+    const probe = (host: string, port: number) =>
+      k.exec(a, [
+        'node',
+        '-e',
+        `const s=require('net').connect(${port},'${host}');s.setTimeout(3000);s.on('connect',()=>{console.log('CONNECTED');process.exit(0)});s.on('error',e=>{console.log(e.code);process.exit(0)});s.on('timeout',()=>{console.log('TIMEOUT');process.exit(0)})`,
+      ]);
+    for (const [host, port] of [
+      ['127.0.0.1', hostPort],
+      ['127.0.0.1', 5432],
+      ['169.254.169.254', 80],
+      ['10.0.0.1', 80],
+    ] as const) {
+      const r = await probe(host, port);
+      expect(r.stdout.trim(), `${host}:${port}`).toMatch(/^(ECONNREFUSED|ENETUNREACH|EHOSTUNREACH)$/);
+    }
+    // Through the egress proxy, metadata and private addresses are refused by policy.
+    const viaProxy = await sh(
+      a,
+      'curl -s -o /dev/null -w "%{http_code}" http://169.254.169.254/latest/meta-data/; echo; curl -s -o /dev/null -w "%{http_code}" http://10.0.0.1/; echo',
+    );
+    expect(viaProxy.stdout.trim().split('\n')).toEqual(['403', '403']);
+  });
+
+  it('a fork bomb hits the process limit and the host stays responsive', async () => {
+    let worstLag = 0;
+    let last = Date.now();
+    const timer = setInterval(() => {
+      const now = Date.now();
+      worstLag = Math.max(worstLag, now - last - 20);
+      last = now;
+    }, 20);
+    const bomb = await sh(a, 'bomb() { bomb | bomb & }; bomb; sleep 2; echo survived', 4000);
+    clearInterval(timer);
+    expect(bomb.stdout + bomb.stderr).toMatch(/fork|resource|retry|survived|Cannot/i);
+    expect(worstLag).toBeLessThan(1000);
+    // The workspace recovers once the bomb is gone.
+    await sh(a, 'pkill -KILL -u "$(id -u)" -f "sh -c bomb" || true').catch(() => {});
+    const deadline = Date.now() + 15_000;
+    let ok = '';
+    while (Date.now() < deadline && ok !== 'ok') {
+      ok = (await sh(a, 'echo ok').catch(() => ({ stdout: '' }))).stdout.trim();
+    }
+    expect(ok).toBe('ok');
+  });
+
+  it('a memory hog is OOM-killed alone', async () => {
+    const hog = await k.exec(a, ['node', '-e', 'const a=[];for(;;)a.push(Buffer.alloc(16<<20,1))'], 30_000);
+    expect(hog.signal ?? String(hog.exitCode)).toMatch(/SIGKILL|137|134|1/);
+    expect((await sh(a, 'echo alive')).stdout).toBe('alive\n');
+    expect((await sh(b, 'echo alive')).stdout).toBe('alive\n');
+  });
+});
