@@ -282,6 +282,9 @@ export class PeerChannel extends Duplex {
     readonly id: number,
   ) {
     super({ allowHalfOpen: true });
+    // Whoever consumes the channel (a pipeline, a handler) listens for its errors; a channel
+    // nobody consumed yet must not take the process down when the peer closes it with an error.
+    this.on('error', () => {});
   }
 
   /** @internal */

@@ -107,7 +107,7 @@ export const FileEntry = z.object({
 });
 export const FileListing = z.object({ path: z.string(), entries: z.array(FileEntry) });
 
-export const FilePathParams = z.strictObject({ id: Id, '*': RelPath });
+export const FilePathParams = z.strictObject({ id: Id, '*': RelPath.default('') });
 
 export const FileGetQuery = z.strictObject({
   download: z

@@ -1,7 +1,53 @@
-// Runs once before the whole suite: the agent bundle that workspaces run (dist/agent) must match
-// the sources under test.
+// Runs once around the whole suite. Before: the agent bundle that workspaces run (dist/agent) must
+// match the sources under test. After: no test workspace outlives the run, even one whose test
+// crashed before removing it (test apps put every box under the cgroup parent swept here).
+import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { bundleAgent } from '../scripts/bundleAgent.mjs';
 
-export default async function setup(): Promise<void> {
+const PARENTS = ['rc-test', 'rc-bench'];
+const CONTROLLERS = ['pids', 'memory', 'cpu', 'cpuacct', 'cpu,cpuacct', ''];
+
+export default async function setup(): Promise<() => Promise<void>> {
   await bundleAgent();
+  return sweep;
+}
+
+async function sweep(): Promise<void> {
+  for (const parent of PARENTS) {
+    for (const controller of CONTROLLERS) {
+      const dir = join('/sys/fs/cgroup', controller, parent);
+      if (!existsSync(dir)) continue;
+      for (const child of readdirSync(dir, { withFileTypes: true })) {
+        if (!child.isDirectory()) continue;
+        const procs = join(dir, child.name, 'cgroup.procs');
+        for (const pid of existsSync(procs) ? readFileSync(procs, 'utf8').split('\n').filter(Boolean) : []) {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {}
+        }
+      }
+    }
+  }
+  // Give the kernel a moment to reap, then drop the empty cgroups.
+  const until = Date.now() + 2000;
+  while (Date.now() < until) {
+    let left = 0;
+    for (const parent of PARENTS) {
+      for (const controller of CONTROLLERS) {
+        const dir = join('/sys/fs/cgroup', controller, parent);
+        if (!existsSync(dir)) continue;
+        for (const child of readdirSync(dir, { withFileTypes: true })) {
+          if (!child.isDirectory()) continue;
+          try {
+            rmdirSync(join(dir, child.name));
+          } catch {
+            left += 1;
+          }
+        }
+      }
+    }
+    if (left === 0) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -1,6 +1,7 @@
 // Runs the authorization matrix (test/support/rbacMatrix.ts) against the real app on both engines.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrgRole } from '../sdk/wire.js';
+import { NeverStartingDriver } from '../server/drivers/fakeDrivers.js';
 import type { UserRow } from '../server/store/userStore.js';
 import { type Caller, type MatrixRow, rbacMatrix, type Statuses, type Whose } from './support/rbacMatrix.js';
 import { createTestApp, type TestApp } from './support/testApp.js';
@@ -18,7 +19,9 @@ describe.each(engines)('RBAC matrix on %s', (engine) => {
   let other: UserRow;
 
   beforeAll(async () => {
-    t = await createTestApp(engine);
+    // Workspace starts in the matrix must not launch real sandboxes: this driver's boxes never
+    // come up, which is all an authorization check needs.
+    t = await createTestApp(engine, { services: { driver: new NeverStartingDriver() } });
     other = await t.user('member');
   });
   afterAll(() => t.close());

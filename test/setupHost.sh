@@ -38,6 +38,8 @@ psql "$PG_URL" -Atqc 'select 1' >/dev/null || { log "PostgreSQL at $PG_URL does 
 
 # Debian's Chromium for the browser tests (driven by playwright-core; never a downloaded browser).
 need_pkg /usr/bin/chromium chromium
+# bubblewrap sandboxes the local runtime driver's workspaces (server/drivers/local).
+need_pkg bwrap bubblewrap
 
 # Schemas left behind by test runs that were killed (older than a day) are dropped.
 psql "$PG_URL" -Atqc "select nspname from pg_namespace where nspname like 'rc_t_%'" 2>/dev/null | head -n 500 |

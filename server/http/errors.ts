@@ -41,6 +41,21 @@ export function envelope(
   };
 }
 
+/** A zod failure on input checked inside a handler, as the same 400 the schema validation gives. */
+export function invalidInput(
+  part: string,
+  issues: readonly { path: readonly PropertyKey[]; message: string; code: string; keys?: string[] }[],
+): HttpError {
+  const fields: Field[] = issues.flatMap((i) => {
+    const path = [part, ...i.path.map(String)].join('.');
+    return i.code === 'unrecognized_keys' && i.keys
+      ? i.keys.map((k) => ({ path: `${path}.${k}`, rule: 'is not a known field' }))
+      : [{ path, rule: i.message }];
+  });
+  const summary = fields.map((f) => `${f.path} ${f.rule}`).join('; ');
+  return new HttpError(400, 'validation_failed', `The request is not valid: ${summary}.`, { fields });
+}
+
 interface ZodIssueLike {
   instancePath: string;
   message: string;

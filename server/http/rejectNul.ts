@@ -28,6 +28,9 @@ export async function rejectNul(req: FastifyRequest): Promise<void> {
 function findNul(value: unknown, path: string): string | undefined {
   if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
   if (value && typeof value === 'object') {
+    // Only parsed JSON and query objects: a streamed body (a file upload) is not walked.
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== null && proto !== Object.prototype && !Array.isArray(value)) return undefined;
     for (const [k, v] of Object.entries(value)) {
       if (k.includes('\u0000')) return `${path}.${k.replaceAll('\u0000', '\\0')}`;
       const found = findNul(v, `${path}.${k}`);

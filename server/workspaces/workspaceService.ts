@@ -26,15 +26,14 @@ export class WorkspaceError extends Error {
   }
 }
 
-/** Strips what does not change which repository a URL names, so equal repositories compare equal. */
+/** Strips what does not change which repository a URL names (case of the host, trailing slash, fragment). */
 export function normaliseRepository(url: string): string {
   const u = new URL(url);
   u.hash = '';
   u.search = '';
   u.hostname = u.hostname.toLowerCase();
-  let path = u.pathname.replace(/\/+$/, '');
-  if (path.endsWith('.git')) path = path.slice(0, -4);
-  u.pathname = path;
+  // ".git" stays: it is the clone URL too, and some servers (dumb HTTP) need it exactly.
+  u.pathname = u.pathname.replace(/\/+$/, '');
   return u.toString().replace(/\/$/, '');
 }
 

@@ -70,6 +70,38 @@ async function token(t: TestApp, owner: UserRow) {
   });
 }
 
+/** A fresh pending workspace (no box) owned by the caller ("own") or by `other`. */
+async function workspace(t: TestApp, actor: UserRow | undefined, whose: Whose, other: UserRow) {
+  const ownerId = whose === 'own' && actor ? actor.id : other.id;
+  const n = Math.random().toString(36).slice(2);
+  const { row } = await t.services.workspaces.createOrGet({
+    id: `ws-${n}`,
+    ownerId,
+    repository: `https://git.example.test/acme/${n}`,
+    name: n,
+    driver: 'local',
+    cpu: 1,
+    memoryBytes: 1 << 30,
+    pids: 256,
+  });
+  return row;
+}
+const wsUrl = async (t: TestApp, a: UserRow | undefined, w: Whose, o: UserRow, rest = '') =>
+  `/api/v1/workspaces/${(await workspace(t, a, w, o)).id}${rest}`;
+/** Members and up on their own workspace; viewers are read-only. */
+const membersUp = (ok: number): Statuses => ({
+  owner: ok,
+  admin: ok,
+  member: ok,
+  viewer: 403,
+  anonymous: 401,
+});
+/** Only the workspace's owner (a shell or a file write acts as them); others' are hidden or refused. */
+const ownerOnly = {
+  own: membersUp(409),
+  other: { owner: 403, admin: 403, member: 404, viewer: 404, anonymous: 401 },
+};
+
 export const rbacMatrix: MatrixRow[] = [
   { route: 'GET /healthz', prepare: async () => ({ url: '/healthz' }), expect: all(200, 200) },
   { route: 'GET /readyz', prepare: async () => ({ url: '/readyz' }), expect: all(200, 200) },
@@ -254,5 +286,79 @@ export const rbacMatrix: MatrixRow[] = [
     route: 'GET /api/v1/audit',
     prepare: async () => ({ url: '/api/v1/audit' }),
     expect: adminsOnly(200, 403),
+  },
+
+  {
+    route: 'POST /api/v1/workspaces',
+    prepare: async () => ({
+      url: '/api/v1/workspaces',
+      payload: {
+        repository: `https://git.example.test/acme/${Math.random().toString(36).slice(2)}`,
+        start: false,
+      },
+    }),
+    expect: membersUp(201),
+  },
+  { route: 'GET /api/v1/workspaces', prepare: async () => ({ url: '/api/v1/workspaces' }), expect: all(200) },
+  {
+    route: 'GET /api/v1/workspaces/{id}',
+    prepare: async (t, a, w, o) => ({ url: await wsUrl(t, a, w, o) }),
+    expect: { own: all(200), other: adminsOnly(200, 404) },
+  },
+  {
+    route: 'POST /api/v1/workspaces/{id}/start',
+    prepare: async (t, a, w, o) => ({ url: await wsUrl(t, a, w, o, '/start') }),
+    expect: { own: membersUp(202), other: adminsOnly(202, 404) },
+  },
+  {
+    route: 'POST /api/v1/workspaces/{id}/stop',
+    prepare: async (t, a, w, o) => ({ url: await wsUrl(t, a, w, o, '/stop') }),
+    expect: { own: membersUp(200), other: adminsOnly(200, 404) },
+  },
+  {
+    route: 'DELETE /api/v1/workspaces/{id}',
+    prepare: async (t, a, w, o) => ({ url: await wsUrl(t, a, w, o) }),
+    expect: { own: membersUp(204), other: adminsOnly(204, 404) },
+  },
+  // The workspaces below have no box, so an allowed request gets 409 workspace_not_running.
+  {
+    route: 'GET /api/v1/workspaces/{id}/files/{*}',
+    prepare: async (t, a, w, o) => ({ url: await wsUrl(t, a, w, o, '/files/README.md') }),
+    expect: { own: all(409), other: adminsOnly(409, 404) },
+  },
+  {
+    route: 'GET /api/v1/workspaces/{id}/files',
+    prepare: async (t, a, w, o) => ({ url: await wsUrl(t, a, w, o, '/files') }),
+    expect: { own: all(409), other: adminsOnly(409, 404) },
+  },
+  {
+    route: 'POST /api/v1/workspaces/{id}/files',
+    prepare: async (t, a, w, o) => ({ url: await wsUrl(t, a, w, o, '/files'), payload: { op: 'mkdir' } }),
+    expect: ownerOnly,
+  },
+  {
+    route: 'PUT /api/v1/workspaces/{id}/files/{*}',
+    prepare: async (t, a, w, o) => ({ url: await wsUrl(t, a, w, o, '/files/a.txt'), payload: 'x' }),
+    expect: ownerOnly,
+  },
+  {
+    route: 'POST /api/v1/workspaces/{id}/files/{*}',
+    prepare: async (t, a, w, o) => ({ url: await wsUrl(t, a, w, o, '/files/dir'), payload: { op: 'mkdir' } }),
+    expect: ownerOnly,
+  },
+  {
+    route: 'DELETE /api/v1/workspaces/{id}/files/{*}',
+    prepare: async (t, a, w, o) => ({ url: await wsUrl(t, a, w, o, '/files/a.txt') }),
+    expect: ownerOnly,
+  },
+  {
+    route: 'GET /api/v1/workspaces/{id}/terminals',
+    prepare: async (t, a, w, o) => ({ url: await wsUrl(t, a, w, o, '/terminals') }),
+    expect: ownerOnly,
+  },
+  {
+    route: 'GET /api/v1/workspaces/{id}/watch',
+    prepare: async (t, a, w, o) => ({ url: await wsUrl(t, a, w, o, '/watch') }),
+    expect: ownerOnly,
   },
 ];

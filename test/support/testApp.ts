@@ -11,6 +11,8 @@ import { createServices, type ServiceOptions, type Services } from '../../server
 import type { UserRow } from '../../server/store/userStore.js';
 import { type Engine, openTestDb } from './testDb.js';
 
+export const TEST_CGROUP_PARENT = 'rc-test';
+
 export const TEST_PASSWORD = 'correct horse battery staple';
 
 /** Cheap argon2id parameters: still argon2id, but fast enough for hundreds of logins. */
@@ -40,7 +42,14 @@ export async function createTestApp(
   const dataDir = mkdtempSync('/tmp/rc-t-');
   const config = loadConfig({
     env: {},
-    flags: { 'log.level': 'silent', dataDir, ...FAST_ARGON2, ...opts.flags },
+    flags: {
+      'log.level': 'silent',
+      dataDir,
+      // Test workspaces get their own cgroup parent, which the global teardown sweeps.
+      'runtime.local.cgroupParent': TEST_CGROUP_PARENT,
+      ...FAST_ARGON2,
+      ...opts.flags,
+    },
   });
   const testDb = await openTestDb(engine);
   const clock = new ManualClock(new Date());

@@ -28,7 +28,7 @@ describe('files and terminals (local driver)', () => {
     });
 
   it('lists, writes, reads, renames and deletes', async () => {
-    const root = await (await req('GET', '')).json();
+    const root = (await (await req('GET', '')).json()) as { entries: { name: string }[] };
     expect(root.entries.map((e: { name: string }) => e.name).sort()).toEqual(['.git', 'README.md', 'src']);
     const big = Buffer.alloc(5 * 1024 * 1024, 7);
     const put = await req('PUT', 'out/big.bin', {
@@ -56,7 +56,7 @@ describe('files and terminals (local driver)', () => {
     form.append('b', new Blob(['beta\n']), 'b.txt');
     const up = await req('POST', 'up', { body: form });
     expect(up.status).toBe(200);
-    expect((await up.json()).items).toEqual([
+    expect(((await up.json()) as { items: unknown }).items).toEqual([
       { path: 'up/a.txt', size: 6 },
       { path: 'up/b.txt', size: 5 },
     ]);
@@ -84,7 +84,7 @@ describe('files and terminals (local driver)', () => {
     ]) {
       const res = await req('GET', path);
       expect(res.status, path).toBe(400);
-      expect((await res.json()).error.message).toBeTruthy();
+      expect(((await res.json()) as { error: { message: string } }).error.message).toBeTruthy();
     }
     const put = await req('PUT', 'etc-link/evil', { body: 'x' });
     expect(put.status).toBe(400);

@@ -51,7 +51,7 @@ describe('workspace lifecycle (local driver)', () => {
   });
 
   it('stops, keeps files, starts again without cloning, and reports heartbeats', async () => {
-    const [ws] = (await k.t.services.workspaces.list({ status: 'running' })) as [{ id: string }];
+    const [ws] = (await k.t.services.workspaces.list({ status: 'running' })) as unknown as [{ id: string }];
     await k.exec(ws.id, ['sh', '-c', 'echo kept > /workspace/kept.txt']);
     const stop = await k.t.app.inject({
       method: 'POST',
@@ -81,7 +81,7 @@ describe('workspace lifecycle (local driver)', () => {
   });
 
   it('deleting a running workspace stops it first and removes its files; keepVolume keeps them', async () => {
-    const [ws] = (await k.t.services.workspaces.list({ status: 'running' })) as [{ id: string }];
+    const [ws] = (await k.t.services.workspaces.list({ status: 'running' })) as unknown as [{ id: string }];
     const box = JSON.parse((await k.t.services.workspaces.byId(ws.id))?.runtime_ref ?? '{}');
     const del = await k.t.app.inject({
       method: 'DELETE',

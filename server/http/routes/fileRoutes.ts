@@ -19,7 +19,7 @@ import {
 import { parseSize } from '../../config/units.js';
 import type { Services } from '../../services.js';
 import type { App } from '../app.js';
-import { HttpError } from '../errors.js';
+import { HttpError, invalidInput } from '../errors.js';
 import { ensureCaller, ensureCan } from '../guard.js';
 import { noteAudit } from '../requestContext.js';
 import { agentHttpError, ensureAgent } from './agentErrors.js';
@@ -34,6 +34,8 @@ const errors = {
   413: ErrorEnvelope,
 };
 const URL_PATH = '/api/v1/workspaces/:id/files/*';
+/** The workspace root: the router drops a trailing slash, so `/files/` lands here. */
+const ROOT_PATH = '/api/v1/workspaces/:id/files';
 const tags = ['files'];
 
 function wireEntry(dir: string, e: AgentFileEntry) {
@@ -69,53 +71,58 @@ export function fileRoutes(app: App, s: Services): void {
     return { row, conn: ensureAgent(s, row), path: trimSlash(req.params['*']) };
   };
 
-  app.get(
-    URL_PATH,
-    {
-      schema: {
-        tags,
-        summary: 'A directory as a listing (or tar.gz with download=true), a file as its bytes.',
-        params: FilePathParams,
-        querystring: FileGetQuery,
-        response: { 200: FileListing.or(z.any()), ...errors },
+  for (const url of [URL_PATH, ROOT_PATH])
+    app.get(
+      url,
+      {
+        schema: {
+          tags,
+          summary: 'A directory as a listing (or tar.gz with download=true), a file as its bytes.',
+          params: FilePathParams,
+          querystring: FileGetQuery,
+          response: { 200: FileListing.or(z.any()), ...errors },
+        },
       },
-    },
-    async (req, reply) => {
-      const { conn, path } = await target(req, req, false);
-      try {
-        const stat = await conn.peer.request<AgentFileEntry>('files.stat', { path });
-        const download = req.query.download === 'true';
-        if (stat.type === 'dir' && !download) {
-          const { entries } = await conn.peer.request<{ entries: AgentFileEntry[] }>('files.list', { path });
-          return reply.send({ path, entries: entries.map((e) => wireEntry(path, e)) });
-        }
-        const name = (path.split('/').pop() || 'workspace').replace(/[^A-Za-z0-9._-]/g, '_');
-        const channel = conn.peer.openChannel();
-        if (stat.type === 'dir') {
-          await conn.peer.request('files.archive', { path, channel: channel.id });
-          reply.header('content-type', 'application/gzip');
-          reply.header('content-disposition', `attachment; filename="${name}.tar.gz"`);
+      async (req, reply) => {
+        const { conn, path } = await target(req, req, false);
+        try {
+          const stat = await conn.peer.request<AgentFileEntry>('files.stat', { path });
+          const download = req.query.download === 'true';
+          if (stat.type === 'dir' && !download) {
+            const { entries } = await conn.peer.request<{ entries: AgentFileEntry[] }>('files.list', {
+              path,
+            });
+            return reply.send({ path, entries: entries.map((e) => wireEntry(path, e)) });
+          }
+          const name = (path.split('/').pop() || 'workspace').replace(/[^A-Za-z0-9._-]/g, '_');
+          const channel = conn.peer.openChannel();
+          if (stat.type === 'dir') {
+            await conn.peer.request('files.archive', { path, channel: channel.id });
+            reply.header('content-type', 'application/gzip');
+            reply.header('content-disposition', `attachment; filename="${name}.tar.gz"`);
+            return reply.send(channel);
+          }
+          if (stat.size > limit) throw tooLarge();
+          const { size } = await conn.peer.request<{ size: number }>('files.read', {
+            path,
+            channel: channel.id,
+            maxBytes: limit,
+          });
+          reply.header('content-type', 'application/octet-stream');
+          reply.header('content-length', size);
+          if (download) reply.header('content-disposition', `attachment; filename="${name}"`);
           return reply.send(channel);
+        } catch (err) {
+          throw agentHttpError(err);
         }
-        if (stat.size > limit) throw tooLarge();
-        const { size } = await conn.peer.request<{ size: number }>('files.read', {
-          path,
-          channel: channel.id,
-          maxBytes: limit,
-        });
-        reply.header('content-type', 'application/octet-stream');
-        reply.header('content-length', size);
-        if (download) reply.header('content-disposition', `attachment; filename="${name}"`);
-        return reply.send(channel);
-      } catch (err) {
-        throw agentHttpError(err);
-      }
-    },
-  );
+      },
+    );
 
-  // Raw bodies (any content type but JSON and multipart) stream straight to the agent.
+  // Raw bodies of any content type stream straight to the agent.
   app.register(async (plain) => {
     const inner = plain.withTypeProvider<ZodTypeProvider>();
+    // Every content type, JSON and text included, is the file's bytes here.
+    inner.removeAllContentTypeParsers();
     inner.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
     inner.put(
       URL_PATH,
@@ -143,69 +150,58 @@ export function fileRoutes(app: App, s: Services): void {
     );
   });
 
-  app.post(
-    URL_PATH,
-    {
-      schema: {
-        tags,
-        summary:
-          'Upload files into a directory (multipart/form-data), or {op: "rename", to} / {op: "mkdir"}.',
-        params: FilePathParams,
-        body: FileOperationBody.optional(),
-        response: { 200: z.object({ items: z.array(FileWritten) }), 204: z.null(), ...errors },
-      },
-      validatorCompiler:
-        ({ schema }) =>
-        (data) => {
-          // Multipart bodies are read in the handler; only JSON bodies are validated here.
-          if (data === undefined || data === null) return { value: data };
-          const r = (schema as unknown as z.ZodType).safeParse(data);
-          return r.success ? { value: r.data } : { error: r.error as unknown as Error };
+  for (const url of [URL_PATH, ROOT_PATH])
+    app.post(
+      url,
+      {
+        schema: {
+          tags,
+          summary:
+            'Upload files into a directory (multipart/form-data), or {op: "rename", to} / {op: "mkdir"}.',
+          params: FilePathParams,
+          response: { 200: z.object({ items: z.array(FileWritten) }), 204: z.null(), ...errors },
         },
-    },
-    async (req, reply) => {
-      noteAudit(req, {
-        action: 'workspace.file_written',
-        targetType: 'workspace',
-        targetId: req.params.id,
-        detail: { path: req.params['*'] },
-      });
-      const { conn, path } = await target(req, req, true);
-      try {
-        if (req.isMultipart()) {
-          const items: { path: string; size: number }[] = [];
-          for await (const part of req.files()) {
-            const name = part.filename;
-            if (!name || name.includes('/') || name === '.' || name === '..' || name.includes('\0')) {
-              part.file.resume();
-              throw new HttpError(
-                400,
-                'invalid_path',
-                `The upload name "${name}" must be a plain file name.`,
-              );
+      },
+      async (req, reply) => {
+        noteAudit(req, {
+          action: 'workspace.file_written',
+          targetType: 'workspace',
+          targetId: req.params.id,
+          detail: { path: req.params['*'] },
+        });
+        const op = req.isMultipart() ? undefined : FileOperationBody.safeParse(req.body ?? {});
+        if (op && !op.success) throw invalidInput('body', op.error.issues as never);
+        const { conn, path } = await target(req, req, true);
+        try {
+          if (!op) {
+            const items: { path: string; size: number }[] = [];
+            for await (const part of req.files()) {
+              const name = part.filename;
+              if (!name || name.includes('/') || name === '.' || name === '..' || name.includes('\0')) {
+                part.file.resume();
+                throw new HttpError(
+                  400,
+                  'invalid_path',
+                  `The upload name "${name}" must be a plain file name.`,
+                );
+              }
+              const dest = path ? `${path}/${name}` : name;
+              const size = await writeStream(conn, dest, part.file, limit);
+              if (part.file.truncated) throw tooLarge();
+              items.push({ path: dest, size });
             }
-            const dest = path ? `${path}/${name}` : name;
-            const size = await writeStream(conn, dest, part.file, limit);
-            if (part.file.truncated) throw tooLarge();
-            items.push({ path: dest, size });
+            return reply.send({ items });
           }
-          return reply.send({ items });
+          const body = op.data;
+          if (body.op === 'mkdir') await conn.peer.request('files.mkdir', { path });
+          else
+            await conn.peer.request('files.rename', { from: path, to: body.to, overwrite: body.overwrite });
+          return reply.code(204).send(null);
+        } catch (err) {
+          throw agentHttpError(err);
         }
-        const body = req.body;
-        if (!body)
-          throw new HttpError(
-            400,
-            'validation_failed',
-            'Send multipart/form-data files or a JSON {op} body.',
-          );
-        if (body.op === 'mkdir') await conn.peer.request('files.mkdir', { path });
-        else await conn.peer.request('files.rename', { from: path, to: body.to, overwrite: body.overwrite });
-        return reply.code(204).send(null);
-      } catch (err) {
-        throw agentHttpError(err);
-      }
-    },
-  );
+      },
+    );
 
   app.delete(
     URL_PATH,
@@ -254,7 +250,10 @@ async function writeStream(
     const { size } = await written;
     return size;
   } catch (err) {
-    body.destroy();
+    // Drain rather than destroy the body: destroying a request stream closes its socket, and the
+    // client would never see the error.
+    body.unpipe(channel);
+    body.resume();
     channel.destroy();
     await sent;
     throw agentHttpError(err);

@@ -1,0 +1,44 @@
+import { LocalDriver, type LocalDriverConfig } from './local/localDriver.js';
+import { DriverError, type DriverFactory, type DriverKind, type RuntimeDriver } from './runtimeDriver.js';
+
+/**
+ * Each driver's typed config, built from the process config at startup. Drivers never read
+ * process.env; they get their part of this. Grows a key per driver as drivers are built.
+ */
+export interface DriverContext {
+  local: LocalDriverConfig;
+}
+
+/** A factory for a driver that this build does not ship yet: choosing it stops startup, saying so. */
+function notBuilt(kind: DriverKind): DriverFactory<DriverContext> {
+  return () => {
+    throw new DriverError({
+      reason: 'unavailable',
+      userMessage: `The ${kind} runtime driver is not part of this build yet; use RC_RUNTIME=local.`,
+    });
+  };
+}
+
+/** Every runtime driver by the name RC_RUNTIME uses. `satisfies` makes a missing kind a type error. */
+export const drivers = {
+  local: (ctx) => new LocalDriver(ctx.local),
+  docker: notBuilt('docker'),
+  kubernetes: notBuilt('kubernetes'),
+  ecs: notBuilt('ecs'),
+} satisfies Record<DriverKind, DriverFactory<DriverContext>>;
+
+export function isDriverKind(kind: string): kind is DriverKind {
+  return Object.hasOwn(drivers, kind);
+}
+
+/**
+ * Builds the driver named by `kind` (RC_RUNTIME). Called once at startup.
+ * @throws Error listing the valid kinds when `kind` is unknown; DriverError `unavailable` for a
+ * kind this build does not ship.
+ */
+export function createDriver(kind: string, ctx: DriverContext): RuntimeDriver {
+  if (!isDriverKind(kind)) {
+    throw new Error(`Unknown runtime driver "${kind}"; valid drivers: ${Object.keys(drivers).join(', ')}.`);
+  }
+  return drivers[kind](ctx);
+}

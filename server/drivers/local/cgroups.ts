@@ -1,0 +1,32 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DriverError } from '../runtimeDriver.js';
+import type { BoxCgroup } from './cgroupFiles.js';
+import { CgroupV1 } from './cgroupV1.js';
+import { CgroupV2 } from './cgroupV2.js';
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * The cgroup for one workspace's box. A unified (v2) host has `cgroup.controllers` at the root;
+ * otherwise the v1 controllers must be mounted under the root as separate directories.
+ * @throws DriverError `unavailable` when neither layout is there.
+ */
+export async function openBoxCgroup(root: string, parent: string, workspaceId: string): Promise<BoxCgroup> {
+  if (await exists(join(root, 'cgroup.controllers'))) return new CgroupV2(root, parent, workspaceId);
+  for (const controller of ['memory', 'pids', 'cpu']) {
+    if (!(await exists(join(root, controller)))) {
+      throw new DriverError({
+        reason: 'unavailable',
+        userMessage:
+          `The local runtime cannot enforce resource limits: the ${controller} cgroup controller is not ` +
+          `mounted under ${root} (neither cgroup v2 nor v1 found).`,
+      });
+    }
+  }
+  return new CgroupV1(root, parent, workspaceId, await exists(join(root, 'cpuacct')));
+}

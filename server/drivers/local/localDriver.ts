@@ -1,0 +1,291 @@
+import { readdir, rename, rm } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import {
+  DriverError,
+  type RuntimeDriver,
+  type RuntimeRef,
+  type RuntimeState,
+  type WorkspaceSpec,
+} from '../runtimeDriver.js';
+import { allocateUid } from './allocateUid.js';
+import {
+  type BoxPaths,
+  type BoxRecord,
+  boxPaths,
+  readBoxRecord,
+  workspacesDir,
+  writeBoxRecord,
+  writePrivate,
+} from './boxPaths.js';
+import { AGENT_COMMAND, BOX_FDS, bwrapArgs } from './bwrapArgs.js';
+import type { BoxCgroup } from './cgroupFiles.js';
+import { openBoxCgroup } from './cgroups.js';
+import { ensureValidSpec, WORKSPACE_ID_PATTERN } from './ensureValidSpec.js';
+import { ensureDataDir, ensureOwnedDir, ensureRootDir } from './hostDirs.js';
+import { KeyedLock } from './keyedLock.js';
+import { launchBox } from './launchBox.js';
+import { LocalBox } from './localBox.js';
+import { type HostLayout, hostLayout, sandboxFiles } from './sandboxFiles.js';
+
+export interface LocalDriverConfig {
+  /** Absolute RC_DATA_DIR; workspaces live in `<dataDir>/workspaces/<id>`. */
+  dataDir: string;
+  /** bubblewrap binary; default `bwrap`, looked up on /usr/sbin:/usr/bin:/sbin:/bin. */
+  bwrapPath?: string;
+  /** Host node binary (usually process.execPath), bound read-only at /opt/remote-claude/bin/node. */
+  nodePath: string;
+  /** Host dir holding agent.js and node_modules/, bound read-only at /opt/remote-claude/agent. Must be world-readable. */
+  agentDir: string;
+  /** Workspaces run as host uid (and gid) uidBase + n, n >= 1, lowest free first. Default 200000. */
+  uidBase?: number;
+  /** Where the cgroup filesystem is mounted. Default /sys/fs/cgroup. */
+  cgroupRoot?: string;
+  /** Cgroup below which each box gets `<workspaceId>`. Default `remote-claude`. */
+  cgroupParent?: string;
+}
+
+const DEFAULT_GRACE_SECONDS = 10;
+/** Serialises uid allocation across workspaces; taken inside a workspace's own lock, never around one. */
+const UID_LOCK = '#uids';
+
+/**
+ * Runs each workspace in a bubblewrap sandbox on this host, limited by cgroups (v1 or v2). The
+ * embedded default runtime: no container engine needed, only root, bwrap and util-linux.
+ *
+ * Each workspace runs as its own unprivileged host uid, which is also its uid inside the box
+ * (bwrap maps just that one id), so files in its volumes carry the same owner on both sides and
+ * no two workspaces share an identity. The box is started by a detached launcher and so outlives
+ * the control plane; everything about a box is on disk under the data dir, so a restarted control
+ * plane (a new LocalDriver on the same dir) finds and controls it. See launchBox.ts for the
+ * process tree and bwrapArgs.ts for what the box can see.
+ */
+export class LocalDriver implements RuntimeDriver {
+  readonly kind = 'local' as const;
+  private readonly config: Required<LocalDriverConfig>;
+  private readonly locks = new KeyedLock();
+  private layout?: Promise<HostLayout>;
+
+  constructor(config: LocalDriverConfig) {
+    for (const key of ['dataDir', 'nodePath', 'agentDir'] as const) {
+      if (!isAbsolute(config[key])) throw new Error(`LocalDriverConfig.${key} must be an absolute path.`);
+    }
+    if (config.uidBase !== undefined && !(Number.isSafeInteger(config.uidBase) && config.uidBase >= 1000)) {
+      // Below 1000 live root and the system accounts; a workspace must never become one of them.
+      throw new Error('LocalDriverConfig.uidBase must be a whole number of at least 1000.');
+    }
+    const cgroupParent = config.cgroupParent ?? 'remote-claude';
+    if (isAbsolute(cgroupParent) || cgroupParent.split('/').includes('..')) {
+      throw new Error('LocalDriverConfig.cgroupParent must be a relative cgroup path without "..".');
+    }
+    this.config = {
+      dataDir: config.dataDir,
+      nodePath: config.nodePath,
+      agentDir: config.agentDir,
+      bwrapPath: config.bwrapPath ?? 'bwrap',
+      uidBase: config.uidBase ?? 200_000,
+      cgroupRoot: config.cgroupRoot ?? '/sys/fs/cgroup',
+      cgroupParent,
+    };
+  }
+
+  /**
+   * Creates the workspace's directories (owned by its uid) and records the spec; starts nothing.
+   * Idempotent by workspace id: the uid stays, the spec is replaced, and changed limits are also
+   * written into a running box's cgroup (best effort: the kernel refuses a memory limit below
+   * current use; the next start applies the stored limits for certain).
+   * @throws DriverError `invalid_spec`; `unavailable` when not root or the data dir is unreachable.
+   */
+  async create(spec: WorkspaceSpec): Promise<RuntimeRef> {
+    ensureValidSpec(spec);
+    await ensureDataDir(this.config.dataDir);
+    const id = spec.workspaceId;
+    return this.locks.run(id, () =>
+      this.locks.run(UID_LOCK, async () => {
+        const paths = this.paths(id);
+        await ensureRootDir(paths.root, 0o711);
+        await ensureRootDir(paths.runtime, 0o700);
+        const existing = await readBoxRecord(paths);
+        const uid = existing?.uid ?? (await allocateUid(this.config.dataDir, id, this.config.uidBase));
+        await this.ensureVolumes(paths, uid, spec);
+        await writeBoxRecord(paths, { version: 1, workspaceId: id, uid, spec });
+        if (existing && JSON.stringify(existing.spec.resources) !== JSON.stringify(spec.resources)) {
+          const cgroup = await this.cgroup(id).catch(() => undefined);
+          if (cgroup && (await cgroup.exists()))
+            await cgroup.applyLimits(spec.resources).catch(() => undefined);
+        }
+        return this.ref(id, uid);
+      }),
+    );
+  }
+
+  /**
+   * Starts the box and resolves once bwrap has set it up and its command runs (or has already
+   * run and exited). Idempotent: a running box is left alone.
+   * @throws DriverError `not_found` (never created), `start_failed` with bwrap's first error line
+   * (bad bind, missing binary) or when cgroup limits cannot be set up; `unavailable` without cgroups.
+   */
+  async start(ref: RuntimeRef): Promise<RuntimeRef> {
+    const id = this.idOf(ref);
+    const notFound = new DriverError({
+      reason: 'not_found',
+      userMessage: `Workspace ${ref.workspaceId} has no box to start.`,
+    });
+    if (id === undefined) throw notFound;
+    return this.locks.run(id, async () => {
+      const paths = this.paths(id);
+      const record = await readBoxRecord(paths);
+      if (!record) throw notFound;
+      const cgroup = await this.cgroup(id);
+      const box = await this.box(id, cgroup);
+      if (await box.isRunning()) return this.ref(id, record.uid);
+      await this.ensureVolumes(paths, record.uid, record.spec);
+      await cgroup.recreate(record.spec.resources);
+      await this.writeLaunchFiles(paths, record);
+      await launchBox(paths, cgroup.procsFiles, this.argv(record));
+      await box.waitForStart();
+      return this.ref(id, record.uid);
+    });
+  }
+
+  /**
+   * SIGTERMs every process in the box's cgroup (bwrap's own outer process excepted, so the
+   * command's real exit status is what gets recorded), waits up to `graceSeconds` (default 10),
+   * then SIGKILLs whatever is left. Idempotent.
+   * @throws DriverError `internal` if processes survive SIGKILL for 5 s (stuck in the kernel).
+   */
+  async stop(ref: RuntimeRef, opts?: { graceSeconds?: number }): Promise<void> {
+    const id = this.idOf(ref);
+    if (id === undefined) return;
+    await this.locks.run(id, () => this.stopLocked(id, opts?.graceSeconds ?? DEFAULT_GRACE_SECONDS));
+  }
+
+  /** Stops the box, removes its cgroups and runtime dir, and its volumes unless `keepVolume`. Idempotent. */
+  async remove(ref: RuntimeRef, opts?: { keepVolume?: boolean }): Promise<void> {
+    const id = this.idOf(ref);
+    if (id === undefined) return;
+    await this.locks.run(id, async () => {
+      await this.stopLocked(id, DEFAULT_GRACE_SECONDS);
+      const cgroup = await this.cgroup(id).catch(() => undefined);
+      try {
+        await cgroup?.remove();
+      } catch (err) {
+        throw new DriverError({
+          reason: 'internal',
+          userMessage: 'The workspace box cgroup could not be removed.',
+          cause: err,
+        });
+      }
+      const paths = this.paths(id);
+      await rm(paths.runtime, { recursive: true, force: true });
+      if (!opts?.keepVolume) await rm(paths.root, { recursive: true, force: true });
+    });
+  }
+
+  /** running (with cgroup usage), stopped (with exit status and why), or missing. Never throws for a missing box. */
+  async inspect(ref: RuntimeRef): Promise<RuntimeState> {
+    const id = this.idOf(ref);
+    if (id === undefined) return { status: 'missing' };
+    const paths = this.paths(id);
+    if (!(await readBoxRecord(paths))) return { status: 'missing' };
+    const cgroup = await this.cgroup(id).catch(() => undefined);
+    const box = await this.box(id, cgroup);
+    if (await box.isRunning()) return { status: 'running', usage: await cgroup?.usage() };
+    const exit = await box.exitRecord();
+    const reason = await box.stopReason(exit);
+    return { status: 'stopped', ...(exit && { exitCode: exit.code }), ...(reason && { reason }) };
+  }
+
+  /** Every box with a record under `<dataDir>/workspaces`, running or not. */
+  async list(): Promise<RuntimeRef[]> {
+    const names = await readdir(workspacesDir(this.config.dataDir)).catch(() => [] as string[]);
+    const refs: RuntimeRef[] = [];
+    for (const name of names.filter((n) => WORKSPACE_ID_PATTERN.test(n)).sort()) {
+      const record = await readBoxRecord(this.paths(name));
+      if (record) refs.push(this.ref(name, record.uid));
+    }
+    return refs;
+  }
+
+  /** Nothing to release: the driver holds no handles, and boxes keep running. */
+  async close(): Promise<void> {}
+
+  private async stopLocked(id: string, graceSeconds: number): Promise<void> {
+    await (await this.box(id)).terminate(graceSeconds);
+  }
+
+  /** The box's view of its runtime files and cgroup; without usable cgroups, of its files only. */
+  private async box(id: string, cgroup?: BoxCgroup): Promise<LocalBox> {
+    return new LocalBox(this.paths(id), cgroup ?? (await this.cgroup(id).catch(() => undefined)));
+  }
+
+  private async ensureVolumes(paths: BoxPaths, uid: number, spec: WorkspaceSpec): Promise<void> {
+    await ensureOwnedDir(paths.workspace, uid);
+    await ensureOwnedDir(paths.home, uid);
+    await ensureOwnedDir(spec.agentSocketDir, uid);
+  }
+
+  /** Fresh per-run files: the previous run's status is cleared and its log kept as agent.log.1. */
+  private async writeLaunchFiles(paths: BoxPaths, record: BoxRecord): Promise<void> {
+    for (const stale of [paths.pid, paths.exit, paths.status, paths.stopRequested])
+      await rm(stale, { force: true });
+    await rename(paths.log, paths.previousLog).catch(() => undefined);
+    const etc = sandboxFiles(record.uid, record.uid);
+    await writePrivate(paths.passwd, etc.passwd);
+    await writePrivate(paths.group, etc.group);
+    await writePrivate(paths.hosts, etc.hosts);
+    this.layout ??= hostLayout();
+    const args = bwrapArgs({
+      uid: record.uid,
+      gid: record.uid,
+      workspaceDir: paths.workspace,
+      homeDir: paths.home,
+      agentSocketDir: record.spec.agentSocketDir,
+      nodePath: this.config.nodePath,
+      agentDir: this.config.agentDir,
+      env: record.spec.env,
+      layout: await this.layout,
+    });
+    await writePrivate(paths.args, `${args.join('\0')}\0`);
+  }
+
+  /** setpriv drops root for the workspace uid (no groups, no capabilities, no new privileges), then bwrap. */
+  private argv(record: BoxRecord): string[] {
+    const uid = String(record.uid);
+    return [
+      'setpriv',
+      `--reuid=${uid}`,
+      `--regid=${uid}`,
+      '--clear-groups',
+      '--no-new-privs',
+      '--bounding-set=-all',
+      '--inh-caps=-all',
+      '--',
+      this.config.bwrapPath,
+      '--args',
+      String(BOX_FDS.args),
+      '--json-status-fd',
+      String(BOX_FDS.status),
+      '--',
+      ...(record.spec.command ?? AGENT_COMMAND),
+    ];
+  }
+
+  private cgroup(id: string): Promise<BoxCgroup> {
+    return openBoxCgroup(this.config.cgroupRoot, this.config.cgroupParent, id);
+  }
+
+  private paths(id: string): BoxPaths {
+    return boxPaths(this.config.dataDir, id);
+  }
+
+  /** Refs may come from the store; only a safe id is ever turned into a path. */
+  private idOf(ref: RuntimeRef): string | undefined {
+    return typeof ref.workspaceId === 'string' && WORKSPACE_ID_PATTERN.test(ref.workspaceId)
+      ? ref.workspaceId
+      : undefined;
+  }
+
+  private ref(workspaceId: string, uid: number): RuntimeRef {
+    return { kind: 'local', workspaceId, data: { uid } };
+  }
+}
