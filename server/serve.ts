@@ -31,7 +31,9 @@ export async function startServer(
     schema: config.database.schema,
     poolSize: config.database.poolSize,
   });
-  const services = createServices(config, db, opts.clock ?? systemClock);
+  const services = createServices(config, db, opts.clock ?? systemClock, {
+    log: pino({ level: config.log.level, name: 'workspaces' }, opts.logStream ?? pino.destination(2)),
+  });
   let app: App;
   try {
     // JSON logs go to stderr so stdout carries only the human-readable lines printed below.
@@ -79,6 +81,14 @@ export async function startServer(
     }
     print(`Open ${url} to sign in, or run: rclaude login --url ${url} --email ${created.email}`);
     print('');
+  }
+
+  // Re-adopt the workspaces that kept running while no control plane was up, and keep checking.
+  try {
+    const report = await services.runtime.start();
+    if (report.adopted.length) print(`Re-adopted ${report.adopted.length} running workspace(s).`);
+  } catch (err) {
+    app.log.error({ err }, 'reconciling workspaces failed; the loop will retry');
   }
 
   const prune = setInterval(() => {

@@ -9,7 +9,7 @@ import { EgressProxy } from '../egress/egressProxy.js';
 import type { AuditStore } from '../store/auditStore.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
 import { AgentHub } from './agentHub.js';
-import { Reconciler } from './reconciler.js';
+import { type ReconcileReport, Reconciler } from './reconciler.js';
 import { TerminalHub } from './terminalHub.js';
 import { WorkspaceService } from './workspaceService.js';
 
@@ -21,7 +21,7 @@ export interface WorkspaceRuntime {
   terminals: TerminalHub;
   reconciler: Reconciler;
   /** Reconciles once and keeps doing so; call after the server listens. */
-  start(): Promise<void>;
+  start(): Promise<ReconcileReport>;
   /** Stops the server's side; the boxes keep running. */
   close(): Promise<void>;
 }
@@ -79,8 +79,8 @@ export function createWorkspaceRuntime(opts: {
     service,
     terminals,
     reconciler,
-    async start() {
-      await reconciler.start(config.workspaces.reconcileInterval * 1000);
+    start() {
+      return reconciler.start(config.workspaces.reconcileInterval * 1000);
     },
     async close() {
       reconciler.stop();

@@ -93,7 +93,7 @@ export class WorkspaceService {
         `resources.memoryMb may be at most ${max.memory} (quotas.maxResourcesPerTask)`,
       );
     }
-    const name = body.name ?? repository.split('/').pop() ?? repository;
+    const name = body.name ?? (repository.split('/').pop() ?? repository).replace(/\.git$/, '');
     const res = await this.o.store.createOrGet({
       id: workspaceIdFor(ownerId, repository),
       ownerId,

@@ -37,7 +37,7 @@ function isBuildFresh(): boolean {
     if (!st.isDirectory()) return path.endsWith('.ts') && !path.endsWith('.test.ts') ? st.mtimeMs : 0;
     return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
   };
-  const sources = ['cli', 'sdk', 'server'].map((dir) => newest(join(ROOT, dir)));
+  const sources = ['cli', 'sdk', 'server', 'agent'].map((dir) => newest(join(ROOT, dir)));
   const settings = ['package.json', 'tsconfig.json', 'tsconfig.build.json'].map(
     (f) => statSync(join(ROOT, f)).mtimeMs,
   );
