@@ -10,6 +10,7 @@ import { registerConfig } from './commands/configCommand.js';
 import { registerServe } from './commands/serveCommand.js';
 import { registerTokens } from './commands/tokenCommands.js';
 import { registerUsers } from './commands/userCommands.js';
+import { registerWorkspaces } from './commands/workspaceCommands.js';
 import { type CliContext, defaultContext } from './context.js';
 
 /** The package version; package.json is one level up from cli/ in source and two from dist/cli/. */
@@ -34,6 +35,8 @@ Getting started:
   rclaude login --url http://127.0.0.1:8080 --email admin@remote-claude.local
   rclaude whoami                    check who you are signed in as
   rclaude tokens create --name ci   an API token for scripts (use it as RC_TOKEN)
+  rclaude ws create <repository>    a workspace: a sandbox with a clone of the repository
+  rclaude ws ssh <id>               a shell in it (ids from \`rclaude ws list\`)
 
 RC_URL and RC_TOKEN, when set, are used instead of what \`rclaude login\` saved.
 Run \`rclaude <command> --help\` for a command's options.`;
@@ -57,6 +60,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerUsers(program, ctx);
   registerTokens(program, ctx);
   registerAudit(program, ctx);
+  registerWorkspaces(program, ctx);
   oneLineUsageErrors(program);
   return program;
 }

@@ -1,5 +1,8 @@
 // A small typed client for /api/v1, used by the CLI (and usable from scripts). Every response is
 // parsed with the same zod schema the server serialises with, so a drifting server is caught here.
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import WebSocket from 'ws';
 import type { z } from 'zod';
 import {
   AuditPage,
@@ -13,6 +16,14 @@ import {
   User,
   UserList,
 } from './wire.js';
+import {
+  type CreateWorkspaceBody,
+  FileListing,
+  FileWritten,
+  Workspace,
+  WorkspaceList,
+  type WorkspaceStatus,
+} from './workspaceWire.js';
 
 /** A failed API call: the server's error envelope, or a transport failure (status 0). */
 export class ApiError extends Error {
@@ -26,6 +37,17 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 }
+
+export type DirectoryListing = z.output<typeof FileListing>;
+export type WrittenFile = z.output<typeof FileWritten>;
+
+/** What a path in a workspace holds: a directory's listing, or a file's bytes as a stream. */
+export type WorkspacePathContent =
+  | { type: 'dir'; listing: DirectoryListing }
+  | { type: 'file'; size: number | undefined; body: Readable };
+
+/** Open a new terminal of this size, or attach to a running one. */
+export type TerminalTarget = { cols: number; rows: number } | { terminalId: string };
 
 export interface ClientOptions {
   baseUrl: string;
@@ -111,6 +133,140 @@ export class ApiClient {
     return this.call('GET', `/api/v1/audit${qs ? `?${qs}` : ''}`, AuditPage);
   }
 
+  // ---- workspaces ----
+
+  /** Creates your workspace for a repository, or returns the one you have (`created` false). */
+  async createWorkspace(body: CreateWorkspaceBody): Promise<{ workspace: Workspace; created: boolean }> {
+    const res = await this.raw('POST', '/api/v1/workspaces', body);
+    return { workspace: await this.parse(res, Workspace), created: res.status === 201 };
+  }
+  listWorkspaces(query: { owner?: string; status?: WorkspaceStatus; repository?: string } = {}) {
+    return this.call('GET', `/api/v1/workspaces${queryString(query)}`, WorkspaceList);
+  }
+  getWorkspace(id: string) {
+    return this.call('GET', workspacePath(id), Workspace);
+  }
+  /** Answers at once with status starting; poll getWorkspace until running or failed. */
+  startWorkspace(id: string) {
+    return this.call('POST', `${workspacePath(id)}/start`, Workspace);
+  }
+  /** Answers once the workspace has stopped. */
+  stopWorkspace(id: string) {
+    return this.call('POST', `${workspacePath(id)}/stop`, Workspace);
+  }
+  async deleteWorkspace(id: string, opts: { keepVolume?: boolean } = {}): Promise<void> {
+    const res = await this.raw(
+      'DELETE',
+      `${workspacePath(id)}${queryString({ keepVolume: opts.keepVolume })}`,
+    );
+    if (!res.ok) await this.parse(res, ErrorEnvelope);
+  }
+
+  // ---- workspace files (paths are relative to /workspace; '' is /workspace itself) ----
+
+  /**
+   * A directory's listing or a file's bytes, whichever `path` is. The caller must consume or
+   * destroy a file's `body`.
+   */
+  async readPath(id: string, path: string): Promise<WorkspacePathContent> {
+    const res = await this.send('GET', filesPath(id, path));
+    if (!res.ok) await this.parse(res, ErrorEnvelope);
+    if (res.headers.get('content-type')?.startsWith('application/json'))
+      return { type: 'dir', listing: await this.parse(res, FileListing) };
+    const length = res.headers.get('content-length');
+    return { type: 'file', size: length === null ? undefined : Number(length), body: toReadable(res) };
+  }
+
+  /** A directory's entries; ApiError `not_a_directory` when `path` is a file. */
+  async listFiles(id: string, path: string): Promise<DirectoryListing> {
+    const content = await this.readPath(id, path);
+    if (content.type === 'dir') return content.listing;
+    content.body.destroy();
+    throw new ApiError(400, 'not_a_directory', `${path} is a file, not a directory.`);
+  }
+
+  /** A file's bytes as a stream; ApiError `is_a_directory` when `path` is a directory. */
+  async readFile(id: string, path: string): Promise<Readable> {
+    const content = await this.readPath(id, path);
+    if (content.type === 'file') return content.body;
+    throw new ApiError(400, 'is_a_directory', `${path || 'The workspace root'} is a directory, not a file.`);
+  }
+
+  /** A file's bytes, whole. Files are limited by the server's workspaces.fileSizeLimit. */
+  async readFileBuffer(id: string, path: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.readFile(id, path)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  /** Writes a file (creating parent directories), streaming `body`; resolves with its size. */
+  async writeFile(id: string, path: string, body: Readable | Buffer | string): Promise<WrittenFile> {
+    const res = await this.send('PUT', filesPath(id, path), {
+      body: typeof body === 'string' || Buffer.isBuffer(body) ? body : Readable.toWeb(body),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    return this.parse(res, FileWritten);
+  }
+
+  /** A directory (and everything under it) as a tar.gz stream; entries are named as in /workspace. */
+  async downloadArchive(id: string, path: string): Promise<Readable> {
+    const res = await this.send('GET', `${filesPath(id, path)}?download=true`);
+    if (!res.ok) await this.parse(res, ErrorEnvelope);
+    return toReadable(res);
+  }
+
+  /** Creates a directory (and its parents). */
+  async makeDirectory(id: string, path: string): Promise<void> {
+    const res = await this.raw('POST', filesPath(id, path), { op: 'mkdir' });
+    if (!res.ok) await this.parse(res, ErrorEnvelope);
+  }
+
+  /** Deletes a file, or a directory (`recursive` when it is not empty). */
+  async deleteFile(id: string, path: string, opts: { recursive?: boolean } = {}): Promise<void> {
+    const res = await this.raw(
+      'DELETE',
+      `${filesPath(id, path)}${queryString({ recursive: opts.recursive })}`,
+    );
+    if (!res.ok) await this.parse(res, ErrorEnvelope);
+  }
+
+  // ---- terminals ----
+
+  /** The WebSocket URL of a workspace's terminals: a new one of a size, or one to attach to. */
+  terminalUrl(id: string, target: TerminalTarget): string {
+    const url = new URL(`${this.baseUrl}${workspacePath(id)}/terminals`);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    if ('terminalId' in target) url.searchParams.set('terminalId', target.terminalId);
+    else {
+      url.searchParams.set('cols', String(target.cols));
+      url.searchParams.set('rows', String(target.rows));
+    }
+    return url.toString();
+  }
+
+  /**
+   * Connects to a terminal (see server/http/routes/terminalRoutes.ts for the protocol). Returned
+   * at once, so listeners are in place before the first message; a refusal (HTTP status before the
+   * upgrade) arrives as an `error` event carrying an ApiError, followed by `close`.
+   */
+  openTerminal(id: string, target: TerminalTarget): WebSocket {
+    const headers: Record<string, string> = {};
+    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+    const socket = new WebSocket(this.terminalUrl(id, target), { headers });
+    socket.on('unexpected-response', (req, res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      // ws turns an error on its handshake request into one `error` event and a `close`.
+      const fail = (err: Error) => {
+        req.destroy();
+        req.emit('error', err);
+      };
+      res.on('end', () => fail(refusal(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
+      res.on('error', () => fail(refusal(res.statusCode ?? 0, '')));
+    });
+    return socket;
+  }
+
   private async call<T extends z.ZodType>(
     method: string,
     path: string,
@@ -146,6 +302,34 @@ export class ApiClient {
     }
   }
 
+  /** Like `raw`, for bodies that are not JSON (bytes, streams) and answers that may not be. */
+  private async send(
+    method: string,
+    path: string,
+    init: { body?: string | Buffer | WebReadableStream; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
+    const h: Record<string, string> = { accept: 'application/json', ...init.headers };
+    if (this.opts.token) h.authorization = `Bearer ${this.opts.token}`;
+    try {
+      return await (this.opts.fetch ?? fetch)(`${this.baseUrl}${path}`, {
+        method,
+        headers: h,
+        // A stream body needs half duplex (https://github.com/whatwg/fetch/pull/1457).
+        ...(init.body !== undefined
+          ? { body: init.body as NonNullable<RequestInit['body']>, duplex: 'half' }
+          : {}),
+      } as RequestInit);
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      throw new ApiError(
+        0,
+        'unreachable',
+        `Cannot reach ${this.baseUrl} (${why}). Is the server running, and is the URL right?`,
+      );
+    }
+  }
+
   private async parse<T extends z.ZodType>(res: Response, schema: T): Promise<z.output<T>> {
     const text = await res.text();
     let json: unknown;
@@ -169,4 +353,36 @@ export class ApiClient {
       throw new ApiError(res.status, 'bad_response', 'The server answered in an unexpected shape.');
     return parsed.data;
   }
+}
+
+function workspacePath(id: string): string {
+  return `/api/v1/workspaces/${encodeURIComponent(id)}`;
+}
+
+/** `/api/v1/workspaces/:id/files/<path>`, each path segment encoded. */
+function filesPath(id: string, path: string): string {
+  return `${workspacePath(id)}/files/${path.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+function queryString(query: Record<string, string | boolean | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  const qs = params.toString();
+  return qs ? `?${qs}` : '';
+}
+
+function toReadable(res: Response): Readable {
+  return res.body ? Readable.fromWeb(res.body as WebReadableStream) : Readable.from([]);
+}
+
+/** The ApiError of an HTTP answer that refused a WebSocket upgrade. */
+function refusal(status: number, text: string): ApiError {
+  try {
+    const env = ErrorEnvelope.safeParse(JSON.parse(text));
+    if (env.success)
+      return new ApiError(status, env.data.error.code, env.data.error.message, env.data.error.fields);
+  } catch {
+    // not JSON: the generic message below
+  }
+  return new ApiError(status, 'http_error', `The server refused the connection (${status}).`);
 }

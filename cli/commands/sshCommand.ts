@@ -1,0 +1,156 @@
+// `rclaude ws ssh <id>`: a shell in a workspace, in the user's own terminal, over the terminals
+// WebSocket (protocol: server/http/routes/terminalRoutes.ts). Keystrokes go out raw, so Ctrl-C and
+// Ctrl-D reach the remote shell; Ctrl-D at an empty prompt ends it and with it this command, which
+// exits with the shell's exit code.
+import { constants } from 'node:os';
+import type { Command } from 'commander';
+import type WebSocket from 'ws';
+import { ApiError } from '../../sdk/client.js';
+import type { TerminalServerMessage } from '../../sdk/workspaceWire.js';
+import { CliError } from '../cliError.js';
+import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
+import { ensureRunning, resolveWorkspace, shortId, usageError } from '../resolveWorkspace.js';
+
+/** End of transmission: what Ctrl-D types. */
+const EOT = Buffer.from([4]);
+
+export function registerSsh(ws: Command, ctx: CliContext): void {
+  const ssh = ws
+    .command('ssh')
+    .description('open a shell in a running workspace (Ctrl-D at an empty prompt leaves)')
+    .argument('<id>', 'workspace id, or its start')
+    .option('--attach <terminalId>', 'attach to a terminal that is still open instead of opening one')
+    .addHelpText(
+      'after',
+      '\nWith standard input not a terminal, it is sent as typed and the command ends when the shell\n' +
+        'does, with its exit code: echo "make test; exit $?" | rclaude ws ssh <id>',
+    );
+  addServerOptions(ssh).action(async (ref: string, o: ServerOptions & { attach?: string }) => {
+    if (o.attach !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(o.attach))
+      throw usageError(`--attach must be a terminal id (letters, digits, - and _), got "${o.attach}"`);
+    const client = ctx.client(o);
+    const w = await resolveWorkspace(client, ref);
+    ensureRunning(w);
+    const socket = client.openTerminal(w.id, o.attach ? { terminalId: o.attach } : terminalSize());
+    const code = await runTerminal(socket).catch(async (err: unknown) => {
+      if (!(err instanceof TerminalDropped)) throw err;
+      // A workspace that stops takes its terminals with it; say that rather than "attach again".
+      const now = await client.getWorkspace(w.id).catch(() => undefined);
+      if (now && now.status !== 'running')
+        throw new CliError(`workspace ${shortId(w.id)} is ${now.status}; its terminal ended with it`);
+      const again = err.terminalId
+        ? `; attach again with \`rclaude ws ssh ${shortId(w.id)} --attach ${err.terminalId}\``
+        : '';
+      throw new CliError(`the terminal connection closed (${err.why})${again}`);
+    });
+    // A shell's exit code is not a failure of rclaude: no message, just the code (bin/rclaude.js).
+    if (code !== 0) process.exitCode = code;
+  });
+}
+
+/** The server closed the connection without the shell having exited. */
+class TerminalDropped extends Error {
+  constructor(
+    readonly why: string,
+    readonly terminalId: string | undefined,
+  ) {
+    super(`the terminal connection closed (${why})`);
+  }
+}
+
+/** The local terminal's size, clamped to what the server accepts; 80x24 when there is none. */
+function terminalSize(): { cols: number; rows: number } {
+  const out = process.stdout;
+  const cols = out.isTTY && out.columns ? out.columns : 80;
+  const rows = out.isTTY && out.rows ? out.rows : 24;
+  return { cols: Math.min(Math.max(cols, 2), 1000), rows: Math.min(Math.max(rows, 1), 500) };
+}
+
+/**
+ * Connects stdin and stdout to the terminal until it ends. Resolves with the shell's exit code;
+ * rejects when the server refuses or reports an error (CliError, ApiError) or drops the connection
+ * (TerminalDropped). The local terminal is back in its normal mode on every way out.
+ */
+function runTerminal(socket: WebSocket): Promise<number> {
+  const stdin = process.stdin;
+  const stdout = process.stdout;
+  const raw = stdin.isTTY === true;
+  let terminalId: string | undefined;
+  let exit: { exitCode: number | null; signal: number | null } | undefined;
+  let serverError: string | undefined;
+  let transportError: Error | undefined;
+
+  const onInput = (data: Buffer) => socket.send(data, { binary: true });
+  // Piped input ends without a Ctrl-D; type one so the shell sees end of input, as `sh < file` would.
+  const onInputEnd = () => {
+    if (socket.readyState === socket.OPEN) socket.send(EOT, { binary: true });
+  };
+  const onResize = () => {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: 'resize', ...terminalSize() }));
+  };
+  const restore = () => {
+    if (raw && stdin.isRaw) stdin.setRawMode(false);
+  };
+  // Last resort for ways out that skip the cleanup below (process.exit elsewhere, a crash).
+  process.once('exit', restore);
+
+  return new Promise<number>((resolve, reject) => {
+    // Raw mode outlives the process; put the terminal back before leaving on a signal.
+    const onSignal = (signal: NodeJS.Signals) => {
+      restore();
+      process.exit(128 + (constants.signals[signal] ?? 15));
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGHUP', onSignal);
+
+    function finish() {
+      stdin.off('data', onInput);
+      stdin.off('end', onInputEnd);
+      stdout.off('resize', onResize);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onSignal);
+      process.off('exit', restore);
+      restore();
+      stdin.pause();
+    }
+
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) {
+        // Let a slow stdout (a pipe into `less`) hold the terminal back instead of buffering here.
+        if (!stdout.write(data)) {
+          socket.pause();
+          stdout.once('drain', () => socket.resume());
+        }
+        return;
+      }
+      let msg: TerminalServerMessage;
+      try {
+        msg = JSON.parse(data.toString('utf8')) as TerminalServerMessage;
+      } catch {
+        return;
+      }
+      if (msg.type === 'ready') {
+        terminalId = msg.terminalId;
+        // Input goes out only now: the server reads the socket once the terminal is open.
+        if (raw) stdin.setRawMode(true);
+        stdin.on('data', onInput);
+        stdin.on('end', onInputEnd);
+        stdin.resume();
+        stdout.on('resize', onResize);
+      } else if (msg.type === 'exit') exit = msg;
+      else if (msg.type === 'error') serverError = msg.message;
+    });
+    socket.on('error', (err) => {
+      transportError = err;
+    });
+    socket.on('close', (code, reason) => {
+      finish();
+      if (exit) return resolve(exit.exitCode ?? (exit.signal ? 128 + exit.signal : 0));
+      if (transportError instanceof ApiError) return reject(transportError);
+      if (serverError) return reject(new CliError(serverError));
+      if (transportError)
+        return reject(new CliError(`the terminal connection failed (${transportError.message})`));
+      reject(new TerminalDropped(reason.toString('utf8') || `code ${code}`, terminalId));
+    });
+  });
+}
