@@ -248,7 +248,7 @@ export class WorkspaceService {
   /** After the agent connected during a start: clone on first start, then running. */
   async finishStart(id: string, conn: AgentConnection, signal?: AbortSignal): Promise<void> {
     const row = await this.o.store.byId(id);
-    if (!row || row.status !== 'starting') return;
+    if (row?.status !== 'starting') return;
     if (!row.cloned) {
       await this.o.store.update(id, { status_reason: `Cloning ${row.repository}` });
       await conn.peer.request(

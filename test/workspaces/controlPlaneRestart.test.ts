@@ -79,7 +79,8 @@ describe('control-plane restart (local driver)', () => {
       body: JSON.stringify({ name: 'restart-test' }),
     });
     const created = (await tok.json()) as { token?: string };
-    if (!created.token) throw new Error(`could not mint a token: ${JSON.stringify(created)} (login ${login.status})`);
+    if (!created.token)
+      throw new Error(`could not mint a token: ${JSON.stringify(created)} (login ${login.status})`);
     token = created.token;
   }, 120_000);
   afterAll(async () => {
