@@ -29,8 +29,8 @@ function findNul(value: unknown, path: string): string | undefined {
   if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
   if (value && typeof value === 'object') {
     // Only parsed JSON and query objects: a streamed body (a file upload) is not walked.
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== null && proto !== Object.prototype && !Array.isArray(value)) return undefined;
+    if (typeof (value as { pipe?: unknown }).pipe === 'function' || ArrayBuffer.isView(value))
+      return undefined;
     for (const [k, v] of Object.entries(value)) {
       if (k.includes('\u0000')) return `${path}.${k.replaceAll('\u0000', '\\0')}`;
       const found = findNul(v, `${path}.${k}`);

@@ -11,7 +11,9 @@ describe('files and terminals (local driver)', () => {
   let id: string;
   let base: string;
   beforeAll(async () => {
-    k = await startWorkspaceKit({ flags: { 'workspaces.fileSizeLimit': '8M' } });
+    k = await startWorkspaceKit({
+      flags: { 'workspaces.fileSizeLimit': '8M', 'workspaces.terminalIdleTimeout': 1 },
+    });
     id = (await k.create(k.repo('app'))).id;
     expect((await k.settle(id)).status).toBe('running');
     base = await k.t.app.listen({ port: 0, host: '127.0.0.1' });
@@ -123,6 +125,45 @@ describe('files and terminals (local driver)', () => {
     await b.waitFor(/bad_message/);
     b.ws.send(Buffer.from('exit\r'));
     await c.waitFor(/"type":"exit"/);
+  });
+
+  it('a terminal nobody watches or types into is closed after the idle timeout', async () => {
+    const a = await openTerminal(`${base.replace('http', 'ws')}/api/v1/workspaces/${id}/terminals`, k.auth);
+    const terminalId = a.ready.terminalId;
+    a.ws.close();
+    const list = async () =>
+      (
+        (await (
+          await fetch(`${base}/api/v1/workspaces/${id}/terminals`, { headers: { authorization: k.auth } })
+        ).json()) as {
+          items: { id: string }[];
+        }
+      ).items.map((t) => t.id);
+    expect(await list()).toContain(terminalId);
+    const deadline = Date.now() + 10_000;
+    while ((await list()).includes(terminalId) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
+    expect(await list()).not.toContain(terminalId);
+  });
+
+  it('watches files over a WebSocket', async () => {
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/api/v1/workspaces/${id}/watch?path=src`, {
+      headers: { authorization: k.auth },
+    });
+    const messages: { type: string; changes?: { path: string }[] }[] = [];
+    ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
+    const deadline = Date.now() + 10_000;
+    while (!messages.some((m) => m.type === 'ready') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    await req('PUT', 'src/watched.txt', { body: 'x' });
+    while (
+      !messages.some((m) => m.changes?.some((c) => c.path === 'src/watched.txt')) &&
+      Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    ws.close();
+    expect(messages.flatMap((m) => m.changes ?? []).map((c) => c.path)).toContain('src/watched.txt');
   });
 
   it('refuses absurd terminal sizes and unknown terminal ids before the upgrade', async () => {

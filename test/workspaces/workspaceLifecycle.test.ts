@@ -1,6 +1,8 @@
 // A workspace's life on the real local driver: create (clone through the egress proxy), files,
 // stop, start, delete — with the real agent inside a bubblewrap sandbox.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_CGROUP_PARENT } from '../support/testApp.js';
 import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
 
 describe('workspace lifecycle (local driver)', () => {
@@ -78,6 +80,38 @@ describe('workspace lifecycle (local driver)', () => {
     }
     expect(usage?.memoryBytes).toBeGreaterThan(1_000_000);
     expect(usage?.processes).toBeGreaterThanOrEqual(1);
+  });
+
+  it('three missed heartbeats mark the workspace unhealthy; the next one heals it', async () => {
+    const [ws] = (await k.t.services.workspaces.list({ status: 'running' })) as unknown as [{ id: string }];
+    const procs = `/sys/fs/cgroup/pids/${TEST_CGROUP_PARENT}/${ws.id}/cgroup.procs`;
+    const pids = readFileSync(procs, 'utf8').split('\n').filter(Boolean).map(Number);
+    const signal = (sig: NodeJS.Signals) => {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, sig);
+        } catch {}
+      }
+    };
+    signal('SIGSTOP');
+    try {
+      const deadline = Date.now() + 10_000;
+      let health = '';
+      while (health !== 'unhealthy' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        health = (await k.settle(ws.id)).health ?? '';
+      }
+      expect(health).toBe('unhealthy');
+    } finally {
+      signal('SIGCONT');
+    }
+    const deadline = Date.now() + 10_000;
+    let health = '';
+    while (health !== 'healthy' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      health = (await k.settle(ws.id)).health ?? '';
+    }
+    expect(health).toBe('healthy');
   });
 
   it('deleting a running workspace stops it first and removes its files; keepVolume keeps them', async () => {
