@@ -1,9 +1,8 @@
 import type { IPty } from 'node-pty';
+import { TERMINAL_BUFFER_BYTES } from '../sdk/agentProtocol.js';
+import { RingBuffer } from '../sdk/ringBuffer.js';
 import type { PeerChannel } from '../sdk/rpcPeer.js';
-import { RingBuffer } from './ringBuffer.js';
 
-/** Output kept per terminal for redraws after a reattach: the last 1 MiB. */
-export const TERMINAL_BUFFER_BYTES = 1024 * 1024;
 /** After SIGHUP, a terminal that has not exited within this long gets SIGKILL. */
 const KILL_GRACE_MS = 2000;
 

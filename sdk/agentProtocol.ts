@@ -25,6 +25,8 @@ export const AGENT_SOCKET_NAME = 'agent.sock';
 /** Port of the agent's loopback forwarder inside the workspace (HTTP_PROXY / HTTPS_PROXY). */
 export const AGENT_FORWARDER_PORT = 3128;
 export const WORKSPACE_DIR = '/workspace';
+/** Output a terminal keeps so a reattaching viewer redraws the screen: the last 1 MiB. */
+export const TERMINAL_BUFFER_BYTES = 1024 * 1024;
 
 /** Environment the driver passes to the agent process. */
 export const AgentEnv = z.object({

@@ -13,38 +13,39 @@ export default async function setup(): Promise<() => Promise<void>> {
   return sweep;
 }
 
-async function sweep(): Promise<void> {
+/** Every workspace cgroup directory under the test parents, in every controller. */
+function testCgroups(): string[] {
+  const dirs: string[] = [];
   for (const parent of PARENTS) {
     for (const controller of CONTROLLERS) {
       const dir = join('/sys/fs/cgroup', controller, parent);
       if (!existsSync(dir)) continue;
       for (const child of readdirSync(dir, { withFileTypes: true })) {
-        if (!child.isDirectory()) continue;
-        const procs = join(dir, child.name, 'cgroup.procs');
-        for (const pid of existsSync(procs) ? readFileSync(procs, 'utf8').split('\n').filter(Boolean) : []) {
-          try {
-            process.kill(Number(pid), 'SIGKILL');
-          } catch {}
-        }
+        if (child.isDirectory()) dirs.push(join(dir, child.name));
       }
+    }
+  }
+  return dirs;
+}
+
+async function sweep(): Promise<void> {
+  for (const dir of testCgroups()) {
+    const procs = join(dir, 'cgroup.procs');
+    for (const pid of existsSync(procs) ? readFileSync(procs, 'utf8').split('\n').filter(Boolean) : []) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {}
     }
   }
   // Give the kernel a moment to reap, then drop the empty cgroups.
   const until = Date.now() + 2000;
   while (Date.now() < until) {
     let left = 0;
-    for (const parent of PARENTS) {
-      for (const controller of CONTROLLERS) {
-        const dir = join('/sys/fs/cgroup', controller, parent);
-        if (!existsSync(dir)) continue;
-        for (const child of readdirSync(dir, { withFileTypes: true })) {
-          if (!child.isDirectory()) continue;
-          try {
-            rmdirSync(join(dir, child.name));
-          } catch {
-            left += 1;
-          }
-        }
+    for (const dir of testCgroups()) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        left += 1;
       }
     }
     if (left === 0) return;

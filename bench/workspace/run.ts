@@ -175,6 +175,8 @@ async function main(): Promise<void> {
       (cb) => direct.onData(cb),
       async () => {},
     );
+    // Let node-pty flush its last write before the shell goes, or it reports EBADF.
+    await new Promise((r) => setTimeout(r, 200));
     direct.kill();
     console.log(`\n2. keystroke echo round trip (${KEYS} keys)`);
     console.log(`   ours            p50 ${ms(pct(viaPlatform, 50))}  p99 ${ms(pct(viaPlatform, 99))}`);

@@ -4,52 +4,17 @@
 // types into for `idleTimeoutMs` is closed.
 import { randomBytes } from 'node:crypto';
 import type WebSocket from 'ws';
-import { notifications } from '../../sdk/agentProtocol.js';
+import { notifications, TERMINAL_BUFFER_BYTES } from '../../sdk/agentProtocol.js';
+import { RingBuffer } from '../../sdk/ringBuffer.js';
 import type { PeerChannel } from '../../sdk/rpcPeer.js';
 import type { TerminalServerMessage } from '../../sdk/workspaceWire.js';
 import type { AgentConnection, AgentHub } from './agentHub.js';
-
-export const TERMINAL_BUFFER_BYTES = 1024 * 1024;
-
-/** Keeps the newest `capacity` bytes written to it. */
-export class ByteRing {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  constructor(private readonly capacity: number) {}
-
-  push(data: Buffer): void {
-    this.chunks.push(data);
-    this.size += data.length;
-    while (this.size > this.capacity) {
-      const first = this.chunks[0] as Buffer;
-      const excess = this.size - this.capacity;
-      if (first.length <= excess) {
-        this.chunks.shift();
-        this.size -= first.length;
-      } else {
-        this.chunks[0] = first.subarray(excess);
-        this.size -= excess;
-      }
-    }
-  }
-
-  contents(): Buffer {
-    const all = Buffer.concat(this.chunks);
-    this.chunks = [all];
-    return all;
-  }
-
-  clear(): void {
-    this.chunks = [];
-    this.size = 0;
-  }
-}
 
 interface Terminal {
   id: string;
   workspaceId: string;
   channel: PeerChannel;
-  ring: ByteRing;
+  ring: RingBuffer;
   viewers: Set<WebSocket>;
   cols: number;
   rows: number;
@@ -115,7 +80,7 @@ export class TerminalHub {
     t.viewers.add(ws);
     t.lastActivity = Date.now();
     send(ws, { type: 'ready', terminalId, cols: t.cols, rows: t.rows });
-    const screen = t.ring.contents();
+    const screen = t.ring.snapshot();
     if (screen.length > 0) ws.send(screen, { binary: true });
     ws.on('close', () => {
       t.viewers.delete(ws);
@@ -163,7 +128,7 @@ export class TerminalHub {
       id,
       workspaceId,
       channel,
-      ring: new ByteRing(TERMINAL_BUFFER_BYTES),
+      ring: new RingBuffer(TERMINAL_BUFFER_BYTES),
       viewers: new Set(),
       cols: size.cols,
       rows: size.rows,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { TERMINAL_BUFFER_BYTES } from './agentProtocol.js';
 import { RingBuffer } from './ringBuffer.js';
-import { TERMINAL_BUFFER_BYTES } from './terminal.js';
 
 describe('RingBuffer', () => {
   it('keeps everything while under capacity', () => {

@@ -1,0 +1,95 @@
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { z } from 'zod';
+import { opError, RpcError, RpcPeer } from './rpcPeer.js';
+
+describe('RpcPeer', () => {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => {
+    for (const c of cleanups.splice(0)) c();
+  });
+
+  const connect = async (
+    handlers: Record<string, { params: z.ZodType; handle(p: never): Promise<unknown> }> = {},
+  ) => {
+    const dir = mkdtempSync('/tmp/rc-rpc-');
+    const path = join(dir, 's.sock');
+    const { createServer } = await import('node:http');
+    const http = createServer();
+    const wss = new WebSocketServer({ server: http });
+    await new Promise<void>((r) => http.listen(path, r));
+    const serverPeer = new Promise<RpcPeer>((resolve) =>
+      wss.on('connection', (ws) => resolve(new RpcPeer(ws, { parity: 'even', handlers }))),
+    );
+    const errors: string[] = [];
+    const ws = new WebSocket(`ws+unix://${path}:/`);
+    await new Promise((r) => ws.once('open', r));
+    const client = new RpcPeer(ws, { parity: 'odd', onProtocolError: (m) => errors.push(m) });
+    const server = await serverPeer;
+    cleanups.push(() => {
+      ws.terminate();
+      wss.close();
+      http.close();
+    });
+    return { client, server, ws, errors };
+  };
+
+  it('answers requests, validates params and carries error reasons', async () => {
+    const { client } = await connect({
+      add: {
+        params: z.object({ a: z.number(), b: z.number() }),
+        handle: async (p: { a: number; b: number }) => ({ sum: p.a + p.b }),
+      },
+      fail: {
+        params: z.object({}),
+        handle: async () => Promise.reject(opError('not_found', 'no such thing')),
+      },
+    });
+    expect(await client.request('add', { a: 2, b: 3 })).toEqual({ sum: 5 });
+    await expect(client.request('add', { a: 'x' })).rejects.toThrow(/a: /);
+    const err = (await client.request('fail', {}).catch((e) => e)) as RpcError;
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err.reason).toBe('not_found');
+    await expect(client.request('nope', {})).rejects.toThrow(/no method nope/);
+  });
+
+  it('times out a request nobody answers, and fails pending ones when the socket closes', async () => {
+    const { client, ws } = await connect({
+      slow: { params: z.object({}), handle: () => new Promise(() => {}) },
+    });
+    const timed = (await client.request('slow', {}, { timeoutMs: 50 }).catch((e) => e)) as RpcError;
+    expect(timed.reason).toBe('timeout');
+    const pending = client.request('slow', {}, { timeoutMs: 0 });
+    ws.terminate();
+    await expect(pending).rejects.toThrow(/closed|failed/);
+  });
+
+  it('carries channel bytes both ways, half-closes, and passes a close error', async () => {
+    const { client, server } = await connect();
+    const ch = client.openChannel();
+    expect(ch.id % 2).toBe(1);
+    const far = server.channel(ch.id);
+    const got: Buffer[] = [];
+    far.on('data', (d: Buffer) => got.push(d));
+    const ended = new Promise((r) => far.on('end', r));
+    ch.end(Buffer.alloc(200_000, 9));
+    await ended;
+    expect(Buffer.concat(got).equals(Buffer.alloc(200_000, 9))).toBe(true);
+    const back = server.openChannel();
+    expect(back.id % 2).toBe(0);
+    const near = client.channel(back.id);
+    const failed = new Promise<Error>((r) => near.once('error', r));
+    back.destroy(new Error('disk full'));
+    expect((await failed).message).toBe('disk full');
+  });
+
+  it('closes the connection on a frame that breaks the protocol', async () => {
+    const { server, errors, ws } = await connect();
+    const closed = new Promise<number>((r) => ws.once('close', (c) => r(c)));
+    server.ws.send('{"jsonrpc":"1.0"}');
+    expect(await closed).toBe(1008);
+    expect(errors[0]).toMatch(/JSON-RPC/);
+  });
+});
