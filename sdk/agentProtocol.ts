@@ -24,6 +24,10 @@ export const AGENT_SOCKET_DIR_IN_WORKSPACE = '/run/remote-claude';
 export const AGENT_SOCKET_NAME = 'agent.sock';
 /** Port of the agent's loopback forwarder inside the workspace (HTTP_PROXY / HTTPS_PROXY). */
 export const AGENT_FORWARDER_PORT = 3128;
+/** Port of the agent's model forwarder inside the workspace (ANTHROPIC_BASE_URL). */
+export const AGENT_MODEL_PORT = 3129;
+/** The API key Claude Code sees inside a workspace: a placeholder; the gateway injects the real one. */
+export const WORKSPACE_API_KEY_PLACEHOLDER = 'sk-ant-rc-placeholder-not-a-real-key';
 export const WORKSPACE_DIR = '/workspace';
 /** Output a terminal keeps so a reattaching viewer redraws the screen: the last 1 MiB. */
 export const TERMINAL_BUFFER_BYTES = 1024 * 1024;
@@ -193,8 +197,79 @@ export const serverToAgent = {
 
 /** Requests the agent sends to the server. */
 export const agentToServer = {
-  /** Opens an egress tunnel: the bytes the forwarder accepted flow on `channel` to the egress proxy. */
-  'tunnel.open': { params: z.object({ channel: ChannelId, target: z.enum(['egress']) }), result: Empty },
+  /**
+   * Opens a tunnel: the bytes a forwarder accepted flow on `channel` to the egress proxy
+   * (`egress`, port 3128) or the model gateway (`model`, port 3129).
+   */
+  'tunnel.open': {
+    params: z.object({ channel: ChannelId, target: z.enum(['egress', 'model']) }),
+    result: Empty,
+  },
+} as const;
+
+// ---- Tasks: one long-lived Claude Code process per active task (DESIGN §4). ----
+
+export const TaskId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+export const PermissionMode = z.enum(['default', 'acceptEdits', 'bypassPermissions', 'plan']);
+
+/**
+ * Task requests (server → agent). The agent runs
+ * `claude -p --input-format stream-json --output-format stream-json --verbose
+ *  --permission-prompt-tool stdio [--model] [--permission-mode] [--max-turns] [--resume]`
+ * in /workspace, numbers every stdout line from 1 (continuing after `firstSeq - 1` on a resume),
+ * appends it to a queue on disk in the workspace home, and sends it as a `task.event`
+ * notification. The queue keeps every event until the server acknowledges it (`task.ack`), and
+ * the agent resends the unacknowledged ones after every reconnect, so a control-plane restart
+ * loses nothing. When the process exits the agent adds one last event of its own,
+ * `{"type":"rc_exit","exitCode":…,"signal":…}`.
+ */
+export const taskMethods = {
+  'task.start': {
+    params: z.object({
+      taskId: TaskId,
+      /** The first user turn; omitted when resuming with no new message. */
+      prompt: z.string().max(200_000).optional(),
+      model: z.string().min(1).max(100).optional(),
+      permissionMode: PermissionMode.default('default'),
+      maxTurns: z.int().min(1).max(1000).optional(),
+      /** Continue this Claude Code session (after a workspace or agent restart). */
+      resumeSessionId: z.string().min(1).max(100).optional(),
+      /** Seq of the first line this process writes (1 for a new task). */
+      firstSeq: z.int().min(1).default(1),
+    }),
+    result: z.object({ pid: z.number() }),
+  },
+  /** A follow-up user turn, written to the running process's stdin. */
+  'task.send': { params: z.object({ taskId: TaskId, text: z.string().min(1).max(200_000) }), result: Empty },
+  /** Sends Claude Code an interrupt control request; the turn ends, the process stays. */
+  'task.interrupt': { params: z.object({ taskId: TaskId }), result: Empty },
+  /** Ends the process (stdin closed, then SIGTERM, then SIGKILL). */
+  'task.stop': { params: z.object({ taskId: TaskId }), result: Empty },
+  /** Answers a `can_use_tool` control request with a control response. */
+  'task.answer': {
+    params: z.object({
+      taskId: TaskId,
+      requestId: z.string().min(1).max(200),
+      behavior: z.enum(['allow', 'deny']),
+      message: z.string().max(10_000).optional(),
+      updatedInput: z.record(z.string(), z.unknown()).optional(),
+    }),
+    result: Empty,
+  },
+  /** Tasks the agent knows: running processes and queues with unacknowledged events. */
+  'task.list': {
+    params: Empty,
+    result: z.object({
+      tasks: z.array(z.object({ taskId: z.string(), running: z.boolean(), lastSeq: z.number().int() })),
+    }),
+  },
+} as const;
+
+export const taskNotifications = {
+  /** Agent → server: one stdout line of Claude Code (raw text: it may not even be JSON). */
+  'task.event': z.object({ taskId: TaskId, seq: z.int().min(1), line: z.string().max(900_000) }),
+  /** Server → agent: every event of the task up to `seq` is stored; drop them from the queue. */
+  'task.ack': z.object({ taskId: TaskId, seq: z.int().min(0) }),
 } as const;
 
 /** Notifications (no answer). */

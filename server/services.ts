@@ -13,6 +13,7 @@ import { AuditStore } from './store/auditStore.js';
 import type { Db } from './store/db.js';
 import { SessionStore } from './store/sessionStore.js';
 import { SettingStore } from './store/settingStore.js';
+import { TaskStore } from './store/taskStore.js';
 import { TeamStore } from './store/teamStore.js';
 import { TokenStore } from './store/tokenStore.js';
 import { UserStore } from './store/userStore.js';
@@ -34,6 +35,7 @@ export interface Services {
   throttle: LoginThrottle;
   auth: Authenticator;
   workspaces: WorkspaceStore;
+  tasks: TaskStore;
   /** Driver, agent hub, egress proxy, lifecycle, terminals; closed with the app. */
   runtime: WorkspaceRuntime;
   log: Logger;
@@ -55,6 +57,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   const log = opts.log ?? pino({ level: 'silent' });
   const users = new UserStore(db, clock);
   const workspaces = new WorkspaceStore(db, clock);
+  const tasks = new TaskStore(db, clock);
   const tokens = new TokenStore(db, clock);
   const sessions = new SessionStore(db, clock);
   const auditStore = new AuditStore(db, clock);
@@ -70,10 +73,12 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     settings: new SettingStore(db, clock),
     auditStore,
     workspaces,
+    tasks,
     log,
     runtime: createWorkspaceRuntime({
       config,
       store: workspaces,
+      taskStore: tasks,
       auditStore,
       log,
       ...(opts.driver ? { driver: opts.driver } : {}),

@@ -14,7 +14,8 @@ export type Resource =
   /** A team, with the actor's role in it when the actor is a member. */
   | { kind: 'team'; actorTeamRole?: TeamRole | undefined }
   | { kind: 'token'; ownerId: string }
-  | { kind: 'workspace'; ownerId: string };
+  | { kind: 'workspace'; ownerId: string }
+  | { kind: 'task'; ownerId: string };
 
 export type Action =
   | 'user.list'
@@ -37,7 +38,11 @@ export type Action =
   | 'workspace.read'
   | 'workspace.control'
   | 'workspace.files.write'
-  | 'workspace.terminal';
+  | 'workspace.terminal'
+  | 'task.create'
+  | 'task.read'
+  | 'task.control'
+  | 'task.interact';
 
 const RANK: Record<OrgRole, number> = { owner: 4, admin: 3, member: 2, viewer: 1 };
 
@@ -86,7 +91,18 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
     case 'token.revoke':
       return resource.kind === 'token' && (resource.ownerId === actor.id || admin);
     case 'workspace.create':
+    case 'task.create':
       return atLeast(actor.role, 'member');
+    case 'task.read':
+      return resource.kind === 'task' && (resource.ownerId === actor.id || admin);
+    case 'task.control':
+      return (
+        resource.kind === 'task' &&
+        ((resource.ownerId === actor.id && atLeast(actor.role, 'member')) || admin)
+      );
+    // Talking to Claude and approving its tool calls act as the task's owner: only they may.
+    case 'task.interact':
+      return resource.kind === 'task' && resource.ownerId === actor.id && atLeast(actor.role, 'member');
     case 'workspace.read':
       return resource.kind === 'workspace' && (resource.ownerId === actor.id || admin);
     case 'workspace.control':

@@ -31,6 +31,8 @@ import { fileRoutes } from './routes/fileRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
 import { homeRoutes } from './routes/homeRoutes.js';
 import { oidcRoutes } from './routes/oidcRoutes.js';
+import { taskEventRoutes } from './routes/taskEventRoutes.js';
+import { taskRoutes } from './routes/taskRoutes.js';
 import { teamRoutes } from './routes/teamRoutes.js';
 import { terminalRoutes } from './routes/terminalRoutes.js';
 import { tokenRoutes } from './routes/tokenRoutes.js';
@@ -150,6 +152,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   workspaceRoutes(app, services);
   fileRoutes(app, services);
   terminalRoutes(app, services);
+  taskRoutes(app, services);
+  taskEventRoutes(app, services);
   homeRoutes(app, services);
   for (const plugin of options.plugins ?? []) await plugin(app, services);
 

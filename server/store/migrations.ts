@@ -166,9 +166,150 @@ const m0003_workspaces: DialectMigration = (dialect) => ({
   },
 });
 
+/**
+ * Tasks: Claude Code conversations in workspaces, their event log (every stream-json line, by
+ * seq, inserted idempotently), tool approvals and per-turn results.
+ */
+const m0004_tasks: DialectMigration = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    const t = ts(dialect);
+    const real = dialect === 'postgres' ? 'double precision' : 'real';
+    await db.schema
+      .createTable('tasks')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('owner_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('workspace_id', 'text', (c) => c.references('workspaces.id').onDelete('set null'))
+      .addColumn('repository', 'text', (c) => c.notNull())
+      .addColumn('prompt', 'text', (c) => c.notNull())
+      .addColumn('model', 'text')
+      .addColumn('permission_mode', 'text', (c) => c.notNull())
+      .addColumn('max_turns', 'integer')
+      .addColumn('max_budget_usd', real)
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('status_reason', 'text')
+      .addColumn('session_id', 'text')
+      .addColumn('last_seq', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('pending_message', 'text')
+      .addColumn('turns', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('cost_usd', real, (c) => c.notNull().defaultTo(0))
+      .addColumn('input_tokens', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('output_tokens', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('duration_ms', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', t, (c) => c.notNull())
+      .addColumn('updated_at', t, (c) => c.notNull())
+      .addColumn('started_at', t)
+      .addColumn('finished_at', t)
+      .execute();
+    await db.schema
+      .createIndex('tasks_owner_created')
+      .on('tasks')
+      .columns(['owner_id', 'created_at'])
+      .execute();
+    await db.schema
+      .createIndex('tasks_workspace_status')
+      .on('tasks')
+      .columns(['workspace_id', 'status'])
+      .execute();
+    await db.schema.createIndex('tasks_status').on('tasks').column('status').execute();
+
+    await db.schema
+      .createTable('task_events')
+      .addColumn('task_id', 'text', (c) => c.notNull().references('tasks.id').onDelete('cascade'))
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('created_at', t, (c) => c.notNull())
+      .addPrimaryKeyConstraint('task_events_pk', ['task_id', 'seq'])
+      .execute();
+
+    await db.schema
+      .createTable('task_approvals')
+      .addColumn('task_id', 'text', (c) => c.notNull().references('tasks.id').onDelete('cascade'))
+      .addColumn('id', 'text', (c) => c.notNull())
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('tool_name', 'text', (c) => c.notNull())
+      .addColumn('input', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('message', 'text')
+      .addColumn('remember', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('decided_by', 'text')
+      .addColumn('decided_at', t)
+      .addColumn('created_at', t, (c) => c.notNull())
+      .addPrimaryKeyConstraint('task_approvals_pk', ['task_id', 'id'])
+      .execute();
+
+    await db.schema
+      .createTable('task_results')
+      .addColumn('task_id', 'text', (c) => c.notNull().references('tasks.id').onDelete('cascade'))
+      .addColumn('seq', 'integer', (c) => c.notNull())
+      .addColumn('subtype', 'text')
+      .addColumn('is_error', 'integer', (c) => c.notNull())
+      .addColumn('total_cost_usd', real)
+      .addColumn('num_turns', 'integer')
+      .addColumn('duration_ms', 'bigint')
+      .addColumn('terminal_reason', 'text')
+      .addColumn('usage', 'text')
+      .addColumn('result', 'text')
+      .addColumn('created_at', t, (c) => c.notNull())
+      .addPrimaryKeyConstraint('task_results_pk', ['task_id', 'seq'])
+      .execute();
+  },
+});
+
+/**
+ * Users' own secrets (their Anthropic API key), encrypted by the server (server/store/secretStore.ts),
+ * and one usage row per model request the gateway relayed. Usage rows have no foreign keys, like
+ * audit rows: the accounting must outlive the user, workspace or task it was for.
+ */
+const m0005_secrets_usage: DialectMigration = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    const t = ts(dialect);
+    await db.schema
+      .createTable('secrets')
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('ciphertext', 'text', (c) => c.notNull())
+      .addColumn('last4', 'text', (c) => c.notNull())
+      .addColumn('created_at', t, (c) => c.notNull())
+      .addColumn('updated_at', t, (c) => c.notNull())
+      .addPrimaryKeyConstraint('secrets_pk', ['user_id', 'name'])
+      .execute();
+
+    await db.schema
+      .createTable('usage_records')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('created_at', t, (c) => c.notNull())
+      .addColumn('user_id', 'text', (c) => c.notNull())
+      .addColumn('workspace_id', 'text', (c) => c.notNull())
+      .addColumn('task_id', 'text')
+      .addColumn('model', 'text', (c) => c.notNull())
+      .addColumn('input_tokens', 'bigint', (c) => c.notNull())
+      .addColumn('output_tokens', 'bigint', (c) => c.notNull())
+      .addColumn('cache_creation_tokens', 'bigint', (c) => c.notNull())
+      .addColumn('cache_read_tokens', 'bigint', (c) => c.notNull())
+      .addColumn('cost_usd', dialect === 'postgres' ? 'double precision' : 'real', (c) => c.notNull())
+      .addColumn('request_id', 'text')
+      .execute();
+    await db.schema
+      .createIndex('usage_records_user_created')
+      .on('usage_records')
+      .columns(['user_id', 'created_at'])
+      .execute();
+    await db.schema.createIndex('usage_records_task').on('usage_records').column('task_id').execute();
+    await db.schema
+      .createIndex('usage_records_workspace')
+      .on('usage_records')
+      .column('workspace_id')
+      .execute();
+    await db.schema.createIndex('usage_records_created').on('usage_records').column('created_at').execute();
+  },
+});
+
 /** Every migration, in order. Names sort lexically; that order is the order they run in. */
 export const migrations: Record<string, DialectMigration> = {
   '0001_foundation': m0001_foundation,
   '0002_password_must_change': m0002_password_must_change,
   '0003_workspaces': m0003_workspaces,
+  '0004_tasks': m0004_tasks,
+  '0005_secrets_usage': m0005_secrets_usage,
 };

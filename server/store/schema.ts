@@ -108,6 +108,96 @@ export interface WorkspacesTable {
   stopped_at: Timestamp | null;
 }
 
+export interface TasksTable {
+  id: string;
+  owner_id: string;
+  workspace_id: string | null;
+  repository: string;
+  prompt: string;
+  model: string | null;
+  permission_mode: string;
+  max_turns: number | null;
+  max_budget_usd: number | null;
+  status: string;
+  status_reason: string | null;
+  session_id: string | null;
+  last_seq: number;
+  /** A follow-up waiting for the workspace (the task is queued again meanwhile). */
+  pending_message: string | null;
+  turns: number;
+  cost_usd: number;
+  input_tokens: number | string;
+  output_tokens: number | string;
+  duration_ms: number | string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+export interface TaskEventsTable {
+  task_id: string;
+  seq: number;
+  type: string;
+  /** The stream-json line exactly as Claude Code printed it (it may not be JSON). */
+  payload: string;
+  created_at: Timestamp;
+}
+
+export interface TaskApprovalsTable {
+  task_id: string;
+  id: string;
+  seq: number;
+  tool_name: string;
+  input: string;
+  status: string;
+  message: string | null;
+  remember: number;
+  decided_by: string | null;
+  decided_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+export interface TaskResultsTable {
+  task_id: string;
+  seq: number;
+  subtype: string | null;
+  is_error: number;
+  total_cost_usd: number | null;
+  num_turns: number | null;
+  duration_ms: number | string | null;
+  terminal_reason: string | null;
+  usage: string | null;
+  result: string | null;
+  created_at: Timestamp;
+}
+
+export interface SecretsTable {
+  user_id: string;
+  name: string;
+  /** `v1.<key id>.<iv>.<tag>.<ciphertext>`, AES-256-GCM; see server/store/secretStore.ts. */
+  ciphertext: string;
+  last4: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface UsageRecordsTable {
+  id: string;
+  created_at: Timestamp;
+  user_id: string;
+  workspace_id: string;
+  task_id: string | null;
+  model: string;
+  /** bigint columns: PostgreSQL's driver hands them back as strings. */
+  input_tokens: number | string;
+  output_tokens: number | string;
+  cache_creation_tokens: number | string;
+  cache_read_tokens: number | string;
+  cost_usd: number;
+  request_id: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   teams: TeamsTable;
@@ -117,6 +207,12 @@ export interface Database {
   audit_logs: AuditLogsTable;
   settings: SettingsTable;
   workspaces: WorkspacesTable;
+  tasks: TasksTable;
+  task_events: TaskEventsTable;
+  task_approvals: TaskApprovalsTable;
+  task_results: TaskResultsTable;
+  secrets: SecretsTable;
+  usage_records: UsageRecordsTable;
 }
 
 /** Exactly what Date#toISOString() writes, which is how every timestamp goes into SQLite. */

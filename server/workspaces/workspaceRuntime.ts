@@ -7,7 +7,10 @@ import { createDriver } from '../drivers/driverRegistry.js';
 import type { RuntimeDriver } from '../drivers/runtimeDriver.js';
 import { EgressProxy } from '../egress/egressProxy.js';
 import type { AuditStore } from '../store/auditStore.js';
+import type { TaskStore } from '../store/taskStore.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
+import { TaskIngest } from '../tasks/taskIngest.js';
+import { TaskService } from '../tasks/taskService.js';
 import { AgentHub } from './agentHub.js';
 import { type ReconcileReport, Reconciler } from './reconciler.js';
 import { TerminalHub } from './terminalHub.js';
@@ -20,6 +23,8 @@ export interface WorkspaceRuntime {
   service: WorkspaceService;
   terminals: TerminalHub;
   reconciler: Reconciler;
+  tasks: TaskService;
+  ingest: TaskIngest;
   /** Reconciles once and keeps doing so; call after the server listens. */
   start(): Promise<ReconcileReport>;
   /** Stops the server's side; the boxes keep running. */
@@ -36,6 +41,7 @@ export function defaultAgentDir(): string {
 export function createWorkspaceRuntime(opts: {
   config: Config;
   store: WorkspaceStore;
+  taskStore: TaskStore;
   auditStore: AuditStore;
   log: Logger;
   driver?: RuntimeDriver;
@@ -72,6 +78,15 @@ export function createWorkspaceRuntime(opts: {
   const service = new WorkspaceService({ config, store, driver, hub, log });
   const terminals = new TerminalHub(hub, config.workspaces.terminalIdleTimeout * 1000);
   const reconciler = new Reconciler({ store, driver, hub, service, log });
+  const tasks = new TaskService({
+    config,
+    store: opts.taskStore,
+    workspaces: store,
+    workspaceService: service,
+    hub,
+    log,
+  });
+  const ingest = new TaskIngest({ store: opts.taskStore, hub, tasks, log });
   return {
     driver,
     hub,
@@ -79,6 +94,8 @@ export function createWorkspaceRuntime(opts: {
     service,
     terminals,
     reconciler,
+    tasks,
+    ingest,
     start() {
       return reconciler.start(config.workspaces.reconcileInterval * 1000);
     },

@@ -2,6 +2,7 @@
 // The HTTP layer calls create/start/stop/remove; the long part of a start (box up, agent connected,
 // first clone) runs in the background and is visible through the status and statusReason.
 import { createHash, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { AGENT_SOCKET_DIR_IN_WORKSPACE, AGENT_SOCKET_NAME, notifications } from '../../sdk/agentProtocol.js';
 import { RpcError } from '../../sdk/rpcPeer.js';
@@ -55,6 +56,8 @@ export interface WorkspaceServiceOptions {
 }
 
 export class WorkspaceService {
+  /** `ready`: the workspace runs with its agent connected; `failed`: it could not start. */
+  readonly events = new EventEmitter<{ ready: [string]; failed: [string] }>();
   private readonly starts = new Map<string, AbortController>();
   private readonly stopping = new Set<string>();
   /** Latest clone progress line per workspace; written to the store at most once a second. */
@@ -259,11 +262,17 @@ export class WorkspaceService {
       if (signal?.aborted) return;
       await this.o.store.update(id, { cloned: 1 });
     }
-    await this.o.store.transition(id, ['starting'], 'running', { status_reason: null, health: 'healthy' });
+    if (
+      await this.o.store.transition(id, ['starting'], 'running', { status_reason: null, health: 'healthy' })
+    ) {
+      this.events.emit('ready', id);
+    }
   }
 
   async fail(id: string, from: readonly WorkspaceStatus[], err: unknown): Promise<void> {
-    await this.o.store.transition(id, from, 'failed', { status_reason: failureMessage(err) });
+    if (await this.o.store.transition(id, from, 'failed', { status_reason: failureMessage(err) })) {
+      this.events.emit('failed', id);
+    }
   }
 
   private async onHeartbeat(

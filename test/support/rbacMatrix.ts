@@ -102,6 +102,37 @@ const ownerOnly = {
   other: { owner: 403, admin: 403, member: 404, viewer: 404, anonymous: 401 },
 };
 
+/** A fresh queued task (its workspace has no box) owned by the caller or by `other`. */
+async function task(
+  t: TestApp,
+  actor: UserRow | undefined,
+  whose: Whose,
+  other: UserRow,
+  withApproval = false,
+) {
+  const ws = await workspace(t, actor, whose, other);
+  const row = await t.services.tasks.create({
+    ownerId: ws.owner_id,
+    workspaceId: ws.id,
+    repository: ws.repository,
+    prompt: 'hello',
+    permissionMode: 'default',
+  });
+  if (withApproval) {
+    await t.services.tasks.addApproval({
+      task_id: row.id,
+      id: 'req-1',
+      seq: 1,
+      tool_name: 'Write',
+      input: '{}',
+      status: 'pending',
+    });
+  }
+  return row;
+}
+const taskUrl = async (t: TestApp, a: UserRow | undefined, w: Whose, o: UserRow, rest = '') =>
+  `/api/v1/tasks/${(await task(t, a, w, o, rest.includes('approvals/'))).id}${rest}`;
+
 export const rbacMatrix: MatrixRow[] = [
   { route: 'GET /healthz', prepare: async () => ({ url: '/healthz' }), expect: all(200, 200) },
   { route: 'GET /readyz', prepare: async () => ({ url: '/readyz' }), expect: all(200, 200) },
@@ -359,6 +390,62 @@ export const rbacMatrix: MatrixRow[] = [
   {
     route: 'GET /api/v1/workspaces/{id}/watch',
     prepare: async (t, a, w, o) => ({ url: await wsUrl(t, a, w, o, '/watch') }),
+    expect: ownerOnly,
+  },
+
+  {
+    route: 'POST /api/v1/tasks',
+    prepare: async () => ({
+      url: '/api/v1/tasks',
+      payload: {
+        repository: `https://git.example.test/acme/${Math.random().toString(36).slice(2)}`,
+        prompt: 'hi',
+      },
+    }),
+    expect: membersUp(201),
+  },
+  { route: 'GET /api/v1/tasks', prepare: async () => ({ url: '/api/v1/tasks' }), expect: all(200) },
+  {
+    route: 'GET /api/v1/tasks/{id}',
+    prepare: async (t, a, w, o) => ({ url: await taskUrl(t, a, w, o) }),
+    expect: { own: all(200), other: adminsOnly(200, 404) },
+  },
+  {
+    route: 'GET /api/v1/tasks/{id}/events',
+    prepare: async (t, a, w, o) => ({ url: await taskUrl(t, a, w, o, '/events') }),
+    expect: { own: all(200), other: adminsOnly(200, 404) },
+  },
+  {
+    route: 'GET /api/v1/tasks/{id}/approvals',
+    prepare: async (t, a, w, o) => ({ url: await taskUrl(t, a, w, o, '/approvals') }),
+    expect: { own: all(200), other: adminsOnly(200, 404) },
+  },
+  // The tasks below are queued (their workspace never starts): an allowed follow-up or interrupt
+  // gets 409; a cancel succeeds.
+  {
+    route: 'POST /api/v1/tasks/{id}/messages',
+    prepare: async (t, a, w, o) => ({
+      url: await taskUrl(t, a, w, o, '/messages'),
+      payload: { text: 'more' },
+    }),
+    expect: ownerOnly,
+  },
+  {
+    route: 'POST /api/v1/tasks/{id}/interrupt',
+    prepare: async (t, a, w, o) => ({ url: await taskUrl(t, a, w, o, '/interrupt') }),
+    expect: { own: membersUp(409), other: adminsOnly(409, 404) },
+  },
+  {
+    route: 'POST /api/v1/tasks/{id}/cancel',
+    prepare: async (t, a, w, o) => ({ url: await taskUrl(t, a, w, o, '/cancel') }),
+    expect: { own: membersUp(202), other: adminsOnly(202, 404) },
+  },
+  {
+    route: 'POST /api/v1/tasks/{id}/approvals/{approvalId}',
+    prepare: async (t, a, w, o) => ({
+      url: await taskUrl(t, a, w, o, '/approvals/req-1'),
+      payload: { decision: 'allow' },
+    }),
     expect: ownerOnly,
   },
 ];

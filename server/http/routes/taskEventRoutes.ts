@@ -1,0 +1,78 @@
+// GET /api/v1/tasks/:id/events?after=N — the task's event log. Three ways to read it:
+// - a JSON page `{items, next}` (default; `limit`),
+// - Server-Sent Events with `Accept: text/event-stream`: history after N, then the live tail,
+//   each as `id: <seq>\nevent: task_event\ndata: <json>`; a reconnecting EventSource resumes
+//   from Last-Event-ID;
+// - a WebSocket: the same events as JSON text frames.
+// Both streams deliver every seq once, in order, with no gap between history and live.
+import type { FastifyRequest } from 'fastify';
+import type WebSocket from 'ws';
+import { TaskEventPage, TaskEventsQuery } from '../../../sdk/taskWire.js';
+import { ErrorEnvelope, IdParams } from '../../../sdk/wire.js';
+import type { Services } from '../../services.js';
+import { toWireEvent } from '../../tasks/taskEvents.js';
+import type { App } from '../app.js';
+import { ensureCaller } from '../guard.js';
+import { visibleTask } from './taskRoutes.js';
+
+const KEEPALIVE_MS = 15_000;
+
+export function taskEventRoutes(app: App, s: Services): void {
+  const authorised = new WeakMap<FastifyRequest, string>();
+
+  app.route({
+    method: 'GET',
+    url: '/api/v1/tasks/:id/events',
+    schema: {
+      tags: ['tasks'],
+      summary:
+        'The event log after `after`: a JSON page, or live as SSE (Accept: text/event-stream) or a WebSocket.',
+      params: IdParams,
+      querystring: TaskEventsQuery,
+      response: { 200: TaskEventPage, 400: ErrorEnvelope, 401: ErrorEnvelope, 404: ErrorEnvelope },
+    },
+    preHandler: async (req) => {
+      const task = await visibleTask(s, await ensureCaller(s, req), req.params.id);
+      authorised.set(req, task.id);
+    },
+    handler: async (req, reply) => {
+      const taskId = authorised.get(req) as string;
+      const lastEventId = Number(req.headers['last-event-id']);
+      const after =
+        Number.isInteger(lastEventId) && lastEventId > req.query.after ? lastEventId : req.query.after;
+      if (!(req.headers.accept ?? '').includes('text/event-stream')) {
+        const rows = await s.tasks.events(taskId, req.query.after, req.query.limit);
+        const items = rows.map(toWireEvent);
+        return {
+          items,
+          next: rows.length === req.query.limit ? (items[items.length - 1]?.seq ?? null) : null,
+        };
+      }
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.write(': remote-claude task events\n\n');
+      const stop = await s.runtime.tasks.feed.follow(s.tasks, taskId, after, (e) => {
+        res.write(`id: ${e.seq}\nevent: task_event\ndata: ${JSON.stringify(e)}\n\n`);
+      });
+      const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS).unref();
+      req.raw.on('close', () => {
+        clearInterval(keepalive);
+        stop();
+      });
+    },
+    wsHandler: async (socket: WebSocket, req) => {
+      const taskId = authorised.get(req) as string;
+      const after = (req.query as { after: number }).after;
+      const stop = await s.runtime.tasks.feed.follow(s.tasks, taskId, after, (e) => {
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(e));
+      });
+      socket.on('close', stop);
+    },
+  });
+}

@@ -1,0 +1,270 @@
+// Tasks, their event log, approvals and turn results. The event log is append-only and
+// idempotent on (task_id, seq): an agent resending after a reconnect inserts nothing twice.
+import { randomUUID } from 'node:crypto';
+import type { TaskStatus } from '../../sdk/taskWire.js';
+import type { Clock } from '../clock.js';
+import type { Db } from './db.js';
+import type { TaskApprovalsTable, TaskResultsTable, TasksTable } from './schema.js';
+
+export type TaskRow = TasksTable;
+export type ApprovalRow = TaskApprovalsTable;
+
+/** A turn is in progress: the workspace is busy with this task. */
+export const ACTIVE: readonly TaskStatus[] = ['starting', 'running', 'waiting_for_approval'];
+
+export interface NewTask {
+  ownerId: string;
+  workspaceId: string;
+  repository: string;
+  prompt: string;
+  model?: string | undefined;
+  permissionMode: string;
+  maxTurns?: number | undefined;
+  maxBudgetUsd?: number | undefined;
+}
+
+export class TaskStore {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  private now(): string {
+    return this.clock.now().toISOString();
+  }
+
+  async create(input: NewTask): Promise<TaskRow> {
+    const now = this.now();
+    const row: TaskRow = {
+      id: randomUUID(),
+      owner_id: input.ownerId,
+      workspace_id: input.workspaceId,
+      repository: input.repository,
+      prompt: input.prompt,
+      model: input.model ?? null,
+      permission_mode: input.permissionMode,
+      max_turns: input.maxTurns ?? null,
+      max_budget_usd: input.maxBudgetUsd ?? null,
+      status: 'queued',
+      status_reason: null,
+      session_id: null,
+      last_seq: 0,
+      pending_message: null,
+      turns: 0,
+      cost_usd: 0,
+      input_tokens: 0,
+      output_tokens: 0,
+      duration_ms: 0,
+      created_at: now,
+      updated_at: now,
+      started_at: null,
+      finished_at: null,
+    };
+    await this.db.kysely.insertInto('tasks').values(row).execute();
+    return row;
+  }
+
+  async byId(id: string): Promise<TaskRow | undefined> {
+    return this.db.kysely.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Newest first; `cursor` is "<created_at>|<id>" of the last row of the previous page. */
+  async list(f: {
+    ownerId?: string;
+    status?: TaskStatus;
+    repository?: string;
+    limit: number;
+    cursor?: string;
+  }): Promise<{ rows: TaskRow[]; next: string | null }> {
+    let q = this.db.kysely.selectFrom('tasks').selectAll();
+    if (f.ownerId) q = q.where('owner_id', '=', f.ownerId);
+    if (f.status) q = q.where('status', '=', f.status);
+    if (f.repository) q = q.where('repository', '=', f.repository);
+    if (f.cursor) {
+      const [at, id] = f.cursor.split('|') as [string, string];
+      q = q.where((eb) =>
+        eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]),
+      );
+    }
+    const rows = await q
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(f.limit + 1)
+      .execute();
+    const more = rows.length > f.limit;
+    const page = rows.slice(0, f.limit);
+    const last = page[page.length - 1];
+    return {
+      rows: page,
+      next: more && last ? `${new Date(last.created_at).toISOString()}|${last.id}` : null,
+    };
+  }
+
+  /** The task whose turn is in progress in this workspace, if any. */
+  async activeIn(workspaceId: string): Promise<TaskRow | undefined> {
+    return this.db.kysely
+      .selectFrom('tasks')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('status', 'in', [...ACTIVE])
+      .orderBy('created_at')
+      .executeTakeFirst();
+  }
+
+  /** The most recently started task of the workspace (for gateway attribution between turns). */
+  async latestIn(workspaceId: string): Promise<TaskRow | undefined> {
+    return this.db.kysely
+      .selectFrom('tasks')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('started_at', 'is not', null)
+      .orderBy('started_at', 'desc')
+      .executeTakeFirst();
+  }
+
+  async oldestQueuedIn(workspaceId: string): Promise<TaskRow | undefined> {
+    return this.db.kysely
+      .selectFrom('tasks')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('status', '=', 'queued')
+      .orderBy('updated_at')
+      .orderBy('created_at')
+      .executeTakeFirst();
+  }
+
+  async listByStatus(statuses: readonly TaskStatus[]): Promise<TaskRow[]> {
+    return this.db.kysely
+      .selectFrom('tasks')
+      .selectAll()
+      .where('status', 'in', [...statuses])
+      .execute();
+  }
+
+  /** Moves status only from the expected ones; false when another writer got there first. */
+  async transition(
+    id: string,
+    from: readonly TaskStatus[],
+    to: TaskStatus,
+    set: Partial<Omit<TaskRow, 'id' | 'status'>> = {},
+  ): Promise<boolean> {
+    const res = await this.db.kysely
+      .updateTable('tasks')
+      .set({ ...set, status: to, updated_at: this.now() })
+      .where('id', '=', id)
+      .where('status', 'in', [...from])
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  async update(id: string, set: Partial<Omit<TaskRow, 'id'>>): Promise<void> {
+    await this.db.kysely
+      .updateTable('tasks')
+      .set({ ...set, updated_at: this.now() })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Inserts the event unless that seq is stored already; returns whether it was new. */
+  async appendEvent(taskId: string, seq: number, type: string, payload: string): Promise<boolean> {
+    const res = await this.db.kysely
+      .insertInto('task_events')
+      .values({ task_id: taskId, seq, type, payload, created_at: this.now() })
+      .onConflict((oc) => oc.columns(['task_id', 'seq']).doNothing())
+      .executeTakeFirst();
+    const inserted = Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+    if (inserted) {
+      await this.db.kysely
+        .updateTable('tasks')
+        .set({ last_seq: seq })
+        .where('id', '=', taskId)
+        .where('last_seq', '<', seq)
+        .execute();
+    }
+    return inserted;
+  }
+
+  async events(taskId: string, after: number, limit: number) {
+    return this.db.kysely
+      .selectFrom('task_events')
+      .selectAll()
+      .where('task_id', '=', taskId)
+      .where('seq', '>', after)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+  }
+
+  async addApproval(
+    row: Omit<ApprovalRow, 'created_at' | 'decided_at' | 'decided_by' | 'message' | 'remember'>,
+  ): Promise<void> {
+    await this.db.kysely
+      .insertInto('task_approvals')
+      .values({
+        ...row,
+        message: null,
+        remember: 0,
+        decided_by: null,
+        decided_at: null,
+        created_at: this.now(),
+      })
+      .onConflict((oc) => oc.columns(['task_id', 'id']).doNothing())
+      .execute();
+  }
+
+  async approval(taskId: string, id: string): Promise<ApprovalRow | undefined> {
+    return this.db.kysely
+      .selectFrom('task_approvals')
+      .selectAll()
+      .where('task_id', '=', taskId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  async approvals(taskId: string, status?: string): Promise<ApprovalRow[]> {
+    let q = this.db.kysely.selectFrom('task_approvals').selectAll().where('task_id', '=', taskId);
+    if (status) q = q.where('status', '=', status);
+    return q.orderBy('seq').execute();
+  }
+
+  /** Decides a pending approval; false when it was already answered. */
+  async decide(
+    taskId: string,
+    id: string,
+    d: { status: 'allowed' | 'denied'; message: string | null; remember: boolean; by: string },
+  ): Promise<boolean> {
+    const res = await this.db.kysely
+      .updateTable('task_approvals')
+      .set({
+        status: d.status,
+        message: d.message,
+        remember: d.remember ? 1 : 0,
+        decided_by: d.by,
+        decided_at: this.now(),
+      })
+      .where('task_id', '=', taskId)
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  async countPending(taskId: string): Promise<number> {
+    const r = await this.db.kysely
+      .selectFrom('task_approvals')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('task_id', '=', taskId)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  async addResult(row: Omit<TaskResultsTable, 'created_at'>): Promise<boolean> {
+    const res = await this.db.kysely
+      .insertInto('task_results')
+      .values({ ...row, created_at: this.now() })
+      .onConflict((oc) => oc.columns(['task_id', 'seq']).doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+}

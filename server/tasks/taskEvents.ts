@@ -1,0 +1,110 @@
+// Parsing stream-json lines into stored events, and live fan-out to viewers. A viewer that joins
+// late gets the stored history and then the live tail with no gap and no duplicate: it starts
+// listening before it reads the history, then drops live events it has already seen.
+import { EventEmitter } from 'node:events';
+import type { TaskEvent } from '../../sdk/taskWire.js';
+import { iso } from '../store/schema.js';
+import type { TaskStore } from '../store/taskStore.js';
+
+/** Known stream-json types; anything else is stored with type "unknown" (its line kept whole). */
+const KNOWN = new Set([
+  'system',
+  'assistant',
+  'user',
+  'result',
+  'stream_event',
+  'control_request',
+  'control_response',
+  'control_cancel_request',
+  'rc_exit',
+  'rc_oversized',
+  'rc_platform',
+]);
+
+export interface ParsedLine {
+  type: string;
+  json: Record<string, unknown> | undefined;
+}
+
+/** Never throws: a line that is not a JSON object is type "raw", one of an unknown type "unknown". */
+export function parseLine(line: string): ParsedLine {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    return { type: 'raw', json: undefined };
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) return { type: 'raw', json: undefined };
+  const obj = json as Record<string, unknown>;
+  const type = typeof obj.type === 'string' && KNOWN.has(obj.type) ? obj.type : 'unknown';
+  return { type, json: obj };
+}
+
+export function toWireEvent(row: {
+  seq: number;
+  type: string;
+  payload: string;
+  created_at: string | Date;
+}): TaskEvent {
+  let payload: unknown;
+  if (row.type === 'raw') payload = { raw: row.payload };
+  else {
+    try {
+      payload = JSON.parse(row.payload);
+    } catch {
+      payload = { raw: row.payload };
+    }
+  }
+  return { seq: row.seq, type: row.type, payload, createdAt: iso(row.created_at) };
+}
+
+/** In-process fan-out of newly stored events and task changes. */
+export class TaskFeed extends EventEmitter<{ event: [string, TaskEvent]; task: [string] }> {
+  constructor() {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  /**
+   * Calls `deliver` with every event after `after`, history first, then live, in seq order and
+   * each once, until the returned function is called.
+   */
+  async follow(
+    store: TaskStore,
+    taskId: string,
+    after: number,
+    deliver: (e: TaskEvent) => void,
+  ): Promise<() => void> {
+    let last = after;
+    let replaying = true;
+    const early: TaskEvent[] = [];
+    const onEvent = (id: string, e: TaskEvent) => {
+      if (id !== taskId) return;
+      if (replaying) early.push(e);
+      else if (e.seq > last) {
+        last = e.seq;
+        deliver(e);
+      }
+    };
+    this.on('event', onEvent);
+    try {
+      for (;;) {
+        const rows = await store.events(taskId, last, 500);
+        for (const r of rows) {
+          last = r.seq;
+          deliver(toWireEvent(r));
+        }
+        if (rows.length < 500) break;
+      }
+      for (const e of early.sort((a, b) => a.seq - b.seq)) {
+        if (e.seq > last) {
+          last = e.seq;
+          deliver(e);
+        }
+      }
+    } finally {
+      replaying = false;
+    }
+    return () => this.off('event', onEvent);
+  }
+}

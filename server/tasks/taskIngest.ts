@@ -1,0 +1,180 @@
+// Turns the agent's `task.event` notifications into stored events (committed before the ack, so
+// nothing acknowledged is lost), moves task status on the events that matter, and fans them out.
+import type { Logger } from 'pino';
+import { taskNotifications } from '../../sdk/agentProtocol.js';
+import { ACTIVE, type TaskStore } from '../store/taskStore.js';
+import type { AgentConnection, AgentHub } from '../workspaces/agentHub.js';
+import { parseLine, toWireEvent } from './taskEvents.js';
+import type { TaskService } from './taskService.js';
+
+export class TaskIngest {
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(private readonly o: { store: TaskStore; hub: AgentHub; tasks: TaskService; log: Logger }) {
+    o.hub.on('notification', (workspaceId, method, params) => {
+      if (method !== 'task.event') return;
+      const p = taskNotifications['task.event'].safeParse(params);
+      if (!p.success) {
+        o.log.warn({ workspaceId }, 'agent sent a malformed task.event; ignored');
+        return;
+      }
+      const conn = o.hub.connection(workspaceId);
+      if (conn) this.enqueue(conn, p.data.taskId, p.data.seq, p.data.line);
+    });
+    o.hub.on('connected', (conn) => void this.onConnected(conn));
+  }
+
+  /** Resolves once every event received so far for `taskId` is handled. */
+  async drained(taskId?: string): Promise<void> {
+    if (taskId) await this.chains.get(taskId);
+    else await Promise.all([...this.chains.values()]);
+  }
+
+  private enqueue(conn: AgentConnection, taskId: string, seq: number, line: string): void {
+    const prev = this.chains.get(taskId) ?? Promise.resolve();
+    const next = prev
+      .then(() => this.handle(conn, taskId, seq, line))
+      .catch((err) => this.o.log.error({ err, taskId, seq }, 'could not store a task event'));
+    this.chains.set(taskId, next);
+    void next.finally(() => {
+      if (this.chains.get(taskId) === next) this.chains.delete(taskId);
+    });
+  }
+
+  private async handle(conn: AgentConnection, taskId: string, seq: number, line: string): Promise<void> {
+    const { store, tasks } = this.o;
+    const task = await store.byId(taskId);
+    if (!task || task.workspace_id !== conn.workspaceId) {
+      // Not ours (deleted, or another workspace's id): ack so the agent stops resending it.
+      conn.peer.notify('task.ack', { taskId, seq });
+      return;
+    }
+    const { type, json } = parseLine(line);
+    const inserted = await store.appendEvent(taskId, seq, type, line);
+    conn.peer.notify('task.ack', { taskId, seq });
+    if (!inserted) return;
+    if (json) await this.effects(task.id, task.workspace_id, seq, type, json);
+    tasks.feed.emit('event', taskId, toWireEvent({ seq, type, payload: line, created_at: new Date() }));
+  }
+
+  private async effects(
+    taskId: string,
+    workspaceId: string,
+    seq: number,
+    type: string,
+    msg: Record<string, unknown>,
+  ): Promise<void> {
+    const { store, tasks } = this.o;
+    const now = new Date().toISOString();
+    if (type === 'system' && msg.subtype === 'init' && typeof msg.session_id === 'string') {
+      await store.update(taskId, { session_id: msg.session_id });
+    } else if (type === 'control_request') {
+      const req = msg.request as { subtype?: string; tool_name?: string; input?: unknown } | undefined;
+      if (req?.subtype !== 'can_use_tool' || typeof msg.request_id !== 'string') return;
+      await store.addApproval({
+        task_id: taskId,
+        id: msg.request_id,
+        seq,
+        tool_name: String(req.tool_name ?? 'unknown'),
+        input: JSON.stringify(req.input ?? {}),
+        status: 'pending',
+      });
+      const remembered = (await store.approvals(taskId, 'allowed')).some(
+        (a) => a.remember && a.tool_name === req.tool_name,
+      );
+      const task = await store.byId(taskId);
+      if (remembered && task) {
+        await tasks
+          .answer(task, msg.request_id, { decision: 'allow', remember: false }, 'remembered')
+          .catch(() => {});
+      } else {
+        await store.transition(taskId, ['running', 'starting'], 'waiting_for_approval', {
+          status_reason: `Waiting for approval to use ${req.tool_name}`,
+        });
+      }
+    } else if (type === 'result') {
+      const usage = msg.usage as Record<string, number> | undefined;
+      await store.addResult({
+        task_id: taskId,
+        seq,
+        subtype: typeof msg.subtype === 'string' ? msg.subtype : null,
+        is_error: msg.is_error ? 1 : 0,
+        total_cost_usd: typeof msg.total_cost_usd === 'number' ? msg.total_cost_usd : null,
+        num_turns: typeof msg.num_turns === 'number' ? msg.num_turns : null,
+        duration_ms: typeof msg.duration_ms === 'number' ? msg.duration_ms : null,
+        terminal_reason: typeof msg.terminal_reason === 'string' ? msg.terminal_reason : null,
+        usage: usage ? JSON.stringify(usage) : null,
+        result: typeof msg.result === 'string' ? msg.result.slice(0, 10_000) : null,
+      });
+      const task = await store.byId(taskId);
+      if (!task) return;
+      const interrupted =
+        msg.terminal_reason === 'aborted_streaming' || msg.subtype === 'error_during_execution';
+      const failed = Boolean(msg.is_error);
+      const status = interrupted ? 'waiting_for_input' : failed ? 'failed' : 'succeeded';
+      await store.transition(taskId, ACTIVE, status, {
+        status_reason: interrupted
+          ? 'Interrupted; send a follow-up to continue.'
+          : failed
+            ? resultError(msg)
+            : null,
+        finished_at: now,
+        turns: task.turns + (typeof msg.num_turns === 'number' ? msg.num_turns : 1),
+        duration_ms: Number(task.duration_ms) + (typeof msg.duration_ms === 'number' ? msg.duration_ms : 0),
+        input_tokens: Number(task.input_tokens) + (usage?.input_tokens ?? 0),
+        output_tokens: Number(task.output_tokens) + (usage?.output_tokens ?? 0),
+        cost_usd:
+          typeof msg.total_cost_usd === 'number'
+            ? Math.max(task.cost_usd, msg.total_cost_usd)
+            : task.cost_usd,
+      });
+      tasks.pump(workspaceId);
+    } else if (type === 'rc_exit') {
+      const moved = await store.transition(taskId, ACTIVE, 'failed', {
+        status_reason: `Claude Code exited unexpectedly (${msg.signal ? `signal ${msg.signal}` : `exit code ${msg.exitCode}`})${
+          typeof msg.stderrTail === 'string' && msg.stderrTail ? `: ${msg.stderrTail.slice(-500)}` : ''
+        }`,
+        finished_at: now,
+      });
+      if (moved) tasks.pump(workspaceId);
+    }
+    tasks.changed(taskId);
+  }
+
+  /**
+   * After an agent (re)connects: the events it resends arrive first; then a task this server
+   * thinks is mid-turn but whose process is gone (the workspace restarted) is failed, and a
+   * follow-up resumes its session.
+   */
+  private async onConnected(conn: AgentConnection): Promise<void> {
+    const { store, tasks } = this.o;
+    try {
+      const listed = await conn.peer.request<{ tasks: { taskId: string; running: boolean }[] }>(
+        'task.list',
+        {},
+      );
+      await this.drained();
+      const running = new Set(listed.tasks.filter((t) => t.running).map((t) => t.taskId));
+      for (const task of await store.listByStatus(ACTIVE)) {
+        if (task.workspace_id !== conn.workspaceId || running.has(task.id)) continue;
+        if (task.status === 'starting') continue; // the pump is about to start it
+        await store.transition(task.id, ACTIVE, 'failed', {
+          status_reason:
+            'The workspace restarted during this turn; send a follow-up to continue the session.',
+          finished_at: new Date().toISOString(),
+        });
+        tasks.changed(task.id);
+      }
+    } catch (err) {
+      this.o.log.warn({ err, workspaceId: conn.workspaceId }, 'could not reconcile tasks with the agent');
+    }
+    tasks.pump(conn.workspaceId);
+  }
+}
+
+/** The sentence for a failed turn: the API error, or Claude Code's result text. */
+function resultError(msg: Record<string, unknown>): string {
+  const text = typeof msg.result === 'string' && msg.result ? msg.result : undefined;
+  const subtype = typeof msg.subtype === 'string' ? msg.subtype : 'error';
+  return (text ?? `Claude Code ended the turn with ${subtype}.`).slice(0, 2000);
+}

@@ -1,0 +1,294 @@
+// Tasks: Claude Code conversations in workspaces. A workspace runs one turn at a time; other
+// tasks for it wait as `queued` and start in order. The agent runs one long-lived `claude`
+// process per task; its stdout lines come back as events (taskIngest.ts), which also move the
+// task's status.
+import type { Logger } from 'pino';
+import { RpcError } from '../../sdk/rpcPeer.js';
+import type { CreateTaskBody, TaskStatus } from '../../sdk/taskWire.js';
+import type { Config } from '../config/configSchema.js';
+import { ACTIVE, type TaskRow, type TaskStore } from '../store/taskStore.js';
+import type { WorkspaceStore } from '../store/workspaceStore.js';
+import type { AgentConnection, AgentHub } from '../workspaces/agentHub.js';
+import type { WorkspaceService } from '../workspaces/workspaceService.js';
+import { TaskFeed } from './taskEvents.js';
+
+/** A follow-up to a task in one of these resumes it. */
+const RESUMABLE: readonly TaskStatus[] = ['succeeded', 'failed', 'waiting_for_input'];
+
+export class TaskError extends Error {
+  constructor(
+    readonly status: 404 | 409 | 400,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface TaskServiceOptions {
+  config: Config;
+  store: TaskStore;
+  workspaces: WorkspaceStore;
+  workspaceService: WorkspaceService;
+  hub: AgentHub;
+  log: Logger;
+}
+
+export class TaskService {
+  readonly feed = new TaskFeed();
+  private readonly pumps = new Map<string, Promise<void>>();
+
+  constructor(readonly o: TaskServiceOptions) {
+    o.workspaceService.events.on('ready', (workspaceId) => this.pump(workspaceId));
+    o.workspaceService.events.on('failed', (workspaceId) => this.pump(workspaceId));
+  }
+
+  async create(ownerId: string, body: CreateTaskBody): Promise<TaskRow> {
+    const { workspaces, workspaceService } = this.o;
+    let ws = body.workspaceId ? await workspaces.byId(body.workspaceId) : undefined;
+    if (body.workspaceId && ws?.owner_id !== ownerId) {
+      throw new TaskError(404, 'not_found', 'The workspace was not found.');
+    }
+    if (!ws && body.repository)
+      ws = (await workspaceService.create(ownerId, { repository: body.repository })).row;
+    if (!ws) throw new TaskError(400, 'validation_failed', 'Give a repository or a workspaceId.');
+    if (ws.status === 'stopped' || ws.status === 'failed' || ws.status === 'pending') {
+      await workspaceService.start(ws.id).catch(() => {});
+    }
+    const row = await this.o.store.create({
+      ownerId,
+      workspaceId: ws.id,
+      repository: ws.repository,
+      prompt: body.prompt,
+      model: body.model ?? this.o.config.claude.model,
+      permissionMode: body.permissionMode ?? 'default',
+      maxTurns: body.maxTurns,
+      maxBudgetUsd: body.maxBudgetUsd,
+    });
+    await this.note(row.id, 'Waiting for the workspace');
+    this.pump(ws.id);
+    return (await this.o.store.byId(row.id)) ?? row;
+  }
+
+  /** A follow-up: to the live process when the turn runs, else it resumes the task. */
+  async send(task: TaskRow, text: string): Promise<void> {
+    const status = task.status as TaskStatus;
+    if (status === 'cancelled')
+      throw new TaskError(409, 'task_cancelled', 'The task was cancelled; start a new one.');
+    if (status === 'queued') {
+      throw new TaskError(
+        409,
+        'task_queued',
+        'The task is waiting for its workspace; send the follow-up once it runs.',
+      );
+    }
+    const conn = task.workspace_id ? this.o.hub.connection(task.workspace_id) : undefined;
+    if ((ACTIVE as readonly string[]).includes(status)) {
+      if (!conn)
+        throw new TaskError(
+          409,
+          'workspace_not_running',
+          'The workspace agent is reconnecting; try again shortly.',
+        );
+      await this.agent(conn, 'task.send', { taskId: task.id, text });
+      return;
+    }
+    // Finished: resume. Queue it so it waits its turn in the workspace.
+    const moved = await this.o.store.transition(task.id, RESUMABLE, 'queued', {
+      pending_message: text,
+      status_reason: 'Waiting for the workspace',
+      finished_at: null,
+    });
+    if (!moved) throw new TaskError(409, 'task_busy', 'The task changed meanwhile; reload it and try again.');
+    this.changed(task.id);
+    if (task.workspace_id) {
+      const ws = await this.o.workspaces.byId(task.workspace_id);
+      if (ws && ws.status !== 'running' && ws.status !== 'starting')
+        await this.o.workspaceService.start(ws.id).catch(() => {});
+      this.pump(task.workspace_id);
+    }
+  }
+
+  async interrupt(task: TaskRow): Promise<void> {
+    if (!(ACTIVE as readonly string[]).includes(task.status)) {
+      throw new TaskError(
+        409,
+        'task_not_running',
+        `The task is ${task.status}; there is nothing to interrupt.`,
+      );
+    }
+    const conn = task.workspace_id ? this.o.hub.connection(task.workspace_id) : undefined;
+    if (!conn)
+      throw new TaskError(
+        409,
+        'workspace_not_running',
+        'The workspace agent is reconnecting; try again shortly.',
+      );
+    await this.agent(conn, 'task.interrupt', { taskId: task.id });
+  }
+
+  async cancel(task: TaskRow): Promise<void> {
+    if (task.status === 'cancelled')
+      throw new TaskError(409, 'task_cancelled', 'The task is already cancelled.');
+    const conn = task.workspace_id ? this.o.hub.connection(task.workspace_id) : undefined;
+    const moved = await this.o.store.transition(task.id, [task.status as TaskStatus], 'cancelled', {
+      status_reason: 'Cancelled',
+      finished_at: new Date().toISOString(),
+      pending_message: null,
+    });
+    if (!moved) throw new TaskError(409, 'task_busy', 'The task changed meanwhile; reload it and try again.');
+    if (conn) await conn.peer.request('task.stop', { taskId: task.id }).catch(() => {});
+    this.changed(task.id);
+    if (task.workspace_id) this.pump(task.workspace_id);
+  }
+
+  /** Answers a pending tool approval. */
+  async answer(
+    task: TaskRow,
+    approvalId: string,
+    d: { decision: 'allow' | 'deny'; message?: string | undefined; remember: boolean },
+    by: string,
+  ): Promise<void> {
+    const approval = await this.o.store.approval(task.id, approvalId);
+    if (!approval) throw new TaskError(404, 'not_found', 'The approval was not found.');
+    if (approval.status !== 'pending') {
+      throw new TaskError(
+        409,
+        'approval_answered',
+        `The approval was already answered (${approval.status}).`,
+      );
+    }
+    const conn = task.workspace_id ? this.o.hub.connection(task.workspace_id) : undefined;
+    if (!conn)
+      throw new TaskError(
+        409,
+        'workspace_not_running',
+        'The workspace agent is reconnecting; try again shortly.',
+      );
+    const ok = await this.o.store.decide(task.id, approvalId, {
+      status: d.decision === 'allow' ? 'allowed' : 'denied',
+      message: d.message ?? null,
+      remember: d.remember,
+      by,
+    });
+    if (!ok) throw new TaskError(409, 'approval_answered', 'The approval was already answered.');
+    await this.agent(conn, 'task.answer', {
+      taskId: task.id,
+      requestId: approvalId,
+      behavior: d.decision,
+      ...(d.decision === 'deny' ? { message: d.message ?? 'The user denied this tool call.' } : {}),
+    });
+    if ((await this.o.store.countPending(task.id)) === 0) {
+      await this.o.store.transition(task.id, ['waiting_for_approval'], 'running', { status_reason: null });
+    }
+    this.changed(task.id);
+  }
+
+  /** Which task (and user) a workspace's model request is for: the running turn, else the latest. */
+  async attribute(
+    workspaceId: string,
+  ): Promise<{ taskId?: string; userId: string; workspaceId: string } | undefined> {
+    const task = (await this.o.store.activeIn(workspaceId)) ?? (await this.o.store.latestIn(workspaceId));
+    if (task) return { taskId: task.id, userId: task.owner_id, workspaceId };
+    const ws = await this.o.workspaces.byId(workspaceId);
+    return ws ? { userId: ws.owner_id, workspaceId } : undefined;
+  }
+
+  /** Starts the next queued task of the workspace when nothing else runs there. Serialised per workspace. */
+  pump(workspaceId: string): void {
+    const prev = this.pumps.get(workspaceId) ?? Promise.resolve();
+    const next = prev
+      .then(() => this.pumpOnce(workspaceId))
+      .catch((err) => this.o.log.error({ err, workspaceId }, 'task pump failed'));
+    this.pumps.set(workspaceId, next);
+    void next.finally(() => {
+      if (this.pumps.get(workspaceId) === next) this.pumps.delete(workspaceId);
+    });
+  }
+
+  changed(taskId: string): void {
+    this.feed.emit('task', taskId);
+  }
+
+  private async note(taskId: string, reason: string): Promise<void> {
+    await this.o.store.update(taskId, { status_reason: reason });
+    this.changed(taskId);
+  }
+
+  private async pumpOnce(workspaceId: string): Promise<void> {
+    const { store, workspaces, hub } = this.o;
+    if (await store.activeIn(workspaceId)) return;
+    const task = await store.oldestQueuedIn(workspaceId);
+    if (!task) return;
+    const ws = await workspaces.byId(workspaceId);
+    if (!ws || ws.status === 'failed') {
+      await store.transition(task.id, ['queued'], 'failed', {
+        status_reason: `The workspace could not start: ${ws?.status_reason ?? 'it was deleted'}`,
+        finished_at: new Date().toISOString(),
+      });
+      this.changed(task.id);
+      return this.pumpOnce(workspaceId);
+    }
+    const conn = ws.status === 'running' ? hub.connection(workspaceId) : undefined;
+    if (!conn) {
+      const why =
+        ws.status === 'starting'
+          ? (ws.status_reason ?? 'Starting the workspace')
+          : 'Waiting for the workspace agent';
+      if (task.status_reason !== why) await this.note(task.id, why);
+      return; // pumped again when the workspace runs (see onWorkspaceReady)
+    }
+    if (!(await store.transition(task.id, ['queued'], 'starting', { status_reason: 'Starting Claude Code' })))
+      return;
+    this.changed(task.id);
+    try {
+      const listed = await conn.peer.request<{ tasks: { taskId: string; running: boolean }[] }>(
+        'task.list',
+        {},
+      );
+      // Only the task whose turn starts keeps a process: idle ones of finished tasks end here.
+      for (const t of listed.tasks) {
+        if (t.running && t.taskId !== task.id)
+          await conn.peer.request('task.stop', { taskId: t.taskId }).catch(() => {});
+      }
+      const alive = listed.tasks.some((t) => t.taskId === task.id && t.running);
+      if (task.pending_message !== null && alive) {
+        await conn.peer.request('task.send', { taskId: task.id, text: task.pending_message });
+      } else {
+        await conn.peer.request('task.start', {
+          taskId: task.id,
+          prompt: task.pending_message ?? task.prompt,
+          ...(task.model ? { model: task.model } : {}),
+          permissionMode: task.permission_mode,
+          ...(task.max_turns ? { maxTurns: task.max_turns } : {}),
+          ...(task.pending_message !== null && task.session_id ? { resumeSessionId: task.session_id } : {}),
+          firstSeq: task.last_seq + 1,
+        });
+      }
+      await store.transition(task.id, ['starting'], 'running', {
+        status_reason: null,
+        pending_message: null,
+        started_at: task.started_at ?? new Date().toISOString(),
+      });
+    } catch (err) {
+      const why = err instanceof RpcError ? `Claude Code could not start: ${err.message}` : String(err);
+      await store.transition(task.id, ['starting'], 'failed', {
+        status_reason: why,
+        finished_at: new Date().toISOString(),
+      });
+      this.changed(task.id);
+      return this.pumpOnce(workspaceId);
+    }
+    this.changed(task.id);
+  }
+
+  private async agent(conn: AgentConnection, method: string, params: unknown): Promise<void> {
+    try {
+      await conn.peer.request(method, params);
+    } catch (err) {
+      if (err instanceof RpcError)
+        throw new TaskError(409, 'agent_refused', `The workspace agent refused: ${err.message}`);
+      throw err;
+    }
+  }
+}
