@@ -11,11 +11,13 @@ import type { Config } from './config/configSchema.js';
 import type { RuntimeDriver } from './drivers/runtimeDriver.js';
 import { AuditStore } from './store/auditStore.js';
 import type { Db } from './store/db.js';
+import { SecretStore } from './store/secretStore.js';
 import { SessionStore } from './store/sessionStore.js';
 import { SettingStore } from './store/settingStore.js';
 import { TaskStore } from './store/taskStore.js';
 import { TeamStore } from './store/teamStore.js';
 import { TokenStore } from './store/tokenStore.js';
+import { UsageStore } from './store/usageStore.js';
 import { UserStore } from './store/userStore.js';
 import { WorkspaceStore } from './store/workspaceStore.js';
 import { createWorkspaceRuntime, type WorkspaceRuntime } from './workspaces/workspaceRuntime.js';
@@ -36,6 +38,9 @@ export interface Services {
   auth: Authenticator;
   workspaces: WorkspaceStore;
   tasks: TaskStore;
+  /** Users' own Anthropic keys, encrypted. */
+  secrets: SecretStore;
+  usage: UsageStore;
   /** Driver, agent hub, egress proxy, lifecycle, terminals; closed with the app. */
   runtime: WorkspaceRuntime;
   log: Logger;
@@ -58,6 +63,9 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   const users = new UserStore(db, clock);
   const workspaces = new WorkspaceStore(db, clock);
   const tasks = new TaskStore(db, clock);
+  const settings = new SettingStore(db, clock);
+  const secrets = new SecretStore(db, clock, { configured: config.claude.secretsKey, settings });
+  const usage = new UsageStore(db, clock);
   const tokens = new TokenStore(db, clock);
   const sessions = new SessionStore(db, clock);
   const auditStore = new AuditStore(db, clock);
@@ -70,15 +78,19 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     teams: new TeamStore(db, clock),
     tokens,
     sessions,
-    settings: new SettingStore(db, clock),
+    settings,
     auditStore,
     workspaces,
     tasks,
+    secrets,
+    usage,
     log,
     runtime: createWorkspaceRuntime({
       config,
       store: workspaces,
       taskStore: tasks,
+      secrets,
+      usage,
       auditStore,
       log,
       ...(opts.driver ? { driver: opts.driver } : {}),

@@ -33,6 +33,8 @@ export type Action =
   | 'token.create'
   | 'token.read'
   | 'token.revoke'
+  | 'secret.manage'
+  | 'usage.readAll'
   | 'audit.read'
   | 'workspace.create'
   | 'workspace.read'
@@ -65,7 +67,12 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
       return admin;
     case 'team.list':
     case 'token.create':
+    // Everyone manages their own secrets (the routes address only the caller's).
+    case 'secret.manage':
       return true;
+    // Everyone sees their own model usage; admins see everyone's.
+    case 'usage.readAll':
+      return admin;
     case 'user.read':
       return resource.kind === 'user' && (resource.id === actor.id || admin);
     case 'user.create':

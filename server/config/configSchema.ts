@@ -181,6 +181,13 @@ export const ConfigSchema = z.strictObject({
         .optional()
         .describe('Organisation Anthropic API key (ANTHROPIC_API_KEY). Secret.'),
       model: z.string().min(1).optional().describe('Default model for new tasks.'),
+      secretsKey: z
+        .string()
+        .regex(/^[A-Za-z0-9+/_-]{43}=?$/, { error: 'must be 32 bytes in base64 (openssl rand -base64 32)' })
+        .optional()
+        .describe(
+          'Key that encrypts the Anthropic API keys users save (32 bytes, base64: `openssl rand -base64 32`). Unset: a key generated once and kept in the database. Secret.',
+        ),
     })
     .prefault({}),
   gateway: z
@@ -189,6 +196,50 @@ export const ConfigSchema = z.strictObject({
         .url()
         .default('https://api.anthropic.com')
         .describe('Model API the gateway relays to (RC_ANTHROPIC_UPSTREAM).'),
+      // From the model catalog of the pinned @anthropic-ai/claude-code (2.1.330), USD per million tokens.
+      prices: z
+        .record(
+          z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, { error: 'must be a lower-case model id prefix' }),
+          z.strictObject({
+            input: z.number().min(0),
+            output: z.number().min(0),
+            cacheWrite: z.number().min(0),
+            cacheWrite1h: z.number().min(0).optional(),
+            cacheRead: z.number().min(0),
+          }),
+        )
+        .refine((t) => Object.keys(t).length > 0, { error: 'must price at least one model' })
+        .default({
+          'claude-opus-5-5': { input: 4, output: 20, cacheWrite: 5, cacheRead: 0.2 },
+          'claude-opus-5': { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 },
+          'claude-opus-4-5': { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 },
+          'claude-opus-4-6': { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 },
+          'claude-opus-4-7': { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 },
+          'claude-opus-4-8': { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 },
+          'claude-opus-4': { input: 15, output: 75, cacheWrite: 18.75, cacheRead: 1.5 },
+          'claude-sonnet-5-5': { input: 2, output: 10, cacheWrite: 2.5, cacheRead: 0.1 },
+          'claude-sonnet-5': { input: 2, output: 10, cacheWrite: 2.5, cacheRead: 0.2 },
+          'claude-sonnet-4': { input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 },
+          'claude-3-7-sonnet': { input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 },
+          'claude-3-5-sonnet': { input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 },
+          'claude-haiku-5-5': { input: 0.1, output: 0.5, cacheWrite: 0.125, cacheRead: 0.01 },
+          'claude-haiku-4': { input: 1, output: 5, cacheWrite: 1.25, cacheRead: 0.1 },
+          'claude-3-5-haiku': { input: 0.8, output: 4, cacheWrite: 1, cacheRead: 0.08 },
+        })
+        .describe(
+          'USD per million tokens by model id prefix (the longest matching prefix wins): input, output, cacheWrite (5-minute), cacheWrite1h (default: twice input), cacheRead. Setting it replaces the whole table; a model no entry matches is charged the highest price of each kind in it.',
+        ),
+    })
+    .prefault({}),
+  budgets: z
+    .strictObject({
+      monthlyUsdPerUser: z
+        .number()
+        .min(0)
+        .optional()
+        .describe(
+          'Model spend one user may run up per calendar month (UTC), in USD; the gateway refuses requests once it is spent. Unset: no limit.',
+        ),
     })
     .prefault({}),
   egress: z
@@ -373,4 +424,9 @@ export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 
 /** Config paths whose values are secrets: redacted by `redactConfig`, never logged. */
-export const secretPaths = ['admin.password', 'auth.oidc.clientSecret', 'claude.apiKey'] as const;
+export const secretPaths = [
+  'admin.password',
+  'auth.oidc.clientSecret',
+  'claude.apiKey',
+  'claude.secretsKey',
+] as const;

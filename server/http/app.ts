@@ -31,11 +31,13 @@ import { fileRoutes } from './routes/fileRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
 import { homeRoutes } from './routes/homeRoutes.js';
 import { oidcRoutes } from './routes/oidcRoutes.js';
+import { secretRoutes } from './routes/secretRoutes.js';
 import { taskEventRoutes } from './routes/taskEventRoutes.js';
 import { taskRoutes } from './routes/taskRoutes.js';
 import { teamRoutes } from './routes/teamRoutes.js';
 import { terminalRoutes } from './routes/terminalRoutes.js';
 import { tokenRoutes } from './routes/tokenRoutes.js';
+import { usageRoutes } from './routes/usageRoutes.js';
 import { userRoutes } from './routes/userRoutes.js';
 import { workspaceRoutes } from './routes/workspaceRoutes.js';
 
@@ -148,6 +150,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   userRoutes(app, services);
   teamRoutes(app, services);
   tokenRoutes(app, services);
+  secretRoutes(app, services);
+  usageRoutes(app, services);
   auditRoutes(app, services);
   workspaceRoutes(app, services);
   fileRoutes(app, services);

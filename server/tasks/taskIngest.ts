@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import { taskNotifications } from '../../sdk/agentProtocol.js';
 import { ACTIVE, type TaskStore } from '../store/taskStore.js';
+import type { UsageStore } from '../store/usageStore.js';
 import type { AgentConnection, AgentHub } from '../workspaces/agentHub.js';
 import { parseLine, toWireEvent } from './taskEvents.js';
 import type { TaskService } from './taskService.js';
@@ -10,7 +11,15 @@ import type { TaskService } from './taskService.js';
 export class TaskIngest {
   private readonly chains = new Map<string, Promise<void>>();
 
-  constructor(private readonly o: { store: TaskStore; hub: AgentHub; tasks: TaskService; log: Logger }) {
+  constructor(
+    private readonly o: {
+      store: TaskStore;
+      usage: UsageStore;
+      hub: AgentHub;
+      tasks: TaskService;
+      log: Logger;
+    },
+  ) {
     o.hub.on('notification', (workspaceId, method, params) => {
       if (method !== 'task.event') return;
       const p = taskNotifications['task.event'].safeParse(params);
@@ -123,10 +132,8 @@ export class TaskIngest {
         duration_ms: Number(task.duration_ms) + (typeof msg.duration_ms === 'number' ? msg.duration_ms : 0),
         input_tokens: Number(task.input_tokens) + (usage?.input_tokens ?? 0),
         output_tokens: Number(task.output_tokens) + (usage?.output_tokens ?? 0),
-        cost_usd:
-          typeof msg.total_cost_usd === 'number'
-            ? Math.max(task.cost_usd, msg.total_cost_usd)
-            : task.cost_usd,
+        // What the gateway metered at our prices (Claude Code's total_cost_usd is its own estimate).
+        cost_usd: await this.o.usage.sumForTask(taskId),
       });
       tasks.pump(workspaceId);
     } else if (type === 'rc_exit') {

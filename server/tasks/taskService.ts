@@ -187,9 +187,16 @@ export class TaskService {
   /** Which task (and user) a workspace's model request is for: the running turn, else the latest. */
   async attribute(
     workspaceId: string,
-  ): Promise<{ taskId?: string; userId: string; workspaceId: string } | undefined> {
+  ): Promise<{ taskId?: string; taskBudgetUsd?: number; userId: string; workspaceId: string } | undefined> {
     const task = (await this.o.store.activeIn(workspaceId)) ?? (await this.o.store.latestIn(workspaceId));
-    if (task) return { taskId: task.id, userId: task.owner_id, workspaceId };
+    if (task) {
+      return {
+        taskId: task.id,
+        userId: task.owner_id,
+        workspaceId,
+        ...(task.max_budget_usd !== null ? { taskBudgetUsd: Number(task.max_budget_usd) } : {}),
+      };
+    }
     const ws = await this.o.workspaces.byId(workspaceId);
     return ws ? { userId: ws.owner_id, workspaceId } : undefined;
   }

@@ -50,8 +50,8 @@ export interface AgentHubOptions {
   audit: AuditStore;
   log: Logger;
   heartbeatMs: number;
-  /** Serves an egress tunnel the agent opened. */
-  onEgressTunnel(stream: Duplex, workspaceId: string): void;
+  /** Serves a tunnel the agent opened: egress (port 3128) or the model gateway (port 3129). */
+  onTunnel(target: 'egress' | 'model', stream: Duplex, workspaceId: string): void;
 }
 
 export class AgentHub extends EventEmitter<AgentHubEvents> {
@@ -211,8 +211,8 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
       handlers: {
         'tunnel.open': {
           params: agentToServer['tunnel.open'].params,
-          handle: async (p: { channel: number }) => {
-            this.opts.onEgressTunnel(peer.channel(p.channel), workspaceId);
+          handle: async (p: { channel: number; target: 'egress' | 'model' }) => {
+            this.opts.onTunnel(p.target, peer.channel(p.channel), workspaceId);
             return {};
           },
         },

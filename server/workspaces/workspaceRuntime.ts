@@ -2,12 +2,19 @@
 // service, terminals and the reconcile loop.
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { systemClock } from '../clock.js';
 import type { Config } from '../config/configSchema.js';
 import { createDriver } from '../drivers/driverRegistry.js';
+import { defaultClaudePath } from '../drivers/local/claudePath.js';
 import type { RuntimeDriver } from '../drivers/runtimeDriver.js';
 import { EgressProxy } from '../egress/egressProxy.js';
+import { BudgetGuard } from '../gateway/budgetGuard.js';
+import { createCredentialResolver } from '../gateway/credentialResolver.js';
+import { type GatewayAttribution, ModelGateway } from '../gateway/modelGateway.js';
 import type { AuditStore } from '../store/auditStore.js';
+import type { SecretStore } from '../store/secretStore.js';
 import type { TaskStore } from '../store/taskStore.js';
+import type { UsageStore } from '../store/usageStore.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
 import { TaskIngest } from '../tasks/taskIngest.js';
 import { TaskService } from '../tasks/taskService.js';
@@ -42,6 +49,8 @@ export function createWorkspaceRuntime(opts: {
   config: Config;
   store: WorkspaceStore;
   taskStore: TaskStore;
+  secrets: SecretStore;
+  usage: UsageStore;
   auditStore: AuditStore;
   log: Logger;
   driver?: RuntimeDriver;
@@ -56,6 +65,7 @@ export function createWorkspaceRuntime(opts: {
         bwrapPath: config.runtime.local.bwrapPath,
         nodePath: process.execPath,
         agentDir: defaultAgentDir(),
+        claudePath: defaultClaudePath(),
         uidBase: config.runtime.local.uidBase,
         cgroupRoot: config.runtime.local.cgroupRoot,
         cgroupParent: config.runtime.local.cgroupParent,
@@ -67,13 +77,33 @@ export function createWorkspaceRuntime(opts: {
       if (!d.allowed) log.info({ egress: d }, 'egress refused');
     },
   });
+  // The model gateway relays a workspace's model traffic with the real key; `tasks` (below)
+  // tells it which task a request is for.
+  let attribute: (workspaceId: string) => Promise<GatewayAttribution | undefined> = async () => undefined;
+  const budgets = new BudgetGuard({
+    usage: opts.usage,
+    clock: systemClock,
+    monthlyUsdPerUser: config.budgets.monthlyUsdPerUser,
+  });
+  const gateway = new ModelGateway({
+    upstream: config.gateway.upstream,
+    prices: config.gateway.prices,
+    log,
+    attribute: (workspaceId) => attribute(workspaceId),
+    checkBudget: (a) => budgets.check(a),
+    resolveCredential: createCredentialResolver({ secrets: opts.secrets, orgApiKey: config.claude.apiKey }),
+    record: (u) => opts.usage.insert(u),
+  });
   const hub = new AgentHub({
     runDir: join(dataDir, 'run'),
     workspaces: store,
     audit: opts.auditStore,
     log,
     heartbeatMs: config.workspaces.heartbeatIntervalMs,
-    onEgressTunnel: (stream, workspaceId) => egress.handle(stream, { workspaceId }),
+    onTunnel: (target, stream, workspaceId) => {
+      if (target === 'egress') egress.handle(stream, { workspaceId });
+      else gateway.handle(stream, { workspaceId });
+    },
   });
   const service = new WorkspaceService({ config, store, driver, hub, log });
   const terminals = new TerminalHub(hub, config.workspaces.terminalIdleTimeout * 1000);
@@ -86,7 +116,8 @@ export function createWorkspaceRuntime(opts: {
     hub,
     log,
   });
-  const ingest = new TaskIngest({ store: opts.taskStore, hub, tasks, log });
+  const ingest = new TaskIngest({ store: opts.taskStore, usage: opts.usage, hub, tasks, log });
+  attribute = (workspaceId) => tasks.attribute(workspaceId);
   return {
     driver,
     hub,
@@ -104,6 +135,7 @@ export function createWorkspaceRuntime(opts: {
       terminals.stop();
       await hub.close();
       await egress.close();
+      await gateway.close();
       await driver.close?.();
     },
   };

@@ -1,0 +1,135 @@
+// One row per model request the gateway relayed: who it was for, the tokens the API reported and
+// what they cost by the price table at the time. Budgets sum these rows; reports aggregate them.
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { Db } from './db.js';
+
+export interface UsageRecordInput {
+  userId: string;
+  workspaceId: string;
+  taskId?: string | undefined;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  cacheCreationTokens: number;
+  cacheReadTokens: number;
+  costUsd: number;
+  /** The upstream's `request-id` header, to match a row with Anthropic's console. */
+  requestId?: string | undefined;
+}
+
+export type UsageGroupBy = 'user' | 'task' | 'repository';
+
+export interface UsageTotals {
+  /** User id, task id or repository URL; null for usage outside any task, or of a deleted workspace. */
+  key: string | null;
+  /** The user's email, for groupBy user. */
+  label?: string;
+  inputTokens: number;
+  outputTokens: number;
+  cacheCreationTokens: number;
+  cacheReadTokens: number;
+  costUsd: number;
+  requests: number;
+}
+
+export interface UsageQuery {
+  /** Inclusive. */
+  from: Date;
+  /** Exclusive. */
+  to: Date;
+  groupBy: UsageGroupBy;
+  /** Only this user's usage. */
+  userId?: string | undefined;
+}
+
+export class UsageStore {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  async insert(input: UsageRecordInput): Promise<void> {
+    await this.db.kysely
+      .insertInto('usage_records')
+      .values({
+        id: randomUUID(),
+        created_at: this.clock.now().toISOString(),
+        user_id: input.userId,
+        workspace_id: input.workspaceId,
+        task_id: input.taskId ?? null,
+        model: input.model,
+        input_tokens: input.inputTokens,
+        output_tokens: input.outputTokens,
+        cache_creation_tokens: input.cacheCreationTokens,
+        cache_read_tokens: input.cacheReadTokens,
+        cost_usd: input.costUsd,
+        request_id: input.requestId ?? null,
+      })
+      .execute();
+  }
+
+  /** What a task's model requests have cost so far, in USD. */
+  async sumForTask(taskId: string): Promise<number> {
+    const row = await this.db.kysely
+      .selectFrom('usage_records')
+      .select((eb) => eb.fn.sum<number | string | null>('cost_usd').as('cost'))
+      .where('task_id', '=', taskId)
+      .executeTakeFirst();
+    return Number(row?.cost ?? 0);
+  }
+
+  /** What a user's model requests have cost since `since` (inclusive), in USD. */
+  async sumForUserSince(userId: string, since: Date): Promise<number> {
+    const row = await this.db.kysely
+      .selectFrom('usage_records')
+      .select((eb) => eb.fn.sum<number | string | null>('cost_usd').as('cost'))
+      .where('user_id', '=', userId)
+      .where('created_at', '>=', since.toISOString())
+      .executeTakeFirst();
+    return Number(row?.cost ?? 0);
+  }
+
+  /** Totals per user, task or repository over [from, to), most expensive first. */
+  async aggregate(q: UsageQuery): Promise<UsageTotals[]> {
+    const key =
+      q.groupBy === 'user'
+        ? sql<string | null>`u.user_id`
+        : q.groupBy === 'task'
+          ? sql<string | null>`u.task_id`
+          : sql<string | null>`w.repository`;
+    let query = this.db.kysely
+      .selectFrom('usage_records as u')
+      .leftJoin('workspaces as w', 'w.id', 'u.workspace_id')
+      .leftJoin('users as usr', 'usr.id', 'u.user_id')
+      .select((eb) => [
+        key.as('key'),
+        // One email per user id, so max() only satisfies GROUP BY.
+        eb.fn.max('usr.email').as('label'),
+        eb.fn.sum<number | string>('u.input_tokens').as('input_tokens'),
+        eb.fn.sum<number | string>('u.output_tokens').as('output_tokens'),
+        eb.fn.sum<number | string>('u.cache_creation_tokens').as('cache_creation_tokens'),
+        eb.fn.sum<number | string>('u.cache_read_tokens').as('cache_read_tokens'),
+        eb.fn.sum<number | string>('u.cost_usd').as('cost_usd'),
+        eb.fn.countAll<number | string>().as('requests'),
+      ])
+      .where('u.created_at', '>=', q.from.toISOString())
+      .where('u.created_at', '<', q.to.toISOString())
+      .groupBy(key);
+    if (q.userId) query = query.where('u.user_id', '=', q.userId);
+    const rows = await query.execute();
+    return rows
+      .map((r) => ({
+        key: r.key,
+        ...(q.groupBy === 'user' && r.label ? { label: r.label } : {}),
+        inputTokens: Number(r.input_tokens),
+        outputTokens: Number(r.output_tokens),
+        cacheCreationTokens: Number(r.cache_creation_tokens),
+        cacheReadTokens: Number(r.cache_read_tokens),
+        costUsd: Number(r.cost_usd),
+        requests: Number(r.requests),
+      }))
+      .sort((a, b) => b.costUsd - a.costUsd || String(a.key).localeCompare(String(b.key)));
+  }
+}
