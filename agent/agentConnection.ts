@@ -18,6 +18,8 @@ export interface AgentConnectionOptions {
   heartbeatMs: number;
   /** Request handlers for one connection (they may keep per-connection state, like watches). */
   handlers(peer: RpcPeer): Record<string, RpcHandler>;
+  /** Notifications from the server (e.g. `task.ack`). */
+  onNotification?(method: string, params: unknown): void;
   usage(): Promise<NotificationOf<'agent.heartbeat'>>;
   random?: () => number;
 }
@@ -117,6 +119,7 @@ export class AgentConnection {
     const peer = new RpcPeer(ws, {
       parity: 'odd',
       handlers,
+      onNotification: (method, params) => this.options.onNotification?.(method, params),
       onProtocolError: (message) => log('agent.protocol_error', { message }),
     });
     Object.assign(handlers, this.options.handlers(peer));

@@ -7,7 +7,9 @@ import { buildAgent, TestAgent } from './agentHarness.js';
 let bundle: Awaited<ReturnType<typeof buildAgent>>;
 let agent: TestAgent;
 let port: number;
+let modelPort: number;
 const tunnels: number[] = [];
+const targets: string[] = [];
 
 /** The stub control plane's egress end: echoes every tunnel's bytes back and ends with it. */
 function echoTunnels(peer: RpcPeer) {
@@ -16,6 +18,7 @@ function echoTunnels(peer: RpcPeer) {
       params: agentToServer['tunnel.open'].params,
       handle: async (params: { channel: number; target: string }) => {
         tunnels.push(params.channel);
+        targets.push(params.target);
         const ch = peer.channel(params.channel);
         ch.pipe(ch);
         return {};
@@ -27,7 +30,8 @@ function echoTunnels(peer: RpcPeer) {
 beforeAll(async () => {
   bundle = await buildAgent();
   agent = await TestAgent.start({ entry: bundle.entry, handlers: echoTunnels });
-  port = Number((await agent.log(/forwarder\.listening/)).match(/port=(\d+)/)?.[1]);
+  port = Number((await agent.log(/forwarder\.listening target=egress/)).match(/port=(\d+)/)?.[1]);
+  modelPort = Number((await agent.log(/forwarder\.listening target=model/)).match(/port=(\d+)/)?.[1]);
   await agent.controlPlane.connection();
 });
 afterAll(async () => {
@@ -36,9 +40,9 @@ afterAll(async () => {
 });
 
 /** Connects, sends `data`, half-closes, and resolves with everything received until close. */
-function roundTrip(data: Buffer): Promise<Buffer> {
+function roundTrip(data: Buffer, to = port): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect(to, '127.0.0.1');
     const chunks: Buffer[] = [];
     socket.on('data', (d) => chunks.push(d));
     socket.on('error', reject);
@@ -54,6 +58,13 @@ describe('forwarder', () => {
     );
     expect(tunnels.length).toBe(1);
     expect(tunnels[0] && tunnels[0] % 2).toBe(1); // the agent allocates odd channel ids
+    expect(targets).toEqual(['egress']);
+  });
+
+  it('relays the model forwarder (ANTHROPIC_BASE_URL) through tunnels to the model target', async () => {
+    const request = Buffer.from('POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    expect((await roundTrip(request, modelPort)).equals(request)).toBe(true);
+    expect(targets.at(-1)).toBe('model');
   });
 
   it('relays a few MiB intact, several connections at once', async () => {
@@ -65,8 +76,12 @@ describe('forwarder', () => {
   it('answers 503 while the control plane is unreachable', async () => {
     await agent.controlPlane.close();
     await agent.log(/agent\.disconnected/);
-    const answer = (await roundTrip(Buffer.from('GET http://example.com/ HTTP/1.1\r\n\r\n'))).toString();
-    expect(answer).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
-    expect(answer).toContain('not connected to the control plane');
+    for (const to of [port, modelPort]) {
+      const answer = (
+        await roundTrip(Buffer.from('GET http://example.com/ HTTP/1.1\r\n\r\n'), to)
+      ).toString();
+      expect(answer).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      expect(answer).toContain('not connected to the control plane');
+    }
   });
 });

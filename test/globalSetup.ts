@@ -5,24 +5,24 @@ import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleAgent } from '../scripts/bundleAgent.mjs';
 
-const PARENTS = ['rc-test', 'rc-bench'];
+const PARENT = `rc-test-${process.pid}`;
 const CONTROLLERS = ['pids', 'memory', 'cpu', 'cpuacct', 'cpu,cpuacct', ''];
 
 export default async function setup(): Promise<() => Promise<void>> {
+  // Workers inherit this (test/support/testApp.ts reads it).
+  process.env.RC_TEST_CGROUP_PARENT = PARENT;
   await bundleAgent();
   return sweep;
 }
 
-/** Every workspace cgroup directory under the test parents, in every controller. */
+/** Every workspace cgroup directory under this run's parent, in every controller. */
 function testCgroups(): string[] {
   const dirs: string[] = [];
-  for (const parent of PARENTS) {
-    for (const controller of CONTROLLERS) {
-      const dir = join('/sys/fs/cgroup', controller, parent);
-      if (!existsSync(dir)) continue;
-      for (const child of readdirSync(dir, { withFileTypes: true })) {
-        if (child.isDirectory()) dirs.push(join(dir, child.name));
-      }
+  for (const controller of CONTROLLERS) {
+    const dir = join('/sys/fs/cgroup', controller, PARENT);
+    if (!existsSync(dir)) continue;
+    for (const child of readdirSync(dir, { withFileTypes: true })) {
+      if (child.isDirectory()) dirs.push(join(dir, child.name));
     }
   }
   return dirs;
@@ -48,7 +48,12 @@ async function sweep(): Promise<void> {
         left += 1;
       }
     }
-    if (left === 0) return;
+    if (left === 0) break;
     await new Promise((r) => setTimeout(r, 20));
+  }
+  for (const controller of CONTROLLERS) {
+    try {
+      rmdirSync(join('/sys/fs/cgroup', controller, PARENT));
+    } catch {}
   }
 }

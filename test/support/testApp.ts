@@ -11,7 +11,11 @@ import { createServices, type ServiceOptions, type Services } from '../../server
 import type { UserRow } from '../../server/store/userStore.js';
 import { type Engine, openTestDb } from './testDb.js';
 
-export const TEST_CGROUP_PARENT = 'rc-test';
+/**
+ * Test workspaces' cgroup parent. test/globalSetup.ts gives each run its own, so the sweep at the
+ * end of one run never kills the boxes of another run going on at the same time.
+ */
+export const TEST_CGROUP_PARENT = process.env.RC_TEST_CGROUP_PARENT ?? 'rc-test';
 
 export const TEST_PASSWORD = 'correct horse battery staple';
 

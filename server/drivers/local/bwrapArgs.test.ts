@@ -83,6 +83,15 @@ describe('bwrapArgs', () => {
     expect(operands(args, '--chdir', 1)).toEqual(['/workspace']);
   });
 
+  it('binds the claude binary read-only into /opt/remote-claude/bin only when given one', () => {
+    expect(args).not.toContain('/opt/remote-claude/bin/claude');
+    const withClaude = bwrapArgs({ ...mounts, claudePath: '/srv/claude/bin/claude.exe' });
+    expect(operands(withClaude, '--ro-bind')).toContain(
+      '/srv/claude/bin/claude.exe /opt/remote-claude/bin/claude',
+    );
+    expect(withClaude.slice(-4)).toEqual(['--remount-ro', '/dev', '--remount-ro', '/']);
+  });
+
   it('remounts /dev and then the root read-only last', () => {
     expect(args.slice(-4)).toEqual(['--remount-ro', '/dev', '--remount-ro', '/']);
   });
@@ -95,7 +104,7 @@ describe('boxEnv', () => {
       http_proxy: 'http://127.0.0.1:3128',
       https_proxy: 'http://127.0.0.1:3128',
       no_proxy: '',
-      PATH: '/usr/local/bin:/usr/bin:/bin',
+      PATH: '/usr/local/bin:/usr/bin:/bin:/opt/remote-claude/bin',
     });
   });
 });

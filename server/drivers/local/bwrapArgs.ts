@@ -5,8 +5,11 @@ import {
 } from '../../../sdk/agentProtocol.js';
 import { type HostLayout, SANDBOX_HOME, SANDBOX_HOSTNAME, SANDBOX_USER } from './sandboxFiles.js';
 
-/** Where the host's node binary and the agent bundle appear inside every box. */
-export const BOX_NODE_PATH = '/opt/remote-claude/bin/node';
+/** Where the host's node binary, Claude Code and the agent bundle appear inside every box. */
+export const BOX_BIN_DIR = '/opt/remote-claude/bin';
+export const BOX_NODE_PATH = `${BOX_BIN_DIR}/node`;
+/** The agent's default RC_CLAUDE_PATH (agent/tasks/claudeCommand.ts). */
+export const BOX_CLAUDE_PATH = `${BOX_BIN_DIR}/claude`;
 export const BOX_AGENT_DIR = '/opt/remote-claude/agent';
 const SKELETON_DIRS = ['/etc', '/home', '/opt', '/opt/remote-claude', '/opt/remote-claude/bin', '/run'];
 
@@ -31,6 +34,8 @@ export interface BoxMounts {
   /** Host paths bound read-only under /opt/remote-claude. */
   nodePath: string;
   agentDir: string;
+  /** The Claude Code binary, bound read-only at /opt/remote-claude/bin/claude; none when unset. */
+  claudePath?: string;
   /** The spec's environment (the agent's URL and token, …). */
   env: Record<string, string>;
   layout: HostLayout;
@@ -39,7 +44,8 @@ export interface BoxMounts {
 /**
  * The environment inside the box. The platform's values come last so a spec cannot point the
  * proxies elsewhere or move HOME; NO_PROXY is empty so every outbound request goes through the
- * agent's forwarder (the box has no other network).
+ * agent's forwarder (the box has no other network). /opt/remote-claude/bin comes last on PATH, so
+ * `claude` works in a terminal while the host's own tools keep their precedence.
  */
 export function boxEnv(specEnv: Record<string, string>): Record<string, string> {
   const proxy = `http://127.0.0.1:${AGENT_FORWARDER_PORT}`;
@@ -47,7 +53,7 @@ export function boxEnv(specEnv: Record<string, string>): Record<string, string> 
     ...specEnv,
     HOME: SANDBOX_HOME,
     USER: SANDBOX_USER,
-    PATH: '/usr/local/bin:/usr/bin:/bin',
+    PATH: `/usr/local/bin:/usr/bin:/bin:${BOX_BIN_DIR}`,
     LANG: 'C.UTF-8',
     TERM: 'xterm-256color',
     HTTP_PROXY: proxy,
@@ -125,12 +131,8 @@ export function bwrapArgs(m: BoxMounts): string[] {
     '--ro-bind',
     m.agentDir,
     BOX_AGENT_DIR,
-    '--chdir',
-    WORKSPACE_DIR,
-    '--remount-ro',
-    '/dev',
-    '--remount-ro',
-    '/',
   );
+  if (m.claudePath) args.push('--ro-bind', m.claudePath, BOX_CLAUDE_PATH);
+  args.push('--chdir', WORKSPACE_DIR, '--remount-ro', '/dev', '--remount-ro', '/');
   return args;
 }

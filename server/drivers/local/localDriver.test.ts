@@ -7,6 +7,7 @@ import { runDriverContract } from '../driverContract.js';
 import { DriverError, type RuntimeRef, type RuntimeState, type WorkspaceSpec } from '../runtimeDriver.js';
 import { boxPaths } from './boxPaths.js';
 import { procStat, readBoxProcess } from './boxProcess.js';
+import { defaultClaudePath } from './claudePath.js';
 import { LocalDriver, type LocalDriverConfig } from './localDriver.js';
 
 // Real bubblewrap and real cgroups: these tests need root on a host with bwrap (test/setupHost.sh).
@@ -187,6 +188,24 @@ describe('LocalDriver on this host', () => {
     const state = await waitFor(ref, (s) => s.status === 'stopped');
     expect(state.exitCode).toBe(0);
     expect(await readFile(boxPaths(dataDir, ref.workspaceId).log, 'utf8')).toBe('agent up from-spec\n');
+  });
+
+  it('binds the host claude binary read-only at /opt/remote-claude/bin/claude, on PATH, when configured', async () => {
+    const claudePath = defaultClaudePath();
+    expect(claudePath).toMatch(/\/claude\.exe$/);
+    const withClaude = new LocalDriver(config(dataDir, { claudePath }));
+    const script =
+      'command -v claude; claude --version; touch /opt/remote-claude/bin/claude 2>/dev/null; echo w=$?';
+    const ref = await withClaude.start(
+      await create(await spec(['/bin/sh', '-c', script], { memoryBytes: 1024 * MiB }), withClaude),
+    );
+    const state = await waitFor(ref, (st) => st.status === 'stopped', 30_000);
+    expect(state).toMatchObject({ status: 'stopped', exitCode: 0 });
+    expect(await readFile(boxPaths(dataDir, ref.workspaceId).log, 'utf8')).toMatch(
+      /^\/opt\/remote-claude\/bin\/claude\n\d+\.\d+\.\d+ \(Claude Code\)\nw=1\n$/,
+    );
+    const { log } = await run('test -e /opt/remote-claude/bin/claude; echo exists=$?');
+    expect(log).toBe('exists=1\n');
   });
 
   it('starts a short-lived box in tens of milliseconds', async () => {

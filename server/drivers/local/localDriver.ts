@@ -36,6 +36,12 @@ export interface LocalDriverConfig {
   nodePath: string;
   /** Host dir holding agent.js and node_modules/, bound read-only at /opt/remote-claude/agent. Must be world-readable. */
   agentDir: string;
+  /**
+   * Host Claude Code binary, bound read-only at /opt/remote-claude/bin/claude (where the agent
+   * runs it for tasks). Must be readable by other users. Unset: no claude in the box.
+   * See `defaultClaudePath()` in claudePath.ts.
+   */
+  claudePath?: string;
   /** Workspaces run as host uid (and gid) uidBase + n, n >= 1, lowest free first. Default 200000. */
   uidBase?: number;
   /** Where the cgroup filesystem is mounted. Default /sys/fs/cgroup. */
@@ -61,13 +67,17 @@ const UID_LOCK = '#uids';
  */
 export class LocalDriver implements RuntimeDriver {
   readonly kind = 'local' as const;
-  private readonly config: Required<LocalDriverConfig>;
+  private readonly config: Required<Omit<LocalDriverConfig, 'claudePath'>> &
+    Pick<LocalDriverConfig, 'claudePath'>;
   private readonly locks = new KeyedLock();
   private layout?: Promise<HostLayout>;
 
   constructor(config: LocalDriverConfig) {
     for (const key of ['dataDir', 'nodePath', 'agentDir'] as const) {
       if (!isAbsolute(config[key])) throw new Error(`LocalDriverConfig.${key} must be an absolute path.`);
+    }
+    if (config.claudePath !== undefined && !isAbsolute(config.claudePath)) {
+      throw new Error('LocalDriverConfig.claudePath must be an absolute path.');
     }
     if (config.uidBase !== undefined && !(Number.isSafeInteger(config.uidBase) && config.uidBase >= 1000)) {
       // Below 1000 live root and the system accounts; a workspace must never become one of them.
@@ -81,6 +91,7 @@ export class LocalDriver implements RuntimeDriver {
       dataDir: config.dataDir,
       nodePath: config.nodePath,
       agentDir: config.agentDir,
+      claudePath: config.claudePath,
       bwrapPath: config.bwrapPath ?? 'bwrap',
       uidBase: config.uidBase ?? 200_000,
       cgroupRoot: config.cgroupRoot ?? '/sys/fs/cgroup',
@@ -242,6 +253,7 @@ export class LocalDriver implements RuntimeDriver {
       agentSocketDir: record.spec.agentSocketDir,
       nodePath: this.config.nodePath,
       agentDir: this.config.agentDir,
+      claudePath: this.config.claudePath,
       env: record.spec.env,
       layout: await this.layout,
     });
