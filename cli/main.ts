@@ -8,6 +8,7 @@ import { registerAudit } from './commands/auditCommands.js';
 import { registerAuth } from './commands/authCommands.js';
 import { registerConfig } from './commands/configCommand.js';
 import { registerServe } from './commands/serveCommand.js';
+import { registerTasks } from './commands/taskCommands.js';
 import { registerTokens } from './commands/tokenCommands.js';
 import { registerUsers } from './commands/userCommands.js';
 import { registerWorkspaces } from './commands/workspaceCommands.js';
@@ -37,6 +38,8 @@ Getting started:
   rclaude tokens create --name ci   an API token for scripts (use it as RC_TOKEN)
   rclaude ws create <repository>    a workspace: a sandbox with a clone of the repository
   rclaude ws ssh <id>               a shell in it (ids from \`rclaude ws list\`)
+  rclaude task run "<prompt>" --repo <repository> --follow
+                                    Claude Code works on the prompt there; you watch
 
 RC_URL and RC_TOKEN, when set, are used instead of what \`rclaude login\` saved.
 Run \`rclaude <command> --help\` for a command's options.`;
@@ -61,6 +64,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerTokens(program, ctx);
   registerAudit(program, ctx);
   registerWorkspaces(program, ctx);
+  registerTasks(program, ctx);
   oneLineUsageErrors(program);
   return program;
 }

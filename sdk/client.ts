@@ -2,8 +2,20 @@
 // parsed with the same zod schema the server serialises with, so a drifting server is caught here.
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
 import type { z } from 'zod';
+import { SseParser } from './sseParser.js';
+import {
+  type ApprovalBody,
+  ApprovalList,
+  type CreateTaskBody,
+  Task,
+  TaskEvent,
+  TaskEventPage,
+  type TaskListQuery,
+  TaskPage,
+} from './taskWire.js';
 import {
   AuditPage,
   type AuditQuery,
@@ -267,6 +279,145 @@ export class ApiClient {
     return socket;
   }
 
+  // ---- tasks (server/http/routes/taskRoutes.ts, taskEventRoutes.ts) ----
+
+  /** Queues a task; it starts once its workspace runs (status `queued` until then). */
+  createTask(body: CreateTaskBody) {
+    return this.call('POST', '/api/v1/tasks', Task, body);
+  }
+  /** A page of tasks, newest first; pass `next` back as `cursor` for the following page. */
+  listTasks(query: Partial<z.input<typeof TaskListQuery>> = {}) {
+    const { limit, ...rest } = query;
+    return this.call(
+      'GET',
+      `/api/v1/tasks${queryString({ ...rest, limit: limit === undefined ? undefined : String(limit) })}`,
+      TaskPage,
+    );
+  }
+  getTask(id: string) {
+    return this.call('GET', taskPath(id), Task);
+  }
+  /** Stored events after seq `after` (default 0), oldest first; `next` is the `after` of the next page. */
+  taskEvents(id: string, page: { after?: number; limit?: number } = {}) {
+    const qs = queryString({
+      after: page.after === undefined ? undefined : String(page.after),
+      limit: page.limit === undefined ? undefined : String(page.limit),
+    });
+    return this.call('GET', `${taskPath(id)}/events${qs}`, TaskEventPage);
+  }
+  /** A follow-up: to the running turn, or resuming a finished task. 409 for a cancelled or queued one. */
+  sendTaskMessage(id: string, text: string) {
+    return this.call('POST', `${taskPath(id)}/messages`, Task, { text });
+  }
+  /** Ends the running turn; the task then waits for a follow-up (`waiting_for_input`). */
+  interruptTask(id: string) {
+    return this.call('POST', `${taskPath(id)}/interrupt`, Task);
+  }
+  cancelTask(id: string) {
+    return this.call('POST', `${taskPath(id)}/cancel`, Task);
+  }
+  listApprovals(id: string, status?: 'pending' | 'allowed' | 'denied') {
+    return this.call('GET', `${taskPath(id)}/approvals${queryString({ status })}`, ApprovalList);
+  }
+  answerApproval(id: string, approvalId: string, body: z.input<typeof ApprovalBody>) {
+    return this.call('POST', `${taskPath(id)}/approvals/${encodeURIComponent(approvalId)}`, Task, body);
+  }
+
+  /**
+   * The task's events after seq `after` as they happen: the stored history first, then live, each
+   * once and in order, over Server-Sent Events. It never ends by itself (a task's log can always
+   * grow); stop it with `signal` or by leaving the loop. A dropped connection is resumed once from
+   * the last seq received (Last-Event-ID); if that fails too, or the resumed stream drops again
+   * before delivering anything, it throws ApiError `stream_dropped`. Refusals (404, 401) throw
+   * ApiError at once.
+   */
+  async *followTaskEvents(
+    id: string,
+    opts: { after?: number; signal?: AbortSignal } = {},
+  ): AsyncGenerator<TaskEvent, void, undefined> {
+    const stop = new AbortController();
+    const onAbort = () => stop.abort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) stop.abort();
+    let last = opts.after ?? 0;
+    let mayResume = true;
+    try {
+      while (!stop.signal.aborted) {
+        const body = await this.openTaskEventStream(id, last, stop.signal);
+        if (!body) return;
+        const reader = body.getReader();
+        const parser = new SseParser();
+        const decoder = new TextDecoder();
+        let why = 'the server closed the stream';
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            for (const m of parser.push(decoder.decode(value, { stream: true }))) {
+              if (m.event !== 'task_event') continue;
+              const event = parseTaskEvent(m.data);
+              if (event.seq <= last) continue;
+              last = event.seq;
+              mayResume = true;
+              yield event;
+              if (stop.signal.aborted) return;
+            }
+          }
+        } catch (err) {
+          if (stop.signal.aborted) return;
+          if (err instanceof ApiError) throw err;
+          why = (err as Error).message;
+        } finally {
+          void reader.cancel().catch(() => {});
+        }
+        if (!mayResume)
+          throw new ApiError(
+            0,
+            'stream_dropped',
+            `The event stream of task ${id} dropped again after resuming (${why}).`,
+          );
+        mayResume = false;
+        await delay(RESUME_DELAY_MS, undefined, { signal: stop.signal }).catch(() => {});
+      }
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      stop.abort();
+    }
+  }
+
+  /** The body of an SSE answer for the task's events after `after`; undefined once `signal` aborts. */
+  private async openTaskEventStream(
+    id: string,
+    after: number,
+    signal: AbortSignal,
+  ): Promise<ReadableStream<Uint8Array> | undefined> {
+    const h: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.opts.token) h.authorization = `Bearer ${this.opts.token}`;
+    if (after > 0) h['last-event-id'] = String(after);
+    let res: Response;
+    try {
+      res = await (this.opts.fetch ?? fetch)(`${this.baseUrl}${taskPath(id)}/events?after=${after}`, {
+        headers: h,
+        signal,
+      });
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      throw new ApiError(
+        0,
+        'unreachable',
+        `Cannot reach ${this.baseUrl} (${why}). Is the server running, and is the URL right?`,
+      );
+    }
+    if (!res.ok) await this.parse(res, ErrorEnvelope);
+    if (!res.headers.get('content-type')?.startsWith('text/event-stream') || !res.body) {
+      await res.body?.cancel();
+      throw new ApiError(res.status, 'bad_response', 'The server did not answer with an event stream.');
+    }
+    return res.body as ReadableStream<Uint8Array>;
+  }
+
   private async call<T extends z.ZodType>(
     method: string,
     path: string,
@@ -353,6 +504,26 @@ export class ApiClient {
       throw new ApiError(res.status, 'bad_response', 'The server answered in an unexpected shape.');
     return parsed.data;
   }
+}
+
+/** Wait before resuming a dropped event stream, so a server that is restarting has a moment. */
+const RESUME_DELAY_MS = 250;
+
+function taskPath(id: string): string {
+  return `/api/v1/tasks/${encodeURIComponent(id)}`;
+}
+
+function parseTaskEvent(data: string): TaskEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    json = undefined;
+  }
+  const parsed = TaskEvent.safeParse(json);
+  if (!parsed.success)
+    throw new ApiError(200, 'bad_response', 'The server sent a task event in an unexpected shape.');
+  return parsed.data;
 }
 
 function workspacePath(id: string): string {
