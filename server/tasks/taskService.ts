@@ -213,6 +213,11 @@ export class TaskService {
     });
   }
 
+  /** Waits for queue work in flight (server shutdown). */
+  async close(): Promise<void> {
+    await Promise.all([...this.pumps.values()]);
+  }
+
   changed(taskId: string): void {
     this.feed.emit('task', taskId);
   }

@@ -132,6 +132,9 @@ export function createWorkspaceRuntime(opts: {
     },
     async close() {
       reconciler.stop();
+      service.close();
+      await tasks.close();
+      await ingest.drained();
       terminals.stop();
       await hub.close();
       await egress.close();

@@ -130,9 +130,13 @@ export class WorkspaceService {
     }
     const abort = new AbortController();
     this.starts.set(id, abort);
-    void this.bringUp(id, token, abort.signal).finally(() => {
-      if (this.starts.get(id) === abort) this.starts.delete(id);
-    });
+    void this.bringUp(id, token, abort.signal)
+      .catch((err) =>
+        this.o.log.error({ err, workspaceId: id }, 'workspace start could not record its outcome'),
+      )
+      .finally(() => {
+        if (this.starts.get(id) === abort) this.starts.delete(id);
+      });
   }
 
   /** Waits for a background start to finish (tests, CLI --wait). */
@@ -183,6 +187,12 @@ export class WorkspaceService {
     await this.o.store.delete(id);
   }
 
+  /** Abandons starts in flight (the server is shutting down; the boxes keep running). */
+  close(): void {
+    for (const abort of this.starts.values()) abort.abort();
+    this.starts.clear();
+  }
+
   /** Whether a start or stop of this workspace is in flight in this process. */
   isBusy(id: string): boolean {
     return this.starts.has(id) || this.stopping.has(id);
@@ -202,7 +212,7 @@ export class WorkspaceService {
         );
         await this.finishStart(id, conn, abort.signal);
       } catch (err) {
-        if (!abort.signal.aborted) await this.fail(id, ['starting'], err);
+        if (!abort.signal.aborted) await this.fail(id, ['starting'], err).catch(() => {});
       } finally {
         if (this.starts.get(id) === abort) this.starts.delete(id);
       }
