@@ -117,6 +117,28 @@ describe('tasks and the platform', () => {
     });
   });
 
+  it('runs one task at a time per workspace; the next waits visibly as queued', async () => {
+    const a = await api<Task>('POST', '/api/v1/tasks', {
+      repository: k.repo('app'),
+      prompt: '[scenario:stream] first',
+    });
+    const b = await api<Task>('POST', '/api/v1/tasks', {
+      repository: k.repo('app'),
+      prompt: '[scenario:hello] second',
+    });
+    expect(b.workspaceId).toBe(a.workspaceId);
+    await until(a.id, (t) => t.status === 'running');
+    const waiting = await api<Task>('GET', `/api/v1/tasks/${b.id}`);
+    expect(waiting.status).toBe('queued');
+    expect(waiting.statusReason).toMatch(/waiting/i);
+    const doneA = await until(a.id, finished);
+    const doneB = await until(b.id, finished);
+    expect([doneA.status, doneB.status]).toEqual(['succeeded', 'succeeded']);
+    expect(Date.parse(doneB.startedAt as string)).toBeGreaterThanOrEqual(
+      Date.parse(doneA.finishedAt as string),
+    );
+  });
+
   it('stops a task whose budget is spent, saying so plainly', async () => {
     const task = await api<Task>('POST', '/api/v1/tasks', {
       repository: k.repo('app'),
