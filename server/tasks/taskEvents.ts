@@ -58,6 +58,18 @@ export function toWireEvent(row: {
   return { seq: row.seq, type: row.type, payload, createdAt: iso(row.created_at) };
 }
 
+const serialised = new WeakMap<TaskEvent, string>();
+
+/** The event as JSON, computed once however many viewers send it. */
+export function eventJson(e: TaskEvent): string {
+  let s = serialised.get(e);
+  if (s === undefined) {
+    s = JSON.stringify(e);
+    serialised.set(e, s);
+  }
+  return s;
+}
+
 /** In-process fan-out of newly stored events and task changes. */
 export class TaskFeed extends EventEmitter<{ event: [string, TaskEvent]; task: [string] }> {
   constructor() {

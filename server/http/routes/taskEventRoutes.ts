@@ -10,7 +10,7 @@ import type WebSocket from 'ws';
 import { TaskEventPage, TaskEventsQuery } from '../../../sdk/taskWire.js';
 import { ErrorEnvelope, IdParams } from '../../../sdk/wire.js';
 import type { Services } from '../../services.js';
-import { toWireEvent } from '../../tasks/taskEvents.js';
+import { eventJson, toWireEvent } from '../../tasks/taskEvents.js';
 import type { App } from '../app.js';
 import { ensureCaller } from '../guard.js';
 import { visibleTask } from './taskRoutes.js';
@@ -57,8 +57,17 @@ export function taskEventRoutes(app: App, s: Services): void {
         'x-accel-buffering': 'no',
       });
       res.write(': remote-claude task events\n\n');
+      // Events of one tick go out in one write: at a thousand events a second to hundreds of
+      // viewers, a write per event per viewer is what the CPU would spend its time on.
+      let batch = '';
       const stop = await s.runtime.tasks.feed.follow(s.tasks, taskId, after, (e) => {
-        res.write(`id: ${e.seq}\nevent: task_event\ndata: ${JSON.stringify(e)}\n\n`);
+        if (batch === '') {
+          setImmediate(() => {
+            res.write(batch);
+            batch = '';
+          });
+        }
+        batch += `id: ${e.seq}\nevent: task_event\ndata: ${eventJson(e)}\n\n`;
       });
       const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS).unref();
       req.raw.on('close', () => {
@@ -69,8 +78,21 @@ export function taskEventRoutes(app: App, s: Services): void {
     wsHandler: async (socket: WebSocket, req) => {
       const taskId = authorised.get(req) as string;
       const after = (req.query as { after: number }).after;
+      // One frame per event, but the frames of one tick leave in one socket write (cork), and
+      // each event is serialised once for all viewers.
+      const raw = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+      let corked = false;
       const stop = await s.runtime.tasks.feed.follow(s.tasks, taskId, after, (e) => {
-        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(e));
+        if (socket.readyState !== socket.OPEN) return;
+        if (raw && !corked) {
+          corked = true;
+          raw.cork();
+          setImmediate(() => {
+            corked = false;
+            raw.uncork();
+          });
+        }
+        socket.send(eventJson(e));
       });
       socket.on('close', stop);
     },
