@@ -137,6 +137,20 @@ describe('tasks and the platform', () => {
     expect(Date.parse(doneB.startedAt as string)).toBeGreaterThanOrEqual(
       Date.parse(doneA.finishedAt as string),
     );
+
+    // B's start ended A's idle process; a follow-up to A resumes its session with --resume.
+    const before = stub.requests.length;
+    await api('POST', `/api/v1/tasks/${a.id}/messages`, { text: 'and after that?' });
+    const resumed = await until(a.id, (t) => t.status === 'succeeded' && t.turns > doneA.turns);
+    const call = stub.requests.slice(before).find((r) => r.main && r.scenario === 'stream');
+    expect(JSON.stringify(call?.body)).toContain('[scenario:stream] first');
+    const log = (await api<{ items: TaskEvent[] }>('GET', `/api/v1/tasks/${a.id}/events?limit=1000`)).items;
+    expect(log.filter((e) => e.type === 'rc_exit')).toHaveLength(1);
+    const sessions = new Set(
+      log.filter((e) => e.type === 'system').map((e) => (e.payload as { session_id?: string }).session_id),
+    );
+    expect(sessions).toEqual(new Set([resumed.sessionId]));
+    expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
   });
 
   it('stops a task whose budget is spent, saying so plainly', async () => {
