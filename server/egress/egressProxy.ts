@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { endToEndHeaders, errorCode } from '../http/proxyHeaders.js';
 import {
   type AllowEntry,
   blockedRange,
@@ -61,22 +62,6 @@ class EgressRefusal extends Error {
 
 const PREFIX = 'remote-claude egress proxy: ';
 const ALLOW_HINT = '(egress.allow in the config, or RC_EGRESS_ALLOW)';
-
-// Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus the proxy's own. `Host` is
-// rewritten from the request target and `Expect` was already answered by this proxy.
-const HOP_BY_HOP = new Set([
-  'connection',
-  'proxy-connection',
-  'keep-alive',
-  'proxy-authorization',
-  'proxy-authenticate',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'expect',
-]);
 
 const systemLookup: LookupFn = async (host) =>
   (await dns.lookup(host, { all: true })).map((a) => ({
@@ -301,22 +286,6 @@ function forward(
   req.pipe(out);
 }
 
-/** Raw header pairs without hop-by-hop headers and those the Connection header lists. */
-function endToEndHeaders(raw: string[]): string[] {
-  const listed = new Set<string>();
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]?.toLowerCase() !== 'connection') continue;
-    for (const token of raw[i + 1]?.split(',') ?? []) listed.add(token.trim().toLowerCase());
-  }
-  const out: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] as string;
-    const lower = name.toLowerCase();
-    if (!HOP_BY_HOP.has(lower) && !listed.has(lower)) out.push(name, raw[i + 1] as string);
-  }
-  return out;
-}
-
 /**
  * Pipes two half-open-capable streams into each other. A FIN travels on as a FIN; when one side
  * closes abruptly the other is destroyed, and when one closes cleanly the other is destroyed once
@@ -391,11 +360,6 @@ function endThenDestroy(stream: Duplex): void {
 
 function asRefusal(err: unknown): EgressRefusal {
   return err instanceof EgressRefusal ? err : new EgressRefusal(502, `internal error (${errorCode(err)})`);
-}
-
-function errorCode(err: unknown): string {
-  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code;
-  return err instanceof Error ? err.message : String(err);
 }
 
 class TimeoutError extends Error {}

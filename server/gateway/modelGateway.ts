@@ -9,12 +9,14 @@
 //
 // Like the egress proxy, one http.Server that never listens parses every stream: Node's HTTP
 // parser runs on any Duplex emitted as a 'connection'.
+
 import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { endToEndHeaders, errorCode, HOP_BY_HOP } from '../http/proxyHeaders.js';
 import type { UsageRecordInput } from '../store/usageStore.js';
 import { GatewayRefusal, onClientError, sendError } from './gatewayErrors.js';
 import { costUsd, type PriceTable } from './pricing.js';
@@ -69,21 +71,7 @@ const RELAYED: { method: string; path: RegExp }[] = [
 
 // Headers that describe one hop (RFC 9110 §7.6.1), plus the client's credentials, which are the
 // workspace's placeholder and must never reach the upstream. `Host` is the upstream's.
-const DROPPED = new Set([
-  'connection',
-  'proxy-connection',
-  'keep-alive',
-  'proxy-authorization',
-  'proxy-authenticate',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'expect',
-  'x-api-key',
-  'authorization',
-]);
+const DROPPED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'x-api-key', 'authorization']);
 
 export const NO_KEY_MESSAGE =
   'Remote Claude has no Anthropic API key: save yours (PUT /api/v1/me/secrets/anthropic-api-key) or set ANTHROPIC_API_KEY on the server.';
@@ -228,7 +216,7 @@ export class ModelGateway {
     attr: GatewayAttribution,
     key: string,
   ): void {
-    const headers = endToEndHeaders(req.rawHeaders);
+    const headers = endToEndHeaders(req.rawHeaders, DROPPED);
     // Node adds no Host header to a raw header list by itself.
     headers.unshift('Host', this.upstream.host);
     headers.push('x-api-key', key);
@@ -249,7 +237,7 @@ export class ModelGateway {
 
     out.on('response', (up) => {
       const collector = new UsageCollector(up.headers['content-type'], up.headers['content-encoding']);
-      res.writeHead(up.statusCode ?? 502, up.statusMessage, endToEndHeaders(up.rawHeaders));
+      res.writeHead(up.statusCode ?? 502, up.statusMessage, endToEndHeaders(up.rawHeaders, DROPPED));
       // Send the status line and headers now: a streaming client should not wait for the first event.
       res.flushHeaders();
       // The pipe writes each chunk on to the client before this copy of it is parsed.
@@ -328,25 +316,4 @@ export class ModelGateway {
 
 class ConnectTimeout extends Error {
   readonly code = 'ETIMEDOUT';
-}
-
-/** Raw header pairs without hop-by-hop ones, those the Connection header lists, and credentials. */
-function endToEndHeaders(raw: string[]): string[] {
-  const listed = new Set<string>();
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]?.toLowerCase() !== 'connection') continue;
-    for (const token of raw[i + 1]?.split(',') ?? []) listed.add(token.trim().toLowerCase());
-  }
-  const out: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] as string;
-    const lower = name.toLowerCase();
-    if (!DROPPED.has(lower) && !listed.has(lower)) out.push(name, raw[i + 1] as string);
-  }
-  return out;
-}
-
-function errorCode(err: unknown): string {
-  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code;
-  return err instanceof Error ? err.message : String(err);
 }
