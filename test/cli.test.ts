@@ -4,6 +4,7 @@
 //
 // The cases in "signed in as the administrator" run in order and build on each other (log in, then
 // use the token), the way a person would use the CLI; the other blocks' cases are independent.
+
 import {
   existsSync,
   mkdirSync,
@@ -19,9 +20,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../server/config/loadConfig.js';
 import { type RunningServer, startServer } from '../server/serve.js';
+import { ensureBuilt } from './support/ensureBuilt.js';
 import {
   credentialsFile,
-  ensureBuilt,
   expectFailure,
   expectSuccess,
   parseJson,

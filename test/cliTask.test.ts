@@ -2,6 +2,7 @@
 // against a real control plane on loopback. Its driver "starts" workspaces whose agent never
 // connects (fakeDrivers.ts), so tasks stay queued; the tests play Claude Code's part by storing
 // events and moving the status themselves, as the ingest would (server/tasks/taskIngest.ts).
+
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,11 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task, TaskEvent, TaskStatus } from '../sdk/taskWire.js';
 import { NeverStartingDriver } from '../server/drivers/fakeDrivers.js';
 import type { UserRow } from '../server/store/userStore.js';
+import { ensureBuilt } from './support/ensureBuilt.js';
 import { type ModelStub, startModelStub } from './support/modelStub.js';
 import {
   BIN,
   childEnv,
-  ensureBuilt,
   expectFailure,
   expectSuccess,
   parseJson,

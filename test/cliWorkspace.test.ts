@@ -2,6 +2,7 @@
 // against a real control plane on loopback. The first block needs no workspace to run: its server
 // has a driver whose every start fails (fakeDrivers.ts). The second runs real workspaces on the
 // local driver, cloning from a git server on loopback, and uses them through `ws cp` and `ws ssh`.
+
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,14 +10,8 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Workspace } from '../sdk/workspaceWire.js';
 import { FailingDriver } from '../server/drivers/fakeDrivers.js';
-import {
-  ensureBuilt,
-  expectFailure,
-  expectSuccess,
-  parseJson,
-  type Run,
-  rclaude,
-} from './support/rclaude.js';
+import { ensureBuilt } from './support/ensureBuilt.js';
+import { expectFailure, expectSuccess, parseJson, type Run, rclaude } from './support/rclaude.js';
 import { createTestApp, type TestApp } from './support/testApp.js';
 import { startWorkspaceKit, type WorkspaceKit } from './support/workspaceKit.js';
 

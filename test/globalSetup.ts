@@ -1,9 +1,10 @@
-// Runs once around the whole suite. Before: the agent bundle that workspaces run (dist/agent) must
-// match the sources under test. After: no test workspace outlives the run, even one whose test
+// Runs once around the whole suite. Before: dist/ (the CLI the tests run) and the agent bundle
+// that workspaces run (dist/agent) must match the sources under test. After: no test workspace outlives the run, even one whose test
 // crashed before removing it (test apps put every box under the cgroup parent swept here).
 import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleAgent } from '../scripts/bundleAgent.mjs';
+import { ensureBuilt } from './support/ensureBuilt.js';
 
 const PARENT = `rc-test-${process.pid}`;
 const CONTROLLERS = ['pids', 'memory', 'cpu', 'cpuacct', 'cpu,cpuacct', ''];
@@ -11,6 +12,9 @@ const CONTROLLERS = ['pids', 'memory', 'cpu', 'cpuacct', 'cpu,cpuacct', ''];
 export default async function setup(): Promise<() => Promise<void>> {
   // Workers inherit this (test/support/testApp.ts reads it).
   process.env.RC_TEST_CGROUP_PARENT = PARENT;
+  // Build dist/ once here: several test files run the built CLI, and parallel builds from their
+  // workers would race on the same output files.
+  await ensureBuilt();
   await bundleAgent();
   return sweep;
 }

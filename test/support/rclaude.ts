@@ -19,31 +19,6 @@ export interface Run {
   stderr: string;
 }
 
-/** Build dist/ with `npm run build` unless it is newer than every source the CLI is built from. */
-export async function ensureBuilt(): Promise<void> {
-  if (!isBuildFresh())
-    await promisify(execFile)('npm', ['run', 'build', '--silent'], { cwd: ROOT, timeout: 120_000 });
-}
-
-function isBuildFresh(): boolean {
-  let built: number;
-  try {
-    built = statSync(join(ROOT, 'dist', 'cli', 'main.js')).mtimeMs;
-  } catch {
-    return false; // a clean clone
-  }
-  const newest = (path: string): number => {
-    const st = statSync(path);
-    if (!st.isDirectory()) return path.endsWith('.ts') && !path.endsWith('.test.ts') ? st.mtimeMs : 0;
-    return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
-  };
-  const sources = ['cli', 'sdk', 'server', 'agent'].map((dir) => newest(join(ROOT, dir)));
-  const settings = ['package.json', 'tsconfig.json', 'tsconfig.build.json'].map(
-    (f) => statSync(join(ROOT, f)).mtimeMs,
-  );
-  return Math.max(...sources, ...settings) < built;
-}
-
 /** The child's whole environment: nothing comes from ours except where to find programs. */
 export function childEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {

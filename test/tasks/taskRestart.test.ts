@@ -1,15 +1,17 @@
 // `kill -9` of the control plane in the middle of a task: the workspace and its claude process
 // keep running, the agent keeps the events it could not deliver, and after a restart the task
 // completes with every seq from 1 to N in its log exactly once.
+
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task, TaskEvent } from '../../sdk/taskWire.js';
 import { LocalDriver } from '../../server/drivers/local/localDriver.js';
 import { defaultAgentDir } from '../../server/workspaces/workspaceRuntime.js';
+import { ensureBuilt } from '../support/ensureBuilt.js';
 import { type GitHttpServer, startGitHttpServer } from '../support/gitHttpServer.js';
 import { type ModelStub, startModelStub } from '../support/modelStub.js';
-import { ensureBuilt, type ServeChild, startServe } from '../support/rclaude.js';
+import { type ServeChild, startServe } from '../support/rclaude.js';
 import { TEST_CGROUP_PARENT } from '../support/testApp.js';
 import { TEST_REPOS } from '../support/workspaceKit.js';
 
@@ -100,6 +102,7 @@ describe('control-plane kill -9 during a task', () => {
   }, 180_000);
   afterAll(async () => {
     serve?.child.kill('SIGKILL');
+    if (!home) return;
     const d = new LocalDriver({
       dataDir: join(home, 'data'),
       nodePath: process.execPath,

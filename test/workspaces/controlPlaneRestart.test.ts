@@ -1,6 +1,7 @@
 // Workspaces outlive the control plane: `kill -9` of `rclaude serve`, then a new one on the same
 // data dir re-adopts the live box (its agent reconnects), fails the one that died meanwhile, and
 // removes a box no workspace owns.
+
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,8 +9,9 @@ import type { Workspace } from '../../sdk/workspaceWire.js';
 import { LocalDriver } from '../../server/drivers/local/localDriver.js';
 import type { RuntimeRef } from '../../server/drivers/runtimeDriver.js';
 import { defaultAgentDir } from '../../server/workspaces/workspaceRuntime.js';
+import { ensureBuilt } from '../support/ensureBuilt.js';
 import { type GitHttpServer, startGitHttpServer } from '../support/gitHttpServer.js';
-import { ensureBuilt, type ServeChild, startServe } from '../support/rclaude.js';
+import { type ServeChild, startServe } from '../support/rclaude.js';
 import { TEST_CGROUP_PARENT } from '../support/testApp.js';
 import { TEST_REPOS } from '../support/workspaceKit.js';
 
@@ -85,6 +87,7 @@ describe('control-plane restart (local driver)', () => {
   }, 120_000);
   afterAll(async () => {
     serve?.child.kill('SIGKILL');
+    if (!home) return;
     const d = driver();
     for (const ref of await d.list()) await d.remove(ref).catch(() => {});
     await git?.close();
