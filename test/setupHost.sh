@@ -48,4 +48,56 @@ psql "$PG_URL" -Atqc "select nspname from pg_namespace where nspname like 'rc_t_
     if ! kill -0 "$pid" 2>/dev/null; then psql "$PG_URL" -qc "drop schema if exists $schema cascade" >/dev/null 2>&1 || true; fi
   done
 
+# Docker engine (Debian's docker.io) for the docker driver's tests, on its default socket, with no
+# network bridge and no iptables rules: workspace containers run with NetworkMode none, and nothing
+# here may own a private address (DESIGN.md §10). /usr/local/bin/docker on this kind of machine is
+# a client only, so the check is for dockerd. The package is installed without its Recommends
+# (apparmor would make dockerd load profiles, needrestart asks questions), and with a policy-rc.d
+# that forbids starting services while installing, so its init script never starts a daemon with
+# the default (bridged, iptables) settings.
+DOCKER_SOCK=/var/run/docker.sock
+DOCKERD_LOG=/var/log/rc-dockerd.log
+docker_answers() { docker -H "unix://$DOCKER_SOCK" info >/dev/null 2>&1; }
+if ! command -v dockerd >/dev/null 2>&1; then
+  if [ "$apt_updated" -eq 0 ]; then log "apt-get update"; as_root apt-get update -qq; apt_updated=1; fi
+  log "installing docker.io"
+  made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+  if [ "$made_policy" -eq 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
+fi
+# debootstrap makes the root filesystem of the locally built workspace test image
+# (test/support/workspaceImage.ts), since no registry can be pulled.
+need_pkg debootstrap debootstrap
+# dockerd starts its containerd with a parent-death signal. After a dockerd is killed, the dead
+# containerd can stay a zombie for a while (PID 1 here is slow to reap), and a new dockerd that
+# finds its pid in containerd.pid takes it for a running containerd and waits on it until it gives
+# up ("timeout waiting for containerd to start"). A pidfile naming no live containerd is dropped.
+drop_stale_containerd_pidfile() { # <pidfile>
+  [ -f "$1" ] || return 0
+  local pid state
+  pid=$(cat "$1")
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)
+  if [ -z "$state" ] || [ "$state" = Z ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != containerd ]; then
+    as_root rm -f "$1"
+  fi
+}
+if ! docker_answers; then
+  drop_stale_containerd_pidfile /var/run/docker/containerd/containerd.pid
+  log "starting dockerd (log: $DOCKERD_LOG)"
+  # setsid -f + nohup: the daemon runs in a session of its own and outlives this script and npm.
+  as_root setsid -f nohup dockerd --bridge=none --iptables=false --ip6tables=false -H "unix://$DOCKER_SOCK" \
+    >>"$DOCKERD_LOG" 2>&1 </dev/null
+  for _ in $(seq 1 60); do docker_answers && break; sleep 1; done
+  if ! docker_answers; then
+    log "dockerd did not answer on $DOCKER_SOCK within 60 s; the end of $DOCKERD_LOG:"
+    tail -n 30 "$DOCKERD_LOG" >&2 || true
+    exit 1
+  fi
+fi
+
 log "ready"
