@@ -36,6 +36,7 @@ export type Action =
   | 'secret.manage'
   | 'usage.readAll'
   | 'audit.read'
+  | 'node.read'
   | 'workspace.create'
   | 'workspace.read'
   | 'workspace.control'
@@ -61,6 +62,7 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
   switch (action) {
     case 'user.list':
     case 'audit.read':
+    case 'node.read':
     case 'team.create':
     case 'team.update':
     case 'team.delete':

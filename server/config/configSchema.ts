@@ -36,6 +36,47 @@ const HostPort = z.string().regex(/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+
   error: 'must be a host name, optionally "*." in front and ":port" after',
 });
 
+const NodeConfig = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { error: 'must be 1 to 63 letters, digits, "_", "." or "-"' })
+    .describe('Node name, shown in GET /api/v1/nodes and kept in each workspace it holds.'),
+  docker: z
+    .union([
+      z.strictObject({
+        socketPath: z.string().startsWith('/').describe('Unix socket of a daemon on this machine.'),
+      }),
+      z.strictObject({
+        host: z.string().min(1).describe('Daemon host name or address.'),
+        port: z
+          .int()
+          .min(1)
+          .max(65535)
+          .optional()
+          .describe('Daemon port (default 2376 with tls, else 2375).'),
+        tls: z
+          .strictObject({
+            ca: z.string().min(1).describe('PEM file of the CA that signed the daemon certificate.'),
+            cert: z.string().min(1).describe('PEM file of the client certificate.'),
+            key: z.string().min(1).describe('PEM file of the client key. Secret.'),
+          })
+          .optional(),
+      }),
+      z.strictObject({
+        ssh: z.string().min(1).describe('ssh://user@host[:port]; runs `docker system dial-stdio` there.'),
+        identityFile: z.string().min(1).optional().describe('Private key file for the SSH login.'),
+      }),
+    ])
+    .describe("How to reach the node's Docker daemon."),
+  capacity: z
+    .strictObject({
+      cpu: Cpu.optional().describe('CPU cores workspaces may reserve.'),
+      memory: Size.optional().describe('Memory workspaces may reserve, e.g. "64G".'),
+      maxWorkspaces: z.int().min(1).optional().describe('Most workspaces on the node.'),
+    })
+    .prefault({}),
+});
+
 const Oidc = z.strictObject({
   issuer: z.url().describe('OIDC issuer URL; its /.well-known/openid-configuration is fetched at startup.'),
   clientId: z.string().min(1).describe('OAuth client id registered with the provider.'),
@@ -292,8 +333,66 @@ export const ConfigSchema = z.strictObject({
         })
         .prefault({})
         .describe('The local driver: bubblewrap sandboxes on this host.'),
+      docker: z
+        .strictObject({
+          image: z
+            .string()
+            .min(1)
+            .default('remote-claude/workspace:latest')
+            .describe(
+              'Workspace image on every Docker node (deploy/images/workspace): the agent, node and claude, user 1000 owning /workspace and /home/user.',
+            ),
+          runtime: z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]+$/, { error: 'must be an OCI runtime name like "runsc"' })
+            .optional()
+            .describe(
+              "OCI runtime for workspace containers, e.g. runsc (gVisor); it must be registered in each node's daemon.json. Unset: the daemon's default (runc).",
+            ),
+          usernsMode: z
+            .string()
+            .regex(/^[a-z]+(:.+)?$/, { error: 'must be a user namespace mode like "host"' })
+            .optional()
+            .describe(
+              'HostConfig.UsernsMode for workspace containers. userns-remap is a daemon setting ("userns-remap": "default" in daemon.json); "host" opts workspaces out of it.',
+            ),
+          installation: z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9_.-]{0,39}$/, {
+              error: 'must be 1 to 40 of a-z, 0-9, "_", "." or "-", starting with a letter or digit',
+            })
+            .default('default')
+            .describe(
+              "Names and labels this installation's containers and volumes (rc-<installation>-<workspace>), so several installations can share a daemon.",
+            ),
+          tmpfsSize: z
+            .string()
+            .regex(/^\d+[bkmg]?$/i, { error: 'must be a size in Docker\'s notation like "512m" or "1g"' })
+            .default('512m')
+            .describe('Size of the tmpfs at /tmp in every workspace container.'),
+          init: z
+            .boolean()
+            .default(true)
+            .describe("Run Docker's init (tini) as PID 1 in workspace containers, so zombies are reaped."),
+          callTimeout: Duration.refine((n) => n >= 1, { error: 'must be at least 1 second' })
+            .default(30)
+            .describe(
+              'Deadline of one Docker API call (a stop adds its grace); a daemon that does not answer by then is reported down.',
+            ),
+        })
+        .prefault({})
+        .describe('The docker driver: hardened containers on the Docker hosts listed in `nodes`.'),
     })
     .prefault({}),
+  nodes: z
+    .array(NodeConfig)
+    .default([])
+    .refine((nodes) => new Set(nodes.map((n) => n.name)).size === nodes.length, {
+      error: 'node names must be unique',
+    })
+    .describe(
+      'Docker hosts the docker driver places workspaces on: [{name, docker: {socketPath} | {host, port, tls: {ca, cert, key}} | {ssh, identityFile}, capacity: {cpu, memory, maxWorkspaces}}]. TLS values are PEM file paths. Capacity values are what workspaces may reserve (their limits); unset ones are not enforced. Empty: one node "local" on /var/run/docker.sock. A new workspace goes to the node with the most free capacity.',
+    ),
   workspaces: z
     .strictObject({
       pids: z.int().min(16).max(65_536).default(1024).describe('Most processes in one workspace at once.'),

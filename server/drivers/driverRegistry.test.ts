@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { DockerDriver } from './docker/dockerDriver.js';
 import { createDriver, type DriverContext, drivers } from './driverRegistry.js';
 import { LocalDriver } from './local/localDriver.js';
 import { DriverError } from './runtimeDriver.js';
 
 const ctx: DriverContext = {
   local: { dataDir: '/tmp/rc-registry', nodePath: process.execPath, agentDir: '/tmp/rc-registry-agent' },
+  docker: {
+    image: 'remote-claude/workspace:latest',
+    installation: 'registry',
+    nodes: [{ name: 'local', docker: { socketPath: '/var/run/docker.sock' } }],
+  },
 };
 
 describe('createDriver', () => {
@@ -14,23 +20,26 @@ describe('createDriver', () => {
     expect(driver.kind).toBe('local');
   });
 
-  it.each(['docker', 'kubernetes', 'ecs'])(
-    'refuses %s, which this build does not ship, saying what to use',
-    (kind) => {
-      const err = (() => {
-        try {
-          createDriver(kind, ctx);
-        } catch (e) {
-          return e;
-        }
-      })();
-      expect(err).toBeInstanceOf(DriverError);
-      expect(err).toMatchObject({
-        reason: 'unavailable',
-        userMessage: `The ${kind} runtime driver is not part of this build yet; use RC_RUNTIME=local.`,
-      });
-    },
-  );
+  it('builds the docker driver from its part of the context, without dialling the daemon', () => {
+    const driver = createDriver('docker', ctx);
+    expect(driver).toBeInstanceOf(DockerDriver);
+    expect(driver.kind).toBe('docker');
+  });
+
+  it.each(['kubernetes', 'ecs'])('refuses %s, which this build does not ship, saying what to use', (kind) => {
+    const err = (() => {
+      try {
+        createDriver(kind, ctx);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(DriverError);
+    expect(err).toMatchObject({
+      reason: 'unavailable',
+      userMessage: `The ${kind} runtime driver is not part of this build yet; use RC_RUNTIME=local or docker.`,
+    });
+  });
 
   it('refuses an unknown kind, listing the valid ones', () => {
     expect(() => createDriver('podman', ctx)).toThrow(

@@ -1,3 +1,4 @@
+import { DockerDriver, type DockerDriverConfig } from './docker/dockerDriver.js';
 import { LocalDriver, type LocalDriverConfig } from './local/localDriver.js';
 import { DriverError, type DriverFactory, type DriverKind, type RuntimeDriver } from './runtimeDriver.js';
 
@@ -7,6 +8,7 @@ import { DriverError, type DriverFactory, type DriverKind, type RuntimeDriver } 
  */
 export interface DriverContext {
   local: LocalDriverConfig;
+  docker: DockerDriverConfig;
 }
 
 /** A factory for a driver that this build does not ship yet: choosing it stops startup, saying so. */
@@ -14,7 +16,7 @@ function notBuilt(kind: DriverKind): DriverFactory<DriverContext> {
   return () => {
     throw new DriverError({
       reason: 'unavailable',
-      userMessage: `The ${kind} runtime driver is not part of this build yet; use RC_RUNTIME=local.`,
+      userMessage: `The ${kind} runtime driver is not part of this build yet; use RC_RUNTIME=local or docker.`,
     });
   };
 }
@@ -22,7 +24,7 @@ function notBuilt(kind: DriverKind): DriverFactory<DriverContext> {
 /** Every runtime driver by the name RC_RUNTIME uses. `satisfies` makes a missing kind a type error. */
 export const drivers = {
   local: (ctx) => new LocalDriver(ctx.local),
-  docker: notBuilt('docker'),
+  docker: (ctx) => new DockerDriver(ctx.docker),
   kubernetes: notBuilt('kubernetes'),
   ecs: notBuilt('ecs'),
 } satisfies Record<DriverKind, DriverFactory<DriverContext>>;

@@ -2,7 +2,7 @@
 // BadSpawner: a box that takes its time to start, one that "runs" but whose agent never connects,
 // and one that cannot start. They keep boxes in memory and honour the contract's idempotency, so
 // they pass runDriverContract (bar the checks that need real commands).
-import { ensureValidSpec } from './local/ensureValidSpec.js';
+import { ensureValidSpec } from './ensureValidSpec.js';
 import {
   DriverError,
   type DriverKind,

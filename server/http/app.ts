@@ -30,6 +30,7 @@ import { authRoutes } from './routes/authRoutes.js';
 import { fileRoutes } from './routes/fileRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
 import { homeRoutes } from './routes/homeRoutes.js';
+import { nodeRoutes } from './routes/nodeRoutes.js';
 import { oidcRoutes } from './routes/oidcRoutes.js';
 import { secretRoutes } from './routes/secretRoutes.js';
 import { taskEventRoutes } from './routes/taskEventRoutes.js';
@@ -154,6 +155,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   usageRoutes(app, services);
   auditRoutes(app, services);
   workspaceRoutes(app, services);
+  nodeRoutes(app, services);
   fileRoutes(app, services);
   terminalRoutes(app, services);
   taskRoutes(app, services);

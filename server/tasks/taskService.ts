@@ -40,7 +40,7 @@ export class TaskService {
 
   constructor(readonly o: TaskServiceOptions) {
     o.workspaceService.events.on('ready', (workspaceId) => this.pump(workspaceId));
-    o.workspaceService.events.on('failed', (workspaceId) => this.pump(workspaceId));
+    o.workspaceService.events.on('failed', (workspaceId) => void this.workspaceFailed(workspaceId));
   }
 
   async create(ownerId: string, body: CreateTaskBody): Promise<TaskRow> {
@@ -211,6 +211,20 @@ export class TaskService {
     void next.finally(() => {
       if (this.pumps.get(workspaceId) === next) this.pumps.delete(workspaceId);
     });
+  }
+
+  /** The workspace died under its tasks: the turn in progress fails with the reason, the queue follows. */
+  private async workspaceFailed(workspaceId: string): Promise<void> {
+    const ws = await this.o.workspaces.byId(workspaceId);
+    const active = await this.o.store.activeIn(workspaceId);
+    if (active) {
+      await this.o.store.transition(active.id, ACTIVE, 'failed', {
+        status_reason: `The workspace failed during this turn: ${ws?.status_reason ?? 'it is gone'} Send a follow-up to continue once it runs again.`,
+        finished_at: new Date().toISOString(),
+      });
+      this.changed(active.id);
+    }
+    this.pump(workspaceId);
   }
 
   /** Waits for queue work in flight (server shutdown). */

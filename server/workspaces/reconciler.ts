@@ -3,7 +3,7 @@
 // workspaces whose box vanished, finishes stops that were cut short, and removes orphan boxes
 // that no workspace owns.
 import type { Logger } from 'pino';
-import type { RuntimeDriver, RuntimeRef } from '../drivers/runtimeDriver.js';
+import type { RuntimeDriver, RuntimeRef, RuntimeState } from '../drivers/runtimeDriver.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
 import type { AgentHub } from './agentHub.js';
 import { parseRef, type WorkspaceService } from './workspaceService.js';
@@ -59,7 +59,15 @@ export class Reconciler {
     for (const row of rows) {
       if (service.isBusy(row.id)) continue;
       const ref: RuntimeRef | undefined = parseRef(row) ?? boxById.get(row.id);
-      const state = ref ? await driver.inspect(ref) : { status: 'missing' as const };
+      let state: RuntimeState;
+      try {
+        state = ref ? await driver.inspect(ref) : { status: 'missing' };
+      } catch (err) {
+        // The box's host does not answer (a Docker daemon restarting): that is not "missing", so
+        // the workspace keeps its status until a later pass can see the box again.
+        log.warn({ err, workspaceId: row.id }, 'could not inspect workspace box');
+        continue;
+      }
       const alive = state.status === 'running';
       if (row.status === 'stopping' || (alive && (row.status === 'stopped' || row.status === 'pending'))) {
         if (ref) await driver.stop(ref, { graceSeconds: 0 });
@@ -83,7 +91,9 @@ export class Reconciler {
         (state.status === 'missing'
           ? 'The workspace sandbox disappeared.'
           : `The workspace stopped unexpectedly${state.exitCode === undefined ? '' : ` (exit code ${state.exitCode})`}.`);
-      await store.transition(row.id, ['starting', 'running'], 'failed', { status_reason: why });
+      if (await store.transition(row.id, ['starting', 'running'], 'failed', { status_reason: why })) {
+        service.events.emit('failed', row.id);
+      }
       await hub.unlisten(row.id);
       report.failed.push(row.id);
     }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock } from '../clock.js';
 import type { Config } from '../config/configSchema.js';
+import { dockerDriverConfig } from '../drivers/docker/dockerDriverConfig.js';
 import { createDriver } from '../drivers/driverRegistry.js';
 import { defaultClaudePath } from '../drivers/local/claudePath.js';
 import type { RuntimeDriver } from '../drivers/runtimeDriver.js';
@@ -70,6 +71,7 @@ export function createWorkspaceRuntime(opts: {
         cgroupRoot: config.runtime.local.cgroupRoot,
         cgroupParent: config.runtime.local.cgroupParent,
       },
+      docker: dockerDriverConfig(config),
     });
   const egress = new EgressProxy({
     allow: config.egress.allow,

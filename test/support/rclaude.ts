@@ -2,11 +2,9 @@
 // Every child gets an environment built from scratch with HOME and XDG_CONFIG_HOME in a directory
 // the test owns, so the user's own ~/.config and any RC_URL / RC_TOKEN / DATABASE_URL of the outer
 // shell are never seen, and every child runs under a time limit.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { expect } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));

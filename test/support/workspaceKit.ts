@@ -1,10 +1,13 @@
-// Helpers for tests that run real workspaces: a control plane on the local driver, a git server
-// it may clone from, and small API wrappers.
+// Helpers for tests that run real workspaces: a control plane on the local driver (or, with
+// `runtime.driver: 'docker'`, on the Docker daemon with the locally built workspace image), a git
+// server it may clone from, and small API wrappers.
+import { randomBytes } from 'node:crypto';
 import type { Workspace } from '../../sdk/workspaceWire.js';
 import type { UserRow } from '../../server/store/userStore.js';
 import { type GitHttpServer, startGitHttpServer } from './gitHttpServer.js';
 import { createTestApp, type TestApp } from './testApp.js';
 import type { Engine } from './testDb.js';
+import { ensureWorkspaceImage } from './workspaceImage.js';
 
 export interface WorkspaceKit {
   t: TestApp;
@@ -46,6 +49,7 @@ export async function startWorkspaceKit(
       'egress.allow': [`127.0.0.1:${git.port}`],
       'workspaces.heartbeatIntervalMs': 500,
       'workspaces.startTimeout': 20,
+      ...(opts.flags?.['runtime.driver'] === 'docker' ? await dockerFlags() : {}),
       ...opts.flags,
     },
   });
@@ -93,4 +97,17 @@ export async function startWorkspaceKit(
     },
   };
   return kit;
+}
+
+/**
+ * The docker driver's settings for a test kit: the test image, and an installation of its own, so
+ * the reconcile loops of kits running at the same time on the same daemon never take each other's
+ * containers for orphans.
+ */
+export async function dockerFlags(): Promise<Record<string, unknown>> {
+  return {
+    'runtime.docker.image': await ensureWorkspaceImage(),
+    // Prefixed with the run's id (test/globalSetup.ts) so the run's final sweep finds them.
+    'runtime.docker.installation': `${process.env.RC_TEST_RUN_ID ?? 't'}x${randomBytes(4).toString('hex')}`,
+  };
 }

@@ -34,6 +34,7 @@ describe('tasks and the platform', () => {
             { content: [{ type: 'text', text: 'never reached' }] },
           ],
         },
+        hang: { turns: [{ delayMs: 60_000, content: [{ type: 'text', text: 'too late' }] }] },
         stream: {
           turns: [{ content: [{ type: 'text', text: 'streaming '.repeat(60) }], chunkDelayMs: 20 }],
         },
@@ -151,6 +152,23 @@ describe('tasks and the platform', () => {
     );
     expect(sessions).toEqual(new Set([resumed.sessionId]));
     expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
+  });
+
+  it('a workspace that dies mid-turn fails the turn with the reason', async () => {
+    const task = await api<Task>('POST', '/api/v1/tasks', {
+      repository: k.repo('other'),
+      prompt: '[scenario:hang] wait',
+    });
+    await until(task.id, (t) => t.status === 'running');
+    const deadline = Date.now() + 30_000;
+    while (!stub.requests.some((r) => r.scenario === 'hang') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    const row = await k.t.services.workspaces.byId(task.workspaceId as string);
+    await k.t.services.runtime.driver.stop(JSON.parse(row?.runtime_ref ?? '{}'), { graceSeconds: 0 });
+    await k.t.services.runtime.reconciler.runOnce();
+    const failed = await until(task.id, finished);
+    expect(failed.status).toBe('failed');
+    expect(failed.statusReason).toMatch(/workspace failed during this turn/i);
   });
 
   it('stops a task whose budget is spent, saying so plainly', async () => {

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
 
-const drivers = ['local'] as const;
+const drivers = ['local', 'docker'] as const;
 
 describe.each(drivers)('isolation (%s driver)', (driver) => {
   let k: WorkspaceKit;
@@ -35,12 +35,17 @@ describe.each(drivers)('isolation (%s driver)', (driver) => {
   const sh = (id: string, script: string, timeoutMs = 20_000) =>
     k.exec(id, ['/bin/sh', '-c', script], timeoutMs);
 
-  it('runs as a non-root uid, distinct per workspace', async () => {
-    const ua = (await sh(a, 'id -u')).stdout.trim();
-    const ub = (await sh(b, 'id -u')).stdout.trim();
+  // Local workspaces also get a host uid each; Docker ones all run as the image's uid 1000, so what
+  // both must show is a non-root user and namespaces of their own.
+  it('runs as a non-root uid, in process and mount namespaces of its own', async () => {
+    const probe = 'id -u; readlink /proc/self/ns/pid; readlink /proc/self/ns/mnt';
+    const [ua, ...nsa] = (await sh(a, probe)).stdout.trim().split('\n');
+    const [ub, ...nsb] = (await sh(b, probe)).stdout.trim().split('\n');
     expect(ua).not.toBe('0');
     expect(ub).not.toBe('0');
-    expect(ua).not.toBe(ub);
+    expect(nsa).toHaveLength(2);
+    expect(nsa[0]).not.toBe(nsb[0]);
+    expect(nsa[1]).not.toBe(nsb[1]);
   });
 
   it('has a read-only root file system; only /workspace, the home and /tmp are writable', async () => {
@@ -55,10 +60,14 @@ describe.each(drivers)('isolation (%s driver)', (driver) => {
   });
 
   it("cannot read or write another workspace's files by path, /proc or symlink", async () => {
-    const dataDir = k.t.config.dataDir;
+    // Where b's files are on the host, for each driver.
+    const hostDir =
+      driver === 'docker'
+        ? `/var/lib/docker/volumes/rc-${k.t.config.runtime.docker.installation}-${b}-workspace/_data`
+        : `${k.t.config.dataDir}/workspaces/${b}/workspace`;
     const r = await sh(
       a,
-      `cat ${dataDir}/workspaces/${b}/workspace/secret.txt 2>&1; ls / ; for p in /proc/[0-9]*; do cat $p/root/workspace/secret.txt 2>/dev/null; done; ln -s ${dataDir}/workspaces/${b}/workspace /workspace/to-b; cat /workspace/to-b/secret.txt 2>&1; echo x > /workspace/to-b/planted 2>&1; echo done`,
+      `cat ${hostDir}/secret.txt 2>&1; ls / ; for p in /proc/[0-9]*; do cat $p/root/workspace/secret.txt 2>/dev/null; done; ln -s ${hostDir} /workspace/to-b; cat /workspace/to-b/secret.txt 2>&1; echo x > /workspace/to-b/planted 2>&1; echo done`,
     );
     expect(r.stdout).not.toMatch(/secret-of-b/);
     expect(r.stdout).toMatch(/done/);

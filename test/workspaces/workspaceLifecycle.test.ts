@@ -1,15 +1,36 @@
-// A workspace's life on the real local driver: create (clone through the egress proxy), files,
-// stop, start, delete — with the real agent inside a bubblewrap sandbox.
+// A workspace's life on the real drivers: create (clone through the egress proxy), files, stop,
+// start, delete — with the real agent inside a bubblewrap sandbox or a Docker container.
 import { readFileSync } from 'node:fs';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerName } from '../../server/drivers/docker/containerSpec.js';
 import { TEST_CGROUP_PARENT } from '../support/testApp.js';
 import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
 
-describe('workspace lifecycle (local driver)', () => {
+const drivers = ['local', 'docker'] as const;
+
+describe.each(drivers)('workspace lifecycle (%s driver)', (driver) => {
   let k: WorkspaceKit;
   beforeAll(async () => {
-    k = await startWorkspaceKit();
+    k = await startWorkspaceKit({ flags: { 'runtime.driver': driver } });
   });
+
+  /** Freezes (or thaws) every process of the workspace, as a hung box would be. */
+  const freeze = async (id: string, frozen: boolean) => {
+    if (driver === 'docker') {
+      const container = new Docker({ socketPath: '/var/run/docker.sock' }).getContainer(
+        containerName(k.t.config.runtime.docker.installation, id),
+      );
+      await (frozen ? container.pause() : container.unpause());
+      return;
+    }
+    const procs = `/sys/fs/cgroup/pids/${TEST_CGROUP_PARENT}/${id}/cgroup.procs`;
+    for (const pid of readFileSync(procs, 'utf8').split('\n').filter(Boolean).map(Number)) {
+      try {
+        process.kill(pid, frozen ? 'SIGSTOP' : 'SIGCONT');
+      } catch {}
+    }
+  };
   afterAll(async () => {
     await k?.close();
   });
@@ -84,16 +105,7 @@ describe('workspace lifecycle (local driver)', () => {
 
   it('three missed heartbeats mark the workspace unhealthy; the next one heals it', async () => {
     const [ws] = (await k.t.services.workspaces.list({ status: 'running' })) as unknown as [{ id: string }];
-    const procs = `/sys/fs/cgroup/pids/${TEST_CGROUP_PARENT}/${ws.id}/cgroup.procs`;
-    const pids = readFileSync(procs, 'utf8').split('\n').filter(Boolean).map(Number);
-    const signal = (sig: NodeJS.Signals) => {
-      for (const pid of pids) {
-        try {
-          process.kill(pid, sig);
-        } catch {}
-      }
-    };
-    signal('SIGSTOP');
+    await freeze(ws.id, true);
     try {
       const deadline = Date.now() + 10_000;
       let health = '';
@@ -103,7 +115,7 @@ describe('workspace lifecycle (local driver)', () => {
       }
       expect(health).toBe('unhealthy');
     } finally {
-      signal('SIGCONT');
+      await freeze(ws.id, false);
     }
     const deadline = Date.now() + 10_000;
     let health = '';

@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
+import { WORKSPACE_ID_PATTERN } from '../ensureValidSpec.js';
 import { boxPaths, readBoxRecord, workspacesDir } from './boxPaths.js';
-import { WORKSPACE_ID_PATTERN } from './ensureValidSpec.js';
 
 /**
  * Picks the host uid for a workspace that has none recorded yet: the lowest `uidBase + n`

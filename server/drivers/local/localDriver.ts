@@ -1,5 +1,6 @@
 import { readdir, rename, rm } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
+import { ensureValidSpec, WORKSPACE_ID_PATTERN } from '../ensureValidSpec.js';
 import {
   DriverError,
   type RuntimeDriver,
@@ -20,7 +21,6 @@ import {
 import { AGENT_COMMAND, BOX_FDS, bwrapArgs } from './bwrapArgs.js';
 import type { BoxCgroup } from './cgroupFiles.js';
 import { openBoxCgroup } from './cgroups.js';
-import { ensureValidSpec, WORKSPACE_ID_PATTERN } from './ensureValidSpec.js';
 import { ensureDataDir, ensureOwnedDir, ensureRootDir } from './hostDirs.js';
 import { KeyedLock } from './keyedLock.js';
 import { launchBox } from './launchBox.js';

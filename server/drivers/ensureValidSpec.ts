@@ -1,4 +1,4 @@
-import { DriverError, type WorkspaceSpec } from '../runtimeDriver.js';
+import { DriverError, type WorkspaceSpec } from './runtimeDriver.js';
 
 /** Workspace ids end up in host paths and cgroup names, so only a safe alphabet is accepted. */
 export const WORKSPACE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

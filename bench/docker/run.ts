@@ -1,0 +1,127 @@
+// `npm run bench:docker`: the docker driver's figures, each beside its baseline in the same run.
+//
+//   1. create → agent connected, p50/p95 over N workspaces, beside `docker run --rm --network none
+//      <same image> true` (target: ratio ≤ 1.5 at p50);
+//   2. memory per idle workspace container (the container's cgroup memory usage, from the
+//      driver's inspect) with M idle workspaces.
+//
+//   npm run bench:docker [-- --workspaces 20] [--idle 50]
+//
+// Needs a Docker daemon on /var/run/docker.sock (npm test's setup starts one) and builds the test
+// workspace image if missing. Everything is removed at the end.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { systemClock } from '../../server/clock.js';
+import { loadConfig } from '../../server/config/loadConfig.js';
+import { buildApp } from '../../server/http/app.js';
+import { createServices } from '../../server/services.js';
+import { openDb } from '../../server/store/db.js';
+import { startGitHttpServer } from '../../test/support/gitHttpServer.js';
+import { ensureWorkspaceImage } from '../../test/support/workspaceImage.js';
+
+const { values } = parseArgs({
+  options: { workspaces: { type: 'string', default: '20' }, idle: { type: 'string', default: '50' } },
+});
+const int = (name: string, v: string, max: number) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new Error(`--${name} must be a whole number from 1 to ${max}`);
+  return n;
+};
+const N = int('workspaces', values.workspaces, 200);
+const IDLE = Math.max(N, int('idle', values.idle, 200));
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+const mb = (x: number) => `${(x / 1024 / 1024).toFixed(1)} MB`;
+
+async function main(): Promise<void> {
+  const image = await ensureWorkspaceImage();
+  const dataDir = mkdtempSync('/tmp/rc-bench-docker-');
+  chmodSync(dataDir, 0o711);
+  const git = await startGitHttpServer({ repos: { app: { 'README.md': '# bench\n' } } });
+  const config = loadConfig({
+    env: {},
+    flags: {
+      dataDir,
+      'log.level': 'silent',
+      'runtime.driver': 'docker',
+      'runtime.docker.image': image,
+      'runtime.docker.installation': 'bench',
+      'egress.allow': [`127.0.0.1:${git.port}`],
+      'isolation.resourceLimits': { cpu: '1', memory: '512M' },
+    },
+  });
+  const db = await openDb({ sqlitePath: `${dataDir}/remote-claude.db` });
+  const s = createServices(config, db, systemClock);
+  const app = await buildApp(s, { logStream: null });
+  const ids: string[] = [];
+  try {
+    const bare: number[] = [];
+    for (let i = 0; i < N; i++) {
+      const t0 = performance.now();
+      execFileSync('docker', ['run', '--rm', '--network', 'none', image, 'true'], { stdio: 'ignore' });
+      bare.push(performance.now() - t0);
+    }
+    const connect: number[] = [];
+    for (let i = 0; i < IDLE; i++) {
+      const user = await s.users.create({
+        email: `bench-${i}@example.test`,
+        name: null,
+        role: 'member',
+        passwordHash: null,
+      });
+      const t0 = performance.now();
+      const connected = new Promise<void>((resolve) => {
+        const on = () => {
+          s.runtime.hub.off('connected', on);
+          resolve();
+        };
+        s.runtime.hub.on('connected', on);
+      });
+      const { row } = await s.runtime.service.create(user.id, { repository: git.url('app') });
+      ids.push(row.id);
+      await connected;
+      if (i < N) connect.push(performance.now() - t0);
+      const done = await s.runtime.service.settled(row.id, 120_000);
+      if (done?.status !== 'running')
+        throw new Error(`workspace ${i} is ${done?.status}: ${done?.status_reason}`);
+    }
+    console.log(`\n1. create → agent connected (${N} workspaces)`);
+    console.log(`   ours                          p50 ${ms(pct(connect, 50))}  p95 ${ms(pct(connect, 95))}`);
+    console.log(`   docker run --rm <image> true  p50 ${ms(pct(bare, 50))}  p95 ${ms(pct(bare, 95))}`);
+    const ratio = pct(connect, 50) / pct(bare, 50);
+    console.log(`   ratio at p50: ${ratio.toFixed(2)}  (target ≤ 1.5)  ${ratio <= 1.5 ? 'PASS' : 'MISS'}`);
+
+    await new Promise((r) => setTimeout(r, 10_000));
+    const memory: number[] = [];
+    for (const id of ids) {
+      const row = await s.workspaces.byId(id);
+      const ref = row?.runtime_ref ? JSON.parse(row.runtime_ref) : undefined;
+      const state = ref ? await s.runtime.driver.inspect(ref) : undefined;
+      if (state?.usage?.memoryBytes !== undefined) memory.push(state.usage.memoryBytes);
+    }
+    console.log(`\n2. memory per idle workspace container (${IDLE} idle, cgroup memory usage)`);
+    console.log(
+      `   p50 ${mb(pct(memory, 50))}  max ${mb(Math.max(...memory))}  (${memory.length} containers)`,
+    );
+  } finally {
+    for (const id of ids) await s.runtime.service.remove(id, { keepVolume: false }).catch(() => {});
+    await app.close();
+    await db.close();
+    await git.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,255 @@
+// The docker driver against the real daemon (test/setupHost.sh starts one) and the locally built
+// workspace image: the driver contract, then what only Docker shows — the container's settings
+// in `docker inspect`, the volumes, OOM kills and how failures read.
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureWorkspaceImage } from '../../../test/support/workspaceImage.js';
+import { runDriverContract } from '../driverContract.js';
+import { DriverError, type RuntimeRef, type WorkspaceSpec } from '../runtimeDriver.js';
+import { LABEL } from './containerSpec.js';
+import { DockerDriver, type DockerDriverConfig } from './dockerDriver.js';
+
+const SOCKET = '/var/run/docker.sock';
+const MiB = 2 ** 20;
+let image = '';
+
+const driverFor = (installation: string, extra: Partial<DockerDriverConfig> = {}) =>
+  new DockerDriver({
+    image,
+    installation,
+    nodes: [{ name: 'local', docker: { socketPath: SOCKET } }],
+    ...extra,
+  });
+
+// The first build of the image on a machine takes minutes; every later run finds it by its hash.
+beforeAll(async () => {
+  image = await ensureWorkspaceImage();
+}, 20 * 60_000);
+
+const contractInstallation = `ct${randomBytes(3).toString('hex')}`;
+runDriverContract('docker', () => driverFor(contractInstallation), {
+  runsCommands: true,
+  resources: { cpu: 1, memoryBytes: 256 * MiB, pids: 128 },
+});
+
+describe('docker driver specifics', () => {
+  const installation = `dt${randomBytes(3).toString('hex')}`;
+  const docker = new Docker({ socketPath: SOCKET });
+  let driver: DockerDriver;
+  let dataDir: string;
+  let count = 0;
+  const made: RuntimeRef[] = [];
+
+  const spec = async (command?: string[], resources?: Partial<WorkspaceSpec['resources']>) => {
+    const workspaceId = `w${++count}`;
+    const agentSocketDir = join(dataDir, workspaceId);
+    await mkdir(agentSocketDir, { recursive: true });
+    return {
+      workspaceId,
+      resources: { cpu: 0.5, memoryBytes: 128 * MiB, pids: 64, ...resources },
+      env: { RC_TEST: '1' },
+      agentSocketDir,
+      ...(command ? { command } : {}),
+    } satisfies WorkspaceSpec;
+  };
+  const create = async (s: WorkspaceSpec, d = driver) => {
+    const ref = await d.create(s);
+    made.push(ref);
+    return ref;
+  };
+  const stopped = async (ref: RuntimeRef, ms = 20_000) => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const state = await driver.inspect(ref);
+      if (state.status !== 'running' || Date.now() > deadline) return state;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('expected a DriverError');
+      },
+      (e: unknown) => {
+        expect(e).toBeInstanceOf(DriverError);
+        return e as DriverError;
+      },
+    );
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'rc-dd-'));
+    driver = driverFor(installation);
+  });
+  afterAll(async () => {
+    for (const ref of made) await driver?.remove(ref).catch(() => {});
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('creates a labelled, hardened container with the spec limits, visible in docker inspect', async () => {
+    const s = await spec(undefined, { cpu: 0.5, memoryBytes: 96 * MiB, pids: 50 });
+    const ref = await create(s);
+    expect(ref).toMatchObject({
+      kind: 'docker',
+      node: 'local',
+      data: { container: `rc-${installation}-w1` },
+    });
+    const info = await docker.getContainer(`rc-${installation}-${s.workspaceId}`).inspect();
+    expect(info.Config.Labels).toMatchObject({
+      [LABEL.installation]: installation,
+      [LABEL.workspace]: s.workspaceId,
+    });
+    expect(info.Config.User).toBe('1000:1000');
+    expect(info.Config.Image).toBe(image);
+    expect(info.HostConfig).toMatchObject({
+      NetworkMode: 'none',
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Memory: 96 * MiB,
+      MemorySwap: 96 * MiB,
+      NanoCpus: 0.5e9,
+      PidsLimit: 50,
+      RestartPolicy: { Name: 'unless-stopped' },
+      Init: true,
+    });
+    for (const v of ['workspace', 'home']) {
+      const volume = await docker.getVolume(`rc-${installation}-${s.workspaceId}-${v}`).inspect();
+      expect(volume.Labels).toMatchObject({ [LABEL.installation]: installation });
+    }
+  });
+
+  it('runs as uid 1000 with writable volumes and /tmp, a read-only root and no network', async () => {
+    const script = [
+      'id -u',
+      'touch /workspace/a "$HOME/b" /tmp/c && echo writable',
+      'touch /etc/x 2>/dev/null || echo ro-root',
+      'ls /sys/class/net',
+      'grep -c . /proc/self/status >/dev/null; grep CapEff /proc/self/status',
+      'grep NoNewPrivs /proc/self/status',
+    ].join('; ');
+    const ref = await driver.start(await create(await spec(['/bin/sh', '-c', script])));
+    expect((await stopped(ref)).exitCode).toBe(0);
+    const logs = (
+      await docker.getContainer(`rc-${installation}-${ref.workspaceId}`).logs({ stdout: true, stderr: true })
+    ).toString('latin1');
+    expect(logs).toContain('1000\n');
+    expect(logs).toContain('writable');
+    expect(logs).toContain('ro-root');
+    expect(logs).toMatch(/^.*lo\r?$/m);
+    expect(logs).not.toMatch(/eth0/);
+    expect(logs).toMatch(/CapEff:\s+0+\s/);
+    expect(logs).toMatch(/NoNewPrivs:\s+1/);
+  });
+
+  it('keeps the volumes through remove({ keepVolume: true }) and deletes them otherwise', async () => {
+    const s = await spec(['/bin/true']);
+    const ref = await create(s);
+    const volume = `rc-${installation}-${s.workspaceId}-workspace`;
+    await driver.remove(ref, { keepVolume: true });
+    expect((await docker.getVolume(volume).inspect()).Name).toBe(volume);
+    expect((await create(s)).node).toBe('local');
+    await driver.remove(ref);
+    await expect(docker.getVolume(volume).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it('replaces the container when the spec changes and keeps it when it does not', async () => {
+    const s = await spec();
+    await create(s);
+    const id = async () => (await docker.getContainer(`rc-${installation}-${s.workspaceId}`).inspect()).Id;
+    const first = await id();
+    await create(s);
+    expect(await id()).toBe(first);
+    await create({ ...s, env: { RC_TEST: '2' } });
+    expect(await id()).not.toBe(first);
+  });
+
+  it('says "killed: out of memory" for a container the kernel killed for memory', async () => {
+    const hog = ['node', '-e', 'const a=[];for(;;)a.push(Buffer.alloc(8<<20,1))'];
+    const ref = await driver.start(await create(await spec(hog, { memoryBytes: 160 * MiB })));
+    const state = await stopped(ref);
+    expect(state).toMatchObject({ status: 'stopped', reason: 'killed: out of memory' });
+  });
+
+  it('reports memory and process usage of a running container', async () => {
+    const ref = await driver.start(await create(await spec(['/bin/sh', '-c', 'sleep 600'])));
+    const state = await driver.inspect(ref);
+    expect(state.status).toBe('running');
+    expect(state.usage?.memoryBytes).toBeGreaterThan(0);
+    expect(state.usage?.pids).toBeGreaterThanOrEqual(1);
+    await driver.stop(ref, { graceSeconds: 0 });
+  });
+
+  it('reports an agent that dies at once as start_failed with its last log lines', async () => {
+    // No RC_AGENT_URL: the image's agent refuses to run. A long watch, so a busy machine's slow
+    // node start cannot outlast it.
+    const watching = driverFor(installation, { startWatchMs: 10_000 });
+    const ref = await create(await spec());
+    const err = await failure(watching.start(ref));
+    expect(err.reason).toBe('start_failed');
+    expect(err.userMessage).toMatch(/stopped right after it started .*RC_AGENT/s);
+    expect((await driver.inspect(ref)).status).toBe('stopped');
+  });
+
+  it('says plainly when the image is missing', async () => {
+    const d = driverFor(installation, { image: 'remote-claude/no-such-image:0' });
+    const s = await spec();
+    // The volumes are made before Docker looks for the image; removing the workspace takes them.
+    made.push({ kind: 'docker', workspaceId: s.workspaceId, data: {} });
+    const err = await failure(create(s, d));
+    expect(err).toMatchObject({
+      reason: 'unavailable',
+      userMessage:
+        'The workspace image remote-claude/no-such-image:0 is not on host local; build or pull it first.',
+    });
+  });
+
+  it('refuses limits Docker cannot apply as invalid_spec', async () => {
+    const err = await failure(driver.create(await spec(undefined, { memoryBytes: 5 * MiB })));
+    expect(err.reason).toBe('invalid_spec');
+  });
+
+  it('says plainly when the daemon is down, and never hangs on one that does not answer', async () => {
+    const down = new DockerDriver({
+      image,
+      installation,
+      nodes: [{ name: 'gone', docker: { socketPath: join(dataDir, 'no.sock') } }],
+    });
+    const err = await failure(down.create(await spec()));
+    expect(err).toMatchObject({ reason: 'unavailable' });
+    expect(err.userMessage).toBe(
+      `The Docker daemon on node gone does not answer at unix://${join(dataDir, 'no.sock')} (ENOENT).`,
+    );
+    // A socket that accepts and then says nothing.
+    const mute: Server = createServer(() => {});
+    const mutePath = join(dataDir, 'mute.sock');
+    await new Promise<void>((r) => mute.listen(mutePath, r));
+    try {
+      const hung = new DockerDriver({
+        image,
+        installation,
+        callTimeoutMs: 300,
+        nodes: [{ name: 'mute', docker: { socketPath: mutePath } }],
+      });
+      const started = Date.now();
+      const ghost = { kind: 'docker' as const, workspaceId: 'w1', node: 'mute', data: {} };
+      expect((await failure(hung.inspect(ghost))).userMessage).toMatch(/node mute does not answer .*300 ms/);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(await hung.list()).toEqual([]);
+      expect((await hung.nodes())[0]).toMatchObject({ name: 'mute', healthy: false });
+    } finally {
+      mute.close();
+    }
+  });
+
+  it('reports its node with what the workspaces there reserve', async () => {
+    const [node] = await driver.nodes();
+    expect(node).toMatchObject({ name: 'local', driver: 'docker', healthy: true });
+    expect(node?.host?.cpu).toBeGreaterThan(0);
+    expect(node?.used.workspaces).toBe((await driver.list()).length);
+  });
+});

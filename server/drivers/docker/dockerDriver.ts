@@ -1,0 +1,345 @@
+import type Docker from 'dockerode';
+import type { NodeItem } from '../../../sdk/nodeWire.js';
+import { ensureValidSpec, WORKSPACE_ID_PATTERN } from '../ensureValidSpec.js';
+import { KeyedLock } from '../local/keyedLock.js';
+import type { NodeReporter } from '../nodeReporter.js';
+import {
+  DriverError,
+  type RuntimeDriver,
+  type RuntimeRef,
+  type RuntimeState,
+  type WorkspaceSpec,
+} from '../runtimeDriver.js';
+import {
+  type ContainerSettings,
+  containerName,
+  containerOptions,
+  DOCKER_MIN_MEMORY_BYTES,
+  LABEL,
+  volumeNames,
+} from './containerSpec.js';
+import { runtimeState, runtimeUsage } from './containerState.js';
+import { isNotFound } from './dockerCall.js';
+import { DockerNode, type DockerNodeConfig } from './dockerNodes.js';
+import { pickNode } from './placement.js';
+import { WorkspaceContainer } from './workspaceContainer.js';
+
+export interface DockerDriverConfig {
+  /** The workspace image on every node (see deploy/images/workspace and docs/workspaces.md). */
+  image: string;
+  /** Names and labels this installation's containers; several installations may share a daemon. */
+  installation: string;
+  /** OCI runtime for workspace containers (e.g. "runsc" for gVisor); unset: the daemon's default. */
+  runtime?: string | undefined;
+  /** HostConfig.UsernsMode for workspace containers; userns-remap itself is a daemon setting. */
+  usernsMode?: string | undefined;
+  /** Size of the tmpfs at /tmp, in Docker's notation. Default "512m". */
+  tmpfsSize?: string | undefined;
+  /** Docker's init (tini) as PID 1, reaping zombies. Default true. */
+  init?: boolean | undefined;
+  /** The Docker hosts, in placement's tie-break order. At least one. */
+  nodes: DockerNodeConfig[];
+  /** Deadline of one Docker API call (a stop adds its grace). Default 30 000 ms. */
+  callTimeoutMs?: number | undefined;
+  /** How long `start` watches a new workspace container for an agent that dies at once. Default 300 ms. */
+  startWatchMs?: number | undefined;
+}
+
+const DEFAULT_GRACE_SECONDS = 10;
+/**
+ * How long `start` watches a new workspace container: an agent that dies at once (a broken image,
+ * a bad setting) is then reported with its log instead of being restarted in a loop until the
+ * server gives up waiting for it. The server waits for the agent meanwhile, so this costs little.
+ */
+const DEFAULT_START_WATCH_MS = 300;
+/** dockerode passes abortSignal on stats too; its type definitions do not say so. */
+type StatsOptions = { stream?: false; 'one-shot'?: boolean };
+const INSTALLATION_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,39}$/;
+/** Serialises placement: a node's load is read and a container made there before the next look. */
+const PLACEMENT_LOCK = '#placement';
+
+interface Found {
+  container: WorkspaceContainer;
+  info: Docker.ContainerInspectInfo;
+}
+
+/**
+ * Runs each workspace as a hardened container on one of several Docker hosts (nodes): one
+ * container `rc-<installation>-<workspaceId>` with named volumes for /workspace and the home, no
+ * network but the bound agent socket, a read-only root, no capabilities, uid 1000 and the spec's
+ * limits (containerSpec.ts has the whole profile). The daemon owns the container, so it outlives
+ * the control plane; a fresh DockerDriver finds it again by name and labels.
+ *
+ * A new workspace goes to the node with the most free reserved capacity (placement.ts); its
+ * `RuntimeRef.node` pins it there, and so do its volumes after a `remove({ keepVolume })`.
+ * Every Docker call has a deadline (dockerCall.ts). While a node does not answer, `list()` leaves
+ * it out and calls about its workspaces fail with `unavailable`.
+ */
+export class DockerDriver implements RuntimeDriver, NodeReporter {
+  readonly kind = 'docker' as const;
+  private readonly nodeList: DockerNode[];
+  private readonly settings: ContainerSettings;
+  private readonly locks = new KeyedLock();
+  private readonly callTimeoutMs: number;
+  private readonly startWatchMs: number;
+
+  constructor(config: DockerDriverConfig) {
+    if (!INSTALLATION_PATTERN.test(config.installation)) {
+      throw new Error('DockerDriverConfig.installation must be 1 to 40 of a-z, 0-9, "_", "." or "-".');
+    }
+    if (!config.image) throw new Error('DockerDriverConfig.image must name the workspace image.');
+    if (config.nodes.length === 0) throw new Error('DockerDriverConfig.nodes must list at least one node.');
+    const names = config.nodes.map((n) => n.name);
+    if (new Set(names).size !== names.length)
+      throw new Error('DockerDriverConfig.nodes have duplicate names.');
+    this.callTimeoutMs = config.callTimeoutMs ?? 30_000;
+    this.startWatchMs = config.startWatchMs ?? DEFAULT_START_WATCH_MS;
+    this.nodeList = config.nodes.map((n) => new DockerNode(n, this.callTimeoutMs));
+    this.settings = {
+      installation: config.installation,
+      image: config.image,
+      runtime: config.runtime,
+      usernsMode: config.usernsMode,
+      tmpfsSize: config.tmpfsSize ?? '512m',
+      init: config.init ?? true,
+    };
+  }
+
+  /**
+   * Creates the volumes (labelled, kept across re-creates) and the container, stopped. Idempotent
+   * by workspace id: an existing container whose options are unchanged is kept; a changed one
+   * (a new agent token, new limits) is replaced on the same node — stopped first if it runs —
+   * and keeps its volumes. A new workspace goes to the node that holds its kept volumes, else to
+   * the node with the most free reserved capacity.
+   * @throws DriverError `invalid_spec` (bad values, or ones Docker refuses); `unavailable` (a
+   * daemon does not answer, or the image is not on the node); `insufficient_resources` (no node
+   * has room, or the node is out of disk).
+   */
+  async create(spec: WorkspaceSpec): Promise<RuntimeRef> {
+    ensureValidSpec(spec);
+    if (spec.resources.memoryBytes < DOCKER_MIN_MEMORY_BYTES) {
+      throw new DriverError({
+        reason: 'invalid_spec',
+        userMessage:
+          'The workspace spec is invalid: resources.memoryBytes must be at least 6 MiB for Docker.',
+      });
+    }
+    const id = spec.workspaceId;
+    return this.locks.run(id, async () => {
+      const found = await this.find(id);
+      if (found) {
+        const { container } = found;
+        const want = containerOptions(spec, this.settings, (await container.node.host()).cpu);
+        if (found.info.Config.Labels?.[LABEL.spec] !== want.Labels?.[LABEL.spec]) {
+          await container.remove(DEFAULT_GRACE_SECONDS);
+          await container.create(want, this.settings.image);
+        }
+        return this.ref(id, container.node);
+      }
+      return this.locks.run(PLACEMENT_LOCK, async () => {
+        const node = await this.place(spec);
+        const options = containerOptions(spec, this.settings, (await node.host()).cpu);
+        await this.container(node, id).create(options, this.settings.image);
+        return this.ref(id, node);
+      });
+    });
+  }
+
+  /**
+   * Starts the container and resolves once its process runs (or, for a spec.command, has run).
+   * Idempotent. A workspace container that exits at once is stopped again (so its restart policy
+   * does not loop) and reported with its last log lines.
+   * @throws DriverError `not_found` (no container), `start_failed` (Docker could not start it,
+   * e.g. its volume's files are gone, or the agent exited at once), `unavailable`.
+   */
+  async start(ref: RuntimeRef): Promise<RuntimeRef> {
+    const id = this.idOf(ref);
+    const notFound = new DriverError({
+      reason: 'not_found',
+      userMessage: `Workspace ${ref.workspaceId} has no container to start.`,
+    });
+    if (id === undefined) throw notFound;
+    return this.locks.run(id, async () => {
+      const found = await this.find(id, ref.node);
+      if (!found) throw notFound;
+      const { container, info } = found;
+      if (info.State.Running || info.State.Restarting) return this.ref(id, container.node);
+      const started = await container.start(notFound);
+      if (started && info.Config.Labels?.[LABEL.role] === 'agent') {
+        await container.ensureStayedUp(this.startWatchMs);
+      }
+      return this.ref(id, container.node);
+    });
+  }
+
+  /**
+   * `docker stop`: SIGTERM, SIGKILL after `graceSeconds` (default 10). Keeps volumes. A stopped
+   * container stays stopped across daemon restarts (its restart policy is unless-stopped).
+   * Idempotent: a stopped or missing container resolves.
+   * @throws DriverError `unavailable` when the node does not answer.
+   */
+  async stop(ref: RuntimeRef, opts?: { graceSeconds?: number }): Promise<void> {
+    const id = this.idOf(ref);
+    if (id === undefined) return;
+    await this.locks.run(id, async () => {
+      const found = await this.find(id, ref.node);
+      await found?.container.stop(opts?.graceSeconds ?? DEFAULT_GRACE_SECONDS);
+    });
+  }
+
+  /**
+   * Stops (with the default grace) and removes the container and, unless `keepVolume`, its two
+   * volumes, wherever they are. Idempotent.
+   * @throws DriverError `unavailable` when a node that may hold them does not answer.
+   */
+  async remove(ref: RuntimeRef, opts?: { keepVolume?: boolean }): Promise<void> {
+    const id = this.idOf(ref);
+    if (id === undefined) return;
+    await this.locks.run(id, async () => {
+      const found = await this.find(id, ref.node);
+      await found?.container.remove(DEFAULT_GRACE_SECONDS);
+      if (opts?.keepVolume) return;
+      const nodes = found ? [found.container.node] : ref.node ? [this.node(ref.node)] : this.nodeList;
+      for (const node of nodes) await this.container(node, id).removeVolumes();
+    });
+  }
+
+  /**
+   * running (with memory, processes and CPU time from a one-shot stats sample), stopped (exit
+   * code; "killed: out of memory" and the like), or missing.
+   * @throws DriverError `unavailable` when the node that may hold it does not answer: that is
+   * not the same as missing, and must not get a workspace marked failed.
+   */
+  async inspect(ref: RuntimeRef): Promise<RuntimeState> {
+    const id = this.idOf(ref);
+    if (id === undefined) return { status: 'missing' };
+    if (ref.node !== undefined && !this.nodeList.some((n) => n.name === ref.node)) {
+      return { status: 'missing', reason: `Docker node ${ref.node} is no longer configured.` };
+    }
+    const found = await this.find(id, ref.node);
+    if (!found) return { status: 'missing' };
+    const state = runtimeState(found.info);
+    if (state.status !== 'running') return state;
+    const name = found.container.name;
+    const stats = await found.container.node
+      .call(
+        (d, abortSignal) =>
+          d.getContainer(name).stats({ stream: false, 'one-shot': true, abortSignal } as StatsOptions),
+        {
+          ms: Math.min(this.callTimeoutMs, 5000),
+        },
+      )
+      .catch(() => undefined);
+    return stats ? { ...state, usage: runtimeUsage(stats as Docker.ContainerStats) } : state;
+  }
+
+  /** Every container of this installation on every node that answers (one that does not is left out). */
+  async list(): Promise<RuntimeRef[]> {
+    const perNode = await Promise.all(
+      this.nodeList.map(async (node) => {
+        const boxes = await node.boxes(this.settings.installation).catch(() => []);
+        return boxes
+          .filter((b) => WORKSPACE_ID_PATTERN.test(b.workspaceId))
+          .map((b) => this.ref(b.workspaceId, node));
+      }),
+    );
+    return perNode.flat().sort((a, b) => a.workspaceId.localeCompare(b.workspaceId));
+  }
+
+  /** Each node's health, capacity and what this installation's workspaces reserve on it. */
+  nodes(): Promise<NodeItem[]> {
+    return Promise.all(this.nodeList.map((n) => n.report(this.settings.installation)));
+  }
+
+  /** Nothing to release: dockerode keeps no connection open between calls. */
+  async close(): Promise<void> {}
+
+  /**
+   * The workspace's container: on `nodeName` when the ref names one, else on whichever node has
+   * it. Undefined when no node has it.
+   * @throws DriverError `unavailable` when a node that may hold it does not answer.
+   */
+  private async find(id: string, nodeName?: string): Promise<Found | undefined> {
+    const nodes = nodeName !== undefined ? [this.node(nodeName)] : this.nodeList;
+    const results = await Promise.all(
+      nodes.map(async (node) => {
+        const container = this.container(node, id);
+        try {
+          const info = await container.inspect();
+          return info ? { container, info } : undefined;
+        } catch (err) {
+          return { err };
+        }
+      }),
+    );
+    const hit = results.find((r): r is Found => r !== undefined && 'info' in r);
+    if (hit) return hit;
+    const down = results.find((r) => r !== undefined && 'err' in r) as { err: unknown } | undefined;
+    if (down) throw down.err;
+    return undefined;
+  }
+
+  private container(node: DockerNode, id: string): WorkspaceContainer {
+    return new WorkspaceContainer(node, this.settings.installation, id, this.callTimeoutMs);
+  }
+
+  private node(name: string): DockerNode {
+    const node = this.nodeList.find((n) => n.name === name);
+    if (!node) {
+      throw new DriverError({
+        reason: 'unavailable',
+        userMessage: `Docker node ${name} is no longer configured; add it back to \`nodes\` to reach its workspaces.`,
+      });
+    }
+    return node;
+  }
+
+  /** The node for a new container: the one holding its kept volumes, else the emptiest that fits. */
+  private async place(spec: WorkspaceSpec): Promise<DockerNode> {
+    const want = { cpu: spec.resources.cpu, memoryBytes: spec.resources.memoryBytes };
+    const volume = volumeNames(this.settings.installation, spec.workspaceId).workspace;
+    const holders = await Promise.all(
+      this.nodeList.map((node) =>
+        node
+          .call((d, abortSignal) => d.getVolume(volume).inspect({ abortSignal }))
+          .then(
+            () => node,
+            (err: unknown) => {
+              if (isNotFound(err)) return undefined;
+              throw err;
+            },
+          ),
+      ),
+    );
+    const loads = await Promise.all(this.nodeList.map((n) => n.load(this.settings.installation)));
+    const holder = holders.find((n) => n !== undefined);
+    const candidates = holder ? loads.filter((l) => l.name === holder.name) : loads;
+    const chosen = pickNode(candidates, want);
+    if (!chosen) {
+      const size = `${want.cpu} CPU and ${Math.round(want.memoryBytes / 2 ** 20)} MiB`;
+      throw new DriverError({
+        reason: 'insufficient_resources',
+        userMessage: holder
+          ? `Docker node ${holder.name}, which holds this workspace's files, has no room for another workspace of ${size}.`
+          : `No Docker node has room for a workspace of ${size}; stop a workspace or add a node.`,
+      });
+    }
+    return this.node(chosen.name);
+  }
+
+  /** Refs may come from the store; only a safe id is ever turned into a container name. */
+  private idOf(ref: RuntimeRef): string | undefined {
+    return typeof ref.workspaceId === 'string' && WORKSPACE_ID_PATTERN.test(ref.workspaceId)
+      ? ref.workspaceId
+      : undefined;
+  }
+
+  private ref(workspaceId: string, node: DockerNode): RuntimeRef {
+    return {
+      kind: 'docker',
+      workspaceId,
+      node: node.name,
+      data: { container: containerName(this.settings.installation, workspaceId) },
+    };
+  }
+}

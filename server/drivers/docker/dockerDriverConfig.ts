@@ -1,0 +1,37 @@
+import type { Config } from '../../config/configSchema.js';
+import { parseCpu, parseSize } from '../../config/units.js';
+import type { DockerDriverConfig } from './dockerDriver.js';
+import type { DockerNodeConfig } from './dockerNodes.js';
+
+/** Where a single-host installation finds its daemon when `nodes` is empty. */
+export const DEFAULT_DOCKER_NODE: DockerNodeConfig = {
+  name: 'local',
+  docker: { socketPath: '/var/run/docker.sock' },
+};
+
+/** The docker driver's part of the process config (`runtime.docker` and `nodes`). */
+export function dockerDriverConfig(config: Config): DockerDriverConfig {
+  const d = config.runtime.docker;
+  const nodes: DockerNodeConfig[] =
+    config.nodes.length === 0
+      ? [DEFAULT_DOCKER_NODE]
+      : config.nodes.map((n) => ({
+          name: n.name,
+          docker: n.docker,
+          capacity: {
+            cpu: n.capacity.cpu === undefined ? undefined : parseCpu(n.capacity.cpu),
+            memoryBytes: n.capacity.memory === undefined ? undefined : parseSize(n.capacity.memory),
+            maxWorkspaces: n.capacity.maxWorkspaces,
+          },
+        }));
+  return {
+    image: d.image,
+    installation: d.installation,
+    runtime: d.runtime,
+    usernsMode: d.usernsMode,
+    tmpfsSize: d.tmpfsSize,
+    init: d.init,
+    nodes,
+    callTimeoutMs: d.callTimeout * 1000,
+  };
+}

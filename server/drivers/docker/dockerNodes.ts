@@ -1,0 +1,205 @@
+// The Docker hosts ("nodes") the driver places workspaces on: one dockerode client per configured
+// node, each call bounded in time, plus what placement and GET /api/v1/nodes need to know about a
+// node (its size, its health, the installation's containers on it).
+import { readFileSync } from 'node:fs';
+import Docker from 'dockerode';
+import type { NodeItem } from '../../../sdk/nodeWire.js';
+import { DriverError } from '../runtimeDriver.js';
+import { LABEL } from './containerSpec.js';
+import { type CallContext, dockerCall } from './dockerCall.js';
+import type { NodeLoad } from './placement.js';
+
+/** How the control plane reaches a node's Docker daemon. */
+export type DockerEndpoint =
+  | { socketPath: string }
+  /** TCP; with `tls` (paths of PEM files) it speaks HTTPS and checks the daemon's certificate. */
+  | { host: string; port?: number | undefined; tls?: { ca: string; cert: string; key: string } | undefined }
+  /** "ssh://user@host[:port]": runs `docker system dial-stdio` on the host over SSH. */
+  | { ssh: string; identityFile?: string | undefined };
+
+export interface DockerNodeConfig {
+  name: string;
+  docker: DockerEndpoint;
+  /** What workspaces may reserve on the node; unset values are not enforced. */
+  capacity?: {
+    cpu?: number | undefined;
+    memoryBytes?: number | undefined;
+    maxWorkspaces?: number | undefined;
+  };
+}
+
+/** One of the installation's containers on a node, as `docker ps -a` lists it. */
+export interface NodeBox {
+  workspaceId: string;
+  name: string;
+  running: boolean;
+  cpu: number;
+  memoryBytes: number;
+}
+
+/** dockerode takes an abortSignal on info and ping too; its type definitions do not say so. */
+interface SignalCalls {
+  info(opts: { abortSignal: AbortSignal }): Promise<{ NCPU?: number; MemTotal?: number }>;
+  ping(opts: { abortSignal: AbortSignal }): Promise<unknown>;
+}
+
+export class DockerNode {
+  readonly name: string;
+  readonly client: Docker;
+  readonly endpoint: string;
+  readonly capacity: NonNullable<DockerNodeConfig['capacity']>;
+  private hostSize?: { cpu: number; memoryBytes: number };
+
+  constructor(
+    config: DockerNodeConfig,
+    private readonly callTimeoutMs: number,
+  ) {
+    this.name = config.name;
+    this.capacity = config.capacity ?? {};
+    const { options, endpoint } = clientOptions(config.docker);
+    this.client = new Docker(options);
+    this.endpoint = endpoint;
+  }
+
+  /** A Docker API call on this node with the default deadline (or `ms`); errors become DriverErrors. */
+  call<T>(
+    fn: (docker: Docker, signal: AbortSignal) => Promise<T>,
+    opts: { ms?: number; image?: string } = {},
+  ) {
+    const ctx: CallContext = { node: this.name, endpoint: this.endpoint, image: opts.image };
+    return dockerCall(ctx, opts.ms ?? this.callTimeoutMs, (signal) => fn(this.client, signal));
+  }
+
+  /** The machine's CPU count and memory (docker info), asked once. */
+  async host(): Promise<{ cpu: number; memoryBytes: number }> {
+    if (!this.hostSize) {
+      const info = await this.call((d, abortSignal) => (d as unknown as SignalCalls).info({ abortSignal }));
+      this.hostSize = { cpu: Number(info.NCPU) || 1, memoryBytes: Number(info.MemTotal) || 0 };
+    }
+    return this.hostSize;
+  }
+
+  /** Whether the daemon answers a ping within the deadline, and if not, why. */
+  async health(): Promise<{ healthy: boolean; error?: string }> {
+    try {
+      await this.call((d, abortSignal) => (d as unknown as SignalCalls).ping({ abortSignal }), {
+        ms: Math.min(this.callTimeoutMs, 5000),
+      });
+      return { healthy: true };
+    } catch (err) {
+      return { healthy: false, error: err instanceof DriverError ? err.userMessage : String(err) };
+    }
+  }
+
+  /** Every container of `installation` on this node, running or not. */
+  async boxes(installation: string): Promise<NodeBox[]> {
+    const list = await this.call((d, abortSignal) =>
+      d.listContainers({
+        all: true,
+        filters: JSON.stringify({ label: [`${LABEL.installation}=${installation}`] }),
+        abortSignal,
+      }),
+    );
+    return list.flatMap((c) => {
+      const workspaceId = c.Labels?.[LABEL.workspace];
+      if (!workspaceId) return [];
+      return [
+        {
+          workspaceId,
+          name: (c.Names?.[0] ?? '').replace(/^\//, ''),
+          running: c.State === 'running' || c.State === 'restarting',
+          cpu: Number(c.Labels?.[LABEL.cpu]) || 0,
+          memoryBytes: Number(c.Labels?.[LABEL.memoryBytes]) || 0,
+        },
+      ];
+    });
+  }
+
+  /** The node's load for placement: what its boxes reserve against its capacity. */
+  async load(installation: string): Promise<NodeLoad> {
+    const [boxes, host] = await Promise.all([this.boxes(installation), this.host()]);
+    return { name: this.name, capacity: this.capacity, host, used: sumBoxes(boxes) };
+  }
+
+  /** The node's row in GET /api/v1/nodes. Never throws: an unreachable node is unhealthy. */
+  async report(installation: string): Promise<NodeItem> {
+    const health = await this.health();
+    const capacity = {
+      cpu: this.capacity.cpu ?? null,
+      memoryBytes: this.capacity.memoryBytes ?? null,
+      maxWorkspaces: this.capacity.maxWorkspaces ?? null,
+    };
+    const empty = { cpu: 0, memoryBytes: 0, workspaces: 0, running: 0 };
+    if (!health.healthy)
+      return { name: this.name, driver: 'docker', ...health, capacity, host: null, used: empty };
+    try {
+      const [boxes, host] = await Promise.all([this.boxes(installation), this.host()]);
+      const used = { ...sumBoxes(boxes), running: boxes.filter((b) => b.running).length };
+      return { name: this.name, driver: 'docker', healthy: true, capacity, host, used };
+    } catch (err) {
+      const error = err instanceof DriverError ? err.userMessage : String(err);
+      return { name: this.name, driver: 'docker', healthy: false, error, capacity, host: null, used: empty };
+    }
+  }
+}
+
+function sumBoxes(boxes: NodeBox[]): { cpu: number; memoryBytes: number; workspaces: number } {
+  return {
+    cpu: boxes.reduce((n, b) => n + b.cpu, 0),
+    memoryBytes: boxes.reduce((n, b) => n + b.memoryBytes, 0),
+    workspaces: boxes.length,
+  };
+}
+
+/**
+ * dockerode options for an endpoint. Every connection setting is given explicitly: docker-modem
+ * otherwise fills gaps from DOCKER_HOST, DOCKER_CERT_PATH and DOCKER_CLIENT_TIMEOUT, and a driver
+ * must not depend on the server's environment.
+ */
+function clientOptions(e: DockerEndpoint): { options: Docker.DockerOptions; endpoint: string } {
+  const none: Docker.DockerOptions = {
+    socketPath: undefined,
+    host: undefined,
+    port: undefined,
+    timeout: undefined,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+  };
+  if ('socketPath' in e) {
+    return {
+      options: { ...none, protocol: 'http', socketPath: e.socketPath },
+      endpoint: `unix://${e.socketPath}`,
+    };
+  }
+  if ('ssh' in e) {
+    const url = new URL(e.ssh.includes('://') ? e.ssh : `ssh://${e.ssh}`);
+    return {
+      options: {
+        ...none,
+        protocol: 'ssh',
+        host: url.hostname,
+        port: Number(url.port || 22),
+        username: decodeURIComponent(url.username) || 'root',
+        sshOptions: e.identityFile ? { privateKey: readFileSync(e.identityFile) } : {},
+      },
+      endpoint: `ssh://${url.host}`,
+    };
+  }
+  const port = e.port ?? (e.tls ? 2376 : 2375);
+  if (e.tls) {
+    return {
+      options: {
+        ...none,
+        protocol: 'https',
+        host: e.host,
+        port,
+        ca: readFileSync(e.tls.ca),
+        cert: readFileSync(e.tls.cert),
+        key: readFileSync(e.tls.key),
+      },
+      endpoint: `https://${e.host}:${port}`,
+    };
+  }
+  return { options: { ...none, protocol: 'http', host: e.host, port }, endpoint: `tcp://${e.host}:${port}` };
+}
