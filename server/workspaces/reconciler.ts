@@ -1,15 +1,21 @@
 // Compares the store's workspaces with the boxes the driver has, on start and then periodically:
-// re-adopts live boxes (listening on their agent sockets again so the agents reconnect), fails
-// workspaces whose box vanished, finishes stops that were cut short, and removes orphan boxes
-// that no workspace owns.
+// re-adopts live boxes (listening on their agent sockets again so the agents reconnect), starts
+// again boxes that should run but stopped (at most 3 times in 10 minutes), fails workspaces whose
+// box vanished or keeps stopping, finishes stops that were cut short, and removes orphan boxes that
+// no workspace owns.
 import type { Logger } from 'pino';
 import type { RuntimeDriver, RuntimeRef, RuntimeState } from '../drivers/runtimeDriver.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
 import type { AgentHub } from './agentHub.js';
 import { parseRef, type WorkspaceService } from './workspaceService.js';
 
+const RESTART_LIMIT = 3;
+const RESTART_WINDOW_MS = 10 * 60_000;
+
 export interface ReconcileReport {
   adopted: string[];
+  /** Boxes that should run but had stopped, started again. */
+  restarted: string[];
   failed: string[];
   stopped: string[];
   orphansRemoved: string[];
@@ -17,6 +23,8 @@ export interface ReconcileReport {
 
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
+  /** When each workspace's box was last restarted by reconcile, to stop a crash loop. */
+  private readonly restarts = new Map<string, number[]>();
   private running: Promise<ReconcileReport> | undefined;
 
   constructor(
@@ -40,6 +48,15 @@ export class Reconciler {
     clearInterval(this.timer);
   }
 
+  /** At most RESTART_LIMIT restarts per workspace within RESTART_WINDOW_MS. */
+  private mayRestart(id: string): boolean {
+    const now = Date.now();
+    const recent = (this.restarts.get(id) ?? []).filter((t) => now - t < RESTART_WINDOW_MS);
+    if (recent.length >= RESTART_LIMIT) return false;
+    this.restarts.set(id, [...recent, now]);
+    return true;
+  }
+
   /** One pass; concurrent calls share the pass in flight. */
   runOnce(): Promise<ReconcileReport> {
     this.running ??= this.pass().finally(() => {
@@ -50,7 +67,13 @@ export class Reconciler {
 
   private async pass(): Promise<ReconcileReport> {
     const { store, driver, hub, service, log } = this.o;
-    const report: ReconcileReport = { adopted: [], failed: [], stopped: [], orphansRemoved: [] };
+    const report: ReconcileReport = {
+      adopted: [],
+      restarted: [],
+      failed: [],
+      stopped: [],
+      orphansRemoved: [],
+    };
     const rows = await store.list();
     const boxes = await driver.list();
     const boxById = new Map(boxes.map((b) => [b.workspaceId, b]));
@@ -86,6 +109,23 @@ export class Reconciler {
         }
         continue;
       }
+      // A box that should run but stopped (killed, crashed, its host restarted) is started again,
+      // unless it keeps stopping: then the workspace fails with the reason.
+      if (state.status === 'stopped' && ref && this.mayRestart(row.id)) {
+        try {
+          await hub.listen(row.id);
+          await driver.start(ref);
+          log.info(
+            { workspaceId: row.id, reason: state.reason },
+            'restarted a workspace box that had stopped',
+          );
+          report.restarted.push(row.id);
+          if (row.status === 'starting') service.resumeStart(row.id);
+          continue;
+        } catch (err) {
+          log.warn({ err, workspaceId: row.id }, 'could not restart a stopped workspace box');
+        }
+      }
       const why =
         state.reason ??
         (state.status === 'missing'
@@ -106,7 +146,11 @@ export class Reconciler {
       report.orphansRemoved.push(box.workspaceId);
     }
     if (
-      report.adopted.length + report.failed.length + report.stopped.length + report.orphansRemoved.length >
+      report.adopted.length +
+        report.restarted.length +
+        report.failed.length +
+        report.stopped.length +
+        report.orphansRemoved.length >
       0
     ) {
       log.info(report, 'reconciled workspaces');

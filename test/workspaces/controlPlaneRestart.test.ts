@@ -65,7 +65,7 @@ describe('control-plane restart (local driver)', () => {
     home = mkdtempSync('/tmp/rc-cp-');
     chmodSync(home, 0o711); // workspace users must be able to traverse to the data dir
 
-    git = await startGitHttpServer({ repos: TEST_REPOS });
+    git = await startGitHttpServer({ repos: { ...TEST_REPOS, third: { 'README.md': '# third\n' } } });
     await boot();
     await serve?.until(/Created the first administrator/);
     const login = await fetch(`${url}/api/v1/auth/login`, {
@@ -94,11 +94,11 @@ describe('control-plane restart (local driver)', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  it('re-adopts a live workspace, fails a dead one and removes an orphan', async () => {
+  it('re-adopts a live workspace, starts a stopped one, fails a vanished one and removes an orphan', async () => {
     const live = await api<Workspace>('POST', '/api/v1/workspaces', { repository: git.url('app') });
     const dead = await api<Workspace>('POST', '/api/v1/workspaces', { repository: git.url('other') });
-    await settle(live.id, (w) => w.status === 'running');
-    await settle(dead.id, (w) => w.status === 'running');
+    const gone = await api<Workspace>('POST', '/api/v1/workspaces', { repository: git.url('third') });
+    for (const w of [live, dead, gone]) await settle(w.id, (x) => x.status === 'running');
     await fetch(`${url}/api/v1/workspaces/${live.id}/files/note.txt`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${token}` },
@@ -112,6 +112,7 @@ describe('control-plane restart (local driver)', () => {
     const liveRef = refs.find((r) => r.workspaceId === live.id) as RuntimeRef;
     expect((await d.inspect(liveRef)).status).toBe('running');
     await d.stop(refs.find((r) => r.workspaceId === dead.id) as RuntimeRef, { graceSeconds: 0 });
+    await d.remove(refs.find((r) => r.workspaceId === gone.id) as RuntimeRef);
     const orphan = await d.create({
       workspaceId: 'orphan-box',
       resources: { cpu: 0.5, memoryBytes: 128 << 20, pids: 64 },
@@ -129,9 +130,11 @@ describe('control-plane restart (local driver)', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(await text.text()).toBe('written before the crash');
-    const failed = await settle(dead.id, (w) => w.status !== 'running');
-    expect(failed.status).toBe('failed');
-    expect(failed.statusReason).toBeTruthy();
+    // The stopped box should run: it is started again and its agent reconnects.
+    const restarted = await settle(dead.id, (w) => w.agentConnected);
+    expect(restarted.status).toBe('running');
+    const failed = await settle(gone.id, (w) => w.status !== 'running');
+    expect(failed).toMatchObject({ status: 'failed', statusReason: 'The workspace sandbox disappeared.' });
     expect((await d.inspect(orphan)).status).toBe('missing');
     await serve?.stop();
   });
