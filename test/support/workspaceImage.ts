@@ -19,7 +19,10 @@ import { fileDigest, filesUnder } from './fileDigest.js';
 import { withFileLock } from './fileLock.js';
 
 const run = promisify(execFile);
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// The repository root: two levels up from the source, three from the compiled copy in dist/
+// (benchmarks run that one).
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, ...(HERE.split('/').includes('dist') ? ['..', '..', '..'] : ['..', '..']));
 const AGENT_DIR = join(REPO, 'dist', 'agent');
 
 export const WORKSPACE_IMAGE_REPO = 'remote-claude-workspace-test';
