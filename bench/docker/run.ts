@@ -9,6 +9,7 @@
 //
 // Needs a Docker daemon on /var/run/docker.sock (npm test's setup starts one) and builds the test
 // workspace image if missing. Everything is removed at the end.
+
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,23 +20,14 @@ import { createServices } from '../../server/services.js';
 import { openDb } from '../../server/store/db.js';
 import { startGitHttpServer } from '../../test/support/gitHttpServer.js';
 import { ensureWorkspaceImage } from '../../test/support/workspaceImage.js';
+import { intFlag, pct } from '../benchStats.js';
 
 const { values } = parseArgs({
   options: { workspaces: { type: 'string', default: '20' }, idle: { type: 'string', default: '50' } },
 });
-const int = (name: string, v: string, max: number) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > max)
-    throw new Error(`--${name} must be a whole number from 1 to ${max}`);
-  return n;
-};
-const N = int('workspaces', values.workspaces, 200);
-const IDLE = Math.max(N, int('idle', values.idle, 200));
+const N = intFlag('workspaces', values.workspaces, 200);
+const IDLE = Math.max(N, intFlag('idle', values.idle, 200));
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-};
 const ms = (x: number) => `${x.toFixed(0)} ms`;
 const mb = (x: number) => `${(x / 1024 / 1024).toFixed(1)} MB`;
 

@@ -14,6 +14,7 @@
 //
 // Everything runs on loopback; the workspace, the stub and every temporary directory are removed
 // at the end. Exits 1 when an event was lost or duplicated, or anything failed.
+
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +33,7 @@ import { openDb } from '../../server/store/db.js';
 import { claudeBinary, claudeEnv } from '../../test/support/claudeBinary.js';
 import { startGitHttpServer } from '../../test/support/gitHttpServer.js';
 import { startModelStub } from '../../test/support/modelStub.js';
+import { intFlag, pct } from '../benchStats.js';
 import { measureFanOut, startBroadcastServer } from './fanOut.js';
 import { firstByteClient } from './firstByte.js';
 
@@ -44,16 +46,11 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '200' },
   },
 });
-const int = (name: string, v: string, min: number, max: number) => {
-  const n = /^\d+$/.test(v) ? Number(v) : Number.NaN;
-  if (!(n >= min && n <= max)) throw new Error(`--${name} must be a whole number from ${min} to ${max}`);
-  return n;
-};
-const TASKS = int('tasks', values.tasks, 1, 200);
-const VIEWERS = int('viewers', values.viewers, 1, 1000);
-const RATE = int('rate', values.rate, 1, 10_000);
-const SECONDS = int('seconds', values.seconds, 1, 60);
-const REQUESTS = int('requests', values.requests, 1, 10_000);
+const TASKS = intFlag('tasks', values.tasks, 200);
+const VIEWERS = intFlag('viewers', values.viewers, 1000);
+const RATE = intFlag('rate', values.rate, 10_000);
+const SECONDS = intFlag('seconds', values.seconds, 60);
+const REQUESTS = intFlag('requests', values.requests, 10_000);
 // Every delivery's lag is kept (8 bytes each) until the percentiles are taken.
 if (VIEWERS * RATE * SECONDS > 20_000_000)
   throw new Error('--viewers × --rate × --seconds must be at most 20,000,000 deliveries');
@@ -65,10 +62,6 @@ const ORG_KEY = 'sk-ant-bench-0123456789';
 const PROMPT = 'Say ok.';
 const STREAM_JSON = ['-p', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose'];
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-};
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${ms(x)}`;
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');

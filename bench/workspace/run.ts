@@ -10,6 +10,7 @@
 //   npm run bench:workspace [-- --workspaces 20] [--idle 100] [--keys 1000]
 //
 // Everything runs on loopback and unix sockets; the workspaces are removed at the end.
+
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -22,6 +23,7 @@ import { buildApp } from '../../server/http/app.js';
 import { createServices } from '../../server/services.js';
 import { openDb } from '../../server/store/db.js';
 import { startGitHttpServer } from '../../test/support/gitHttpServer.js';
+import { intFlag, pct } from '../benchStats.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,20 +32,10 @@ const { values } = parseArgs({
     keys: { type: 'string', default: '1000' },
   },
 });
-const int = (name: string, v: string, max: number) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > max)
-    throw new Error(`--${name} must be a whole number from 1 to ${max}`);
-  return n;
-};
-const N = int('workspaces', values.workspaces, 500);
-const IDLE = Math.max(N, int('idle', values.idle, 500));
-const KEYS = int('keys', values.keys, 100_000);
+const N = intFlag('workspaces', values.workspaces, 500);
+const IDLE = Math.max(N, intFlag('idle', values.idle, 500));
+const KEYS = intFlag('keys', values.keys, 100_000);
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-};
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const mb = (x: number) => `${(x / 1024 / 1024).toFixed(1)} MB`;
 
