@@ -82,8 +82,17 @@ function runTerminal(socket: WebSocket): Promise<number> {
 
   const onInput = (data: Buffer) => socket.send(data, { binary: true });
   // Piped input ends without a Ctrl-D; type one so the shell sees end of input, as `sh < file` would.
+  // A Ctrl-D that reaches the terminal while the shell is still starting (before its line editor
+  // takes the terminal) can be swallowed, so it is typed again each second until the shell leaves.
+  let eotTimer: NodeJS.Timeout | undefined;
   const onInputEnd = () => {
-    if (socket.readyState === socket.OPEN) socket.send(EOT, { binary: true });
+    let left = 10;
+    const type = () => {
+      if (socket.readyState === socket.OPEN && left-- > 0) socket.send(EOT, { binary: true });
+      else clearInterval(eotTimer);
+    };
+    type();
+    eotTimer = setInterval(type, 1000);
   };
   const onResize = () => {
     if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: 'resize', ...terminalSize() }));
@@ -104,6 +113,7 @@ function runTerminal(socket: WebSocket): Promise<number> {
     process.once('SIGHUP', onSignal);
 
     function finish() {
+      clearInterval(eotTimer);
       stdin.off('data', onInput);
       stdin.off('end', onInputEnd);
       stdout.off('resize', onResize);
