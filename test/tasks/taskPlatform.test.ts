@@ -1,11 +1,13 @@
 // Tasks and the platform around them: keys (the user's own first, never inside the workspace),
 // budgets, raw lines in the log, and live delivery over SSE and WebSocket with no gap and no
 // duplicate. Real claude CLI, real local driver, the scripted stub upstream.
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WORKSPACE_API_KEY_PLACEHOLDER } from '../../sdk/agentProtocol.js';
 import type { Task, TaskEvent } from '../../sdk/taskWire.js';
 import { type ModelStub, startModelStub } from '../support/modelStub.js';
+import { finished, taskApi } from '../support/taskApi.js';
 import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
 
 const ORG_KEY = 'sk-ant-org-platform-key-0123456789';
@@ -48,31 +50,9 @@ describe('tasks and the platform', () => {
     await stub?.close();
   });
 
-  const api = async <T>(
-    method: 'GET' | 'POST' | 'PUT',
-    url: string,
-    payload?: unknown,
-    auth = k.auth,
-  ): Promise<T> => {
-    const res = await k.t.app.inject({
-      method,
-      url,
-      headers: { authorization: auth },
-      ...(payload ? { payload: payload as object } : {}),
-    });
-    if (res.statusCode >= 300) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
-    return res.json() as T;
-  };
-  const until = async (id: string, done: (t: Task) => boolean, timeoutMs = 60_000): Promise<Task> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const t = await api<Task>('GET', `/api/v1/tasks/${id}`);
-      if (done(t)) return t;
-      if (Date.now() > deadline) throw new Error(`task ${id} stuck: ${JSON.stringify(t)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-  const finished = (t: Task) => ['succeeded', 'failed', 'cancelled', 'waiting_for_input'].includes(t.status);
+  // The kit exists only once beforeAll ran, hence the indirection.
+  const api: ReturnType<typeof taskApi>['api'] = (...a) => taskApi(k.t, k.auth).api(...a);
+  const until: ReturnType<typeof taskApi>['until'] = (...a) => taskApi(k.t, k.auth).until(...a);
 
   it('uses the organisation key, never lets it into the workspace, and prefers the user’s own key', async () => {
     const first = await api<Task>('POST', '/api/v1/tasks', {

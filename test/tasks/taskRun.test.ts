@@ -1,8 +1,10 @@
 // Tasks end to end: the real claude CLI in a real workspace (local driver), its model traffic
 // through the agent's forwarder and the control plane's gateway to the scripted stub.
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task, TaskEvent } from '../../sdk/taskWire.js';
 import { type ModelStub, startModelStub } from '../support/modelStub.js';
+import { finished, taskApi } from '../support/taskApi.js';
 import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
 
 const ORG_KEY = 'sk-ant-org-test-key-0123456789';
@@ -83,28 +85,11 @@ describe('tasks on the local driver with the real claude CLI', () => {
     await stub?.close();
   });
 
-  const api = async <T>(method: 'GET' | 'POST', url: string, payload?: unknown): Promise<T> => {
-    const res = await k.t.app.inject({
-      method,
-      url,
-      headers: { authorization: k.auth },
-      ...(payload ? { payload: payload as object } : {}),
-    });
-    if (res.statusCode >= 300) throw new Error(`${method} ${url} → ${res.statusCode} ${res.body}`);
-    return res.json() as T;
-  };
-  const until = async (id: string, done: (t: Task) => boolean, timeoutMs = 60_000): Promise<Task> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const t = await api<Task>('GET', `/api/v1/tasks/${id}`);
-      if (done(t)) return t;
-      if (Date.now() > deadline) throw new Error(`task ${id} stuck: ${JSON.stringify(t)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  // The kit exists only once beforeAll ran, hence the indirection.
+  const api: ReturnType<typeof taskApi>['api'] = (...a) => taskApi(k.t, k.auth).api(...a);
+  const until: ReturnType<typeof taskApi>['until'] = (...a) => taskApi(k.t, k.auth).until(...a);
   const events = async (id: string) =>
     (await api<{ items: TaskEvent[] }>('GET', `/api/v1/tasks/${id}/events?limit=1000`)).items;
-  const finished = (t: Task) => ['succeeded', 'failed', 'cancelled', 'waiting_for_input'].includes(t.status);
 
   it('runs Write and Bash, leaves files the files API shows, and takes a follow-up in the same process', async () => {
     const task = await api<Task>('POST', '/api/v1/tasks', {

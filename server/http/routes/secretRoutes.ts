@@ -10,7 +10,7 @@ import {
 } from '../../../sdk/secretWire.js';
 import { ErrorEnvelope } from '../../../sdk/wire.js';
 import type { Services } from '../../services.js';
-import { SecretStore, type SecretInfo as StoredSecret } from '../../store/secretStore.js';
+import type { SecretInfo as StoredSecret } from '../../store/secretStore.js';
 import type { App } from '../app.js';
 import { ensureCaller, ensureCan } from '../guard.js';
 import { noteAudit } from '../requestContext.js';
@@ -24,10 +24,7 @@ const toWire = (s: StoredSecret): SecretInfo => ({
 });
 
 export function secretRoutes(app: App, s: Services): void {
-  const secrets = new SecretStore(s.db, s.clock, {
-    configured: s.config.claude.secretsKey,
-    settings: s.settings,
-  });
+  const { secrets } = s;
 
   app.get(
     '/api/v1/me/secrets',

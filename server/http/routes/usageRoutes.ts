@@ -3,7 +3,6 @@
 import { UsageQuery, UsageReport } from '../../../sdk/usageWire.js';
 import { ErrorEnvelope } from '../../../sdk/wire.js';
 import type { Services } from '../../services.js';
-import { UsageStore } from '../../store/usageStore.js';
 import type { App } from '../app.js';
 import { invalidInput } from '../errors.js';
 import { allows, ensureCaller } from '../guard.js';
@@ -11,7 +10,7 @@ import { allows, ensureCaller } from '../guard.js';
 const errors = { 400: ErrorEnvelope, 401: ErrorEnvelope, 403: ErrorEnvelope };
 
 export function usageRoutes(app: App, s: Services): void {
-  const usage = new UsageStore(s.db, s.clock);
+  const { usage } = s;
 
   app.get(
     '/api/v1/usage',
