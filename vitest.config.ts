@@ -8,6 +8,7 @@ export default defineConfig({
       'sdk/**/*.test.ts',
       'agent/**/*.test.ts',
       'test/**/*.test.ts',
+      'web/**/*.test.ts',
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -11,6 +11,7 @@
 // and the agent odd ones, so the two never collide. Either side ends a channel with the
 // `channel.close` notification (after its last bytes); an `error` in it means the stream failed.
 import { z } from 'zod';
+import { permissionModes } from './limits.js';
 
 export const AGENT_PROTOCOL_VERSION = 1;
 /** Versions this build of the server accepts from agents. Keep old ones working. */
@@ -210,7 +211,7 @@ export const agentToServer = {
 // ---- Tasks: one long-lived Claude Code process per active task (DESIGN §4). ----
 
 export const TaskId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
-export const PermissionMode = z.enum(['default', 'acceptEdits', 'bypassPermissions', 'plan']);
+export const PermissionMode = z.enum(permissionModes);
 
 /**
  * Task requests (server → agent). The agent runs

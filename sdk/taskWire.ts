@@ -1,6 +1,7 @@
 // Wire types of the task API: /api/v1/tasks, its events, messages, approvals.
 import { z } from 'zod';
 import { PermissionMode } from './agentProtocol.js';
+import { MAX_PROMPT_BYTES } from './limits.js';
 import { Id } from './wire.js';
 import { RepositoryUrl } from './workspaceWire.js';
 
@@ -19,7 +20,8 @@ export type TaskStatus = z.infer<typeof TaskStatus>;
 /** Statuses in which the task's turn is over; a follow-up resumes it (cancelled excepted). */
 export const FINISHED: readonly TaskStatus[] = ['succeeded', 'failed', 'cancelled'];
 
-export const MAX_PROMPT_BYTES = 100 * 1024;
+export { MAX_PROMPT_BYTES };
+
 const Prompt = z
   .string()
   .refine((s) => s.trim().length > 0, { error: 'must not be empty' })

@@ -2,6 +2,7 @@
 // with these schemas, the CLI and the web UI import them, and the OpenAPI document is generated
 // from them — so there is exactly one definition of every shape that crosses the wire.
 import { z } from 'zod';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from './limits.js';
 import './zodMessages.js';
 
 export const orgRoles = ['owner', 'admin', 'member', 'viewer'] as const;
@@ -12,8 +13,7 @@ export const teamRoles = ['maintainer', 'member'] as const;
 export const TeamRole = z.enum(teamRoles).describe('Role inside one team; maintainers manage its members.');
 export type TeamRole = z.infer<typeof TeamRole>;
 
-export const PASSWORD_MIN_LENGTH = 12;
-export const PASSWORD_MAX_LENGTH = 256;
+export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH };
 
 export const Id = z.string().min(1).max(64);
 export const Email = z

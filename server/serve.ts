@@ -6,12 +6,13 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/configSchema.js';
 import { redactUrl } from './config/loadConfig.js';
 import { type App, buildApp } from './http/app.js';
-import { createServices } from './services.js';
+import { createServices, type Services } from './services.js';
 import { type Db, openDb } from './store/db.js';
 
 export interface RunningServer {
   app: App;
   db: Db;
+  services: Services;
   url: string;
   close(): Promise<void>;
 }
@@ -98,6 +99,7 @@ export async function startServer(
 
   return {
     app,
+    services,
     db,
     url,
     async close() {

@@ -119,6 +119,11 @@ export const ConfigSchema = z.strictObject({
         .max(1024 ** 3)
         .default(1024 * 1024)
         .describe('Largest request body accepted, in bytes; larger bodies get 413.'),
+      webDir: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('Directory of the built web UI to serve at /. Default: dist/web of this installation.'),
     })
     .prefault({}),
   dataDir: z

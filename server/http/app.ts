@@ -29,7 +29,6 @@ import { auditRoutes } from './routes/auditRoutes.js';
 import { authRoutes } from './routes/authRoutes.js';
 import { fileRoutes } from './routes/fileRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
-import { homeRoutes } from './routes/homeRoutes.js';
 import { nodeRoutes } from './routes/nodeRoutes.js';
 import { oidcRoutes } from './routes/oidcRoutes.js';
 import { secretRoutes } from './routes/secretRoutes.js';
@@ -40,6 +39,7 @@ import { terminalRoutes } from './routes/terminalRoutes.js';
 import { tokenRoutes } from './routes/tokenRoutes.js';
 import { usageRoutes } from './routes/usageRoutes.js';
 import { userRoutes } from './routes/userRoutes.js';
+import { webRoutes } from './routes/webRoutes.js';
 import { workspaceRoutes } from './routes/workspaceRoutes.js';
 
 export type App = FastifyInstance<
@@ -160,7 +160,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   terminalRoutes(app, services);
   taskRoutes(app, services);
   taskEventRoutes(app, services);
-  homeRoutes(app, services);
+  await webRoutes(app, services);
   for (const plugin of options.plugins ?? []) await plugin(app, services);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());

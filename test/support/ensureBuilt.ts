@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Build dist/ with `npm run build` unless it is newer than every source the CLI is built from. */
+/** Build dist/ with `npm run build` unless it is newer than every source the CLI and web UI are built from. */
 export async function ensureBuilt(): Promise<void> {
   if (!isBuildFresh())
     await promisify(execFile)('npm', ['run', 'build', '--silent'], { cwd: ROOT, timeout: 120_000 });
@@ -23,10 +23,10 @@ function isBuildFresh(): boolean {
   }
   const newest = (path: string): number => {
     const st = statSync(path);
-    if (!st.isDirectory()) return path.endsWith('.ts') && !path.endsWith('.test.ts') ? st.mtimeMs : 0;
+    if (!st.isDirectory()) return /\.(ts|tsx|css|html)$/.test(path) && !/\.test\.tsx?$/.test(path) ? st.mtimeMs : 0;
     return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
   };
-  const sources = ['cli', 'sdk', 'server', 'agent'].map((dir) => newest(join(ROOT, dir)));
+  const sources = ['cli', 'sdk', 'server', 'agent', 'web'].map((dir) => newest(join(ROOT, dir)));
   const settings = ['package.json', 'tsconfig.json', 'tsconfig.build.json'].map(
     (f) => statSync(join(ROOT, f)).mtimeMs,
   );

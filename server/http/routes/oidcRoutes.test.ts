@@ -222,7 +222,6 @@ describe.each(engines)('OIDC sign-in on %s', (engine) => {
   it('advertises the provider to the sign-in page', async () => {
     const res = await t.app.inject({ url: '/api/v1/auth/providers' });
     expect(res.json()).toEqual({ password: true, oidc: { enabled: true, label: 'Sign in with TestID' } });
-    expect((await t.app.inject({ url: '/' })).body).toContain('Sign in with TestID');
   });
 });
 

@@ -1,0 +1,12 @@
+// Plain constants of the wire contract, with no zod import, so the web UI can use them without
+// bundling the schemas. The schemas in wire.ts, taskWire.ts and agentProtocol.ts build on them.
+
+export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_MAX_LENGTH = 256;
+
+/** The most a prompt or follow-up may be, in UTF-8 bytes. */
+export const MAX_PROMPT_BYTES = 100 * 1024;
+
+/** Claude Code's permission modes, as its --permission-mode flag names them. */
+export const permissionModes = ['default', 'acceptEdits', 'bypassPermissions', 'plan'] as const;
+export type PermissionMode = (typeof permissionModes)[number];

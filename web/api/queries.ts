@@ -1,0 +1,43 @@
+// Queries several pages share. Each key starts with the resource name, so a mutation can
+// invalidate everything about, say, tasks with queryKey ['tasks'].
+import { useQuery } from '@tanstack/react-query';
+import type { Task } from '../../sdk/taskWire.js';
+import type { User } from '../../sdk/wire.js';
+import type { Workspace } from '../../sdk/workspaceWire.js';
+import { isAdmin, useSession } from '../app/session.js';
+import { api, qs } from './http.js';
+
+export type Owner = 'me' | 'all';
+
+export function useTasks(owner: Owner, refetchInterval = 3000) {
+  return useQuery({
+    queryKey: ['tasks', 'list', owner],
+    queryFn: () =>
+      api<{ items: Task[]; next: string | null }>('GET', `/api/v1/tasks${qs({ owner, limit: 200 })}`),
+    refetchInterval,
+  });
+}
+
+export function useWorkspaces(owner: Owner, refetchInterval = 5000) {
+  return useQuery({
+    queryKey: ['workspaces', 'list', owner],
+    queryFn: () => api<{ items: Workspace[] }>('GET', `/api/v1/workspaces${qs({ owner })}`),
+    refetchInterval,
+  });
+}
+
+/** User id → email, for showing owners. Admins see everyone; others know only themselves. */
+export function useUserNames(): (id: string) => string {
+  const me = useSession();
+  const admin = isAdmin(me);
+  const users = useQuery({
+    queryKey: ['users', 'list'],
+    queryFn: () => api<{ items: User[] }>('GET', '/api/v1/users'),
+    enabled: admin,
+    staleTime: 60_000,
+  });
+  return (id) => {
+    if (id === me.user.id) return 'you';
+    return users.data?.items.find((u) => u.id === id)?.email ?? id.slice(0, 8);
+  };
+}

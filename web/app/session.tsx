@@ -1,0 +1,42 @@
+// Who is signed in: GET /api/v1/me, shared by every page through React Query's cache. The CSRF
+// token it carries is handed to the API helper for mutations.
+import { useQuery } from '@tanstack/react-query';
+import { createContext, useContext } from 'react';
+import type { Me, OrgRole } from '../../sdk/wire.js';
+import { ApiError, api, setCsrfToken } from '../api/http.js';
+
+export const ME_KEY = ['me'] as const;
+
+/** The signed-in caller, or null when nobody is (401). */
+export function useMeQuery() {
+  return useQuery({
+    queryKey: ME_KEY,
+    queryFn: async (): Promise<Me | null> => {
+      try {
+        const me = await api<Me>('GET', '/api/v1/me');
+        setCsrfToken(me.csrfToken);
+        return me;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) return null;
+        throw e;
+      }
+    },
+    staleTime: 60_000,
+    retry: (n, e) => !(e instanceof ApiError && e.status < 500) && n < 2,
+  });
+}
+
+const SessionContext = createContext<Me | null>(null);
+export const SessionProvider = SessionContext.Provider;
+
+/** The signed-in caller; only inside the signed-in part of the app. */
+export function useSession(): Me {
+  const me = useContext(SessionContext);
+  if (!me) throw new Error('useSession outside a signed-in page');
+  return me;
+}
+
+const ADMIN_ROLES: readonly OrgRole[] = ['owner', 'admin'];
+export const isAdmin = (me: Me): boolean => ADMIN_ROLES.includes(me.user.role);
+/** Viewers may look but not start tasks or workspaces. */
+export const canRun = (me: Me): boolean => me.user.role !== 'viewer';

@@ -1,0 +1,130 @@
+// The new-task form: repository, prompt, model, permission mode and budget. On success it opens
+// the live task view.
+import {
+  Alert,
+  Autocomplete,
+  Button,
+  Group,
+  NumberInput,
+  Select,
+  Stack,
+  Textarea,
+  TextInput,
+} from '@mantine/core';
+import { useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import { useLocation } from 'wouter';
+import { type PermissionMode, permissionModes } from '../../../sdk/limits.js';
+import type { CreateTaskBody, Task } from '../../../sdk/taskWire.js';
+import { ApiError, api } from '../../api/http.js';
+import { useWorkspaces } from '../../api/queries.js';
+
+const MODE_LABELS: Record<PermissionMode, string> = {
+  default: 'Ask before Bash, Write and Edit',
+  acceptEdits: 'Accept file edits, ask for the rest',
+  bypassPermissions: 'Never ask',
+  plan: 'Plan only, change nothing',
+};
+
+const SHOWN_FIELDS = ['repository', 'prompt', 'model', 'maxBudgetUsd', 'permissionMode'].map(
+  (f) => `body.${f}`,
+);
+
+export function NewTaskForm({ onDone }: { onDone?: () => void }) {
+  const queryClient = useQueryClient();
+  const [, navigate] = useLocation();
+  const workspaces = useWorkspaces('me');
+  const repositories = [...new Set((workspaces.data?.items ?? []).map((w) => w.repository))];
+  const [repository, setRepository] = useState('');
+  const [prompt, setPrompt] = useState('');
+  const [model, setModel] = useState('');
+  const [mode, setMode] = useState<PermissionMode>('default');
+  const [budget, setBudget] = useState<number | string>('');
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const fieldError = (path: string) => error?.fields.find((f) => f.path === `body.${path}`)?.rule;
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    setBusy(true);
+    const body: CreateTaskBody = { repository: repository.trim(), prompt, permissionMode: mode };
+    if (model.trim()) body.model = model.trim();
+    if (typeof budget === 'number') body.maxBudgetUsd = budget;
+    try {
+      const task = await api<Task>('POST', '/api/v1/tasks', body);
+      await queryClient.invalidateQueries({ queryKey: ['tasks'] });
+      onDone?.();
+      navigate(`/tasks/${task.id}`);
+    } catch (err) {
+      setError(err instanceof ApiError ? err : new ApiError(0, 'error', String(err)));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form onSubmit={submit} aria-label="New task">
+      <Stack>
+        <Autocomplete
+          label="Repository"
+          placeholder="https://github.com/acme/app"
+          required
+          data={repositories}
+          value={repository}
+          onChange={setRepository}
+          error={fieldError('repository')}
+        />
+        <Textarea
+          label="Prompt"
+          placeholder="Fix the flaky test in api/ and explain the cause"
+          required
+          autosize
+          minRows={3}
+          maxRows={12}
+          value={prompt}
+          onChange={(e) => setPrompt(e.currentTarget.value)}
+          error={fieldError('prompt')}
+        />
+        <Group grow align="flex-start">
+          <TextInput
+            label="Model"
+            placeholder="default"
+            value={model}
+            onChange={(e) => setModel(e.currentTarget.value)}
+            error={fieldError('model')}
+          />
+          <NumberInput
+            label="Budget (USD)"
+            placeholder="no limit"
+            min={0.01}
+            max={10000}
+            decimalScale={2}
+            value={budget}
+            onChange={setBudget}
+            error={fieldError('maxBudgetUsd')}
+          />
+        </Group>
+        <Select
+          label="Permission mode"
+          data={permissionModes.map((m) => ({ value: m, label: MODE_LABELS[m] }))}
+          value={mode}
+          onChange={(v) => v && setMode(v as PermissionMode)}
+          allowDeselect={false}
+          error={fieldError('permissionMode')}
+        />
+        {error && !error.fields.some((f) => SHOWN_FIELDS.includes(f.path)) && (
+          <Alert color="red" role="alert">
+            {error.message}
+          </Alert>
+        )}
+        <Group justify="flex-end">
+          <Button type="submit" loading={busy}>
+            Start task
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}
