@@ -4,7 +4,8 @@
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startUiStack } from './uiStack.js';
 
 const port = Number(process.env.RC_PORT ?? 0);
-const stack = await startUiStack({ port });
+// RC_WEB_DIR serves another build of the UI (vite build --outDir …), e.g. one per developer.
+const stack = await startUiStack({ port, webDir: process.env.RC_WEB_DIR });
 process.stdout.write(
   [
     `UI stack at ${stack.url}`,

@@ -76,7 +76,9 @@ export interface UiStack {
   close(): Promise<void>;
 }
 
-export async function startUiStack(opts: { port?: number; quiet?: boolean } = {}): Promise<UiStack> {
+export async function startUiStack(
+  opts: { port?: number; quiet?: boolean; webDir?: string; flags?: Record<string, unknown> } = {},
+): Promise<UiStack> {
   const git = await startGitHttpServer({
     repos: {
       app: { 'README.md': '# app\n\nA test repository.\n', 'src/index.js': 'console.log("hi");\n' },
@@ -99,6 +101,8 @@ export async function startUiStack(opts: { port?: number; quiet?: boolean } = {}
       'claude.apiKey': ORG_KEY,
       'workspaces.heartbeatIntervalMs': 1000,
       ...FAST_ARGON2,
+      ...(opts.webDir ? { 'server.webDir': opts.webDir } : {}),
+      ...opts.flags,
     },
   });
   const server = await startServer(config, { print: opts.quiet === false ? undefined : () => {} });
