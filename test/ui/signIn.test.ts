@@ -4,11 +4,12 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config/loadConfig.js';
 import { type RunningServer, startServer } from '../../server/serve.js';
 import { FAST_ARGON2 } from '../support/testApp.js';
+import { launchChromium } from './browser.js';
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 
@@ -16,6 +17,8 @@ describe('sign-in page in Chromium', () => {
   let server: RunningServer;
   let browser: Browser;
   const printed: string[] = [];
+  const emailOf = () =>
+    printed.find((l) => l.startsWith('Created the first administrator: '))?.split(': ')[1] as string;
 
   beforeAll(async () => {
     const config = loadConfig({
@@ -28,17 +31,7 @@ describe('sign-in page in Chromium', () => {
       },
     });
     server = await startServer(config, { print: (line) => printed.push(line) });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
   });
   afterAll(async () => {
@@ -47,28 +40,34 @@ describe('sign-in page in Chromium', () => {
   });
 
   it('signs in with the one-time password, makes the user choose a new one, then signs out', async () => {
-    const email = printed
-      .find((l) => l.startsWith('Created the first administrator: '))
-      ?.split(': ')[1] as string;
+    const email = emailOf();
     const oneTime = printed.find((l) => l.startsWith('One-time password'))?.split(': ')[1] as string;
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     await page.goto(server.url);
     await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password', { exact: true }).fill('not the password');
+    await page.getByLabel(/^Password/).fill('not the password');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('not correct');
+    await page.screenshot({ path: join(ARTIFACTS, 'sign-in-error.png') });
 
-    await page.getByLabel('Password', { exact: true }).fill(oneTime);
+    await page.getByLabel(/^Password/).fill(oneTime);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('Choose your own to continue').waitFor();
+    // The one-time password carries over from the sign-in form.
+    expect(await page.getByLabel(/^One-time password/).inputValue()).toBe(oneTime);
     await page.screenshot({ path: join(ARTIFACTS, 'sign-in-new-password.png') });
-    await page.getByLabel('New password (at least 12 characters)').fill('my own passphrase');
-    await page.getByLabel('New password again').fill('my own passphrase');
+    await page.getByLabel(/^New password \(at least 12 characters\)/).fill('my own passphrase');
+    await page.getByLabel(/^New password again/).fill('my own passphrase, typo');
     await page.getByRole('button', { name: 'Set password' }).click();
-    await page.getByText(`Signed in as ${email}`).waitFor();
-    await page.screenshot({ path: join(ARTIFACTS, 'signed-in.png') });
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('differ');
+    await page.getByLabel(/^New password again/).fill('my own passphrase');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await page.getByRole('heading', { name: 'Tasks' }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'signed-in-dashboard-phone.png') });
 
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    // On a phone the navigation hides behind the menu button.
+    await page.getByRole('button', { name: 'Account' }).click();
+    await page.getByRole('menuitem', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     const relogin = await fetch(`${server.url}/api/v1/auth/login`, {
       method: 'POST',
@@ -77,6 +76,22 @@ describe('sign-in page in Chromium', () => {
     });
     expect(((await relogin.json()) as { passwordChangeRequired: boolean }).passwordChangeRequired).toBe(
       false,
+    );
+    // The old session is gone: a reload shows the sign-in form again.
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  });
+
+  it('opens the page a shared link points at after signing in', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/settings`);
+    await page.getByLabel('Email').fill(emailOf());
+    await page.getByLabel(/^Password/).fill('my own passphrase');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).waitFor({ state: 'attached' });
+    expect(new URL(page.url()).pathname).toBe('/settings');
+    expect(await page.getByRole('link', { name: 'Settings' }).first().getAttribute('aria-current')).toBe(
+      'page',
     );
   });
 });
