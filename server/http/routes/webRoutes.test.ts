@@ -6,8 +6,8 @@ import { WEB_ROUTES } from './webRoutes.js';
 
 describe('the web UI routes', () => {
   let t: TestApp;
+  const dir = mkdtempSync('/tmp/rc-web-');
   beforeAll(async () => {
-    const dir = mkdtempSync('/tmp/rc-web-');
     mkdirSync(join(dir, 'assets'));
     writeFileSync(join(dir, 'index.html'), '<!doctype html><div id="root"></div>');
     writeFileSync(join(dir, 'assets', 'index-abc123.js'), 'console.log(1)');
@@ -39,6 +39,13 @@ describe('the web UI routes', () => {
     const icon = await t.app.inject({ url: '/favicon.svg' });
     expect(icon.statusCode).toBe(200);
     expect(icon.headers['cache-control']).toBe('no-cache');
+  });
+
+  it('serves files of a rebuild made while it runs', async () => {
+    writeFileSync(join(dir, 'assets', 'index-new456.js'), 'console.log(2)');
+    const res = await t.app.inject({ url: '/assets/index-new456.js' });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toBe('console.log(2)');
   });
 
   it('keeps the 404 envelope for unknown paths and the API for API paths', async () => {

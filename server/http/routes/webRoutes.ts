@@ -48,8 +48,9 @@ export async function webRoutes(app: App, s: Services): Promise<void> {
     await app.register(fastifyStatic, {
       root: dir,
       prefix: '/',
-      // One route per built file, so an unknown path still gets the API's 404 envelope.
-      wildcard: false,
+      // Files are looked up per request, so a rebuild while the server runs is served at once; a
+      // missing one falls through to the API's 404 envelope.
+      wildcard: true,
       index: false,
       serveDotFiles: false,
       setHeaders(res, path) {
