@@ -25,3 +25,18 @@ export async function signIn(page: Page, baseUrl: string, email: string, passwor
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
 }
+
+/** The visible terminal's screen, one line per row, with plain spaces. */
+export async function terminalScreen(page: Page): Promise<string> {
+  const rows = await page
+    .locator('[role=tabpanel][aria-label^="Terminal"]:visible .xterm-rows > div')
+    .allTextContents();
+  return rows.join('\n').replace(/\u00a0/g, ' ');
+}
+
+/** Monaco's rendered lines (in DOM order, which is fine for "contains"), with plain spaces. */
+export async function editorText(page: Page): Promise<string> {
+  return (await page.locator('.monaco-editor .view-line').allTextContents())
+    .join('\n')
+    .replace(/\u00a0/g, ' ');
+}

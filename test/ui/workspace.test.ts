@@ -6,10 +6,10 @@
 import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Workspace } from '../../sdk/workspaceWire.js';
-import { launchChromium, signIn } from './browser.js';
+import { editorText, launchChromium, signIn, terminalScreen } from './browser.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startUiStack, type UiStack } from './uiStack.js';
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
@@ -51,19 +51,6 @@ describe('workspace pages in Chromium', () => {
     return { page, requests, errors };
   }
 
-  /** The shown terminal's screen, one line per row, with plain spaces. */
-  const screen = async (page: Page) =>
-    (
-      await page
-        .locator('[role=tabpanel][aria-label^="Terminal"]:visible .xterm-rows > div')
-        .allTextContents()
-    )
-      .join('\n')
-      .replace(/\u00a0/g, ' ');
-  /** Monaco's rendered lines (in DOM order, which is fine for "contains"), with plain spaces. */
-  const editorText = async (page: Page) =>
-    (await page.locator('.monaco-editor .view-line').allTextContents()).join('\n').replace(/\u00a0/g, ' ');
-
   it('creates a workspace, runs a terminal, edits and uploads files', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const { page, requests, errors } = await openPage(context);
@@ -86,12 +73,12 @@ describe('workspace pages in Chromium', () => {
     // A new terminal gets the keyboard without a click; "hi" comes back from the shell.
     await page.getByRole('tab', { name: 'Terminals' }).click();
     await page.getByRole('button', { name: 'New terminal' }).click();
-    await expect.poll(() => screen(page), { timeout: 30_000 }).toMatch(/\$/);
+    await expect.poll(() => terminalScreen(page), { timeout: 30_000 }).toMatch(/\$/);
     expect(await page.evaluate<string>('document.activeElement?.className')).toContain(
       'xterm-helper-textarea',
     );
     await page.keyboard.type('echo hi\n');
-    await expect.poll(() => screen(page)).toMatch(/^hi\s*$/m);
+    await expect.poll(() => terminalScreen(page)).toMatch(/^hi\s*$/m);
     await page.screenshot({ path: join(ARTIFACTS, 'workspace-terminal.png') });
     // Written by the shell while the tree is listed: it hears of the file through the watch.
     await page.keyboard.type('echo from the shell > shell-made.txt\n');
@@ -102,8 +89,8 @@ describe('workspace pages in Chromium', () => {
 
     // After a reload the page lists the open terminal and reattaches; the server replays it.
     await page.reload();
-    await expect.poll(() => screen(page), { timeout: 30_000 }).toMatch(/^hi\s*$/m);
-    expect(await screen(page)).toContain('echo hi');
+    await expect.poll(() => terminalScreen(page), { timeout: 30_000 }).toMatch(/^hi\s*$/m);
+    expect(await terminalScreen(page)).toContain('echo hi');
     const terminals = await page.request.get(`${stack.url}/api/v1/workspaces/${workspaceId}/terminals`);
     expect(((await terminals.json()) as { items: unknown[] }).items).toHaveLength(1);
 

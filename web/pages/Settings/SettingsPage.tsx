@@ -1,4 +1,20 @@
-// Placeholder while the page is built.
+// Your own settings: profile and password, API tokens, and your Anthropic API key.
+import { Stack, Title } from '@mantine/core';
+import { AnthropicKeySection } from './AnthropicKeySection.js';
+import { PasswordForm } from './PasswordForm.js';
+import { ProfileSection } from './ProfileSection.js';
+import { TokensSection } from './TokensSection.js';
+
 export default function SettingsPage() {
-  return <p>SettingsPage</p>;
+  return (
+    <Stack maw={880}>
+      <Title order={1} size="h2">
+        Settings
+      </Title>
+      <ProfileSection />
+      <TokensSection />
+      <AnthropicKeySection />
+      <PasswordForm />
+    </Stack>
+  );
 }

@@ -1,0 +1,65 @@
+// Adds someone to a team: a searchable pick of the users not yet in it, and their team role.
+import { Button, Group, Select } from '@mantine/core';
+import { useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import type { Team, TeamRole } from '../../../sdk/wire.js';
+import { api } from '../../api/http.js';
+import { attempt, notifyOk } from '../../lib/notify.js';
+import { teamRoleOptions } from '../../lib/roleLabels.js';
+import { useUsers } from './adminQueries.js';
+
+export function AddMemberForm({ team }: { team: Team }) {
+  const queryClient = useQueryClient();
+  const users = useUsers();
+  const [userId, setUserId] = useState<string | null>(null);
+  const [role, setRole] = useState<TeamRole>('member');
+  const [busy, setBusy] = useState(false);
+  const inTeam = new Set(team.members.map((m) => m.userId));
+  const candidates = (users.data?.items ?? [])
+    .filter((u) => !inTeam.has(u.id))
+    .map((u) => ({ value: u.id, label: u.name ? `${u.name} (${u.email})` : u.email }));
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!userId) return;
+    setBusy(true);
+    const saved = await attempt(
+      () => api<Team>('PUT', `/api/v1/teams/${team.id}/members/${userId}`, { role }),
+      'The member was not added',
+    );
+    setBusy(false);
+    if (!saved) return;
+    await queryClient.invalidateQueries({ queryKey: ['teams'] });
+    notifyOk(`Added to ${team.name}.`);
+    setUserId(null);
+  };
+
+  return (
+    <form onSubmit={submit} aria-label={`Add a member to ${team.name}`}>
+      <Group align="flex-end" gap="xs">
+        <Select
+          label="Add member"
+          placeholder={candidates.length ? 'Pick a user' : 'Everyone is in this team'}
+          data={candidates}
+          value={userId}
+          onChange={setUserId}
+          searchable
+          nothingFoundMessage="No such user"
+          disabled={candidates.length === 0}
+          style={{ flex: '1 1 14rem' }}
+        />
+        <Select
+          label="Team role"
+          data={teamRoleOptions}
+          value={role}
+          onChange={(v) => v && setRole(v as TeamRole)}
+          allowDeselect={false}
+          w={140}
+        />
+        <Button type="submit" variant="light" loading={busy} disabled={!userId}>
+          Add
+        </Button>
+      </Group>
+    </form>
+  );
+}

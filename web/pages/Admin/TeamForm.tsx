@@ -1,0 +1,73 @@
+// Create a team, or rename one and change its description: the same two inputs either way.
+import { Alert, Button, Group, Stack, Textarea, TextInput } from '@mantine/core';
+import { useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import type { Team } from '../../../sdk/wire.js';
+import { type ApiError, api } from '../../api/http.js';
+import { asApiError, fieldRule, formMessage } from '../../lib/formErrors.js';
+import { notifyOk } from '../../lib/notify.js';
+
+const FIELDS = ['name', 'description'];
+
+export function TeamForm({ team, onDone }: { team?: Team; onDone: () => void }) {
+  const queryClient = useQueryClient();
+  const [name, setName] = useState(team?.name ?? '');
+  const [description, setDescription] = useState(team?.description ?? '');
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    setBusy(true);
+    const body = { name: name.trim(), description: description.trim() || null };
+    try {
+      const saved = team
+        ? await api<Team>('PATCH', `/api/v1/teams/${team.id}`, body)
+        : await api<Team>('POST', '/api/v1/teams', body);
+      await queryClient.invalidateQueries({ queryKey: ['teams'] });
+      notifyOk(team ? `Saved team ${saved.name}.` : `Created team ${saved.name}.`);
+      onDone();
+    } catch (err) {
+      setError(asApiError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const message = formMessage(error, FIELDS);
+  return (
+    <form onSubmit={submit} aria-label={team ? 'Edit team' : 'New team'}>
+      <Stack>
+        <TextInput
+          label="Team name"
+          required
+          value={name}
+          onChange={(e) => setName(e.currentTarget.value)}
+          error={fieldRule(error, 'name')}
+          data-autofocus
+        />
+        <Textarea
+          label="Description"
+          placeholder="optional"
+          autosize
+          minRows={2}
+          maxRows={6}
+          value={description}
+          onChange={(e) => setDescription(e.currentTarget.value)}
+          error={fieldRule(error, 'description')}
+        />
+        {message && (
+          <Alert color="red" role="alert">
+            {message}
+          </Alert>
+        )}
+        <Group justify="flex-end">
+          <Button type="submit" loading={busy}>
+            {team ? 'Save team' : 'Create team'}
+          </Button>
+        </Group>
+      </Stack>
+    </form>
+  );
+}

@@ -1,0 +1,94 @@
+// The hosts workspaces run on (admins): health, and what the workspaces placed there reserve
+// against the node's capacity — or against the machine itself when the capacity is not limited.
+import { Alert, Badge, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import type { NodeItem } from '../../../sdk/nodeWire.js';
+import { formatBytes } from '../../lib/format.js';
+import { useNodes } from './monitorQueries.js';
+import { UsageMeter } from './UsageMeter.js';
+
+const cores = (n: number) => `${Number.isInteger(n) ? n : n.toFixed(1)} ${n === 1 ? 'core' : 'cores'}`;
+
+/** What the bars measure against: the configured capacity, else the machine itself. */
+function limits(node: NodeItem): string {
+  const { cpu, memoryBytes } = node.capacity;
+  if (cpu !== null && memoryBytes !== null) return 'Against the configured capacity.';
+  if (cpu === null && memoryBytes === null) return 'No capacity configured: against the host.';
+  return cpu === null ? 'CPU against the host.' : 'Memory against the host.';
+}
+
+export function NodesPanel() {
+  const nodes = useNodes(true);
+  return (
+    <Stack gap="sm" component="section" aria-labelledby="nodes-heading">
+      <Title order={2} size="h4" id="nodes-heading">
+        Nodes
+      </Title>
+      {nodes.isError && <Alert color="red">{nodes.error.message}</Alert>}
+      {nodes.data?.items.length === 0 && <Text c="dimmed">No nodes are configured.</Text>}
+      <SimpleGrid cols={{ base: 1, sm: 2, lg: 3 }}>
+        {nodes.data?.items.map((n) => (
+          <NodeCard key={n.name} node={n} />
+        ))}
+      </SimpleGrid>
+    </Stack>
+  );
+}
+
+function NodeCard({ node }: { node: NodeItem }) {
+  const cpuTotal = node.capacity.cpu ?? node.host?.cpu ?? null;
+  const memTotal = node.capacity.memoryBytes ?? node.host?.memoryBytes ?? null;
+  return (
+    <Paper withBorder p="md" component="section" aria-label={`Node ${node.name}`}>
+      <Stack gap="sm">
+        <Group justify="space-between" wrap="nowrap">
+          <Group gap="xs" wrap="nowrap" style={{ minWidth: 0 }}>
+            <Text fw={600} truncate>
+              {node.name}
+            </Text>
+            <Badge variant="outline" color="gray" size="sm">
+              {node.driver}
+            </Badge>
+          </Group>
+          <Badge color={node.healthy ? 'green' : 'red'} variant="light">
+            {node.healthy ? 'Healthy' : 'Unhealthy'}
+          </Badge>
+        </Group>
+        {node.error && (
+          <Text size="sm" c="red">
+            {node.error}
+          </Text>
+        )}
+        <UsageMeter
+          label="CPU reserved"
+          used={node.used.cpu}
+          total={cpuTotal}
+          text={cpuTotal === null ? cores(node.used.cpu) : `${node.used.cpu} of ${cores(cpuTotal)}`}
+        />
+        <UsageMeter
+          label="Memory reserved"
+          used={node.used.memoryBytes}
+          total={memTotal}
+          text={
+            memTotal === null
+              ? formatBytes(node.used.memoryBytes)
+              : `${formatBytes(node.used.memoryBytes)} of ${formatBytes(memTotal)}`
+          }
+        />
+        <UsageMeter
+          label="Workspaces running"
+          used={node.used.running}
+          total={node.capacity.maxWorkspaces}
+          text={`${node.used.running} running of ${node.used.workspaces}${
+            node.capacity.maxWorkspaces === null ? '' : ` (max ${node.capacity.maxWorkspaces})`
+          }`}
+        />
+        <Text size="xs" c="dimmed">
+          {limits(node)}
+          {node.host
+            ? ` Host: ${cores(node.host.cpu)}, ${formatBytes(node.host.memoryBytes)} memory.`
+            : ' Host size unknown: its engine did not answer.'}
+        </Text>
+      </Stack>
+    </Paper>
+  );
+}

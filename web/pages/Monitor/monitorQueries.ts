@@ -1,0 +1,44 @@
+// What the resource monitor polls. Node and everyone's data are admin-only endpoints: callers pass
+// `admin` and the queries stay disabled for anyone else rather than collecting 403s.
+import { useQuery } from '@tanstack/react-query';
+import type { NodeList } from '../../../sdk/nodeWire.js';
+import type { Task } from '../../../sdk/taskWire.js';
+import type { UsageReport } from '../../../sdk/usageWire.js';
+import { ApiError, api, qs } from '../../api/http.js';
+
+/** A 4xx will not change by asking again; the next poll tries anyway. */
+const retry = (n: number, e: Error) => !(e instanceof ApiError && e.status < 500) && n < 2;
+
+export function useNodes(admin: boolean) {
+  return useQuery({
+    queryKey: ['nodes'],
+    queryFn: () => api<NodeList>('GET', '/api/v1/nodes'),
+    enabled: admin,
+    refetchInterval: 5000,
+    retry,
+  });
+}
+
+export function useQueuedTasks(admin: boolean) {
+  const owner = admin ? 'all' : 'me';
+  return useQuery({
+    queryKey: ['tasks', 'queued', owner],
+    queryFn: () =>
+      api<{ items: Task[]; next: string | null }>(
+        'GET',
+        `/api/v1/tasks${qs({ status: 'queued', owner, limit: 200 })}`,
+      ),
+    refetchInterval: 3000,
+    retry,
+  });
+}
+
+/** Cost by user over the server's default range: this calendar month (UTC). */
+export function useMonthlyCost() {
+  return useQuery({
+    queryKey: ['usage', 'user', 'month'],
+    queryFn: () => api<UsageReport>('GET', `/api/v1/usage${qs({ groupBy: 'user' })}`),
+    refetchInterval: 10_000,
+    retry,
+  });
+}
