@@ -93,7 +93,7 @@ export async function printFollowing(
   opts: { after: number; json: boolean },
 ): Promise<void> {
   const s = shortId(task.id);
-  const renderer = new TaskRenderer({ color: useColor(ctx), taskRef: s });
+  const renderer = new TaskRenderer({ color: wantsColor(ctx), taskRef: s });
   const detach = () => {
     const newline = process.stderr.isTTY ? '\n' : '';
     process.stderr.write(`${newline}detached; the task keeps running: rclaude task logs --follow ${s}\n`);
@@ -137,6 +137,6 @@ export function ensureSucceeded(t: Task): void {
 }
 
 /** Styles only on a terminal, and never when NO_COLOR is set (https://no-color.org). */
-export function useColor(ctx: CliContext): boolean {
+export function wantsColor(ctx: CliContext): boolean {
   return process.stdout.isTTY === true && !ctx.env.NO_COLOR;
 }

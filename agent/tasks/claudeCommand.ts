@@ -21,6 +21,9 @@ export function claudeArgs(p: StartParams): string[] {
     '--verbose',
     '--permission-prompt-tool',
     'stdio',
+    // Each prompt and follow-up comes back on stdout as a `user` event, so the event log (and
+    // every viewer of it) has the person's side of the conversation too.
+    '--replay-user-messages',
   ];
   if (p.model) args.push('--model', p.model);
   if (p.permissionMode) args.push('--permission-mode', p.permissionMode);

@@ -99,6 +99,7 @@ describe('tasks with a fake claude', () => {
         '--verbose',
         '--permission-prompt-tool',
         'stdio',
+        '--replay-user-messages',
         '--model',
         'claude-test',
         '--permission-mode',

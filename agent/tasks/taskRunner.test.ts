@@ -95,6 +95,12 @@ describe('tasks with the real Claude Code', () => {
       'first answer',
       'second answer',
     ]);
+    // --replay-user-messages: the prompt and the follow-up come back as user events, in order.
+    const typed = messages
+      .filter((m) => m.type === 'user' && !JSON.stringify(m).includes('tool_result'))
+      .map((m) => JSON.stringify(m));
+    expect(typed.findIndex((t) => t.includes('[scenario:followUp] go'))).toBeGreaterThanOrEqual(0);
+    expect(typed.findIndex((t) => t.includes('and now?'))).toBeGreaterThan(0);
     expect((await request<{ tasks: { running: boolean }[] }>('task.list', {})).tasks).toContainEqual(
       expect.objectContaining({ taskId: 'follow', running: true }),
     );
@@ -168,7 +174,7 @@ describe('tasks with the real Claude Code', () => {
     expect(parse(result)).toMatchObject({ is_error: false, result: 'understood' });
     const toolResult = eventsOf(conn, 'deny')
       .map(parse)
-      .find((m) => m.type === 'user');
+      .find((m) => m.type === 'user' && JSON.stringify(m).includes('tool_result'));
     expect(JSON.stringify(toolResult)).toContain('Not in this repository, please.');
     await expect(stat(path.join(agent.workspace, 'denied.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
     await request('task.stop', { taskId: 'deny' });

@@ -12,7 +12,7 @@ import { json, table } from '../output.js';
 import { resolveTask } from '../resolveTask.js';
 import { ensureWorkspaceRef, resolveWorkspace, shortId, usageError } from '../resolveWorkspace.js';
 import { describeTask, formatCost, oneLine, taskStatusText } from '../taskDetails.js';
-import { printFollowing, useColor } from '../taskFollow.js';
+import { printFollowing, wantsColor } from '../taskFollow.js';
 import { TaskRenderer } from '../taskOutput.js';
 import { age } from '../workspaceOutput.js';
 import { registerTaskApprovals } from './taskApprovalCommands.js';
@@ -221,7 +221,7 @@ function runBody(prompt: string, o: RunFlags): CreateTaskBody & { workspaceId?: 
 
 /** Every stored event of the task, rendered (or as JSON lines), page by page. */
 async function printLog(ctx: CliContext, client: ApiClient, t: Task, asJson: boolean): Promise<void> {
-  const renderer = new TaskRenderer({ color: useColor(ctx), taskRef: shortId(t.id) });
+  const renderer = new TaskRenderer({ color: wantsColor(ctx), taskRef: shortId(t.id) });
   let after = 0;
   let any = false;
   for (;;) {

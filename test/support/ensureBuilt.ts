@@ -23,7 +23,8 @@ function isBuildFresh(): boolean {
   }
   const newest = (path: string): number => {
     const st = statSync(path);
-    if (!st.isDirectory()) return /\.(ts|tsx|css|html)$/.test(path) && !/\.test\.tsx?$/.test(path) ? st.mtimeMs : 0;
+    if (!st.isDirectory())
+      return /\.(ts|tsx|css|html)$/.test(path) && !/\.test\.tsx?$/.test(path) ? st.mtimeMs : 0;
     return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
   };
   const sources = ['cli', 'sdk', 'server', 'agent', 'web'].map((dir) => newest(join(ROOT, dir)));

@@ -1,0 +1,44 @@
+// The task view's reads and writes of /api/v1/tasks/:id (stop and run-again are shared with the
+// dashboard in ../Dashboard/taskActions.ts).
+import { useQuery } from '@tanstack/react-query';
+import type { Approval, Task } from '../../../sdk/taskWire.js';
+import { api } from '../../api/http.js';
+import { isTaskFinished } from '../../lib/status.js';
+
+const path = (id: string) => `/api/v1/tasks/${encodeURIComponent(id)}`;
+
+export const taskKey = (id: string) => ['tasks', 'detail', id] as const;
+export const approvalsKey = (id: string) => ['tasks', 'approvals', id] as const;
+
+export const fetchTask = (id: string) => api<Task>('GET', path(id));
+
+/** The task, polled every few seconds while it is active (events also trigger refetches). */
+export function useTask(id: string) {
+  return useQuery({
+    queryKey: taskKey(id),
+    queryFn: () => fetchTask(id),
+    refetchInterval: (q) => (q.state.data && isTaskFinished(q.state.data.status) ? false : 3000),
+  });
+}
+
+/** Pending approvals. A finished task's leftovers cannot be answered any more, so none are shown. */
+export function usePendingApprovals(task: Task | undefined) {
+  const enabled = !!task && !isTaskFinished(task.status);
+  return useQuery({
+    queryKey: approvalsKey(task?.id ?? ''),
+    queryFn: () => api<{ items: Approval[] }>('GET', `${path(task?.id ?? '')}/approvals?status=pending`),
+    enabled,
+    refetchInterval: task?.status === 'waiting_for_approval' ? 3000 : false,
+    select: (d) => d.items,
+  });
+}
+
+export const interruptTask = (id: string) => api<Task>('POST', `${path(id)}/interrupt`);
+
+export const sendMessage = (id: string, text: string) => api<Task>('POST', `${path(id)}/messages`, { text });
+
+export const answerApproval = (
+  taskId: string,
+  approvalId: string,
+  body: { decision: 'allow' | 'deny'; message?: string; remember?: boolean },
+) => api<Task>('POST', `${path(taskId)}/approvals/${encodeURIComponent(approvalId)}`, body);
