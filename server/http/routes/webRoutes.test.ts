@@ -49,7 +49,14 @@ describe('the web UI routes', () => {
   });
 
   it('keeps the 404 envelope for unknown paths and the API for API paths', async () => {
-    for (const url of ['/nope', '/assets/missing.js', '/tasks', '/tasks/1/2', '/../etc/passwd', '/index.html/x']) {
+    for (const url of [
+      '/nope',
+      '/assets/missing.js',
+      '/tasks',
+      '/tasks/1/2',
+      '/../etc/passwd',
+      '/index.html/x',
+    ]) {
       const res = await t.app.inject({ url });
       expect(res.statusCode, url).toBe(404);
       expect(res.json().error.code).toBe('route_not_found');
