@@ -113,3 +113,17 @@ export async function startOidcProvider(): Promise<TestOidcProvider> {
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/** The control plane's settings for signing in through `idp` (domain example.test allowed). */
+export function oidcTestFlags(idp: TestOidcProvider): Record<string, unknown> {
+  return {
+    'auth.oidc': {
+      issuer: idp.issuer,
+      clientId: idp.clientId,
+      clientSecret: idp.clientSecret,
+      allowInsecureHttp: true,
+      label: 'Sign in with TestID',
+    },
+    'security.allowedDomains': ['example.test'],
+  };
+}

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditPage, Me } from '../../../sdk/wire.js';
 import {
+  oidcTestFlags,
   startOidcProvider,
   type TestAccount,
   type TestOidcProvider,
@@ -52,18 +53,7 @@ describe.each(engines)('OIDC sign-in on %s', (engine) => {
 
   beforeAll(async () => {
     idp = await startOidcProvider();
-    t = await createTestApp(engine, {
-      flags: {
-        'auth.oidc': {
-          issuer: idp.issuer,
-          clientId: idp.clientId,
-          clientSecret: idp.clientSecret,
-          allowInsecureHttp: true,
-          label: 'Sign in with TestID',
-        },
-        'security.allowedDomains': ['example.test'],
-      },
-    });
+    t = await createTestApp(engine, { flags: oidcTestFlags(idp) });
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
     t.services.publicUrl = base;

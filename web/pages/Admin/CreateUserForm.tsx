@@ -1,12 +1,13 @@
 // The new-user form: email, name, role and an optional password (users who sign in only through
 // single sign-on have none). Server rules (email format, password length, owners-only) show on
 // the inputs or above the button.
-import { Alert, Button, Group, Select, Stack, TextInput } from '@mantine/core';
+import { Button, Group, Select, Stack, TextInput } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { PASSWORD_MIN_LENGTH } from '../../../sdk/limits.js';
 import type { CreateUserBody, OrgRole, User } from '../../../sdk/wire.js';
 import { type ApiError, api } from '../../api/http.js';
+import { FormAlert } from '../../lib/FormAlert.js';
 import { asApiError, fieldRule, formMessage } from '../../lib/formErrors.js';
 import { notifyOk } from '../../lib/notify.js';
 import { PasswordField } from '../../lib/PasswordField.js';
@@ -79,11 +80,7 @@ export function CreateUserForm({ onDone }: { onDone: () => void }) {
           onChange={(e) => setPassword(e.currentTarget.value)}
           error={fieldRule(error, 'password')}
         />
-        {message && (
-          <Alert color="red" role="alert">
-            {message}
-          </Alert>
-        )}
+        <FormAlert message={message} />
         <Group justify="flex-end">
           <Button type="submit" loading={busy}>
             Create user

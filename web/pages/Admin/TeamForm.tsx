@@ -1,9 +1,10 @@
 // Create a team, or rename one and change its description: the same two inputs either way.
-import { Alert, Button, Group, Stack, Textarea, TextInput } from '@mantine/core';
+import { Button, Group, Stack, Textarea, TextInput } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import type { Team } from '../../../sdk/wire.js';
 import { type ApiError, api } from '../../api/http.js';
+import { FormAlert } from '../../lib/FormAlert.js';
 import { asApiError, fieldRule, formMessage } from '../../lib/formErrors.js';
 import { notifyOk } from '../../lib/notify.js';
 
@@ -57,11 +58,7 @@ export function TeamForm({ team, onDone }: { team?: Team; onDone: () => void }) 
           onChange={(e) => setDescription(e.currentTarget.value)}
           error={fieldRule(error, 'description')}
         />
-        {message && (
-          <Alert color="red" role="alert">
-            {message}
-          </Alert>
-        )}
+        <FormAlert message={message} />
         <Group justify="flex-end">
           <Button type="submit" loading={busy}>
             {team ? 'Save team' : 'Create team'}

@@ -7,6 +7,7 @@ import { type FormEvent, useState } from 'react';
 import type { SecretInfo, SecretList } from '../../../sdk/secretWire.js';
 import { ApiError, api } from '../../api/http.js';
 import { canRun, useSession } from '../../app/session.js';
+import { FormAlert } from '../../lib/FormAlert.js';
 import { formatAgo } from '../../lib/format.js';
 import { asApiError, fieldRule, formMessage } from '../../lib/formErrors.js';
 import { attempt, notifyOk } from '../../lib/notify.js';
@@ -117,11 +118,7 @@ function KeyForm({ replacing }: { replacing: boolean }) {
           onChange={(e) => setValue(e.currentTarget.value)}
           error={fieldRule(error, 'value')}
         />
-        {message && (
-          <Alert color="red" role="alert">
-            {message}
-          </Alert>
-        )}
+        <FormAlert message={message} />
         <Group>
           <Button type="submit" variant="light" loading={busy}>
             Save key

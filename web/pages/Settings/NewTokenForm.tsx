@@ -5,6 +5,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import type { CreatedToken } from '../../../sdk/wire.js';
 import { type ApiError, api } from '../../api/http.js';
+import { FormAlert } from '../../lib/FormAlert.js';
 import { asApiError, fieldRule, formMessage } from '../../lib/formErrors.js';
 
 const LIFETIMES = [
@@ -67,11 +68,7 @@ export function NewTokenForm() {
             w={160}
           />
         </Group>
-        {message && (
-          <Alert color="red" role="alert">
-            {message}
-          </Alert>
-        )}
+        <FormAlert message={message} />
         <Group>
           <Button type="submit" variant="light" loading={busy}>
             Create token

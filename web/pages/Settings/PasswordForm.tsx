@@ -1,11 +1,12 @@
 // Change your password. The server asks for the current one when you have one (someone who only
 // signs in through single sign-on sets a first password without it) and signs out your other
 // sessions afterwards.
-import { Alert, Button, Group, Stack } from '@mantine/core';
+import { Button, Group, Stack } from '@mantine/core';
 import { type FormEvent, useState } from 'react';
 import { PASSWORD_MIN_LENGTH } from '../../../sdk/limits.js';
 import { ApiError, api } from '../../api/http.js';
 import { useSession } from '../../app/session.js';
+import { FormAlert } from '../../lib/FormAlert.js';
 import { asApiError, fieldRule, formMessage } from '../../lib/formErrors.js';
 import { notifyOk } from '../../lib/notify.js';
 import { PasswordField } from '../../lib/PasswordField.js';
@@ -80,11 +81,7 @@ export function PasswordForm() {
             value={again}
             onChange={(e) => setAgain(e.currentTarget.value)}
           />
-          {message && (
-            <Alert color="red" role="alert">
-              {message}
-            </Alert>
-          )}
+          <FormAlert message={message} />
           <Group>
             <Button type="submit" variant="light" loading={busy}>
               Change password

@@ -1,11 +1,12 @@
 // Who you are to the platform: email, role, teams and sign-in methods (read-only; admins change
 // roles and teams), and the display name, which you may change yourself.
-import { Alert, Badge, Button, Group, SimpleGrid, Stack, Text, TextInput } from '@mantine/core';
+import { Badge, Button, Group, SimpleGrid, Stack, Text, TextInput } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type ReactNode, useState } from 'react';
 import type { User } from '../../../sdk/wire.js';
 import { type ApiError, api } from '../../api/http.js';
 import { ME_KEY, useSession } from '../../app/session.js';
+import { FormAlert } from '../../lib/FormAlert.js';
 import { asApiError, fieldRule, formMessage } from '../../lib/formErrors.js';
 import { notifyOk } from '../../lib/notify.js';
 import { orgRoleLabels, teamRoleLabels } from '../../lib/roleLabels.js';
@@ -79,11 +80,7 @@ export function ProfileSection() {
               Save name
             </Button>
           </Group>
-          {message && (
-            <Alert color="red" role="alert">
-              {message}
-            </Alert>
-          )}
+          <FormAlert message={message} />
         </Stack>
       </form>
     </SettingsSection>

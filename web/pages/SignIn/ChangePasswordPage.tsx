@@ -1,11 +1,12 @@
 // The first sign-in with a generated one-time password: choose your own before anything else.
-import { Alert, Button, Center, Paper, PasswordInput, Stack, Text, Title } from '@mantine/core';
+import { Button, Center, Paper, PasswordInput, Stack, Text, Title } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { PASSWORD_MIN_LENGTH } from '../../../sdk/limits.js';
 import type { Me } from '../../../sdk/wire.js';
 import { api } from '../../api/http.js';
 import { ME_KEY } from '../../app/session.js';
+import { FormAlert } from '../../lib/FormAlert.js';
 
 export function ChangePasswordPage({ me }: { me: Me }) {
   const queryClient = useQueryClient();
@@ -68,11 +69,7 @@ export function ChangePasswordPage({ me }: { me: Me }) {
             <Button type="submit" loading={busy}>
               Set password
             </Button>
-            {error && (
-              <Alert color="red" role="alert">
-                {error}
-              </Alert>
-            )}
+            <FormAlert message={error} />
           </Stack>
         </form>
       </Paper>

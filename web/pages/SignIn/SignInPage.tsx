@@ -1,10 +1,11 @@
 // Sign in with a password, or through the organisation's identity provider when OIDC is set up.
-import { Alert, Button, Center, Divider, Paper, PasswordInput, Stack, TextInput, Title } from '@mantine/core';
+import { Button, Center, Divider, Paper, PasswordInput, Stack, TextInput, Title } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import type { AuthProviders, Me } from '../../../sdk/wire.js';
 import { api, setCsrfToken } from '../../api/http.js';
 import { ME_KEY } from '../../app/session.js';
+import { FormAlert } from '../../lib/FormAlert.js';
 
 /** What the OIDC callback's ?error= codes mean, for a person. */
 const OIDC_ERRORS: Record<string, string> = {
@@ -86,11 +87,7 @@ export function SignInPage() {
             <Button type="submit" loading={busy}>
               Sign in
             </Button>
-            {error && (
-              <Alert color="red" role="alert">
-                {error}
-              </Alert>
-            )}
+            <FormAlert message={error} />
           </Stack>
         </form>
       </Paper>
