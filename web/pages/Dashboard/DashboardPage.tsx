@@ -170,8 +170,13 @@ function TaskRow({
         <Text size="sm">{repoName(task.repository)}</Text>
       </Table.Td>
       {owner !== null && <Table.Td visibleFrom="md">{owner}</Table.Td>}
-      <Table.Td>
-        <Badge color={look.color} variant="light">
+      {/* The badge keeps its whole label; the prompt's cell is the one that wraps on a phone. */}
+      <Table.Td w={1}>
+        <Badge
+          color={look.color}
+          variant="light"
+          styles={{ root: { maxWidth: 'none' }, label: { overflow: 'visible' } }}
+        >
           {look.label}
         </Badge>
       </Table.Td>
