@@ -3,8 +3,8 @@
 import { Alert, Badge, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import type { NodeItem } from '../../../sdk/nodeWire.js';
 import { formatBytes } from '../../lib/format.js';
+import { UsageMeter } from '../../lib/UsageMeter.js';
 import { useNodes } from './monitorQueries.js';
-import { UsageMeter } from './UsageMeter.js';
 
 const cores = (n: number) => `${Number.isInteger(n) ? n : n.toFixed(1)} ${n === 1 ? 'core' : 'cores'}`;
 

@@ -5,7 +5,7 @@ import { Paper, SimpleGrid, Space, Text } from '@mantine/core';
 import type { ReactNode } from 'react';
 import type { Workspace } from '../../../sdk/workspaceWire.js';
 import { formatBytes, formatUsd } from '../../lib/format.js';
-import { UsageMeter } from './UsageMeter.js';
+import { UsageMeter } from '../../lib/UsageMeter.js';
 
 export function UtilisationSummary({
   workspaces,

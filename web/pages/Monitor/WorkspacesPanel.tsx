@@ -6,7 +6,7 @@ import type { Workspace } from '../../../sdk/workspaceWire.js';
 import { useUserNames } from '../../api/queries.js';
 import { formatBytes, repoName } from '../../lib/format.js';
 import { workspaceStatusLook } from '../../lib/status.js';
-import { UsageMeter } from './UsageMeter.js';
+import { UsageMeter } from '../../lib/UsageMeter.js';
 
 export function WorkspacesPanel({
   workspaces,

@@ -20,7 +20,7 @@ export function UsageMeter({
 }) {
   // Reservations may overcommit a node: the number says so, the bar just fills up.
   const percent = total && total > 0 ? Math.round((used / total) * 100) : null;
-  const color = percent === null ? 'gray' : percent >= 90 ? 'red' : percent >= 70 ? 'yellow' : 'blue';
+  const color = (percent ?? 0) >= 90 ? 'red' : (percent ?? 0) >= 70 ? 'yellow' : 'blue';
   return (
     <Stack gap={4}>
       <Group justify={hideLabel ? 'flex-start' : 'space-between'} gap="xs" wrap="nowrap">
@@ -39,13 +39,11 @@ export function UsageMeter({
           )}
         </Text>
       </Group>
-      <Progress.Root size="sm">
-        <Progress.Section
-          value={Math.min(100, percent ?? 0)}
-          color={color}
-          aria-label={`${label}: ${text}`}
-        />
-      </Progress.Root>
+      {percent !== null && (
+        <Progress.Root size="sm">
+          <Progress.Section value={Math.min(100, percent)} color={color} aria-label={`${label}: ${text}`} />
+        </Progress.Root>
+      )}
     </Stack>
   );
 }
