@@ -26,16 +26,23 @@ export function useWorkspaces(owner: Owner, refetchInterval = 5000) {
   });
 }
 
+export const USERS_KEY = ['users', 'list'] as const;
+
+/** Every user (admins only: GET /api/v1/users answers 403 to others, so pass enabled=false). */
+export function useUsers(enabled = true) {
+  return useQuery({
+    queryKey: USERS_KEY,
+    queryFn: () => api<{ items: User[] }>('GET', '/api/v1/users'),
+    enabled,
+    // Changes made here invalidate it; others' changes may show a minute late.
+    staleTime: 60_000,
+  });
+}
+
 /** User id → email, for showing owners. Admins see everyone; others know only themselves. */
 export function useUserNames(): (id: string) => string {
   const me = useSession();
-  const admin = isAdmin(me);
-  const users = useQuery({
-    queryKey: ['users', 'list'],
-    queryFn: () => api<{ items: User[] }>('GET', '/api/v1/users'),
-    enabled: admin,
-    staleTime: 60_000,
-  });
+  const users = useUsers(isAdmin(me));
   return (id) => {
     if (id === me.user.id) return 'you';
     return users.data?.items.find((u) => u.id === id)?.email ?? id.slice(0, 8);

@@ -4,9 +4,9 @@ import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import type { Team, TeamRole } from '../../../sdk/wire.js';
 import { api } from '../../api/http.js';
+import { useUsers } from '../../api/queries.js';
 import { attempt, notifyOk } from '../../lib/notify.js';
 import { teamRoleOptions } from '../../lib/roleLabels.js';
-import { useUsers } from './adminQueries.js';
 
 export function AddMemberForm({ team }: { team: Team }) {
   const queryClient = useQueryClient();

@@ -19,11 +19,11 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { OrgRole, UpdateUserBody, User } from '../../../sdk/wire.js';
 import { api } from '../../api/http.js';
+import { USERS_KEY, useUsers } from '../../api/queries.js';
 import { useSession } from '../../app/session.js';
 import { formatAgo, formatTime } from '../../lib/format.js';
 import { attempt, notifyOk } from '../../lib/notify.js';
 import { orgRoleLabels, orgRoleOptions } from '../../lib/roleLabels.js';
-import { USERS_KEY, useUsers } from './adminQueries.js';
 import { CreateUserForm } from './CreateUserForm.js';
 
 export function UsersTab() {

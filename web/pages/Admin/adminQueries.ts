@@ -1,18 +1,10 @@
-// The admin page's lists. The users key matches useUserNames in web/api/queries.ts, so both read
-// one cache entry and a change here updates the owner names shown elsewhere.
+// The admin page's teams list; its users list is useUsers in web/api/queries.ts, which the owner
+// names shown elsewhere read too, so a change here updates them.
 import { useQuery } from '@tanstack/react-query';
-import type { Team, User } from '../../../sdk/wire.js';
+import type { Team } from '../../../sdk/wire.js';
 import { api } from '../../api/http.js';
 
-export const USERS_KEY = ['users', 'list'] as const;
 export const TEAMS_KEY = ['teams', 'list'] as const;
-
-export function useUsers() {
-  return useQuery({
-    queryKey: USERS_KEY,
-    queryFn: () => api<{ items: User[] }>('GET', '/api/v1/users'),
-  });
-}
 
 export function useTeams() {
   return useQuery({
