@@ -10,10 +10,11 @@ function bound(issue: Issue, word: 'least' | 'most'): string | undefined {
   const n = String(word === 'least' ? i.minimum : i.maximum);
   switch (i.origin) {
     case 'string':
-      return `must be at ${word} ${n} characters`;
+      if (word === 'least' && n === '1') return 'must not be empty';
+      return `must be at ${word} ${n} character${n === '1' ? '' : 's'}`;
     case 'array':
     case 'set':
-      return `must have at ${word} ${n} items`;
+      return `must have at ${word} ${n} item${n === '1' ? '' : 's'}`;
     case 'number':
     case 'int':
     case 'bigint':

@@ -458,6 +458,15 @@ describe('loadConfig rejects bad values with the key path, the rule and the sour
     expect(err.message).toContain(`(from ${name})`);
   });
 
+  it.each([
+    ['', 'server.webDir: must not be empty (from flag server.webDir)'],
+    [5, 'server.webDir: must be a string (from flag server.webDir)'],
+  ])('server.webDir=%j', (value, expected) => {
+    expect(configError(() => loadConfig({ env: {}, flags: { 'server.webDir': value } })).message).toContain(
+      expected,
+    );
+  });
+
   it('a bad duration names the rule and the env variable', () => {
     const err = configError(() => loadConfig({ env: { RC_SESSIONS__IDLE_TIMEOUT: '10 minutes' } }));
     expect(err.issues).toEqual([
