@@ -3,7 +3,7 @@
 // on the client, so a reload or a shared link opens the right page. Other paths keep their 404.
 // The files are the app's shell and hold no data: every call they make is authorised by the API.
 import { existsSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { Services } from '../../services.js';
@@ -44,7 +44,10 @@ export function defaultWebDir(): string {
 export async function webRoutes(app: App, s: Services): Promise<void> {
   const dir = s.config.server.webDir ?? defaultWebDir();
   const built = existsSync(join(dir, 'index.html'));
+  if (!built && s.config.server.webDir)
+    app.log.warn({ webDir: dir }, 'server.webDir has no index.html; the pages say how to build the UI');
   if (built) {
+    const assets = join(dir, 'assets') + sep;
     await app.register(fastifyStatic, {
       root: dir,
       prefix: '/',
@@ -57,7 +60,7 @@ export async function webRoutes(app: App, s: Services): Promise<void> {
         res.header('x-content-type-options', 'nosniff');
         res.header(
           'cache-control',
-          path.includes(`${join(dir, 'assets')}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+          path.startsWith(assets) ? 'public, max-age=31536000, immutable' : 'no-cache',
         );
       },
     });
