@@ -4,14 +4,12 @@
 // in and sees only what a member may. Screenshots of every page, desktop and phone, land in
 // test-artifacts/ to be looked at.
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, signIn } from './browser.js';
+import { ARTIFACTS, launchChromium, signIn } from './browser.js';
 import { shootPage } from './shootPage.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startUiStack, type UiStack } from './uiStack.js';
 
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const MEMBER_EMAIL = 'dana@ui.test';
 const MEMBER_PASSWORD = 'dana member passphrase';
 const TEAM = 'Backend';

@@ -1,6 +1,10 @@
 // Debian's Chromium driven by playwright-core (never a downloaded browser), with the flags this
 // closed network needs, and sign-in through the real form.
+import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+
+/** Where the UI tests save their screenshots, to be looked at (git ignores it). */
+export const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({

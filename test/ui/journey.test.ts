@@ -7,10 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { editorText, launchChromium, signIn, terminalScreen } from './browser.js';
+import { ARTIFACTS, editorText, launchChromium, signIn, terminalScreen } from './browser.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startUiStack, type UiStack } from './uiStack.js';
 
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const MEMBER = { email: 'dev@ui.test', password: 'dev member passphrase' };
 
 describe('a member’s journey through the web UI', () => {

@@ -9,9 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config/loadConfig.js';
 import { type RunningServer, startServer } from '../../server/serve.js';
 import { FAST_ARGON2 } from '../support/testApp.js';
-import { launchChromium } from './browser.js';
-
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
+import { ARTIFACTS, launchChromium } from './browser.js';
 
 describe('sign-in page in Chromium', () => {
   let server: RunningServer;

@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task, TaskEvent } from '../../sdk/taskWire.js';
-import { launchChromium, signIn } from './browser.js';
+import { ARTIFACTS, launchChromium, signIn } from './browser.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startUiStack, UI_SCENARIOS, type UiStack } from './uiStack.js';
 
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const LONG = { timeout: 90_000 };
 
 describe('live task view in Chromium', () => {

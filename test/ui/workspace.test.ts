@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Workspace } from '../../sdk/workspaceWire.js';
-import { editorText, launchChromium, signIn, terminalScreen } from './browser.js';
+import { ARTIFACTS, editorText, launchChromium, signIn, terminalScreen } from './browser.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, startUiStack, type UiStack } from './uiStack.js';
 
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const MEMBER_EMAIL = 'member@ui.test';
 const MEMBER_PASSWORD = 'member ui passphrase';
 /** Chunks that must load only on the workspace page, and only when used. */
@@ -24,8 +23,8 @@ describe('workspace pages in Chromium', () => {
   let workspaceId: string;
 
   beforeAll(async () => {
-    // A snapshot of the UI the global setup built: the server lists its assets once at start, so
-    // a rebuild of dist/web by a parallel run would otherwise turn this page's chunks into 404s.
+    // A snapshot of the UI the global setup built: a rebuild of dist/web by a parallel run empties
+    // it, which would turn the chunks of a page already loaded into 404s.
     const webDir = mkdtempSync(join(tmpdir(), 'rc-ui-web-'));
     cpSync(join(process.cwd(), 'dist', 'web'), webDir, { recursive: true });
     stack = await startUiStack({ webDir });
