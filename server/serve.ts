@@ -6,8 +6,10 @@ import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/configSchema.js';
 import { redactUrl } from './config/loadConfig.js';
 import { type App, buildApp } from './http/app.js';
+import { effectiveLogFormat, logDestination } from './logDestination.js';
 import { createServices, type Services } from './services.js';
 import { type Db, openDb } from './store/db.js';
+import type { ReconcileReport } from './workspaces/reconciler.js';
 
 export interface RunningServer {
   app: App;
@@ -23,9 +25,19 @@ export function sqlitePath(config: Config): string {
 
 export async function startServer(
   config: Config,
-  opts: { clock?: Clock; print?: (line: string) => void; logStream?: DestinationStream } = {},
+  opts: {
+    clock?: Clock;
+    print?: (line: string) => void;
+    /** Where log lines go; default stderr, pretty or JSON as `log.format` and the terminal say. */
+    logStream?: DestinationStream;
+  } = {},
 ): Promise<RunningServer> {
   const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const logStream =
+    opts.logStream ??
+    logDestination(effectiveLogFormat(config.log.format, process.stderr.isTTY === true), {
+      colorize: process.stderr.isTTY === true,
+    });
   const db = await openDb({
     databaseUrl: config.database.url,
     sqlitePath: sqlitePath(config),
@@ -33,14 +45,22 @@ export async function startServer(
     poolSize: config.database.poolSize,
   });
   const services = createServices(config, db, opts.clock ?? systemClock, {
-    log: pino({ level: config.log.level, name: 'workspaces' }, opts.logStream ?? pino.destination(2)),
+    log: pino({ level: config.log.level, name: 'workspaces' }, logStream),
   });
-  let app: App;
+  services.readiness.mark('store');
+  let app: App | undefined;
+  let created: Awaited<ReturnType<typeof bootstrapAdmin>>;
   try {
-    // JSON logs go to stderr so stdout carries only the human-readable lines printed below.
-    app = await buildApp(services, { logStream: opts.logStream ?? pino.destination(2) });
+    // Everything a first request relies on happens before the server listens: the first
+    // administrator exists (a sign-in in that window would get 401) and OIDC knows its provider.
+    created = await bootstrapAdmin(services);
+    services.readiness.mark('bootstrap');
+    app = await buildApp(services, { logStream });
+    if (services.oidc) await services.oidc.discover();
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (err) {
+    if (app) await app.close();
+    else await services.runtime.close();
     await db.close();
     throw err;
   }
@@ -48,17 +68,7 @@ export async function startServer(
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const url = config.server.publicUrl ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-
   services.publicUrl = url;
-  if (services.oidc) {
-    try {
-      await services.oidc.discover();
-    } catch (err) {
-      await app.close();
-      await db.close();
-      throw err;
-    }
-  }
 
   const store = config.database.url
     ? `PostgreSQL ${redactUrl(config.database.url)}`
@@ -70,7 +80,6 @@ export async function startServer(
       'the database was migrated by a newer version; running without migrating',
     );
   }
-  const created = await bootstrapAdmin(services);
   if (created) {
     print('');
     print(`Created the first administrator: ${created.email}`);
@@ -85,15 +94,26 @@ export async function startServer(
   }
 
   // Re-adopt the workspaces that kept running while no control plane was up, and keep checking.
-  try {
-    const report = await services.runtime.start();
-    if (report.adopted.length) print(`Re-adopted ${report.adopted.length} running workspace(s).`);
-  } catch (err) {
-    app.log.error({ err }, 'reconciling workspaces failed; the loop will retry');
-  }
+  // The server is ready only after one whole pass: before it, a workspace whose box is alive may
+  // still read as stopped. A failed first pass is retried until one succeeds.
+  const log = app.log;
+  let retry: NodeJS.Timeout | undefined;
+  const firstReconcile = async (attempt: Promise<ReconcileReport>) => {
+    try {
+      const report = await attempt;
+      services.readiness.mark('reconcile');
+      if (report.adopted.length) print(`Re-adopted ${report.adopted.length} running workspace(s).`);
+    } catch (err) {
+      services.readiness.failed('reconcile', (err as Error).message);
+      log.error({ err }, 'reconciling workspaces failed; retrying in 5 s');
+      retry = setTimeout(() => void firstReconcile(services.runtime.reconciler.runOnce()), 5_000);
+      retry.unref();
+    }
+  };
+  await firstReconcile(services.runtime.start());
 
   const prune = setInterval(() => {
-    services.sessions.prune().catch((err) => app.log.warn({ err }, 'session prune failed'));
+    services.sessions.prune().catch((err) => log.warn({ err }, 'session prune failed'));
   }, 3_600_000);
   prune.unref();
 
@@ -104,6 +124,7 @@ export async function startServer(
     url,
     async close() {
       clearInterval(prune);
+      clearTimeout(retry);
       await app.close();
       await db.close();
     },

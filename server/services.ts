@@ -9,6 +9,7 @@ import { PasswordHasher } from './auth/passwords.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/configSchema.js';
 import type { RuntimeDriver } from './drivers/runtimeDriver.js';
+import { Readiness } from './readiness.js';
 import { AuditStore } from './store/auditStore.js';
 import type { Db } from './store/db.js';
 import { SecretStore } from './store/secretStore.js';
@@ -48,6 +49,8 @@ export interface Services {
   oidc?: OidcService;
   /** The URL users reach this server at; serve.ts sets it once it listens. */
   publicUrl: string;
+  /** What startup has still to do; `/readyz` is 200 only when it is all done (serve.ts marks it). */
+  readiness: Readiness;
 }
 
 export interface ServiceOptions {
@@ -72,6 +75,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   services = {
     config,
     publicUrl: config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`,
+    readiness: new Readiness(),
     db,
     clock,
     users,

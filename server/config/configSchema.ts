@@ -153,7 +153,13 @@ export const ConfigSchema = z.strictObject({
       level: z
         .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
         .default('info')
-        .describe('Log level (RC_LOG_LEVEL).'),
+        .describe('Log level (RC_LOG_LEVEL). Each request is logged at debug.'),
+      format: z
+        .enum(['pretty', 'json'])
+        .optional()
+        .describe(
+          'Log line format on stderr (RC_LOG_FORMAT): pretty (short coloured lines for a person) or json (one object per line for a collector). Default: pretty when stderr is a terminal, json otherwise.',
+        ),
     })
     .prefault({}),
   admin: z

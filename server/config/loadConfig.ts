@@ -25,6 +25,7 @@ export const ENV_ALIASES: Record<string, string> = {
   RC_DATA_DIR: 'dataDir',
   DATABASE_URL: 'database.url',
   RC_LOG_LEVEL: 'log.level',
+  RC_LOG_FORMAT: 'log.format',
   RC_ADMIN_EMAIL: 'admin.email',
   RC_ADMIN_PASSWORD: 'admin.password',
   RC_RUNTIME: 'runtime.driver',

@@ -56,8 +56,28 @@ describe('HTTP plumbing', () => {
     expect(res.body).toContain('process_cpu_user_seconds_total');
   });
 
-  it('readyz answers 200 while the database is reachable', async () => {
-    expect((await t.app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready' });
+  it('readyz answers 503 naming what startup has left, then 200 while the database is reachable', async () => {
+    const early = await t.app.inject({ url: '/readyz' });
+    expect(early.statusCode).toBe(503);
+    expect(early.json()).toEqual({
+      error: {
+        code: 'not_ready',
+        message:
+          "The server is still starting: opening the store and running its migrations; creating the first administrator; reconciling the workspaces' boxes for the first time.",
+      },
+    });
+    t.services.readiness.mark('store');
+    t.services.readiness.mark('bootstrap');
+    t.services.readiness.failed('reconcile', 'the Docker daemon does not answer');
+    expect((await t.app.inject({ url: '/readyz' })).json().error.message).toBe(
+      "The server is still starting: reconciling the workspaces' boxes for the first time (last attempt failed: the Docker daemon does not answer).",
+    );
+    t.services.readiness.mark('reconcile');
+    const ready = await t.app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready' });
+    // Healthz is liveness only: it never waited for any of this.
+    expect((await t.app.inject({ url: '/healthz' })).statusCode).toBe(200);
   });
 
   it('keeps passwords, tokens and cookies out of the logs', async () => {

@@ -25,6 +25,7 @@ import type { Services } from '../services.js';
 import { installErrorHandlers } from './errors.js';
 import { installMetrics } from './metrics.js';
 import { rejectNul } from './rejectNul.js';
+import { RequestLog } from './requestLog.js';
 import { auditRoutes } from './routes/auditRoutes.js';
 import { authRoutes } from './routes/authRoutes.js';
 import { fileRoutes } from './routes/fileRoutes.js';
@@ -82,6 +83,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
             redact: { paths: REDACT, censor: '[Redacted]' },
             ...(options.logStream ? { stream: options.logStream } : {}),
           },
+    logController: new RequestLog(),
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: config.server.trustProxy,
     requestIdHeader: false,

@@ -19,11 +19,14 @@ export function healthRoutes(app: App, s: Services, metrics: Registry): void {
     {
       schema: {
         tags: ['health'],
-        summary: 'Readiness: the database answers.',
+        summary:
+          'Readiness: startup is done (store and migrations, first administrator, first reconcile pass) and the database answers.',
         response: { 200: Status, 503: ErrorEnvelope },
       },
     },
     async () => {
+      const pending = s.readiness.pendingSentence();
+      if (pending) throw new HttpError(503, 'not_ready', pending);
       try {
         await s.db.ping();
       } catch (err) {
