@@ -37,6 +37,7 @@ export async function startServer(
   });
   let app: App;
   try {
+    await services.runtime.preflight();
     // JSON logs go to stderr so stdout carries only the human-readable lines printed below.
     app = await buildApp(services, { logStream: opts.logStream ?? pino.destination(2) });
     await app.listen({ host: config.server.host, port: config.server.port });

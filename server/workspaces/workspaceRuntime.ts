@@ -33,6 +33,12 @@ export interface WorkspaceRuntime {
   reconciler: Reconciler;
   tasks: TaskService;
   ingest: TaskIngest;
+  /**
+   * Checks that the driver can run workspaces on this host (`RuntimeDriver.preflight`); call
+   * before the server listens.
+   * @throws DriverError `unavailable` with a sentence naming what is wrong and the fix.
+   */
+  preflight(): Promise<void>;
   /** Reconciles once and keeps doing so; call after the server listens. */
   start(): Promise<ReconcileReport>;
   /** Stops the server's side; the boxes keep running. */
@@ -129,6 +135,9 @@ export function createWorkspaceRuntime(opts: {
     reconciler,
     tasks,
     ingest,
+    async preflight() {
+      await driver.preflight?.();
+    },
     start() {
       return reconciler.start(config.workspaces.reconcileInterval * 1000);
     },
