@@ -161,4 +161,37 @@ describe('a checkout and a data dir inside a 0700 directory', () => {
     });
     expect(printed.join('\n')).not.toContain('listening');
   });
+
+  it('stops the server before it listens when agent sockets under the data dir would be too long', async () => {
+    const dataDir = join(hidden, 'd'.repeat(60));
+    const config = loadConfig({ env: {}, flags: { 'log.level': 'silent', dataDir, 'server.port': 0 } });
+    const socketBytes = `${dataDir}/run/${'x'.repeat(36)}/agent.sock`.length;
+    await expect(startServer(config, { print: () => undefined })).rejects.toThrow(
+      `Agent sockets under RC_DATA_DIR ${dataDir} would be ${socketBytes} bytes long, over the 107 a unix ` +
+        'socket path may have. Set RC_DATA_DIR to a shorter path, e.g. /var/lib/remote-claude.',
+    );
+  });
+});
+
+// Docker is not affected: the daemon, as root, resolves the bind source of the agent socket dir,
+// and the container sees only the directory itself (0755, its socket 0666). This proves it.
+describe('the docker driver with a data dir inside a 0700 directory', () => {
+  let hidden: string;
+  let k: WorkspaceKit;
+  beforeAll(async () => {
+    hidden = await mkdtemp('/tmp/rc-p-');
+    k = await startWorkspaceKit({ flags: { 'runtime.driver': 'docker', dataDir: join(hidden, 'data') } });
+  }, 300_000);
+  afterAll(async () => {
+    await k?.close();
+    if (hidden) await rm(hidden, { recursive: true, force: true });
+  });
+
+  it('runs a workspace whose agent dials the socket bound from there', async () => {
+    expect((await stat(hidden)).mode & 0o777).toBe(0o700);
+    const ws = await k.create(k.repo('app'));
+    expect((await k.settle(ws.id, k.auth, 60_000)).status).toBe('running');
+    const out = await k.exec(ws.id, ['cat', 'README.md']);
+    expect(out.stdout).toBe('# app\n');
+  });
 });
