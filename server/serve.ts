@@ -51,8 +51,10 @@ export async function startServer(
   let app: App | undefined;
   let created: Awaited<ReturnType<typeof bootstrapAdmin>>;
   try {
-    // Everything a first request relies on happens before the server listens: the first
-    // administrator exists (a sign-in in that window would get 401) and OIDC knows its provider.
+    // Everything a first request relies on happens before the server listens: the host can run
+    // workspaces (or startup stops with a sentence saying why), the first administrator exists (a
+    // sign-in in that window would get 401) and OIDC knows its provider.
+    await services.runtime.preflight();
     created = await bootstrapAdmin(services);
     services.readiness.mark('bootstrap');
     app = await buildApp(services, { logStream });

@@ -76,6 +76,15 @@ export interface RuntimeDriver {
   readonly kind: DriverKind;
 
   /**
+   * Checks, once at startup and before the server listens, that this driver can run boxes here
+   * at all (tools installed, files a box needs usable by it, directories creatable), so a
+   * misconfigured host stops with one sentence instead of failing every workspace later.
+   * Idempotent; may create the driver's own directories. Drivers with nothing to check omit it.
+   * @throws DriverError `unavailable` whose `userMessage` names the path or tool and the fix.
+   */
+  preflight?(): Promise<void>;
+
+  /**
    * Creates the workspace's volumes and box without starting it. Idempotent by
    * `spec.workspaceId`: a second call returns a ref to the same box, updated to the new spec.
    * Called when a workspace is first started and whenever its spec changes.

@@ -22,7 +22,7 @@ import type { AuditStore } from '../store/auditStore.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
 
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
-const MAX_SOCKET_PATH = 107;
+export const MAX_SOCKET_PATH = 107;
 
 export function hashAgentToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');

@@ -2,6 +2,7 @@
 // service, terminals and the reconcile loop.
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { AGENT_SOCKET_NAME } from '../../sdk/agentProtocol.js';
 import { systemClock } from '../clock.js';
 import type { Config } from '../config/configSchema.js';
 import { dockerDriverConfig } from '../drivers/docker/dockerDriverConfig.js';
@@ -19,10 +20,10 @@ import type { UsageStore } from '../store/usageStore.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
 import { TaskIngest } from '../tasks/taskIngest.js';
 import { TaskService } from '../tasks/taskService.js';
-import { AgentHub } from './agentHub.js';
+import { AgentHub, MAX_SOCKET_PATH } from './agentHub.js';
 import { type ReconcileReport, Reconciler } from './reconciler.js';
 import { TerminalHub } from './terminalHub.js';
-import { WorkspaceService } from './workspaceService.js';
+import { WorkspaceService, workspaceIdFor } from './workspaceService.js';
 
 export interface WorkspaceRuntime {
   driver: RuntimeDriver;
@@ -33,6 +34,13 @@ export interface WorkspaceRuntime {
   reconciler: Reconciler;
   tasks: TaskService;
   ingest: TaskIngest;
+  /**
+   * Checks that workspaces can run with this data dir and driver (`RuntimeDriver.preflight`);
+   * call before the server listens.
+   * @throws Error (DriverError `unavailable` from the driver) with a sentence naming what is
+   * wrong and the fix.
+   */
+  preflight(): Promise<void>;
   /** Reconciles once and keeps doing so; call after the server listens. */
   start(): Promise<ReconcileReport>;
   /** Stops the server's side; the boxes keep running. */
@@ -129,6 +137,17 @@ export function createWorkspaceRuntime(opts: {
     reconciler,
     tasks,
     ingest,
+    async preflight() {
+      // Every workspace id has the same length, so one sample tells whether any socket fits.
+      const socket = join(hub.socketDir(workspaceIdFor('', '')), AGENT_SOCKET_NAME);
+      if (socket.length > MAX_SOCKET_PATH) {
+        throw new Error(
+          `Agent sockets under RC_DATA_DIR ${dataDir} would be ${socket.length} bytes long, over the ` +
+            `${MAX_SOCKET_PATH} a unix socket path may have. Set RC_DATA_DIR to a shorter path, e.g. /var/lib/remote-claude.`,
+        );
+      }
+      await driver.preflight?.();
+    },
     start() {
       return reconciler.start(config.workspaces.reconcileInterval * 1000);
     },

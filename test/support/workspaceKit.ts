@@ -3,6 +3,7 @@
 // server it may clone from, and small API wrappers.
 import { randomBytes } from 'node:crypto';
 import type { Workspace } from '../../sdk/workspaceWire.js';
+import type { ServiceOptions } from '../../server/services.js';
 import type { UserRow } from '../../server/store/userStore.js';
 import { type GitHttpServer, startGitHttpServer } from './gitHttpServer.js';
 import { createTestApp, type TestApp } from './testApp.js';
@@ -41,7 +42,7 @@ export const TEST_REPOS = {
 };
 
 export async function startWorkspaceKit(
-  opts: { engine?: Engine; flags?: Record<string, unknown> } = {},
+  opts: { engine?: Engine; flags?: Record<string, unknown>; services?: ServiceOptions } = {},
 ): Promise<WorkspaceKit> {
   const git = await startGitHttpServer({ repos: TEST_REPOS });
   const t = await createTestApp(opts.engine ?? 'sqlite', {
@@ -52,6 +53,7 @@ export async function startWorkspaceKit(
       ...(opts.flags?.['runtime.driver'] === 'docker' ? await dockerFlags() : {}),
       ...opts.flags,
     },
+    services: opts.services,
   });
   const owner = await t.user('member');
   const auth = await t.bearer(owner);

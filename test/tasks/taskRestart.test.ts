@@ -2,7 +2,7 @@
 // keep running, the agent keeps the events it could not deliver, and after a restart the task
 // completes with every seq from 1 to N in its log exactly once.
 
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task, TaskEvent } from '../../sdk/taskWire.js';
@@ -52,7 +52,6 @@ describe('control-plane kill -9 during a task', () => {
   beforeAll(async () => {
     await ensureBuilt();
     home = mkdtempSync('/tmp/rc-tr-');
-    chmodSync(home, 0o711);
     git = await startGitHttpServer({ repos: TEST_REPOS });
     stub = await startModelStub({
       expectedApiKey: ORG_KEY,

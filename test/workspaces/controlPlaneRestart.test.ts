@@ -2,7 +2,7 @@
 // data dir re-adopts the live box (its agent reconnects), fails the one that died meanwhile, and
 // removes a box no workspace owns.
 
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Workspace } from '../../sdk/workspaceWire.js';
@@ -63,7 +63,6 @@ describe('control-plane restart (local driver)', () => {
   beforeAll(async () => {
     await ensureBuilt();
     home = mkdtempSync('/tmp/rc-cp-');
-    chmodSync(home, 0o711); // workspace users must be able to traverse to the data dir
 
     git = await startGitHttpServer({ repos: { ...TEST_REPOS, third: { 'README.md': '# third\n' } } });
     await boot();

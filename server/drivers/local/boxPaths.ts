@@ -5,7 +5,7 @@ import type { WorkspaceSpec } from '../runtimeDriver.js';
 /**
  * Where one workspace lives on the host:
  *
- *     <dataDir>/workspaces/<id>/            root 0711: others may pass through, not list
+ *     <dataDir>/workspaces/<id>/            root 0700 (the box reaches its volumes through boxStage.ts)
  *       workspace/  home/                   the workspace uid, 0700: bound into the box
  *       runtime/                            root 0700: driver-private
  *         box.json (0600, holds the env and so the agent token), pid, exit, status.json,

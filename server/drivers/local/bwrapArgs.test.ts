@@ -8,11 +8,7 @@ import { hostLayout, sandboxFiles } from './sandboxFiles.js';
 const mounts: BoxMounts = {
   uid: 200001,
   gid: 200001,
-  workspaceDir: '/data/workspaces/w1/workspace',
-  homeDir: '/data/workspaces/w1/home',
-  agentSocketDir: '/data/run/w1',
-  nodePath: '/usr/bin/node',
-  agentDir: '/srv/agent',
+  withClaude: false,
   env: { RC_AGENT_TOKEN: 'secret', HOME: '/elsewhere', HTTPS_PROXY: 'http://evil:1' },
   layout: {
     topLevel: [
@@ -58,8 +54,8 @@ describe('bwrapArgs', () => {
     expect(operands(args, '--ro-bind')).toEqual([
       '/usr /usr',
       '/lib64 /lib64',
-      '/usr/bin/node /opt/remote-claude/bin/node',
-      '/srv/agent /opt/remote-claude/agent',
+      '/tmp/node /opt/remote-claude/bin/node',
+      '/tmp/agent /opt/remote-claude/agent',
     ]);
     expect(operands(args, '--ro-bind-try')).toEqual([
       '/etc/ld.so.cache /etc/ld.so.cache',
@@ -75,9 +71,9 @@ describe('bwrapArgs', () => {
       '/run',
     ]);
     expect(operands(args, '--bind')).toEqual([
-      '/data/workspaces/w1/workspace /workspace',
-      '/data/workspaces/w1/home /home/user',
-      '/data/run/w1 /run/remote-claude',
+      '/tmp/workspace /workspace',
+      '/tmp/home /home/user',
+      '/tmp/agent-socket /run/remote-claude',
     ]);
     expect(operands(args, '--tmpfs', 1)).toEqual(['/dev/shm', '/tmp']);
     expect(operands(args, '--chdir', 1)).toEqual(['/workspace']);
@@ -85,10 +81,8 @@ describe('bwrapArgs', () => {
 
   it('binds the claude binary read-only into /opt/remote-claude/bin only when given one', () => {
     expect(args).not.toContain('/opt/remote-claude/bin/claude');
-    const withClaude = bwrapArgs({ ...mounts, claudePath: '/srv/claude/bin/claude.exe' });
-    expect(operands(withClaude, '--ro-bind')).toContain(
-      '/srv/claude/bin/claude.exe /opt/remote-claude/bin/claude',
-    );
+    const withClaude = bwrapArgs({ ...mounts, withClaude: true });
+    expect(operands(withClaude, '--ro-bind')).toContain('/tmp/claude /opt/remote-claude/bin/claude');
     expect(withClaude.slice(-4)).toEqual(['--remount-ro', '/dev', '--remount-ro', '/']);
   });
 

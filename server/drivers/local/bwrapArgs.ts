@@ -3,6 +3,7 @@ import {
   AGENT_SOCKET_DIR_IN_WORKSPACE,
   WORKSPACE_DIR,
 } from '../../../sdk/agentProtocol.js';
+import { stagedPath } from './boxStage.js';
 import { type HostLayout, SANDBOX_HOME, SANDBOX_HOSTNAME, SANDBOX_USER } from './sandboxFiles.js';
 
 /** Where the host's node binary, Claude Code and the agent bundle appear inside every box. */
@@ -24,18 +25,16 @@ export const AGENT_COMMAND: readonly string[] = [BOX_NODE_PATH, `${BOX_AGENT_DIR
  */
 export const BOX_FDS = { status: 3, args: 4, passwd: 5, group: 6, hosts: 7 } as const;
 
+/**
+ * What bwrap binds besides the host's system directories. The sources are not named here: bwrap
+ * binds them from where boxStage.ts staged them (workspace, home and agent socket dir read-write;
+ * node, the agent dir and claude read-only under /opt/remote-claude).
+ */
 export interface BoxMounts {
   uid: number;
   gid: number;
-  /** Host directories bound read-write. */
-  workspaceDir: string;
-  homeDir: string;
-  agentSocketDir: string;
-  /** Host paths bound read-only under /opt/remote-claude. */
-  nodePath: string;
-  agentDir: string;
-  /** The Claude Code binary, bound read-only at /opt/remote-claude/bin/claude; none when unset. */
-  claudePath?: string;
+  /** Whether a Claude Code binary was staged, to bind at /opt/remote-claude/bin/claude. */
+  withClaude: boolean;
   /** The spec's environment (the agent's URL and token, …). */
   env: Record<string, string>;
   layout: HostLayout;
@@ -117,22 +116,22 @@ export function bwrapArgs(m: BoxMounts): string[] {
     '--tmpfs',
     '/tmp',
     '--bind',
-    m.workspaceDir,
+    stagedPath('workspace'),
     WORKSPACE_DIR,
     '--bind',
-    m.homeDir,
+    stagedPath('home'),
     SANDBOX_HOME,
     '--bind',
-    m.agentSocketDir,
+    stagedPath('agent-socket'),
     AGENT_SOCKET_DIR_IN_WORKSPACE,
     '--ro-bind',
-    m.nodePath,
+    stagedPath('node'),
     BOX_NODE_PATH,
     '--ro-bind',
-    m.agentDir,
+    stagedPath('agent'),
     BOX_AGENT_DIR,
   );
-  if (m.claudePath) args.push('--ro-bind', m.claudePath, BOX_CLAUDE_PATH);
+  if (m.withClaude) args.push('--ro-bind', stagedPath('claude'), BOX_CLAUDE_PATH);
   args.push('--chdir', WORKSPACE_DIR, '--remount-ro', '/dev', '--remount-ro', '/');
   return args;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,7 +126,7 @@ describe('LocalDriver on this host', () => {
     const runtime = await stat(paths.runtime);
     expect({ uid: runtime.uid, mode: runtime.mode & 0o777 }).toEqual({ uid: 0, mode: 0o700 });
     expect((await stat(paths.record)).mode & 0o777).toBe(0o600);
-    expect((await stat(paths.root)).mode & 0o777).toBe(0o711);
+    expect((await stat(paths.root)).mode & 0o777).toBe(0o700);
   });
 
   it('gives the box a read-only root and /usr, a writable /tmp, workspace and home, and a minimal /etc', async () => {
@@ -208,6 +208,31 @@ describe('LocalDriver on this host', () => {
     expect(log).toBe('exists=1\n');
   });
 
+  it('reaches a data dir, node and agent dir behind a 0700 directory, and stages them out of sight', async () => {
+    const hidden = await mkdtemp(join(tmpdir(), 'rc-0700-'));
+    expect((await stat(hidden)).mode & 0o777).toBe(0o700);
+    const hiddenAgent = join(hidden, 'checkout', 'dist', 'agent');
+    await mkdir(hiddenAgent, { recursive: true, mode: 0o755 });
+    await writeFile(join(hiddenAgent, 'agent.js'), "console.log('hidden agent up');\n");
+    await copyFile(process.execPath, join(hidden, 'node'));
+    const hiddenDriver = new LocalDriver(
+      config(join(hidden, 'data'), { agentDir: hiddenAgent, nodePath: join(hidden, 'node') }),
+    );
+    await hiddenDriver.preflight();
+    const s = { ...(await spec()), agentSocketDir: join(hidden, 'data', 'run', 'x') };
+    const ref = await hiddenDriver.start(await create(s, hiddenDriver));
+    const log = () => readFile(boxPaths(join(hidden, 'data'), ref.workspaceId).log, 'utf8');
+    for (let i = 0; i < 3000 && (await hiddenDriver.inspect(ref)).status === 'running'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await hiddenDriver.inspect(ref)).toMatchObject({ status: 'stopped', exitCode: 0 });
+    expect(await log()).toBe('hidden agent up\n');
+    const box = await run('ls -A /tmp; grep -c rc-stage /proc/self/mountinfo');
+    expect(box.log).toBe('0\n');
+    expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain('rc-stage');
+    await hiddenDriver.remove(ref);
+    await rm(hidden, { recursive: true, force: true });
+  });
+
   it('starts a short-lived box in tens of milliseconds', async () => {
     const ref = await create(await spec(['/bin/true']));
     const started = Date.now();
@@ -280,17 +305,24 @@ describe('LocalDriver on this host', () => {
     expect(await cgroupFile('pids', id, 'cgroup.procs')).toBe('');
   });
 
-  it('fails start with bwrap’s own error when the box cannot be set up', async () => {
+  it('fails start with the first error line when the box cannot be set up', async () => {
     const broken = new LocalDriver(config(dataDir, { agentDir: '/nonexistent/agent' }));
     const ref = await create(await spec(), broken);
     const err = await broken.start(ref).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DriverError);
     expect(err).toMatchObject({ reason: 'start_failed' });
-    expect((err as DriverError).userMessage).toMatch(/bwrap: Can't find source path \/nonexistent\/agent/);
+    expect((err as DriverError).userMessage).toBe(
+      'The workspace box failed to start: cannot open the bind source /nonexistent/agent (missing, or unreadable even by root)',
+    );
     expect(await broken.inspect(ref)).toMatchObject({
       status: 'stopped',
-      reason: expect.stringMatching(/^failed to start: bwrap:/),
+      reason: expect.stringMatching(/^failed to start: cannot open the bind source \/nonexistent\/agent/),
     });
+    const noBwrap = new LocalDriver(config(dataDir, { bwrapPath: '/nonexistent/bwrap' }));
+    const err2 = await noBwrap.start(await create(await spec(), noBwrap)).catch((e: unknown) => e);
+    expect((err2 as DriverError).userMessage).toMatch(
+      /^The workspace box failed to start: setpriv: .*\/nonexistent\/bwrap/,
+    );
   });
 
   it('refuses to start a box it cannot put in cgroups, and runs nothing', async () => {

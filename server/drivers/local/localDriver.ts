@@ -18,6 +18,8 @@ import {
   writeBoxRecord,
   writePrivate,
 } from './boxPaths.js';
+import { ensureBoxAssets, ensureHostTools } from './boxPreflight.js';
+import { type StageEntry, stageArgv } from './boxStage.js';
 import { AGENT_COMMAND, BOX_FDS, bwrapArgs } from './bwrapArgs.js';
 import type { BoxCgroup } from './cgroupFiles.js';
 import { openBoxCgroup } from './cgroups.js';
@@ -100,6 +102,27 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   /**
+   * Checks that boxes can run: root, bwrap and util-linux installed, the data dir creatable, and
+   * node, the agent bundle and claude usable by a workspace user (boxPreflight.ts). Where the
+   * checkout and the data dir are does not matter (boxStage.ts). Costs a walk of the agent
+   * bundle's few dozen files.
+   * @throws DriverError `unavailable` with a sentence naming the path or tool and the fix.
+   */
+  async preflight(): Promise<void> {
+    if (process.getuid?.() !== 0) {
+      throw new DriverError({
+        reason: 'unavailable',
+        userMessage:
+          'The local runtime must run as root: it gives every workspace its own host user, cgroups ' +
+          'and sandbox. Start the server as root, or set RC_RUNTIME=docker.',
+      });
+    }
+    await ensureHostTools(this.config.bwrapPath);
+    await ensureDataDir(this.config.dataDir);
+    await ensureBoxAssets(this.config);
+  }
+
+  /**
    * Creates the workspace's directories (owned by its uid) and records the spec; starts nothing.
    * Idempotent by workspace id: the uid stays, the spec is replaced, and changed limits are also
    * written into a running box's cgroup (best effort: the kernel refuses a memory limit below
@@ -113,7 +136,7 @@ export class LocalDriver implements RuntimeDriver {
     return this.locks.run(id, () =>
       this.locks.run(UID_LOCK, async () => {
         const paths = this.paths(id);
-        await ensureRootDir(paths.root, 0o711);
+        await ensureRootDir(paths.root, 0o700);
         await ensureRootDir(paths.runtime, 0o700);
         const existing = await readBoxRecord(paths);
         const uid = existing?.uid ?? (await allocateUid(this.config.dataDir, id, this.config.uidBase));
@@ -248,22 +271,31 @@ export class LocalDriver implements RuntimeDriver {
     const args = bwrapArgs({
       uid: record.uid,
       gid: record.uid,
-      workspaceDir: paths.workspace,
-      homeDir: paths.home,
-      agentSocketDir: record.spec.agentSocketDir,
-      nodePath: this.config.nodePath,
-      agentDir: this.config.agentDir,
-      claudePath: this.config.claudePath,
+      withClaude: this.config.claudePath !== undefined,
       env: record.spec.env,
       layout: await this.layout,
     });
     await writePrivate(paths.args, `${args.join('\0')}\0`);
   }
 
-  /** setpriv drops root for the workspace uid (no groups, no capabilities, no new privileges), then bwrap. */
+  /**
+   * Still as root, the box's bind sources are staged where its uid can reach them (boxStage.ts);
+   * then setpriv drops root for the workspace uid (no groups, no capabilities, no new
+   * privileges) and runs bwrap.
+   */
   private argv(record: BoxRecord): string[] {
     const uid = String(record.uid);
-    return [
+    const paths = this.paths(record.workspaceId);
+    const entries: StageEntry[] = [
+      { name: 'workspace', kind: 'dir', source: paths.workspace },
+      { name: 'home', kind: 'dir', source: paths.home },
+      { name: 'agent-socket', kind: 'dir', source: record.spec.agentSocketDir },
+      { name: 'node', kind: 'file', source: this.config.nodePath },
+      { name: 'agent', kind: 'dir', source: this.config.agentDir },
+    ];
+    if (this.config.claudePath)
+      entries.push({ name: 'claude', kind: 'file', source: this.config.claudePath });
+    return stageArgv(entries, [
       'setpriv',
       `--reuid=${uid}`,
       `--regid=${uid}`,
@@ -279,7 +311,7 @@ export class LocalDriver implements RuntimeDriver {
       String(BOX_FDS.status),
       '--',
       ...(record.spec.command ?? AGENT_COMMAND),
-    ];
+    ]);
   }
 
   private cgroup(id: string): Promise<BoxCgroup> {
