@@ -247,6 +247,53 @@ describe.each(engines)('bad input on %s', (engine) => {
     expect(q.fields?.[0]?.path).toBe('querystring.actor');
   });
 
+  it('JSON nested 5,000 deep → 400 naming the rule on every route that takes a body, signed in or not', async () => {
+    const deep = `${'{"a":['.repeat(2500)}1${']}'.repeat(2500)}`;
+    const doc = (await t.app.inject({ url: '/api/v1/openapi.json' })).json() as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const { cookie, csrf } = await t.login(admin);
+    const callers: [string, Record<string, string>][] = [
+      ['nobody', {}],
+      ['a token', auth],
+      ['a session', { cookie, 'x-csrf-token': csrf }],
+    ];
+    let checked = 0;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(ops)) {
+        // GET and DELETE take no body; PUT …/files/* takes the file's raw bytes, never parsed.
+        if (method === 'get' || method === 'delete' || path.endsWith('/files/{*}')) continue;
+        const url = path.replace(/\{[^}]+\}/g, 'x');
+        for (const [who, headers] of callers) {
+          const res = await t.app.inject({
+            method: method.toUpperCase() as 'POST',
+            url,
+            headers: { ...headers, 'content-type': 'application/json' },
+            payload: deep,
+          });
+          const err = expectEnvelope(res, 400, 'validation_failed');
+          expect(err.fields?.[0]?.rule, `${method} ${url} as ${who}`).toBe(
+            'must not be nested more than 64 levels deep',
+          );
+          checked += 1;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+  });
+
+  it('a multipart upload without a boundary → 400 malformed_upload, before anything else', async () => {
+    for (const headers of [auth, {}]) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/workspaces/x/files/dir',
+        headers: { ...headers, 'content-type': 'multipart/form-data' },
+        payload: '--x\r\nContent-Disposition: form-data; name="a"; filename="a"\r\n\r\nA\r\n--x--\r\n',
+      });
+      expect(expectEnvelope(res, 400, 'malformed_upload').message).toMatch(/boundary/);
+    }
+  });
+
   it('audit filters validate their input', async () => {
     for (const qs of ['limit=0', 'limit=501', 'limit=abc', 'from=yesterday', 'cursor=abc']) {
       expectEnvelope(

@@ -119,13 +119,32 @@ export const ConfigSchema = z.strictObject({
         .max(1024 ** 3)
         .default(1024 * 1024)
         .describe('Largest request body accepted, in bytes; larger bodies get 413.'),
+      headersTimeout: Duration.refine((n) => n >= 1, { error: 'must be at least 1 second' })
+        .default(60)
+        .describe(
+          'Longest a client may take to send the request line and headers; later gets 408 and the connection closed.',
+        ),
+      requestTimeout: Duration.refine((n) => n >= 1, { error: 'must be at least 1 second' })
+        .default(300)
+        .describe(
+          'Longest a client may take to send a whole request, body included (408 after). Raise it when large files (workspaces.fileSizeLimit) are uploaded over slow links.',
+        ),
+      idleTimeout: Duration.refine((n) => n >= 1, { error: 'must be at least 1 second' })
+        .default(120)
+        .describe(
+          'Close a connection on which nothing has been sent or received for this long while a request is open (WebSocket and event streams are exempt).',
+        ),
       webDir: z
         .string()
         .min(1)
         .optional()
         .describe('Directory of the built web UI to serve at /. Default: dist/web of this installation.'),
     })
-    .prefault({}),
+    .prefault({})
+    .refine((s) => s.headersTimeout <= s.requestTimeout, {
+      error: 'headersTimeout must not be longer than requestTimeout',
+      path: ['headersTimeout'],
+    }),
   dataDir: z
     .string()
     .min(1)

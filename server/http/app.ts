@@ -22,9 +22,11 @@ import type { DestinationStream } from 'pino';
 import { randomSecret } from '../auth/secrets.js';
 import { parseSize } from '../config/units.js';
 import type { Services } from '../services.js';
+import { closeUnreadBody } from './closeUnreadBody.js';
+import { ensureSameOrigin, isStreamRequest } from './ensureSameOrigin.js';
 import { installErrorHandlers } from './errors.js';
+import { onClientError, onFrameworkError } from './frameworkErrors.js';
 import { installMetrics } from './metrics.js';
-import { rejectNul } from './rejectNul.js';
 import { RequestLog } from './requestLog.js';
 import { auditRoutes } from './routes/auditRoutes.js';
 import { authRoutes } from './routes/authRoutes.js';
@@ -42,6 +44,9 @@ import { usageRoutes } from './routes/usageRoutes.js';
 import { userRoutes } from './routes/userRoutes.js';
 import { webRoutes } from './routes/webRoutes.js';
 import { workspaceRoutes } from './routes/workspaceRoutes.js';
+import { recordRoutes } from './routeTable.js';
+import { screenInput } from './screenInput.js';
+import { exemptStreams, serverTimeouts } from './serverTimeouts.js';
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -86,6 +91,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     logController: new RequestLog(),
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: config.server.trustProxy,
+    ...serverTimeouts(config.server),
+    frameworkErrors: onFrameworkError,
+    clientErrorHandler: onClientError,
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -94,6 +102,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
 
+  recordRoutes(app as unknown as FastifyInstance);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandlers(app);
@@ -133,8 +142,11 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    if (isStreamRequest(req)) ensureSameOrigin(req, services.publicUrl);
   });
-  app.addHook('preValidation', rejectNul);
+  closeUnreadBody(app as unknown as FastifyInstance);
+  exemptStreams(app as unknown as FastifyInstance);
+  app.addHook('preValidation', screenInput);
   app.addHook('onSend', async (req, reply, payload) => {
     if (services.audit.wants(req)) {
       try {

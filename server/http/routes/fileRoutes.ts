@@ -4,6 +4,8 @@
 
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { MultipartFile } from '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type FileEntry as AgentFileEntry, RelPath } from '../../../sdk/agentProtocol.js';
@@ -142,9 +144,11 @@ export function fileRoutes(app: App, s: Services): void {
           targetId: req.params.id,
           detail: { path: req.params['*'] },
         });
+        // Before anything else, so a body that can never fit is refused at once (and the
+        // connection closed, see closeUnreadBody.ts) instead of after a round trip to the store.
+        if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
         const { conn, path } = await target(req, req, true);
         if (path === '') throw new HttpError(400, 'is_a_directory', 'Give a file path after /files/.');
-        if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
         return { path, size: await writeStream(conn, path, req.body as Readable, limit) };
       },
     );
@@ -171,11 +175,14 @@ export function fileRoutes(app: App, s: Services): void {
         });
         const op = req.isMultipart() ? undefined : FileOperationBody.safeParse(req.body ?? {});
         if (op && !op.success) throw invalidInput('body', op.error.issues as never);
+        if (!op && !/;\s*boundary=/i.test(req.headers['content-type'] ?? '')) {
+          throw malformedUpload('its Content-Type names no boundary');
+        }
         const { conn, path } = await target(req, req, true);
         try {
           if (!op) {
             const items: { path: string; size: number }[] = [];
-            for await (const part of req.files()) {
+            for await (const part of uploadParts(req)) {
               const name = part.filename;
               if (!name || name.includes('/') || name === '.' || name === '..' || name.includes('\0')) {
                 part.file.resume();
@@ -256,6 +263,35 @@ async function writeStream(
     body.resume();
     channel.destroy();
     await sent;
+    // A body that broke off (a multipart part cut short) is why the agent's write failed.
+    if (body.errored) throw malformedUpload(body.errored.message);
     throw agentHttpError(err);
+  }
+}
+
+const malformedUpload = (why: string) =>
+  new HttpError(
+    400,
+    'malformed_upload',
+    `The upload is not valid multipart/form-data: ${why.replace(/\.$/, '')}.`,
+  );
+
+/**
+ * The uploaded files of a multipart request. The parser's own failures (a malformed part header,
+ * a body that ends mid-part) are the client's mistake, so they become 400 here rather than
+ * reaching the error handler as unknown errors (500); the plugin's limits keep their 413.
+ */
+async function* uploadParts(req: FastifyRequest): AsyncGenerator<MultipartFile> {
+  const parts = req.files();
+  for (;;) {
+    let step: IteratorResult<MultipartFile>;
+    try {
+      step = await parts.next();
+    } catch (err) {
+      if (err instanceof HttpError || (err as { statusCode?: number }).statusCode) throw err;
+      throw malformedUpload((err as Error).message);
+    }
+    if (step.done) return;
+    yield step.value;
   }
 }

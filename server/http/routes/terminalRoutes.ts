@@ -15,7 +15,7 @@ import { TerminalClientMessage, TerminalList, TerminalQuery } from '../../../sdk
 import type { Services } from '../../services.js';
 import type { AgentConnection } from '../../workspaces/agentHub.js';
 import type { App } from '../app.js';
-import { forbidden, HttpError } from '../errors.js';
+import { HttpError } from '../errors.js';
 import { ensureCaller, ensureCan } from '../guard.js';
 import { noteAudit } from '../requestContext.js';
 import { agentHttpError, ensureAgent } from './agentErrors.js';
@@ -34,15 +34,8 @@ export function terminalRoutes(app: App, s: Services): void {
   /** Authorises before the upgrade, so a refusal is a plain HTTP status. */
   const authorise = async (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
+    // A cookie from another site's page was refused before this (ensureSameOrigin.ts).
     const me = await ensureCaller(s, req);
-    // A cookie rides along on cross-site WebSocket handshakes too; only our own pages may use it.
-    if (
-      me.method === 'session' &&
-      req.headers.origin &&
-      !sameOrigin(req.headers.origin, req.headers.host, s.publicUrl)
-    ) {
-      throw forbidden('WebSocket connections from another site are refused.');
-    }
     const row = await visibleWorkspace(s, me, id);
     ensureCan(
       me,
@@ -158,13 +151,4 @@ export function terminalRoutes(app: App, s: Services): void {
       }
     },
   });
-}
-
-function sameOrigin(origin: string, host: string | undefined, publicUrl: string): boolean {
-  try {
-    const o = new URL(origin);
-    return o.host === host || o.origin === new URL(publicUrl).origin;
-  } catch {
-    return false;
-  }
 }
