@@ -30,10 +30,20 @@ export interface OidcIdentity {
   name: string | undefined;
 }
 
+/** Why a sign-in was refused; the sign-in page has a sentence for each (web/pages/SignIn). */
+export type OidcErrorCode =
+  | 'oidc_provider_error'
+  | 'oidc_state_mismatch'
+  | 'oidc_email_missing'
+  | 'oidc_domain_not_allowed'
+  | 'oidc_email_unverified'
+  | 'oidc_exchange_failed'
+  | 'account_disabled';
+
 /** A sign-in the provider or the checks refused; `code` is shown to the user as ?error=code. */
 export class OidcError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: OidcErrorCode,
     message: string,
   ) {
     super(message);

@@ -3,7 +3,9 @@
 // no input can produce a bare 500 or a framework-shaped error body.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { ErrorEnvelope } from '../../sdk/wire.js';
+import { domainHttp } from './domainErrors.js';
 
 type Field = { path: string; rule: string };
 
@@ -78,19 +80,26 @@ function validationFields(context: string | undefined, issues: ZodIssueLike[]): 
   return fields;
 }
 
-/** Map any error to a status and envelope. Unknown errors become 500 with no internals exposed. */
-export function toErrorResponse(err: FastifyError | HttpError | Error): {
+export interface ErrorResponse {
   status: number;
   body: ErrorEnvelope;
   headers?: Record<string, string>;
-} {
-  if (err instanceof HttpError) {
+}
+
+/**
+ * Map any error to a status and envelope: our HttpError, every domain error (domainErrors.ts),
+ * zod and Fastify errors. Anything else is a bug and becomes 500 with no internals exposed.
+ */
+export function toErrorResponse(err: unknown): ErrorResponse {
+  const http = asHttpError(err);
+  if (http) {
     return {
-      status: err.status,
-      body: envelope(err.code, err.message, err.extra),
-      ...(err.extra.headers ? { headers: err.extra.headers } : {}),
+      status: http.status,
+      body: envelope(http.code, http.message, http.extra),
+      ...(http.extra.headers ? { headers: http.extra.headers } : {}),
     };
   }
+  if (!(err instanceof Error)) return internal();
   const fe = err as FastifyError & { validationContext?: string };
   if (hasZodFastifySchemaValidationErrors(fe)) {
     const fields = validationFields(fe.validationContext, fe.validation as unknown as ZodIssueLike[]);
@@ -131,6 +140,20 @@ export function toErrorResponse(err: FastifyError | HttpError | Error): {
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return { status: fe.statusCode, body: envelope('bad_request', fe.message) };
   }
+  return internal();
+}
+
+/** The error as an HttpError when it is one or a domain error or a zod failure; else undefined. */
+export function asHttpError(err: unknown): HttpError | undefined {
+  if (err instanceof HttpError) return err;
+  const d = domainHttp(err);
+  if (d) return new HttpError(d.status, d.code, d.message);
+  // A schema parsed inside a handler (the route's own schemas are checked before it runs).
+  if (err instanceof z.ZodError) return invalidInput('input', err.issues);
+  return undefined;
+}
+
+function internal(): ErrorResponse {
   return {
     status: 500,
     body: envelope(
@@ -143,7 +166,7 @@ export function toErrorResponse(err: FastifyError | HttpError | Error): {
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     const { status, body, headers } = toErrorResponse(err);
-    if (status >= 500) req.log.error({ err }, 'request failed');
+    if (status >= 500) req.log.error({ err, code: body.error.code }, 'request failed');
     if (headers) reply.headers(headers);
     return reply.code(status).type('application/json').send(body);
   });

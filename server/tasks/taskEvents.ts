@@ -70,6 +70,9 @@ export function eventJson(e: TaskEvent): string {
   return s;
 }
 
+/** Rows read per history page while a viewer catches up. */
+const REPLAY_PAGE = 500;
+
 /** In-process fan-out of newly stored events and task changes. */
 export class TaskFeed extends EventEmitter<{ event: [string, TaskEvent]; task: [string] }> {
   constructor() {
@@ -79,19 +82,24 @@ export class TaskFeed extends EventEmitter<{ event: [string, TaskEvent]; task: [
 
   /**
    * Calls `deliver` with every event after `after`, history first, then live, in seq order and
-   * each once, until the returned function is called.
+   * each once, until `signal` aborts. The live listener is attached before the history is read
+   * and removed the moment `signal` aborts, even in the middle of a long replay (a viewer that
+   * leaves early must not leave a listener behind); no event is delivered after that.
+   * Resolves once the history has been delivered (or the replay was abandoned).
    */
   async follow(
     store: TaskStore,
     taskId: string,
     after: number,
     deliver: (e: TaskEvent) => void,
-  ): Promise<() => void> {
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (signal.aborted) return;
     let last = after;
     let replaying = true;
     const early: TaskEvent[] = [];
     const onEvent = (id: string, e: TaskEvent) => {
-      if (id !== taskId) return;
+      if (id !== taskId || signal.aborted) return;
       if (replaying) early.push(e);
       else if (e.seq > last) {
         last = e.seq;
@@ -99,24 +107,31 @@ export class TaskFeed extends EventEmitter<{ event: [string, TaskEvent]; task: [
       }
     };
     this.on('event', onEvent);
+    signal.addEventListener('abort', () => this.off('event', onEvent), { once: true });
     try {
-      for (;;) {
-        const rows = await store.events(taskId, last, 500);
+      while (!signal.aborted) {
+        const rows = await store.events(taskId, last, REPLAY_PAGE);
         for (const r of rows) {
+          if (signal.aborted) return;
           last = r.seq;
           deliver(toWireEvent(r));
         }
-        if (rows.length < 500) break;
+        if (rows.length < REPLAY_PAGE) break;
       }
       for (const e of early.sort((a, b) => a.seq - b.seq)) {
+        if (signal.aborted) return;
         if (e.seq > last) {
           last = e.seq;
           deliver(e);
         }
       }
+    } catch (err) {
+      // A failed history read ends this viewer's feed; its route closes the stream.
+      this.off('event', onEvent);
+      throw err;
     } finally {
       replaying = false;
+      early.length = 0;
     }
-    return () => this.off('event', onEvent);
   }
 }

@@ -7,12 +7,13 @@
 // Both streams deliver every seq once, in order, with no gap between history and live.
 import type { FastifyRequest } from 'fastify';
 import type WebSocket from 'ws';
-import { TaskEventPage, TaskEventsQuery } from '../../../sdk/taskWire.js';
+import { type TaskEvent, TaskEventPage, TaskEventsQuery } from '../../../sdk/taskWire.js';
 import { ErrorEnvelope, IdParams } from '../../../sdk/wire.js';
 import type { Services } from '../../services.js';
 import { eventJson, toWireEvent } from '../../tasks/taskEvents.js';
 import type { App } from '../app.js';
 import { ensureCaller } from '../guard.js';
+import { sendWsError, WS_INTERNAL_ERROR } from '../wsErrors.js';
 import { visibleTask } from './taskRoutes.js';
 
 const KEEPALIVE_MS = 15_000;
@@ -57,23 +58,35 @@ export function taskEventRoutes(app: App, s: Services): void {
         'x-accel-buffering': 'no',
       });
       res.write(': remote-claude task events\n\n');
+      // Everything that must end with the connection is set up before the history is read: a
+      // viewer that leaves in the middle of a long replay must not leave a listener or a timer.
+      const left = new AbortController();
+      const keepalive = s.clock.every(KEEPALIVE_MS, () => res.write(': keepalive\n\n'));
+      const leave = () => {
+        keepalive();
+        left.abort();
+      };
+      if (res.destroyed) leave();
+      else res.on('close', leave);
       // Events of one tick go out in one write: at a thousand events a second to hundreds of
       // viewers, a write per event per viewer is what the CPU would spend its time on.
       let batch = '';
-      const stop = await s.runtime.tasks.feed.follow(s.tasks, taskId, after, (e) => {
+      const deliver = (e: TaskEvent) => {
         if (batch === '') {
           setImmediate(() => {
-            res.write(batch);
+            if (!res.destroyed) res.write(batch);
             batch = '';
           });
         }
         batch += `id: ${e.seq}\nevent: task_event\ndata: ${eventJson(e)}\n\n`;
-      });
-      const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS).unref();
-      req.raw.on('close', () => {
-        clearInterval(keepalive);
-        stop();
-      });
+      };
+      try {
+        await s.runtime.tasks.feed.follow(s.tasks, taskId, after, deliver, left.signal);
+      } catch (err) {
+        // The status line is gone already; the stream ends and the EventSource reconnects.
+        req.log.error({ err, taskId }, 'could not replay task events');
+        res.end();
+      }
     },
     wsHandler: async (socket: WebSocket, req) => {
       const taskId = authorised.get(req) as string;
@@ -82,7 +95,9 @@ export function taskEventRoutes(app: App, s: Services): void {
       // each event is serialised once for all viewers.
       const raw = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
       let corked = false;
-      const stop = await s.runtime.tasks.feed.follow(s.tasks, taskId, after, (e) => {
+      const left = new AbortController();
+      socket.on('close', () => left.abort());
+      const deliver = (e: TaskEvent) => {
         if (socket.readyState !== socket.OPEN) return;
         if (raw && !corked) {
           corked = true;
@@ -93,8 +108,16 @@ export function taskEventRoutes(app: App, s: Services): void {
           });
         }
         socket.send(eventJson(e));
-      });
-      socket.on('close', stop);
+      };
+      try {
+        await s.runtime.tasks.feed.follow(s.tasks, taskId, after, deliver, left.signal);
+      } catch (err) {
+        sendWsError(socket, err, {
+          log: req.log,
+          context: { taskId },
+          close: { code: WS_INTERNAL_ERROR, reason: 'task events failed' },
+        });
+      }
     },
   });
 }

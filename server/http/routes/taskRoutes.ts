@@ -15,11 +15,9 @@ import {
 import { ErrorEnvelope, IdParams } from '../../../sdk/wire.js';
 import type { Services } from '../../services.js';
 import type { TaskRow } from '../../store/taskStore.js';
-import { TaskError } from '../../tasks/taskService.js';
 import { toWireApproval, toWireTask } from '../../tasks/taskWireMapping.js';
-import { WorkspaceError } from '../../workspaces/workspaceService.js';
 import type { App } from '../app.js';
-import { HttpError, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import { allows, ensureCaller, ensureCan } from '../guard.js';
 import { noteAudit, type Principal } from '../requestContext.js';
 
@@ -37,17 +35,6 @@ export async function visibleTask(s: Services, me: Principal, id: string): Promi
   const row = await s.tasks.byId(id);
   if (!row || !allows(me, 'task.read', { kind: 'task', ownerId: row.owner_id })) throw notFound('The task');
   return row;
-}
-
-function translate(err: unknown): never {
-  if (err instanceof TaskError) throw new HttpError(err.status, err.code, err.message);
-  if (err instanceof WorkspaceError)
-    throw new HttpError(
-      err.code === 'conflict' ? 409 : 400,
-      err.code === 'conflict' ? 'workspace_busy' : 'validation_failed',
-      err.message,
-    );
-  throw err;
 }
 
 export function taskRoutes(app: App, s: Services): void {
@@ -75,7 +62,7 @@ export function taskRoutes(app: App, s: Services): void {
       noteAudit(req, { action: 'task.created', targetType: 'task' });
       const me = await ensureCaller(s, req);
       ensureCan(me, 'task.create', { kind: 'org' }, 'Viewers cannot start tasks.');
-      const row = await svc().create(me.user.id, req.body).catch(translate);
+      const row = await svc().create(me.user.id, req.body);
       noteAudit(req, {
         targetId: row.id,
         detail: { workspaceId: row.workspace_id, repository: row.repository },
@@ -130,7 +117,7 @@ export function taskRoutes(app: App, s: Services): void {
     async (req, reply) => {
       noteAudit(req, { action: 'task.message', targetType: 'task', targetId: req.params.id });
       const { task } = await forAction(req, req.params.id, 'task.interact');
-      await svc().send(task, req.body.text).catch(translate);
+      await svc().send(task, req.body.text);
       return reply.code(202).send(await wire((await s.tasks.byId(task.id)) ?? task));
     },
   );
@@ -156,7 +143,7 @@ export function taskRoutes(app: App, s: Services): void {
           targetId: req.params.id,
         });
         const { task } = await forAction(req, req.params.id, 'task.control');
-        await (action === 'cancel' ? svc().cancel(task) : svc().interrupt(task)).catch(translate);
+        await (action === 'cancel' ? svc().cancel(task) : svc().interrupt(task));
         return reply.code(202).send(await wire((await s.tasks.byId(task.id)) ?? task));
       },
     );
@@ -202,7 +189,7 @@ export function taskRoutes(app: App, s: Services): void {
         },
       });
       const { me, task } = await forAction(req, req.params.id, 'task.interact');
-      await svc().answer(task, req.params.approvalId, req.body, me.user.id).catch(translate);
+      await svc().answer(task, req.params.approvalId, req.body, me.user.id);
       return wire((await s.tasks.byId(task.id)) ?? task);
     },
   );

@@ -18,7 +18,8 @@ import type { App } from '../app.js';
 import { HttpError } from '../errors.js';
 import { ensureCaller, ensureCan } from '../guard.js';
 import { noteAudit } from '../requestContext.js';
-import { agentHttpError, ensureAgent } from './agentErrors.js';
+import { sendWsError, WS_INTERNAL_ERROR } from '../wsErrors.js';
+import { ensureAgent } from './agentErrors.js';
 import { visibleWorkspace } from './workspaceRoutes.js';
 
 const errors = {
@@ -78,9 +79,11 @@ export function terminalRoutes(app: App, s: Services): void {
         terminalId ??= await terms.open(conn, { cols: q.cols, rows: q.rows });
         terms.attach(terminalId, socket);
       } catch (err) {
-        const e = agentHttpError(err);
-        socket.send(JSON.stringify({ type: 'error', code: 'terminal_failed', message: e.message }));
-        socket.close(1011, 'terminal failed');
+        sendWsError(socket, err, {
+          log: req.log,
+          context: { workspaceId: conn.workspaceId },
+          close: { code: WS_INTERNAL_ERROR, reason: 'terminal failed' },
+        });
         return;
       }
       const id = terminalId;
@@ -94,9 +97,7 @@ export function terminalRoutes(app: App, s: Services): void {
             err instanceof z.ZodError
               ? err.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ')
               : 'not JSON';
-          socket.send(
-            JSON.stringify({ type: 'error', code: 'bad_message', message: `Bad terminal message (${why}).` }),
-          );
+          sendWsError(socket, new HttpError(400, 'bad_message', `Bad terminal message (${why}).`));
           return;
         }
         if (msg.type === 'close') void terms.close(conn, id);
@@ -144,10 +145,11 @@ export function terminalRoutes(app: App, s: Services): void {
         await conn.peer.request('files.watch', { watchId, path: (req.query as { path: string }).path });
         socket.send(JSON.stringify({ type: 'ready' }));
       } catch (err) {
-        socket.send(
-          JSON.stringify({ type: 'error', code: 'watch_failed', message: agentHttpError(err).message }),
-        );
-        socket.close(1011, 'watch failed');
+        sendWsError(socket, err, {
+          log: req.log,
+          context: { workspaceId: conn.workspaceId },
+          close: { code: WS_INTERNAL_ERROR, reason: 'watch failed' },
+        });
       }
     },
   });

@@ -9,9 +9,8 @@ import {
 } from '../../../sdk/workspaceWire.js';
 import type { Services } from '../../services.js';
 import { toWireWorkspace, type WorkspaceRow } from '../../store/workspaceStore.js';
-import { WorkspaceError } from '../../workspaces/workspaceService.js';
 import type { App } from '../app.js';
-import { conflict, HttpError, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import { allows, ensureCaller, ensureCan } from '../guard.js';
 import { noteAudit, type Principal } from '../requestContext.js';
 
@@ -29,15 +28,6 @@ export async function visibleWorkspace(s: Services, me: Principal, id: string): 
   if (!row || !allows(me, 'workspace.read', { kind: 'workspace', ownerId: row.owner_id }))
     throw notFound('The workspace');
   return row;
-}
-
-function translate(err: unknown): never {
-  if (err instanceof WorkspaceError) {
-    throw err.code === 'conflict'
-      ? conflict('workspace_busy', err.message)
-      : new HttpError(400, 'validation_failed', err.message);
-  }
-  throw err;
 }
 
 export function workspaceRoutes(app: App, s: Services): void {
@@ -58,7 +48,7 @@ export function workspaceRoutes(app: App, s: Services): void {
       noteAudit(req, { action: 'workspace.created', targetType: 'workspace' });
       const me = await ensureCaller(s, req);
       ensureCan(me, 'workspace.create', { kind: 'org' }, 'Viewers cannot create workspaces.');
-      const { row, created } = await s.runtime.service.create(me.user.id, req.body).catch(translate);
+      const { row, created } = await s.runtime.service.create(me.user.id, req.body);
       noteAudit(req, { targetId: row.id, detail: { repository: row.repository, created } });
       return reply.code(created ? 201 : 200).send(wire(row));
     },
@@ -128,8 +118,8 @@ export function workspaceRoutes(app: App, s: Services): void {
         const me = await ensureCaller(s, req);
         const row = await visibleWorkspace(s, me, req.params.id);
         ensureCan(me, 'workspace.control', { kind: 'workspace', ownerId: row.owner_id });
-        if (action === 'start') await s.runtime.service.start(row.id).catch(translate);
-        else await s.runtime.service.stop(row.id).catch(translate);
+        if (action === 'start') await s.runtime.service.start(row.id);
+        else await s.runtime.service.stop(row.id);
         const now = (await s.workspaces.byId(row.id)) ?? row;
         return reply.code(action === 'start' ? 202 : 200).send(wire(now));
       },
@@ -153,7 +143,7 @@ export function workspaceRoutes(app: App, s: Services): void {
       const me = await ensureCaller(s, req);
       const row = await visibleWorkspace(s, me, req.params.id);
       ensureCan(me, 'workspace.control', { kind: 'workspace', ownerId: row.owner_id });
-      await s.runtime.service.remove(row.id, { keepVolume: req.query.keepVolume }).catch(translate);
+      await s.runtime.service.remove(row.id, { keepVolume: req.query.keepVolume });
       noteAudit(req, { detail: { repository: row.repository, keepVolume: req.query.keepVolume } });
       return reply.code(204).send(null);
     },
