@@ -65,8 +65,27 @@ export function buildProgram(ctx: CliContext): Command {
   registerAudit(program, ctx);
   registerWorkspaces(program, ctx);
   registerTasks(program, ctx);
+  helpForBareGroups(program);
   oneLineUsageErrors(program);
   return program;
+}
+
+/**
+ * A group typed alone (`rclaude users`) asked for nothing wrong, so it prints the group's help on
+ * stdout and exits 0; commander's default treats it as an error (help on stderr, exit 1). A group
+ * given a word that is not one of its commands still fails with commander's own "unknown command"
+ * error and its suggestion.
+ */
+function helpForBareGroups(cmd: Command): void {
+  for (const sub of cmd.commands) helpForBareGroups(sub);
+  if (cmd.commands.length === 0 || cmd.parent === null) return;
+  const hasAction = (cmd as unknown as { _actionHandler: unknown })._actionHandler;
+  if (hasAction) return;
+  cmd.allowExcessArguments(true).action(() => {
+    if (cmd.args.length === 0) cmd.help();
+    // Public since commander 2 though missing from its typings; it builds the suggestion.
+    (cmd as unknown as { unknownCommand(): never }).unknownCommand();
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 // `rclaude serve`: open the store, create the first admin if needed, and listen.
 import { join, resolve } from 'node:path';
 import pino, { type DestinationStream } from 'pino';
+import { AuditRetention } from './audit/auditRetention.js';
 import { bootstrapAdmin } from './bootstrapAdmin.js';
 import { type Clock, systemClock } from './clock.js';
 import type { Config } from './config/configSchema.js';
@@ -118,6 +119,14 @@ export async function startServer(
     services.sessions.prune().catch((err) => log.warn({ err }, 'session prune failed'));
   }, 3_600_000);
   prune.unref();
+  const auditRetention = new AuditRetention({
+    store: services.auditStore,
+    clock: services.clock,
+    retentionDays: config.audit.retentionDays,
+    pruneIntervalSeconds: config.audit.pruneInterval,
+    log: services.log,
+  });
+  void auditRetention.start();
 
   return {
     app,
@@ -127,6 +136,7 @@ export async function startServer(
     async close() {
       clearInterval(prune);
       clearTimeout(retry);
+      await auditRetention.stop();
       await app.close();
       await db.close();
     },

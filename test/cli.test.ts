@@ -17,7 +17,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultContext } from '../cli/context.js';
+import { buildProgram } from '../cli/main.js';
 import { loadConfig } from '../server/config/loadConfig.js';
 import { type RunningServer, startServer } from '../server/serve.js';
 import { ensureBuilt } from './support/ensureBuilt.js';
@@ -31,6 +34,17 @@ import {
   type ServeChild,
   startServe,
 } from './support/rclaude.js';
+
+/** The path of every command that has commands of its own, e.g. ['ws'] or ['task']. */
+function bareGroups(cmd: Command, path: string[] = []): string[][] {
+  const found: string[][] = [];
+  for (const sub of cmd.commands) {
+    const at = [...path, sub.name()];
+    if (sub.commands.length > 0) found.push(at);
+    found.push(...bareGroups(sub, at));
+  }
+  return found;
+}
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -105,10 +119,27 @@ describe.concurrent('help and version, as a newcomer meets them', () => {
     expect(expectSuccess(await rclaude(home, ['serve', '--help']))).toContain('RC_PORT');
   });
 
-  it('a group without a command shows its help and fails', async () => {
-    const r = await rclaude(newHome('help'), ['users']);
+  it('every group typed alone prints its help on stdout and exits 0', async () => {
+    const groups = bareGroups(buildProgram(defaultContext({})));
+    expect(groups.map((g) => g.join(' '))).toEqual(expect.arrayContaining(['users', 'tokens', 'ws', 'task']));
+    const home = newHome('help');
+    for (const group of groups) {
+      const r = await rclaude(home, group);
+      expect({ group, code: r.code, stderr: r.stderr }).toEqual({ group, code: 0, stderr: '' });
+      // `ws` has an alias, shown as `ws|workspace`.
+      expect(r.stdout).toMatch(
+        new RegExp(`^Usage: rclaude ${group.join(' ')}(\\|\\w+)? \\[options\\] \\[command\\]`),
+      );
+    }
+  });
+
+  it('a group given a word that is not its command still fails with a suggestion', async () => {
+    const r = await rclaude(newHome('help'), ['users', 'lisst']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('Usage: rclaude users');
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      "rclaude: unknown command 'lisst' (did you mean list?); see `rclaude users --help`\n",
+    );
   });
 
   it('version and --version print the package version', async () => {

@@ -69,9 +69,12 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
       return admin;
     case 'team.list':
     case 'token.create':
-    // Everyone manages their own secrets (the routes address only the caller's).
-    case 'secret.manage':
       return true;
+    // A personal Anthropic key pays for the caller's own tasks (the routes address only the
+    // caller's), and viewers run none: a key of theirs could never be used, so like starting a task
+    // it is for members and up.
+    case 'secret.manage':
+      return atLeast(actor.role, 'member');
     // Everyone sees their own model usage; admins see everyone's.
     case 'usage.readAll':
       return admin;

@@ -244,6 +244,21 @@ export const ConfigSchema = z.strictObject({
       audit: z.boolean().default(true).describe('Record the audit log (always on; accepted for seed 002).'),
     })
     .prefault({}),
+  audit: z
+    .strictObject({
+      retentionDays: z
+        .int()
+        .min(1)
+        .max(36_500)
+        .default(400)
+        .describe(
+          'Delete audit log entries older than this many days. The server checks once at startup and then every pruneInterval.',
+        ),
+      pruneInterval: Duration.refine((s) => s >= 60, { error: 'must be at least 60 seconds' })
+        .default(3600)
+        .describe('How often the server deletes audit log entries past retentionDays.'),
+    })
+    .prefault({}),
   claude: z
     .strictObject({
       apiKey: z

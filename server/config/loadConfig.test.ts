@@ -452,6 +452,9 @@ describe('loadConfig rejects bad values with the key path, the rule and the sour
     ['DATABASE_URL', 'mysql://x@y/z', 'database.url: must be a postgres:// URL (from DATABASE_URL)'],
     ['RC_LOG_LEVEL', 'loud', 'log.level: must be one of "trace"'],
     ['RC_SERVER__PROT', '1', 'server.prot: is not a known setting (from RC_SERVER__PROT)'],
+    ['RC_AUDIT__RETENTION_DAYS', '0', 'audit.retentionDays: must be ≥ 1 (from RC_AUDIT__RETENTION_DAYS)'],
+    ['RC_AUDIT__RETENTION_DAYS', '1.5', 'audit.retentionDays: must be an integer'],
+    ['RC_AUDIT__PRUNE_INTERVAL', '5', 'audit.pruneInterval: must be at least 60 seconds'],
   ])('%s=%s', (name, value, expected) => {
     const err = configError(() => loadConfig({ env: { [name]: value } }));
     expect(err.message).toContain(expected);

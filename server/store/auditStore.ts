@@ -31,7 +31,10 @@ export interface AuditFilter {
   limit: number;
 }
 
-/** Append-only: there is no update or delete here on purpose. */
+/**
+ * Append-only: there is no update here on purpose, and the one delete is by age, for the
+ * retention period (`pruneBefore`, called by server/audit/auditRetention.ts).
+ */
 export class AuditStore {
   constructor(
     private readonly db: Db,
@@ -57,6 +60,27 @@ export class AuditStore {
         detail: rec.detail ? JSON.stringify(rec.detail) : null,
       })
       .execute();
+  }
+
+  /**
+   * Deletes the entries created before `cutoff`, `batch` rows per statement so that a first prune
+   * of a large log does not hold one long lock; returns how many went. Deleting by age is
+   * idempotent, so several replicas pruning at once only share the work.
+   */
+  async pruneBefore(cutoff: Date, batch = 5000): Promise<number> {
+    const before = cutoff.toISOString();
+    let total = 0;
+    for (;;) {
+      const result = await this.db.kysely
+        .deleteFrom('audit_logs')
+        .where('id', 'in', (eb) =>
+          eb.selectFrom('audit_logs').select('id').where('created_at', '<', before).limit(batch),
+        )
+        .executeTakeFirst();
+      const n = Number(result.numDeletedRows);
+      total += n;
+      if (n < batch) return total;
+    }
   }
 
   /** Newest first, at most `limit` rows plus whether more exist. */

@@ -455,20 +455,25 @@ export const rbacMatrix: MatrixRow[] = [
     expect: ownerOnly,
   },
 
-  // Secrets are the caller's own; nobody addresses anyone else's.
-  { route: 'GET /api/v1/me/secrets', prepare: async () => ({ url: '/api/v1/me/secrets' }), expect: all(200) },
+  // Secrets are the caller's own; nobody addresses anyone else's. A personal key pays for the
+  // caller's tasks, which viewers cannot run, so the key routes are for members and up (policy.ts).
+  {
+    route: 'GET /api/v1/me/secrets',
+    prepare: async () => ({ url: '/api/v1/me/secrets' }),
+    expect: membersUp(200),
+  },
   {
     route: 'PUT /api/v1/me/secrets/anthropic-api-key',
     prepare: async () => ({
       url: '/api/v1/me/secrets/anthropic-api-key',
       payload: { value: 'sk-ant-api03-matrix-0000000000000000' },
     }),
-    expect: all(200),
+    expect: membersUp(200),
   },
   {
     route: 'DELETE /api/v1/me/secrets/anthropic-api-key',
     prepare: async () => ({ url: '/api/v1/me/secrets/anthropic-api-key' }),
-    expect: all(204),
+    expect: membersUp(204),
   },
   // Everyone may ask; members get their own usage only (server/http/routes/usageRoutes.test.ts).
   { route: 'GET /api/v1/usage', prepare: async () => ({ url: '/api/v1/usage' }), expect: all(200) },

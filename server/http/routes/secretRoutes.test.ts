@@ -65,8 +65,18 @@ describe.each(engines)('secret routes on %s', (engine) => {
     expect(audit.body).not.toContain(KEY);
   });
 
+  it('refuses a viewer with 403 and stores nothing (viewers run no tasks for a key to pay for)', async () => {
+    const viewer = await t.user('viewer');
+    const auth = { authorization: await t.bearer(viewer) };
+    const put = await t.app.inject({ method: 'PUT', url: URL_KEY, headers: auth, payload: { value: KEY } });
+    expect(put.statusCode).toBe(403);
+    expect((put.json() as ErrorEnvelope).error.code).toBe('forbidden');
+    const store = new SecretStore(t.services.db, t.clock, { settings: t.services.settings });
+    expect(await store.get(viewer.id, 'anthropic-api-key')).toBeUndefined();
+  });
+
   it('replaces a saved key', async () => {
-    const auth = { authorization: await t.bearer(await t.user('viewer')) };
+    const auth = { authorization: await t.bearer(await t.user('member')) };
     await t.app.inject({ method: 'PUT', url: URL_KEY, headers: auth, payload: { value: KEY } });
     const again = await t.app.inject({
       method: 'PUT',
