@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ApiClient } from '../sdk/client.js';
+import { NodeApiClient } from '../sdk/client/nodeApiClient.js';
 import { CliError } from './cliError.js';
 import { readCredentials } from './credentials.js';
 
@@ -16,7 +16,7 @@ export interface CliContext {
   env: NodeJS.ProcessEnv;
   out(text: string): void;
   /** A client for the server the user logged in to (or RC_URL/RC_TOKEN, or --url/--token). */
-  client(opts: ServerOptions): ApiClient;
+  client(opts: ServerOptions): NodeApiClient;
   /** The server to talk to: --url, else RC_URL, else the saved login's, else RC_PORT on loopback. */
   serverUrl(opts: { url?: string }): string;
   tokenSource?: TokenSource;
@@ -50,7 +50,7 @@ export function defaultContext(env: NodeJS.ProcessEnv = process.env): CliContext
           : [readCredentials(env)?.token, 'login'];
       if (!token) throw new CliError('not logged in; run `rclaude login` first (or set RC_TOKEN)');
       this.tokenSource = source;
-      return new ApiClient({ baseUrl: this.serverUrl(opts), token });
+      return new NodeApiClient({ baseUrl: this.serverUrl(opts), token });
     },
   };
 }

@@ -1,7 +1,7 @@
 // rclaude: the command-line interface to Remote Claude (and `rclaude serve`, the control plane).
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ApiError } from '../sdk/client.js';
+import { ApiError } from '../sdk/client/apiError.js';
 import type { ConfigError } from '../server/config/loadConfig.js';
 import { CliError } from './cliError.js';
 import { registerAudit } from './commands/auditCommands.js';

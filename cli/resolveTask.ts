@@ -1,6 +1,7 @@
 // Finding the task a user means: `rclaude task …` takes a full id or the start of one (the list
 // shows the first 8 characters), as `rclaude ws` does for workspaces (resolveWorkspace.ts).
-import { type ApiClient, ApiError } from '../sdk/client.js';
+import { ApiError } from '../sdk/client/apiError.js';
+import type { NodeApiClient } from '../sdk/client/nodeApiClient.js';
 import type { Task } from '../sdk/taskWire.js';
 import { CliError } from './cliError.js';
 import { usageError } from './resolveWorkspace.js';
@@ -15,10 +16,10 @@ export function ensureTaskRef(ref: string): void {
  * The task `ref` names: the one with exactly that id, else the only one of yours (or, for an
  * admin, anyone's) whose id starts with it. Throws CliError when none or several match.
  */
-export async function resolveTask(client: ApiClient, ref: string): Promise<Task> {
+export async function resolveTask(client: NodeApiClient, ref: string): Promise<Task> {
   ensureTaskRef(ref);
   try {
-    return await client.getTask(ref);
+    return await client.tasks.get(ref);
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 404)) throw err;
   }
@@ -34,12 +35,12 @@ export async function resolveTask(client: ApiClient, ref: string): Promise<Task>
 }
 
 /** Every task of `owner` whose id starts with `prefix`, over all pages of the list. */
-async function matching(client: ApiClient, owner: 'me' | 'all', prefix: string): Promise<Task[]> {
+async function matching(client: NodeApiClient, owner: 'me' | 'all', prefix: string): Promise<Task[]> {
   const found: Task[] = [];
   let cursor: string | undefined;
   try {
     do {
-      const page = await client.listTasks({ owner, limit: 200, ...(cursor ? { cursor } : {}) });
+      const page = await client.tasks.list({ owner, limit: 200, ...(cursor ? { cursor } : {}) });
       found.push(...page.items.filter((t) => t.id.startsWith(prefix)));
       cursor = page.next ?? undefined;
     } while (cursor);

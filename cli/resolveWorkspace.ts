@@ -1,6 +1,7 @@
 // Finding the workspace a user means: `rclaude ws …` takes a full id or the start of one (the list
 // shows the first 8 characters), like git takes abbreviated commit ids.
-import { type ApiClient, ApiError } from '../sdk/client.js';
+import { ApiError } from '../sdk/client/apiError.js';
+import type { NodeApiClient } from '../sdk/client/nodeApiClient.js';
 import type { Workspace } from '../sdk/workspaceWire.js';
 import { CliError } from './cliError.js';
 
@@ -28,10 +29,10 @@ export function ensureWorkspaceRef(ref: string): void {
  * The workspace `ref` names: the one with exactly that id, else the only one of yours (or, for an
  * admin, anyone's) whose id starts with it. Throws CliError when none or several match.
  */
-export async function resolveWorkspace(client: ApiClient, ref: string): Promise<Workspace> {
+export async function resolveWorkspace(client: NodeApiClient, ref: string): Promise<Workspace> {
   ensureWorkspaceRef(ref);
   try {
-    return await client.getWorkspace(ref);
+    return await client.workspaces.get(ref);
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 404)) throw err;
   }
@@ -46,9 +47,9 @@ export async function resolveWorkspace(client: ApiClient, ref: string): Promise<
   );
 }
 
-async function matching(client: ApiClient, owner: 'me' | 'all', prefix: string): Promise<Workspace[]> {
+async function matching(client: NodeApiClient, owner: 'me' | 'all', prefix: string): Promise<Workspace[]> {
   try {
-    const { items } = await client.listWorkspaces({ owner });
+    const { items } = await client.workspaces.list({ owner });
     return items.filter((w) => w.id.startsWith(prefix));
   } catch (err) {
     // Only admins may list everyone's workspaces; for the rest "not found" is the right answer.

@@ -1,7 +1,8 @@
 // Following a task (`task run --follow`, `task logs --follow`, `task send --follow`): its events
 // printed as they happen until its turn is over, then an exit code that says how it ended.
 import { setTimeout as delay } from 'node:timers/promises';
-import { type ApiClient, ApiError } from '../sdk/client.js';
+import { ApiError } from '../sdk/client/apiError.js';
+import type { NodeApiClient } from '../sdk/client/nodeApiClient.js';
 import type { Task, TaskEvent, TaskStatus } from '../sdk/taskWire.js';
 import { CliError } from './cliError.js';
 import type { CliContext } from './context.js';
@@ -33,7 +34,7 @@ export interface FollowCallbacks {
  * delivered first. Throws ApiError when the server refuses or the stream cannot be resumed.
  */
 export async function followTask(
-  client: ApiClient,
+  client: NodeApiClient,
   taskId: string,
   after: number,
   cb: FollowCallbacks,
@@ -44,7 +45,7 @@ export async function followTask(
   let failure: unknown;
   let shown = '';
   const check = async () => {
-    const t = await client.getTask(taskId);
+    const t = await client.tasks.get(taskId);
     const status = `${t.status} ${t.statusReason}`;
     if (status !== shown) cb.onStatus?.(t);
     shown = status;
@@ -63,7 +64,7 @@ export async function followTask(
     }
   })();
   try {
-    for await (const e of client.followTaskEvents(taskId, { after, signal: stop.signal })) {
+    for await (const e of client.tasks.follow(taskId, { after, signal: stop.signal })) {
       seen = e.seq;
       cb.onEvent(e);
       if (final && seen >= final.lastSeq) break;
@@ -88,7 +89,7 @@ export async function followTask(
  */
 export async function printFollowing(
   ctx: CliContext,
-  client: ApiClient,
+  client: NodeApiClient,
   task: Task,
   opts: { after: number; json: boolean },
 ): Promise<void> {

@@ -45,7 +45,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         throw new CliError(`--${String(field)} ${rule}, got "${query[field as 'from' | 'to' | 'limit']}"`);
       throw flagError(parsed.error);
     }
-    const page = await ctx.client({ url, token }).listAudit(parsed.data);
+    const page = await ctx.client({ url, token }).audit.list(parsed.data);
     if (asJson) return ctx.out(json(page));
     ctx.out(
       table(page.items, [

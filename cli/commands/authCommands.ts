@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { ApiClient } from '../../sdk/client.js';
+import { NodeApiClient } from '../../sdk/client/nodeApiClient.js';
 import { Email, PASSWORD_MIN_LENGTH, Password } from '../../sdk/wire.js';
 import { CliError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
@@ -33,8 +33,8 @@ export function registerAuth(program: Command, ctx: CliContext): void {
       if (!password)
         throw new CliError(o.passwordStdin ? 'no password on standard input' : 'no password given');
 
-      const anon = new ApiClient({ baseUrl: url });
-      const { me, cookie } = await anon.login(email.data, password);
+      const anon = new NodeApiClient({ baseUrl: url });
+      const { me, client: session } = await anon.loginSession(email.data, password);
       if (!me.csrfToken) throw new CliError('the server did not return a CSRF token for the session');
       if (me.passwordChangeRequired) {
         // A generated one-time password: choose the real one before anything else works.
@@ -47,14 +47,14 @@ export function registerAuth(program: Command, ctx: CliContext): void {
               : `the new password must be at least ${PASSWORD_MIN_LENGTH} characters`,
           );
         }
-        await anon.changePasswordWithSession(cookie, me.csrfToken, me.user.id, password, next);
+        await session.users.update(me.user.id, { password: next, currentPassword: password });
         ctx.out('New password set; the one-time password no longer works.');
       }
-      const created = await anon.createTokenWithSession(cookie, me.csrfToken, {
+      const created = await session.tokens.create({
         name: `rclaude on ${hostname()}`.slice(0, 100),
         expiresInDays: 90,
       });
-      await anon.logoutSession(cookie, me.csrfToken);
+      await session.auth.logout();
       const path = writeCredentials({ url, token: created.token, email: me.user.email }, ctx.env);
       ctx.out(`Logged in to ${url} as ${me.user.email} (${me.user.role}). Token saved to ${path}.`);
       if (ctx.env.RC_TOKEN)
@@ -84,11 +84,11 @@ export function registerAuth(program: Command, ctx: CliContext): void {
         return ctx.out(`Removed the damaged ${credentialsPath(ctx.env)}.`);
       }
       if (!creds) return ctx.out('Not logged in.');
-      const client = new ApiClient({ baseUrl: creds.url, token: creds.token });
-      const tokens = await client.listTokens().catch(() => undefined);
+      const client = new NodeApiClient({ baseUrl: creds.url, token: creds.token });
+      const tokens = await client.tokens.list().catch(() => undefined);
       const mine = tokens?.items.find((t) => creds.token.startsWith(t.prefix) && !t.revokedAt);
       const revoked = mine
-        ? await client.revokeToken(mine.id).then(
+        ? await client.tokens.revoke(mine.id).then(
             () => true,
             () => false,
           )
@@ -106,7 +106,7 @@ export function registerAuth(program: Command, ctx: CliContext): void {
     .description('show who you are signed in as, and where')
     .option('--json', 'print JSON');
   addServerOptions(whoami).action(async (o: ServerOptions & { json?: boolean }) => {
-    const me = await ctx.client(o).me();
+    const me = await ctx.client(o).auth.me();
     if (o.json) return ctx.out(json(me));
     const teams = me.teams.length ? me.teams.map((t) => `${t.name} (${t.role})`).join(', ') : 'none';
     ctx.out(

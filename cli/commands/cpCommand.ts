@@ -9,7 +9,8 @@ import { basename, dirname, join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { type ApiClient, ApiError } from '../../sdk/client.js';
+import { ApiError } from '../../sdk/client/apiError.js';
+import type { NodeApiClient } from '../../sdk/client/nodeApiClient.js';
 import type { Workspace } from '../../sdk/workspaceWire.js';
 import { CliError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
@@ -54,7 +55,7 @@ export function registerCp(ws: Command, ctx: CliContext): void {
 
 type RemoteEndpoint = Extract<Endpoint, { kind: 'remote' }>;
 
-async function runningWorkspace(client: ApiClient, ref: string): Promise<Workspace> {
+async function runningWorkspace(client: NodeApiClient, ref: string): Promise<Workspace> {
   const w = await resolveWorkspace(client, ref);
   ensureRunning(w);
   return w;
@@ -107,11 +108,11 @@ async function isLocalDir(path: string): Promise<boolean> {
 }
 
 /** Whether `path` is an existing directory in the workspace (its parent's listing says so). */
-async function isRemoteDir(client: ApiClient, id: string, path: string): Promise<boolean> {
+async function isRemoteDir(client: NodeApiClient, id: string, path: string): Promise<boolean> {
   if (path === '') return true;
   const parent = posix.dirname(path);
   try {
-    const { entries } = await client.listFiles(id, parent === '.' ? '' : parent);
+    const { entries } = await client.files.list(id, parent === '.' ? '' : parent);
     return entries.some((e) => e.name === posix.basename(path) && e.type === 'dir');
   } catch (err) {
     if (err instanceof ApiError && (err.status === 404 || err.code === 'not_a_directory')) return false;
@@ -121,7 +122,12 @@ async function isRemoteDir(client: ApiClient, id: string, path: string): Promise
 
 // ---- into the workspace ----
 
-async function upload(client: ApiClient, w: Workspace, local: string, dst: RemoteEndpoint): Promise<void> {
+async function upload(
+  client: NodeApiClient,
+  w: Workspace,
+  local: string,
+  dst: RemoteEndpoint,
+): Promise<void> {
   if (local === '-') {
     if (dst.intoDir) throw usageError('give a file name to copy standard input to, e.g. <id>:notes.txt');
     await client.writeFile(w.id, dst.path, process.stdin).catch(remoteError(dst.path));
@@ -135,16 +141,15 @@ async function upload(client: ApiClient, w: Workspace, local: string, dst: Remot
   else await putDirectory(client, w.id, local, target);
 }
 
-async function putFile(client: ApiClient, id: string, local: string, remote: string): Promise<void> {
+async function putFile(client: NodeApiClient, id: string, local: string, remote: string): Promise<void> {
   if (remote === '') throw usageError('give a file name to copy to, e.g. <id>:notes.txt');
   await client.writeFile(id, remote, createReadStream(local)).catch(remoteError(remote));
 }
 
 /** Uploads every file under `local` one by one; empty directories are made, links skipped. */
-async function putDirectory(client: ApiClient, id: string, local: string, remote: string): Promise<void> {
+async function putDirectory(client: NodeApiClient, id: string, local: string, remote: string): Promise<void> {
   const entries = await readdir(local, { withFileTypes: true }).catch(localError(local));
-  if (entries.length === 0 && remote !== '')
-    await client.makeDirectory(id, remote).catch(remoteError(remote));
+  if (entries.length === 0 && remote !== '') await client.files.mkdir(id, remote).catch(remoteError(remote));
   entries.sort((a, b) => a.name.localeCompare(b.name));
   for (const e of entries) {
     const from = join(local, e.name);
@@ -157,7 +162,12 @@ async function putDirectory(client: ApiClient, id: string, local: string, remote
 
 // ---- out of the workspace ----
 
-async function download(client: ApiClient, w: Workspace, src: RemoteEndpoint, local: string): Promise<void> {
+async function download(
+  client: NodeApiClient,
+  w: Workspace,
+  src: RemoteEndpoint,
+  local: string,
+): Promise<void> {
   const content = await client.readPath(w.id, src.path).catch(remoteError(src.path));
   const name = posix.basename(src.path) || w.name;
   if (content.type === 'file') {

@@ -5,7 +5,7 @@
 import { constants } from 'node:os';
 import type { Command } from 'commander';
 import type WebSocket from 'ws';
-import { ApiError } from '../../sdk/client.js';
+import { ApiError } from '../../sdk/client/apiError.js';
 import type { TerminalServerMessage } from '../../sdk/workspaceWire.js';
 import { CliError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
@@ -35,7 +35,7 @@ export function registerSsh(ws: Command, ctx: CliContext): void {
     const code = await runTerminal(socket).catch(async (err: unknown) => {
       if (!(err instanceof TerminalDropped)) throw err;
       // A workspace that stops takes its terminals with it; say that rather than "attach again".
-      const now = await client.getWorkspace(w.id).catch(() => undefined);
+      const now = await client.workspaces.get(w.id).catch(() => undefined);
       if (now && now.status !== 'running')
         throw new CliError(`workspace ${shortId(w.id)} is ${now.status}; its terminal ended with it`);
       const again = err.terminalId

@@ -1,7 +1,7 @@
 // `rclaude task approve` and `rclaude task deny`: answer a tool call Claude Code asked permission
 // for. Without an approval id they answer the task's only pending one.
 import type { Command } from 'commander';
-import type { ApiClient } from '../../sdk/client.js';
+import type { NodeApiClient } from '../../sdk/client/nodeApiClient.js';
 import { type Approval, ApprovalBody } from '../../sdk/taskWire.js';
 import { CliError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
@@ -41,7 +41,7 @@ export function registerTaskApprovals(task: Command, ctx: CliContext): void {
       const client = ctx.client(o);
       const t = await resolveTask(client, ref);
       const approval = await pickApproval(client, t.id, verb, approvalRef);
-      const after = await client.answerApproval(t.id, approval.id, parsed.data);
+      const after = await client.tasks.answerApproval(t.id, approval.id, parsed.data);
       if (o.json) return ctx.out(json(after));
       const what = toolSummary(approval.toolName, approval.input, false);
       const s = shortId(t.id);
@@ -62,12 +62,12 @@ export function registerTaskApprovals(task: Command, ctx: CliContext): void {
  * say whether it was already answered or never existed.
  */
 async function pickApproval(
-  client: ApiClient,
+  client: NodeApiClient,
   taskId: string,
   verb: string,
   ref: string | undefined,
 ): Promise<Pick<Approval, 'id' | 'toolName' | 'input'>> {
-  const pending = (await client.listApprovals(taskId, 'pending')).items;
+  const pending = (await client.tasks.approvals(taskId, 'pending')).items;
   const s = shortId(taskId);
   if (ref !== undefined) {
     const exact = pending.find((a) => a.id === ref);

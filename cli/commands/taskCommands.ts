@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { PermissionMode } from '../../sdk/agentProtocol.js';
-import type { ApiClient } from '../../sdk/client.js';
+import type { NodeApiClient } from '../../sdk/client/nodeApiClient.js';
 import { CreateTaskBody, type Task, TaskMessageBody, taskStatuses } from '../../sdk/taskWire.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
 import { flagError } from '../flagError.js';
@@ -64,7 +64,7 @@ export function registerTasks(program: Command, ctx: CliContext): void {
     const body = runBody(prompt, o);
     const client = ctx.client(o);
     if (body.workspaceId) body.workspaceId = (await resolveWorkspace(client, body.workspaceId)).id;
-    const t = await client.createTask(body);
+    const t = await client.tasks.create(body);
     const s = shortId(t.id);
     if (!o.follow) {
       if (o.json) return ctx.out(json(t));
@@ -92,7 +92,7 @@ export function registerTasks(program: Command, ctx: CliContext): void {
         throw usageError(`--status must be one of ${taskStatuses.join(', ')}, got "${o.status}"`);
       const limit = o.limit === undefined ? 50 : wholeNumber(o.limit);
       if (!(limit >= 1 && limit <= 200)) throw usageError(`--limit ${LIMIT_RULE}, got "${o.limit}"`);
-      const { items } = await ctx.client(o).listTasks({
+      const { items } = await ctx.client(o).tasks.list({
         owner: o.all ? 'all' : 'me',
         limit,
         ...(status ? { status } : {}),
@@ -154,7 +154,7 @@ export function registerTasks(program: Command, ctx: CliContext): void {
     if (!parsed.success) throw usageError(flagError(parsed.error, FLAGS).message);
     const client = ctx.client(o);
     const before = await resolveTask(client, ref);
-    const t = await client.sendTaskMessage(before.id, parsed.data.text);
+    const t = await client.tasks.sendMessage(before.id, parsed.data.text);
     if (o.follow) return printFollowing(ctx, client, t, { after: before.lastSeq, json: o.json === true });
     ctx.out(o.json ? json(t) : `Sent to task ${shortId(t.id)}; it is ${taskStatusText(t)}.`);
   });
@@ -166,7 +166,7 @@ export function registerTasks(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON');
   addServerOptions(interrupt).action(async (ref: string, o: JsonFlag) => {
     const client = ctx.client(o);
-    const t = await client.interruptTask((await resolveTask(client, ref)).id);
+    const t = await client.tasks.interrupt((await resolveTask(client, ref)).id);
     const s = shortId(t.id);
     ctx.out(
       o.json ? json(t) : `Interrupting task ${s}; then continue it with \`rclaude task send ${s} "<text>"\`.`,
@@ -180,7 +180,7 @@ export function registerTasks(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON');
   addServerOptions(cancel).action(async (ref: string, o: JsonFlag) => {
     const client = ctx.client(o);
-    const t = await client.cancelTask((await resolveTask(client, ref)).id);
+    const t = await client.tasks.cancel((await resolveTask(client, ref)).id);
     ctx.out(o.json ? json(t) : `Cancelled task ${shortId(t.id)}.`);
   });
 
@@ -220,12 +220,12 @@ function runBody(prompt: string, o: RunFlags): CreateTaskBody & { workspaceId?: 
 }
 
 /** Every stored event of the task, rendered (or as JSON lines), page by page. */
-async function printLog(ctx: CliContext, client: ApiClient, t: Task, asJson: boolean): Promise<void> {
+async function printLog(ctx: CliContext, client: NodeApiClient, t: Task, asJson: boolean): Promise<void> {
   const renderer = new TaskRenderer({ color: wantsColor(ctx), taskRef: shortId(t.id) });
   let after = 0;
   let any = false;
   for (;;) {
-    const page = await client.taskEvents(t.id, { after, limit: LOG_PAGE });
+    const page = await client.tasks.events(t.id, { after, limit: LOG_PAGE });
     for (const e of page.items) {
       any = true;
       if (asJson) ctx.out(JSON.stringify(e));

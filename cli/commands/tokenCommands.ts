@@ -32,7 +32,7 @@ export function registerTokens(program: Command, ctx: CliContext): void {
           throw new CliError(`--expires-in-days ${DAYS_RULE}, got "${o.expiresInDays}"`);
         throw flagError(parsed.error);
       }
-      const created = await ctx.client(o).createToken(parsed.data);
+      const created = await ctx.client(o).tokens.create(parsed.data);
       if (o.json) return ctx.out(json(created));
       ctx.out(created.token);
       const expiry = created.expiresAt ? `expires ${shortTime(created.expiresAt)} UTC` : 'never expires';
@@ -45,7 +45,7 @@ export function registerTokens(program: Command, ctx: CliContext): void {
     .description('list your tokens (never their secrets)')
     .option('--json', 'print JSON');
   addServerOptions(list).action(async (o: ServerOptions & { json?: boolean }) => {
-    const { items } = await ctx.client(o).listTokens();
+    const { items } = await ctx.client(o).tokens.list();
     if (o.json) return ctx.out(json(items));
     if (!items.length)
       return ctx.out('No tokens yet; create one with `rclaude tokens create --name <name>`.');
@@ -69,7 +69,7 @@ export function registerTokens(program: Command, ctx: CliContext): void {
   addServerOptions(revoke).action(async (id: string, o: ServerOptions) => {
     if (!/^[\w-]{1,64}$/.test(id))
       throw new CliError(`<id> must be a token id from \`rclaude tokens list\`, got "${id}"`);
-    await ctx.client(o).revokeToken(id);
+    await ctx.client(o).tokens.revoke(id);
     ctx.out(`Revoked token ${id}.`);
   });
 }

@@ -10,7 +10,7 @@ export function registerUsers(program: Command, ctx: CliContext): void {
 
   const list = users.command('list').description('list users').option('--json', 'print JSON');
   addServerOptions(list).action(async (o: ServerOptions & { json?: boolean }) => {
-    const { items } = await ctx.client(o).listUsers();
+    const { items } = await ctx.client(o).users.list();
     if (o.json) return ctx.out(json(items));
     ctx.out(
       table(items, [
@@ -53,7 +53,7 @@ export function registerUsers(program: Command, ctx: CliContext): void {
       };
       const parsed = CreateUserBody.safeParse(input);
       if (!parsed.success) throw flagError(parsed.error, { password: 'the password on standard input' });
-      const user = await ctx.client(o).createUser(parsed.data);
+      const user = await ctx.client(o).users.create(parsed.data);
       ctx.out(o.json ? json(user) : `Created ${user.email} (${user.role}) with id ${user.id}.`);
     },
   );

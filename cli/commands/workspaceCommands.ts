@@ -2,7 +2,7 @@
 // files). A workspace is named by its id or the start of it everywhere (see resolveWorkspace.ts).
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Command } from 'commander';
-import type { ApiClient } from '../../sdk/client.js';
+import type { NodeApiClient } from '../../sdk/client/nodeApiClient.js';
 import { CreateWorkspaceBody, type Workspace, workspaceStatuses } from '../../sdk/workspaceWire.js';
 import { CliError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
@@ -60,10 +60,10 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
         throw usageError(flagError(parsed.error, { repository: '<repository>' }).message);
       }
       const client = ctx.client(o);
-      let { workspace: w, created } = await client.createWorkspace(parsed.data);
+      let { workspace: w, created } = await client.workspaces.create(parsed.data);
       // "create" means "I want this workspace": one you already have is started again too.
       if (!created && o.start && ['pending', 'stopped', 'failed'].includes(w.status))
-        w = await client.startWorkspace(w.id);
+        w = await client.workspaces.start(w.id);
       if (o.wait) w = await waitUntilRunning(client, w);
       if (o.json) return ctx.out(json(w));
       const what = created ? 'Created workspace' : 'You already have workspace';
@@ -83,7 +83,7 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
     const status = workspaceStatuses.find((s) => s === o.status);
     if (o.status !== undefined && !status)
       throw usageError(`--status must be one of ${workspaceStatuses.join(', ')}, got "${o.status}"`);
-    const { items } = await ctx.client(o).listWorkspaces({
+    const { items } = await ctx.client(o).workspaces.list({
       owner: o.all ? 'all' : 'me',
       ...(status ? { status } : {}),
     });
@@ -126,7 +126,7 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON');
   addServerOptions(start).action(async (ref: string, o: JsonFlag & { wait?: boolean }) => {
     const client = ctx.client(o);
-    let w = await client.startWorkspace((await resolveWorkspace(client, ref)).id);
+    let w = await client.workspaces.start((await resolveWorkspace(client, ref)).id);
     if (o.wait) w = await waitUntilRunning(client, w);
     if (o.json) return ctx.out(json(w));
     ctx.out(
@@ -143,7 +143,7 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON');
   addServerOptions(stop).action(async (ref: string, o: JsonFlag) => {
     const client = ctx.client(o);
-    const w = await client.stopWorkspace((await resolveWorkspace(client, ref)).id);
+    const w = await client.workspaces.stop((await resolveWorkspace(client, ref)).id);
     ctx.out(o.json ? json(w) : `Stopped workspace ${shortId(w.id)} (${w.name}).`);
   });
 
@@ -165,7 +165,7 @@ export function registerWorkspaces(program: Command, ctx: CliContext): void {
       const answer = await ask(`Delete ${what}? [y/N] `);
       if (!/^y(es)?$/i.test(answer)) throw new CliError('nothing deleted');
     }
-    await client.deleteWorkspace(w.id, { keepVolume });
+    await client.workspaces.delete(w.id, { keepVolume });
     if (o.json) return ctx.out(json({ id: w.id, deleted: true, keptVolume: keepVolume }));
     ctx.out(
       keepVolume
@@ -188,7 +188,7 @@ function decimal(text: string): number {
  * (clone percentages) goes to stderr when that is a terminal. The server fails a start that takes
  * longer than workspaces.startTimeout / cloneTimeout, so this ends.
  */
-async function waitUntilRunning(client: ApiClient, first: Workspace): Promise<Workspace> {
+async function waitUntilRunning(client: NodeApiClient, first: Workspace): Promise<Workspace> {
   let w = first;
   let shown = '';
   for (;;) {
@@ -201,6 +201,6 @@ async function waitUntilRunning(client: ApiClient, first: Workspace): Promise<Wo
     if (process.stderr.isTTY && line !== shown) process.stderr.write(`${shortId(w.id)}: ${line}\n`);
     shown = line;
     await delay(POLL_MS);
-    w = await client.getWorkspace(w.id);
+    w = await client.workspaces.get(w.id);
   }
 }

@@ -3,8 +3,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiClient, ApiError } from './client.js';
-import type { TaskEvent } from './taskWire.js';
+import type { TaskEvent } from '../taskWire.js';
+import { ApiError } from './apiError.js';
+import { NodeApiClient as ApiClient } from './nodeApiClient.js';
 
 type Script = (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void;
 
@@ -53,7 +54,7 @@ describe('ApiClient.followTaskEvents', () => {
     });
     const seen: number[] = [];
     const err = await (async () => {
-      for await (const e of client.followTaskEvents('task-1', { after: 0 })) seen.push(e.seq);
+      for await (const e of client.tasks.follow('task-1', { after: 0 })) seen.push(e.seq);
     })().catch((e: unknown) => e);
     expect(seen).toEqual([1, 2, 3]);
     expect(err).toBeInstanceOf(ApiError);
@@ -71,7 +72,7 @@ describe('ApiClient.followTaskEvents', () => {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'not_found', message: 'The task was not found.' } }));
     });
-    const iterator = client.followTaskEvents('nope');
+    const iterator = client.tasks.follow('nope');
     await expect(iterator.next()).rejects.toMatchObject({ status: 404, message: 'The task was not found.' });
     expect(requests).toHaveLength(1);
   });
@@ -87,17 +88,17 @@ describe('ApiClient.followTaskEvents', () => {
     });
     const stop = new AbortController();
     const seen: number[] = [];
-    for await (const e of client.followTaskEvents('t', { signal: stop.signal })) {
+    for await (const e of client.tasks.follow('t', { signal: stop.signal })) {
       seen.push(e.seq);
       stop.abort();
     }
     expect(seen).toEqual([1]);
-    for await (const _ of client.followTaskEvents('t')) break;
+    for await (const _ of client.tasks.follow('t')) break;
     await expect.poll(() => closed).toBe(2);
   });
 
   it('says so when the server cannot be reached', async () => {
     const client = new ApiClient({ baseUrl: 'http://127.0.0.1:1', token: 't' });
-    await expect(client.followTaskEvents('t').next()).rejects.toMatchObject({ code: 'unreachable' });
+    await expect(client.tasks.follow('t').next()).rejects.toMatchObject({ code: 'unreachable' });
   });
 });
