@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { DEFAULT_DEBIAN_MIRROR } from '../../server/images/debianRootfs.js';
 import { CliError } from '../cliError.js';
 import type { CliContext } from '../context.js';
 import { flagError } from '../flagError.js';
@@ -8,6 +9,7 @@ import { flagError } from '../flagError.js';
 const IMAGE_REF =
   /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/;
 const ABSOLUTE = /^\//;
+const DEFAULT_CACHE_DIR = '/var/cache/remote-claude';
 
 const ImageBuildFlags = z.strictObject({
   config: z.string().min(1).optional(),
@@ -39,15 +41,19 @@ export function registerImages(program: Command, ctx: CliContext): void {
     .option('-c, --config <file>', 'YAML config file whose runtime.docker.image names the image (RC_CONFIG)')
     .option('--tag <image>', 'tag to give the image instead of runtime.docker.image')
     .option('--socket <path>', "the Docker daemon's unix socket", '/var/run/docker.sock')
-    .option('--mirror <url>', 'Debian mirror for debootstrap (a local one on an air-gapped site)', '')
-    .option('--cache-dir <dir>', 'where the Debian root filesystem and build contexts are kept', '')
+    .option(
+      '--mirror <url>',
+      'Debian mirror for debootstrap (a local one on an air-gapped site)',
+      DEFAULT_DEBIAN_MIRROR,
+    )
+    .option(
+      '--cache-dir <dir>',
+      'where the Debian root filesystem and build contexts are kept',
+      DEFAULT_CACHE_DIR,
+    )
     .option('--force', 'rebuild even when the image is up to date')
     .action(async (raw: Record<string, unknown>) => {
-      const parsed = ImageBuildFlags.safeParse({
-        ...raw,
-        mirror: raw.mirror || (await import('../../server/images/debianRootfs.js')).DEFAULT_DEBIAN_MIRROR,
-        cacheDir: raw.cacheDir || '/var/cache/remote-claude',
-      });
+      const parsed = ImageBuildFlags.safeParse(raw);
       if (!parsed.success) throw flagError(parsed.error, FLAG_NAMES);
       await buildImage(ctx, parsed.data);
     });

@@ -26,7 +26,8 @@ export const WORKSPACE_ROOTFS: RootfsRecipe = {
 
 /** The label holding the hash of an image's inputs. */
 export const INPUTS_LABEL = 'remote-claude.image-inputs';
-const BASE_REPO = 'remote-claude/debian-rootfs';
+/** The `docker import`ed Debian root filesystem that the image is built FROM (its BASE). */
+export const DEBIAN_BASE = `remote-claude/debian-rootfs:${recipeHash(WORKSPACE_ROOTFS).slice(0, 16)}`;
 const NODE_REPO = 'remote-claude/node-binary';
 /** Where in the context (and so in the repository) the Dockerfile expects the claude binary. */
 const CLAUDE_IN_CONTEXT = 'node_modules/@anthropic-ai/claude-code/bin/claude.exe';
@@ -115,7 +116,7 @@ export async function buildWorkspaceImage(opts: BuildOptions): Promise<BuildResu
     return { tag: opts.tag, id: existing.Id, inputsHash: hash, upToDate: true };
   }
 
-  const base = `${BASE_REPO}:${recipeHash(WORKSPACE_ROOTFS).slice(0, 16)}`;
+  const base = DEBIAN_BASE;
   if (await imageInfo(docker, base)) {
     say(2, `Debian base ${base} is already on the daemon`);
   } else {
