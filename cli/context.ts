@@ -15,6 +15,8 @@ export interface ServerOptions {
 export interface CliContext {
   env: NodeJS.ProcessEnv;
   out(text: string): void;
+  /** Progress and notes that are not the command's result (stderr, so stdout stays parseable). */
+  err(text: string): void;
   /** A client for the server the user logged in to (or RC_URL/RC_TOKEN, or --url/--token). */
   client(opts: ServerOptions): NodeApiClient;
   /** The server to talk to: --url, else RC_URL, else the saved login's, else RC_PORT on loopback. */
@@ -33,6 +35,7 @@ export function defaultContext(env: NodeJS.ProcessEnv = process.env): CliContext
   return {
     env,
     out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
     serverUrl(opts) {
       const [url, from] = opts.url
         ? [opts.url, '--url']

@@ -7,6 +7,7 @@ import { CliError } from './cliError.js';
 import { registerAudit } from './commands/auditCommands.js';
 import { registerAuth } from './commands/authCommands.js';
 import { registerConfig } from './commands/configCommand.js';
+import { registerImages } from './commands/imageCommands.js';
 import { registerServe } from './commands/serveCommand.js';
 import { registerTasks } from './commands/taskCommands.js';
 import { registerTokens } from './commands/tokenCommands.js';
@@ -59,6 +60,7 @@ export function buildProgram(ctx: CliContext): Command {
     .action(() => ctx.out(`rclaude ${version()} (node ${process.version})`));
   registerServe(program, ctx);
   registerConfig(program, ctx);
+  registerImages(program, ctx);
   registerAuth(program, ctx);
   registerUsers(program, ctx);
   registerTokens(program, ctx);

@@ -37,14 +37,14 @@ export function credentialsFile(home: string): string {
 export function rclaude(
   home: string,
   args: string[],
-  opts: { stdin?: string; env?: Record<string, string> } = {},
+  opts: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: home,
       env: childEnv(home, opts.env),
       stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: CHILD_TIMEOUT_MS,
+      timeout: opts.timeoutMs ?? CHILD_TIMEOUT_MS,
       killSignal: 'SIGKILL',
     });
     let stdout = '';
