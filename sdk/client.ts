@@ -368,6 +368,7 @@ export class ApiClient {
           if (err instanceof ApiError) throw err;
           why = (err as Error).message;
         } finally {
+          // Releasing a stream that already failed or ended; its error was handled above.
           void reader.cancel().catch(() => {});
         }
         if (!mayResume)
@@ -377,6 +378,7 @@ export class ApiClient {
             `The event stream of task ${id} dropped again after resuming (${why}).`,
           );
         mayResume = false;
+        // Rejects only when `stop` aborts, which the loop checks next.
         await delay(RESUME_DELAY_MS, undefined, { signal: stop.signal }).catch(() => {});
       }
     } finally {
