@@ -90,6 +90,7 @@ export class TestConnection extends EventEmitter {
   async readFile(rel: string, maxBytes = 64 * 1024 * 1024): Promise<{ size: number; bytes: Buffer }> {
     const ch = this.peer.openChannel();
     const bytes = readAll(ch);
+    // Awaited below; this only keeps a failure before then from being an unhandled rejection.
     bytes.catch(() => {});
     const { size } = await this.peer.request<{ size: number }>('files.read', {
       path: rel,
@@ -263,6 +264,7 @@ export class TestAgent extends EventEmitter {
       this.child.kill('SIGTERM');
       await this.exited;
     }
+    // Teardown of a test harness: the directory removal below is what must happen.
     await this.controlPlane.close().catch(() => {});
     await rm(this.dir, { recursive: true, force: true });
   }

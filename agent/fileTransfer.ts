@@ -38,6 +38,8 @@ export async function readToChannel(
         ch.end();
         return;
       }
+      // A failed read destroys the channel (pipeline does), which the reader sees as a failed
+      // transfer; there is no one else to tell.
       pipeline(file.createReadStream({ start: 0, end: size - 1 }), ch).catch(() => {});
     });
     return { size };
@@ -92,6 +94,7 @@ export async function writeFromChannel(
     temp = undefined;
     return { size };
   } catch (err) {
+    // Cleanup of our own temporary file on the way to reporting `err`; a leftover is harmless.
     if (temp) await unlink(temp).catch(() => {});
     // pipeline already destroyed the channel when the bytes were the problem; this covers the rest.
     if (!ch.destroyed) ch.destroy(new Error(err instanceof Error ? err.message : String(err)));

@@ -56,6 +56,7 @@ export async function followTask(
     try {
       while (!stop.signal.aborted) {
         await check();
+        // Rejects only when `stop` aborts, which ends the loop.
         await delay(POLL_MS, undefined, { signal: stop.signal }).catch(() => {});
       }
     } catch (err) {

@@ -179,6 +179,7 @@ export class EventQueue {
 
   private enqueue<T>(op: () => Promise<T>): Promise<T> {
     const run = this.io.then(op);
+    // The caller gets `run` and its failure; the chain only orders the next operation after it.
     this.io = run.catch(() => {});
     return run;
   }
@@ -206,6 +207,8 @@ export class EventQueue {
     } catch (err) {
       log('task.queue_write_failed', { dir: this.dir, error: (err as Error).message });
       // Undo a partial write so the retry does not leave half a record in the middle.
+      // If even the truncate fails the disk is failing: the write failure is logged above and
+      // the batch is retried, which is all that is left to do.
       await this.fh.truncate(this.fileBytes).catch(() => {});
       this.pending = batch.concat(this.pending);
       this.pendingChars += batch.reduce((n, e) => n + e.line.length, 0);

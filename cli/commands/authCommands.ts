@@ -85,6 +85,7 @@ export function registerAuth(program: Command, ctx: CliContext): void {
       }
       if (!creds) return ctx.out('Not logged in.');
       const client = new NodeApiClient({ baseUrl: creds.url, token: creds.token });
+      // Only to say which token this is; an unreachable server still lets the logout happen.
       const tokens = await client.tokens.list().catch(() => undefined);
       const mine = tokens?.items.find((t) => creds.token.startsWith(t.prefix) && !t.revokedAt);
       const revoked = mine

@@ -35,6 +35,7 @@ export function registerSsh(ws: Command, ctx: CliContext): void {
     const code = await runTerminal(socket).catch(async (err: unknown) => {
       if (!(err instanceof TerminalDropped)) throw err;
       // A workspace that stops takes its terminals with it; say that rather than "attach again".
+      // Only to word the message better; without an answer the TerminalDropped below is shown.
       const now = await client.workspaces.get(w.id).catch(() => undefined);
       if (now && now.status !== 'running')
         throw new CliError(`workspace ${shortId(w.id)} is ${now.status}; its terminal ended with it`);

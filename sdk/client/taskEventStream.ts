@@ -57,6 +57,7 @@ export async function* followTaskEvents(
         why = (err as Error).message;
       } finally {
         // The stream may already have failed; cancelling it then has nothing left to report.
+        // Releasing a stream that already failed or ended; its error was handled above.
         void reader.cancel().catch(() => {});
       }
       if (!mayResume)

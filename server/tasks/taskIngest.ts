@@ -92,11 +92,21 @@ export class TaskIngest {
         (a) => a.remember && a.tool_name === req.tool_name,
       );
       const task = await store.byId(taskId);
-      if (remembered && task) {
-        await tasks
-          .answer(task, msg.request_id, { decision: 'allow', remember: false }, 'remembered')
-          .catch(() => {});
-      } else {
+      const answered =
+        remembered &&
+        task &&
+        (await tasks.answer(task, msg.request_id, { decision: 'allow', remember: false }, 'remembered').then(
+          () => true,
+          (err) => {
+            // The user is asked instead: the task waits for an approval it can see.
+            this.o.log.warn(
+              { err, taskId, approvalId: msg.request_id },
+              'could not apply a remembered approval',
+            );
+            return false;
+          },
+        ));
+      if (!answered) {
         await store.transition(taskId, ['running', 'starting'], 'waiting_for_approval', {
           status_reason: `Waiting for approval to use ${req.tool_name}`,
         });

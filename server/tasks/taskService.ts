@@ -52,8 +52,10 @@ export class TaskService {
     if (!ws && body.repository)
       ws = (await workspaceService.create(ownerId, { repository: body.repository })).row;
     if (!ws) throw new TaskError(400, 'validation_failed', 'Give a repository or a workspaceId.');
-    if (ws.status === 'stopped' || ws.status === 'failed' || ws.status === 'pending') {
-      await workspaceService.start(ws.id).catch(() => {});
+    if (ws.status !== 'running' && ws.status !== 'starting') {
+      // Before the task exists: a workspace that cannot start now (it is stopping) is the
+      // caller's 409, not a task queued for a workspace nobody will start.
+      await this.startWorkspace(ws.id, { ownerId });
     }
     const row = await this.o.store.create({
       ownerId,
@@ -93,7 +95,14 @@ export class TaskService {
       await this.agent(conn, 'task.send', { taskId: task.id, text });
       return;
     }
-    // Finished: resume. Queue it so it waits its turn in the workspace.
+    // Finished: resume. Start its workspace first, so a workspace that cannot start (it is
+    // stopping) is the caller's 409 and the task stays as it was.
+    if (task.workspace_id) {
+      const ws = await this.o.workspaces.byId(task.workspace_id);
+      if (ws && ws.status !== 'running' && ws.status !== 'starting')
+        await this.startWorkspace(ws.id, { taskId: task.id });
+    }
+    // Queue it so it waits its turn in the workspace.
     const moved = await this.o.store.transition(task.id, RESUMABLE, 'queued', {
       pending_message: text,
       status_reason: 'Waiting for the workspace',
@@ -101,11 +110,16 @@ export class TaskService {
     });
     if (!moved) throw new TaskError(409, 'task_busy', 'The task changed meanwhile; reload it and try again.');
     this.changed(task.id);
-    if (task.workspace_id) {
-      const ws = await this.o.workspaces.byId(task.workspace_id);
-      if (ws && ws.status !== 'running' && ws.status !== 'starting')
-        await this.o.workspaceService.start(ws.id).catch(() => {});
-      this.pump(task.workspace_id);
+    if (task.workspace_id) this.pump(task.workspace_id);
+  }
+
+  /** Starts the workspace for a task; a refusal is logged with its context and thrown to the caller. */
+  private async startWorkspace(workspaceId: string, context: { ownerId?: string; taskId?: string }) {
+    try {
+      await this.o.workspaceService.start(workspaceId);
+    } catch (err) {
+      this.o.log.warn({ err, workspaceId, ...context }, 'could not start the workspace for a task');
+      throw err;
     }
   }
 
@@ -137,7 +151,16 @@ export class TaskService {
       pending_message: null,
     });
     if (!moved) throw new TaskError(409, 'task_busy', 'The task changed meanwhile; reload it and try again.');
-    if (conn) await conn.peer.request('task.stop', { taskId: task.id }).catch(() => {});
+    if (conn) {
+      await conn.peer
+        .request('task.stop', { taskId: task.id })
+        .catch((err) =>
+          this.o.log.warn(
+            { err, taskId: task.id, workspaceId: task.workspace_id },
+            'could not stop the process of a cancelled task; the next turn in its workspace stops it',
+          ),
+        );
+    }
     this.changed(task.id);
     if (task.workspace_id) this.pump(task.workspace_id);
   }
@@ -274,8 +297,13 @@ export class TaskService {
       );
       // Only the task whose turn starts keeps a process: idle ones of finished tasks end here.
       for (const t of listed.tasks) {
-        if (t.running && t.taskId !== task.id)
-          await conn.peer.request('task.stop', { taskId: t.taskId }).catch(() => {});
+        if (t.running && t.taskId !== task.id) {
+          await conn.peer
+            .request('task.stop', { taskId: t.taskId })
+            .catch((err) =>
+              this.o.log.warn({ err, taskId: t.taskId, workspaceId }, 'could not stop an idle task process'),
+            );
+        }
       }
       const alive = listed.tasks.some((t) => t.taskId === task.id && t.running);
       if (task.pending_message !== null && alive) {

@@ -230,7 +230,9 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
             result: 'failure',
             detail: { message },
           })
-          .catch(() => {});
+          .catch((err) =>
+            this.opts.log.error({ err, workspaceId }, 'could not audit an agent protocol error'),
+          );
       },
     });
     const now = Date.now();

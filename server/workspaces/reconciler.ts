@@ -40,7 +40,10 @@ export class Reconciler {
   /** Runs now and then every `intervalMs`. */
   start(intervalMs: number): Promise<ReconcileReport> {
     const first = this.runOnce();
-    this.timer = setInterval(() => void this.runOnce().catch(() => {}), intervalMs).unref();
+    this.timer = setInterval(
+      () => void this.runOnce().catch((err) => this.o.log.error({ err }, 'reconcile pass failed')),
+      intervalMs,
+    ).unref();
     return first;
   }
 

@@ -110,6 +110,8 @@ export class TerminalHub {
   async close(conn: AgentConnection | undefined, terminalId: string): Promise<void> {
     const t = this.terminals.get(terminalId);
     if (!t) return;
+    // Cannot matter: the agent is gone or the PTY already ended; a PTY that still lives comes
+    // back through pty.list when its agent reconnects, and can be closed then.
     await conn?.peer.request('pty.close', { terminalId }).catch(() => {});
     this.exited(t.workspaceId, terminalId, null, null);
   }
@@ -150,6 +152,7 @@ export class TerminalHub {
     try {
       listed = await conn.peer.request('pty.list', {});
     } catch {
+      // The agent went away again; its next connection runs this anew.
       return;
     }
     for (const p of listed.terminals) {
@@ -157,10 +160,11 @@ export class TerminalHub {
       const channel = conn.peer.openChannel();
       const t = this.track(conn.workspaceId, p.terminalId, channel, p);
       if (old) t.createdAt = old.createdAt;
-      // The agent replays its own buffer on attach, which is the authoritative screen.
+      // The agent replays its own buffer on attach, which is the authoritative screen. A PTY
+      // that ended between the listing and the attach is dropped, not kept as a dead terminal.
       await conn.peer
         .request('pty.attach', { terminalId: p.terminalId, channel: channel.id })
-        .catch(() => {});
+        .catch(() => this.exited(conn.workspaceId, p.terminalId, null, null));
     }
   }
 

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/support/testApp.js';
 import { FailingDriver, NeverStartingDriver, SlowDriver } from '../drivers/fakeDrivers.js';
-import type { RuntimeDriver } from '../drivers/runtimeDriver.js';
+import type { RuntimeDriver, RuntimeRef } from '../drivers/runtimeDriver.js';
 import { normaliseRepository, workspaceIdFor } from './workspaceService.js';
 
 describe('workspace lifecycle with fake drivers', () => {
@@ -39,6 +39,59 @@ describe('workspace lifecycle with fake drivers', () => {
     expect((await t?.services.workspaces.byId(id))?.status).toBe('starting');
     await t?.services.runtime.service.stop(id);
     expect((await t?.services.workspaces.byId(id))?.status).toBe('stopped');
+  });
+
+  it('a reconcile pass during a stop leaves the stop to finish on its own', async () => {
+    // A fake whose first stop waits until the test lets it go, as a box in its grace period does.
+    let entered = () => {};
+    const inStop = new Promise<void>((r) => {
+      entered = r;
+    });
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    class SlowStoppingDriver extends NeverStartingDriver {
+      override async stop(ref: RuntimeRef): Promise<void> {
+        const first = !this.calls.includes(`stop ${ref.workspaceId}`);
+        if (first) {
+          this.calls.push(`stop ${ref.workspaceId} (held)`);
+          entered();
+          await held;
+        }
+        return super.stop(ref);
+      }
+    }
+    const driver = new SlowStoppingDriver();
+    t = await createTestApp('sqlite', { services: { driver } });
+    const user = await t.user('member');
+    const { row } = await t.services.runtime.service.create(user.id, {
+      repository: 'https://git.example.test/a/stop-race',
+      start: false,
+    });
+    const id = row.id;
+    // A running box, set up directly so no background start is still in flight.
+    const ref = await driver.start(
+      await driver.create({
+        workspaceId: id,
+        resources: { cpu: 1, memoryBytes: 64 * 1024 * 1024, pids: 64 },
+        env: {},
+        agentSocketDir: '/tmp/rc-fake-socket',
+      }),
+    );
+    await t.services.workspaces.transition(id, ['pending'], 'running', { runtime_ref: JSON.stringify(ref) });
+    const stopping = t?.services.runtime.service.stop(id);
+    await inStop;
+    expect((await t?.services.workspaces.byId(id))?.status).toBe('stopping');
+    const report = await t?.services.runtime.reconciler.runOnce();
+    expect(report?.stopped).not.toContain(id);
+    expect(driver.calls.filter((c) => c === `stop ${id}`)).toEqual([]);
+    expect((await t?.services.workspaces.byId(id))?.status).toBe('stopping');
+    release();
+    await stopping;
+    expect((await t?.services.workspaces.byId(id))?.status).toBe('stopped');
+    // Once the stop is over the workspace is the reconciler's again.
+    expect(t?.services.runtime.service.isBusy(id)).toBe(false);
   });
 
   it('refuses to start a workspace that is stopping', async () => {

@@ -59,13 +59,22 @@ export class WorkspaceService {
   /** `ready`: the workspace runs with its agent connected; `failed`: it could not start. */
   readonly events = new EventEmitter<{ ready: [string]; failed: [string] }>();
   private readonly starts = new Map<string, AbortController>();
-  private readonly stopping = new Set<string>();
+  /**
+   * Stops in flight in this process, counted (two stops of one workspace may overlap). Per
+   * process: another replica's reconciler cannot see it, and would finish a stop it finds in
+   * `stopping` as one cut short (an ownership lease in the store is the scale-out issue's job).
+   */
+  private readonly stopping = new Map<string, number>();
   /** Latest clone progress line per workspace; written to the store at most once a second. */
   private readonly progressWritten = new Map<string, number>();
 
   constructor(private readonly o: WorkspaceServiceOptions) {
     o.hub.on('heartbeat', (id, usage) => void this.onHeartbeat(id, usage));
-    o.hub.on('unhealthy', (id) => void o.store.setHealth(id, 'unhealthy'));
+    o.hub.on('unhealthy', (id) => {
+      o.store
+        .setHealth(id, 'unhealthy')
+        .catch((err) => o.log.warn({ err, workspaceId: id }, 'could not record a workspace as unhealthy'));
+    });
     o.hub.on('notification', (id, method, params) => {
       if (method === 'repo.progress') void this.onCloneProgress(id, params);
     });
@@ -155,13 +164,17 @@ export class WorkspaceService {
     const row = await this.o.store.byId(id);
     if (!row) return;
     if (row.status === 'stopped' || row.status === 'pending') return;
-    if (
-      !(await this.o.store.transition(id, ['starting', 'running', 'failed', 'stopping'], 'stopping', {
-        status_reason: null,
-      }))
-    )
-      return;
+    // Marked busy before the row says `stopping`, so the reconciler never finishes (or undoes)
+    // a stop this process is still carrying out with its grace period.
+    this.stopping.set(id, (this.stopping.get(id) ?? 0) + 1);
     try {
+      const moved = await this.o.store.transition(
+        id,
+        ['starting', 'running', 'failed', 'stopping'],
+        'stopping',
+        { status_reason: null },
+      );
+      if (!moved) return;
       const ref = parseRef(row);
       if (ref) await this.o.driver.stop(ref, { graceSeconds: this.o.config.workspaces.stopGrace });
       await this.o.hub.unlisten(id);
@@ -172,7 +185,9 @@ export class WorkspaceService {
       await this.fail(id, ['stopping'], err);
       throw err;
     } finally {
-      this.stopping.delete(id);
+      const left = (this.stopping.get(id) ?? 1) - 1;
+      if (left > 0) this.stopping.set(id, left);
+      else this.stopping.delete(id);
     }
   }
 
@@ -212,7 +227,12 @@ export class WorkspaceService {
         );
         await this.finishStart(id, conn, abort.signal);
       } catch (err) {
-        if (!abort.signal.aborted) await this.fail(id, ['starting'], err).catch(() => {});
+        if (!abort.signal.aborted) {
+          this.o.log.warn({ err, workspaceId: id }, 'resumed workspace start failed');
+          await this.fail(id, ['starting'], err).catch((e) =>
+            this.o.log.error({ err: e, workspaceId: id }, 'could not record a failed workspace start'),
+          );
+        }
       } finally {
         if (this.starts.get(id) === abort) this.starts.delete(id);
       }
@@ -254,7 +274,16 @@ export class WorkspaceService {
       await this.fail(id, ['starting'], err);
       const row = await store.byId(id);
       const ref = row && parseRef(row);
-      if (ref) await driver.stop(ref, { graceSeconds: 0 }).catch(() => {});
+      if (ref) {
+        await driver
+          .stop(ref, { graceSeconds: 0 })
+          .catch((e) =>
+            log.error(
+              { err: e, workspaceId: id },
+              'could not stop the box of a failed start; it may still run',
+            ),
+          );
+      }
     }
   }
 
@@ -290,7 +319,9 @@ export class WorkspaceService {
     usage: (typeof notifications)['agent.heartbeat']['_output'],
   ): Promise<void> {
     const { uptimeSeconds: _u, ...rest } = usage;
-    await this.o.store.recordHeartbeat(id, rest, 'healthy').catch(() => {});
+    await this.o.store
+      .recordHeartbeat(id, rest, 'healthy')
+      .catch((err) => this.o.log.warn({ err, workspaceId: id }, 'could not record a heartbeat'));
   }
 
   private async onCloneProgress(id: string, params: unknown): Promise<void> {
@@ -299,7 +330,9 @@ export class WorkspaceService {
     const last = this.progressWritten.get(id) ?? 0;
     if (Date.now() - last < 1000) return;
     this.progressWritten.set(id, Date.now());
-    await this.o.store.update(id, { status_reason: `Cloning: ${p.data.line}`.slice(0, 500) }).catch(() => {});
+    await this.o.store
+      .update(id, { status_reason: `Cloning: ${p.data.line}`.slice(0, 500) })
+      .catch((err) => this.o.log.warn({ err, workspaceId: id }, 'could not record clone progress'));
   }
 }
 

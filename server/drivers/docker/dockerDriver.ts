@@ -229,6 +229,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
           ms: Math.min(this.callTimeoutMs, 5000),
         },
       )
+      // Usage is optional in RuntimeState: a stats call that times out must not hide the state.
       .catch(() => undefined);
     return stats ? { ...state, usage: runtimeUsage(stats as Docker.ContainerStats) } : state;
   }
@@ -237,6 +238,8 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
   async list(): Promise<RuntimeRef[]> {
     const perNode = await Promise.all(
       this.nodeList.map(async (node) => {
+        // A node that does not answer is left out (the reconciler then inspects its boxes one
+        // by one, which reports them as unreachable, not missing).
         const boxes = await node.boxes(this.settings.installation).catch(() => []);
         return boxes
           .filter((b) => WORKSPACE_ID_PATTERN.test(b.workspaceId))

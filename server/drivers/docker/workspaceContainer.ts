@@ -111,6 +111,8 @@ export class WorkspaceContainer {
       await new Promise((resolve) => setTimeout(resolve, START_WATCH_POLL_MS));
     }
     const logs = await this.lastLogLines();
+    // The container already stopped itself (that is why we are here); the start_failed below is
+    // what the user must see either way.
     await this.stop(0).catch(() => {});
     const why = info
       ? (stopReason(info.State) ?? `exit code ${info.State.ExitCode}`)
@@ -134,6 +136,7 @@ export class WorkspaceContainer {
           follow: false;
         }),
       )
+      // Only decoration for an error already being reported.
       .catch(() => undefined);
     return raw ? demuxLogs(Buffer.from(raw)).trim().split('\n').slice(-lines).join(' | ').slice(0, 800) : '';
   }

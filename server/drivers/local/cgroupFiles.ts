@@ -42,6 +42,9 @@ export interface BoxCgroup {
 
 /** Wraps a failed cgroup write into the error users see on the workspace. */
 export function cgroupSetupError(path: string, err: unknown): DriverError {
+  // A failed write(2) names no file (only open does); the cause should, for whoever reads it.
+  if (err instanceof Error && !(err as NodeJS.ErrnoException).path)
+    (err as NodeJS.ErrnoException).path = path;
   const code = (err as NodeJS.ErrnoException).code ?? String(err);
   return new DriverError({
     reason: 'start_failed',

@@ -102,6 +102,7 @@ export class CgroupV2 implements BoxCgroup {
         () => false,
       )
     ) {
+      // The SIGKILL of every listed pid below does the same, only less atomically.
       await writeControl(kill, '1').catch(() => undefined);
     }
     signalAll(await this.pids(), 'SIGKILL');

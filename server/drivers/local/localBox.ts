@@ -52,6 +52,8 @@ export class LocalBox {
       }
       if ((await readBoxProcess(this.paths)) && ((await this.cgroup?.pids()) ?? []).length >= 3) return;
       if (Date.now() > deadline) {
+        // The start_failed below is what the user must see; a box that will not die is still in
+        // its cgroup, where stop and remove find it.
         await this.terminate(0).catch(() => undefined);
         const line =
           (await firstLine(this.paths.launchLog)) ?? (await firstLine(this.paths.log)) ?? 'no output';
@@ -72,6 +74,7 @@ export class LocalBox {
   async terminate(graceSeconds: number): Promise<void> {
     const main = await readBoxProcess(this.paths);
     if (!(await this.isRunning())) return;
+    // Only words the stop reason ("stopped on request"); the stop itself goes on regardless.
     await writeFile(this.paths.stopRequested, '').catch(() => undefined);
     const inBox = ((await this.cgroup?.pids()) ?? []).filter((pid) => pid !== main?.pid);
     const targets = inBox.length > 0 ? inBox : main ? [main.pid] : [];

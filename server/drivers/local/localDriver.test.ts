@@ -275,6 +275,30 @@ describe('LocalDriver on this host', () => {
     await driver.stop(ref, { graceSeconds: 5 });
   });
 
+  it('a running box that refuses new limits makes create fail, saying why; the next start applies them', async () => {
+    const hold = 'const b = Buffer.alloc(64 * 1024 * 1024, 1); setInterval(() => { b[0]++; }, 1000);';
+    const s = await spec(['/opt/remote-claude/bin/node', '-e', hold], { memoryBytes: 256 * MiB });
+    const ref = await driver.start(await create(s));
+    const id = ref.workspaceId;
+    const busy = await waitFor(ref, (st) => (st.usage?.memoryBytes ?? 0) > 64 * MiB);
+    expect(busy.usage?.memoryBytes).toBeGreaterThan(64 * MiB);
+    // The kernel cannot reclaim the box's anonymous memory (no swap) below the new limit.
+    const refused = await driver.create({ ...s, resources: { ...s.resources, memoryBytes: 16 * MiB } }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(DriverError);
+    expect(refused).toMatchObject({ reason: 'insufficient_resources' });
+    expect((refused as DriverError).userMessage).toMatch(
+      /EBUSY on .*memory\.limit_in_bytes.*Stop and start it/,
+    );
+    expect((await driver.inspect(ref)).status).toBe('running');
+    await driver.stop(ref, { graceSeconds: 0 });
+    await driver.start(ref);
+    expect(await cgroupFile('memory', id, 'memory.limit_in_bytes')).toBe(String(16 * MiB));
+    await driver.stop(ref, { graceSeconds: 0 });
+  });
+
   it('kills a box that uses more memory than its limit, and says so', async () => {
     const hog = 'const a = []; for (;;) a.push(Buffer.alloc(8 * 1024 * 1024, 1));';
     const ref = await driver.start(

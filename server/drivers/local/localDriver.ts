@@ -125,9 +125,10 @@ export class LocalDriver implements RuntimeDriver {
   /**
    * Creates the workspace's directories (owned by its uid) and records the spec; starts nothing.
    * Idempotent by workspace id: the uid stays, the spec is replaced, and changed limits are also
-   * written into a running box's cgroup (best effort: the kernel refuses a memory limit below
-   * current use; the next start applies the stored limits for certain).
-   * @throws DriverError `invalid_spec`; `unavailable` when not root or the data dir is unreachable.
+   * written into a running box's cgroup (the next start applies the stored limits in any case).
+   * @throws DriverError `invalid_spec`; `unavailable` when not root or the data dir is unreachable;
+   * `insufficient_resources` when a running box's cgroup refuses the new limits (a memory limit
+   * below its current use).
    */
   async create(spec: WorkspaceSpec): Promise<RuntimeRef> {
     ensureValidSpec(spec);
@@ -142,11 +143,8 @@ export class LocalDriver implements RuntimeDriver {
         const uid = existing?.uid ?? (await allocateUid(this.config.dataDir, id, this.config.uidBase));
         await this.ensureVolumes(paths, uid, spec);
         await writeBoxRecord(paths, { version: 1, workspaceId: id, uid, spec });
-        if (existing && JSON.stringify(existing.spec.resources) !== JSON.stringify(spec.resources)) {
-          const cgroup = await this.cgroup(id).catch(() => undefined);
-          if (cgroup && (await cgroup.exists()))
-            await cgroup.applyLimits(spec.resources).catch(() => undefined);
-        }
+        if (existing && JSON.stringify(existing.spec.resources) !== JSON.stringify(spec.resources))
+          await this.updateRunningLimits(id, spec);
         return this.ref(id, uid);
       }),
     );
@@ -199,6 +197,7 @@ export class LocalDriver implements RuntimeDriver {
     if (id === undefined) return;
     await this.locks.run(id, async () => {
       await this.stopLocked(id, DEFAULT_GRACE_SECONDS);
+      // Without usable cgroups there is no cgroup to remove.
       const cgroup = await this.cgroup(id).catch(() => undefined);
       try {
         await cgroup?.remove();
@@ -221,6 +220,7 @@ export class LocalDriver implements RuntimeDriver {
     if (id === undefined) return { status: 'missing' };
     const paths = this.paths(id);
     if (!(await readBoxRecord(paths))) return { status: 'missing' };
+    // Inspect never throws for want of cgroups: the box's files alone say whether it runs.
     const cgroup = await this.cgroup(id).catch(() => undefined);
     const box = await this.box(id, cgroup);
     if (await box.isRunning()) return { status: 'running', usage: await cgroup?.usage() };
@@ -243,6 +243,32 @@ export class LocalDriver implements RuntimeDriver {
   /** Nothing to release: the driver holds no handles, and boxes keep running. */
   async close(): Promise<void> {}
 
+  /**
+   * Writes changed limits into the cgroup of a box that may be running. The spec on disk is
+   * already the new one, so the next start applies it whatever happens here.
+   * @throws DriverError `insufficient_resources` when the kernel refuses (a memory limit below
+   * what the box uses now), naming the file and the error.
+   */
+  private async updateRunningLimits(id: string, spec: WorkspaceSpec): Promise<void> {
+    // Without usable cgroups no box can be running under limits (start refuses with
+    // `unavailable`), so there is nothing to update and nothing to report.
+    const cgroup = await this.cgroup(id).catch(() => undefined);
+    if (!cgroup || !(await cgroup.exists())) return;
+    try {
+      await cgroup.applyLimits(spec.resources);
+    } catch (err) {
+      const cause = (err instanceof DriverError ? err.cause : err) as NodeJS.ErrnoException | undefined;
+      throw new DriverError({
+        reason: 'insufficient_resources',
+        userMessage:
+          `The running workspace could not take its new resource limits (${cause?.code ?? 'error'} on ` +
+          `${cause?.path ?? 'its cgroup'}; a memory limit below what it uses now is refused). ` +
+          'Stop and start it to run with the new limits.',
+        cause: err,
+      });
+    }
+  }
+
   private async stopLocked(id: string, graceSeconds: number): Promise<void> {
     await (await this.box(id)).terminate(graceSeconds);
   }
@@ -262,6 +288,7 @@ export class LocalDriver implements RuntimeDriver {
   private async writeLaunchFiles(paths: BoxPaths, record: BoxRecord): Promise<void> {
     for (const stale of [paths.pid, paths.exit, paths.status, paths.stopRequested])
       await rm(stale, { force: true });
+    // There is no previous log before the first run.
     await rename(paths.log, paths.previousLog).catch(() => undefined);
     const etc = sandboxFiles(record.uid, record.uid);
     await writePrivate(paths.passwd, etc.passwd);

@@ -101,7 +101,10 @@ export function terminalRoutes(app: App, s: Services): void {
           return;
         }
         if (msg.type === 'close') void terms.close(conn, id);
-        else void terms.resize(conn, id, { cols: msg.cols, rows: msg.rows }).catch(() => {});
+        else
+          void terms
+            .resize(conn, id, { cols: msg.cols, rows: msg.rows })
+            .catch((err) => sendWsError(socket, err));
       });
     },
   });
@@ -139,6 +142,7 @@ export function terminalRoutes(app: App, s: Services): void {
       s.runtime.hub.on('notification', onChange);
       socket.on('close', () => {
         s.runtime.hub.off('notification', onChange);
+        // Cannot matter: it fails only when the agent is gone, and its watches went with it.
         void conn.peer.request('files.unwatch', { watchId }).catch(() => {});
       });
       try {
