@@ -1,6 +1,7 @@
 // How `rclaude task` shows tasks to a person: a block for one, table cells for many, and the
-// small formats (cost, duration, one-line abbreviations) the event log uses too (taskOutput.ts).
+// small formats (cost, duration) the event log uses too (taskOutput.ts).
 import type { Task } from '../sdk/taskWire.js';
+import { oneLine } from '../sdk/toolSummary.js';
 import { shortTime } from './output.js';
 import { shortId } from './resolveWorkspace.js';
 import { age } from './workspaceOutput.js';
@@ -23,15 +24,6 @@ export function formatDuration(ms: number): string {
 
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-/** The first non-blank line, at most `max` characters, with "…" where anything was left out. */
-export function oneLine(text: string, max: number): string {
-  const lines = text.split(/\r\n|\r|\n/).filter((l) => l.trim() !== '');
-  const first = (lines[0] ?? '').trim();
-  const more = lines.length > 1;
-  if (first.length > max) return `${first.slice(0, max - 1)}…`;
-  return more ? `${first} …` : first;
 }
 
 /** "queued (Waiting for the workspace agent)", "failed: Claude Code exited …", "succeeded". */

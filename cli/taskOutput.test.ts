@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskEvent } from '../sdk/taskWire.js';
-import { TaskRenderer, toolSummary } from './taskOutput.js';
+import { TaskRenderer } from './taskOutput.js';
 
 const SESSION = 'd04434fb-32df-4632-917d-889e21f58117';
 const APPROVAL = 'f78a8f3b-e14d-4c38-ad79-b1bf8f8713c3';
@@ -298,21 +298,6 @@ describe('TaskRenderer', () => {
       ['rc_exit', {}],
     ] as [string, unknown][])
       expect(() => r.render({ seq: 1, type, payload, createdAt: at })).not.toThrow();
-  });
-});
-
-describe('toolSummary', () => {
-  it('names the file, command or pattern a tool call works on', () => {
-    expect(toolSummary('Write', { file_path: '/workspace/src/a.ts' }, true)).toBe('Write src/a.ts');
-    expect(toolSummary('Write', { file_path: '/workspace/src/a.ts' }, false)).toBe(
-      'Write /workspace/src/a.ts',
-    );
-    expect(toolSummary('Read', { file_path: '/etc/hosts' }, true)).toBe('Read /etc/hosts');
-    expect(toolSummary('Bash', { command: 'echo hi', description: 'say hi' }, true)).toBe('Bash: echo hi');
-    expect(toolSummary('Grep', { pattern: 'TODO', path: 'src' }, true)).toBe('Grep: TODO');
-    expect(toolSummary('mcp__db__query', { sql: 'select 1' }, true)).toBe('mcp__db__query: select 1');
-    expect(toolSummary('TodoWrite', { todos: [] }, true)).toBe('TodoWrite');
-    expect(toolSummary('Bash', { command: 'x'.repeat(300) }, true)).toHaveLength(106);
   });
 });
 

@@ -2,25 +2,14 @@
 // line, tool output abbreviated, approvals standing out with the command that answers them, and
 // the outcome with its cost. The events are Claude Code's stream-json lines (agent/tasks/
 // claudeCommand.ts runs it) plus the platform's own rc_* events (server/tasks/taskEvents.ts).
+import { type ContentBlock, type MessageOf, parseTaskEvent } from '../sdk/claudeMessages.js';
 import type { TaskEvent } from '../sdk/taskWire.js';
-import { formatCost, formatDuration, oneLine, plural } from './taskDetails.js';
+import { oneLine, toolSummary } from '../sdk/toolSummary.js';
+import { formatCost, formatDuration, plural } from './taskDetails.js';
 
 /** How many lines of a tool's output to show, and how wide. */
 const RESULT_LINES = 3;
 const LINE_WIDTH = 160;
-/** Tools whose main argument is a file: shown as "Write hello.txt" rather than "Grep: pattern". */
-const FILE_TOOLS = new Set(['Read', 'Write', 'Edit', 'MultiEdit', 'NotebookEdit', 'NotebookRead']);
-/** The input field that says what a tool call does, for the tools that are not file tools. */
-const MAIN_FIELD: Record<string, string> = {
-  Bash: 'command',
-  Grep: 'pattern',
-  Glob: 'pattern',
-  WebFetch: 'url',
-  WebSearch: 'query',
-  Task: 'description',
-  Agent: 'description',
-  Skill: 'skill',
-};
 
 export interface RenderOptions {
   /** ANSI styles (dim tool output, highlighted approvals); for a terminal that is not NO_COLOR. */
@@ -29,7 +18,6 @@ export interface RenderOptions {
   taskRef: string;
 }
 
-type Json = Record<string, unknown>;
 type Kind = 'paragraph' | 'line';
 
 /**
@@ -46,55 +34,66 @@ export class TaskRenderer {
 
   /** The lines `e` shows as (no trailing newlines); none for events a person need not see. */
   render(e: TaskEvent): string[] {
-    const p = (e.payload && typeof e.payload === 'object' ? e.payload : {}) as Json;
-    switch (e.type) {
+    if (e.type === 'raw') {
+      const raw = (e.payload as { raw?: unknown } | null)?.raw;
+      if (typeof raw === 'string' && raw.trim()) this.add('line', [this.dim(clip(raw))]);
+      return this.out.splice(0);
+    }
+    const m = parseTaskEvent(e);
+    switch (m.kind) {
+      case 'init':
+        this.init(m.data);
+        break;
       case 'system':
-        this.system(p);
+        this.system(m.data);
         break;
       case 'assistant':
-        this.assistant(p);
+        this.assistant(m.data);
         break;
       case 'user':
-        this.user(p);
+        this.user(m.data);
         break;
       case 'result':
-        this.result(p);
+        this.result(m.data);
         break;
-      case 'control_request':
-        this.approval(p);
+      case 'approval_request':
+        this.approval(m.data);
         break;
       case 'control_cancel_request':
-        this.add('line', [this.dim(`approval ${str(p.request_id)} withdrawn`)]);
+        this.add('line', [this.dim(`approval ${m.data.request_id} withdrawn`)]);
         break;
       case 'rc_exit':
-        this.exit(p);
+        this.exit(m.data);
         break;
       case 'rc_oversized':
         this.add('line', [
-          this.dim(`(a ${str(p.originalType) || 'message'} of ${str(p.bytes)} bytes was too large to keep)`),
+          this.dim(
+            `(a ${m.data.originalType || 'message'} of ${str(m.data.bytes)} bytes was too large to keep)`,
+          ),
         ]);
         break;
-      case 'raw':
-        if (str(p.raw).trim()) this.add('line', [this.dim(clip(str(p.raw)))]);
+      case 'unknown': {
+        const type = (m.raw as { type?: unknown } | null)?.type;
+        this.add('line', [this.dim(`(an event of type ${str(type) || 'unknown'})`)]);
         break;
-      case 'unknown':
-        this.add('line', [this.dim(`(an event of type ${str(p.type) || 'unknown'})`)]);
-        break;
-      // control_response, stream_event, rc_platform: bookkeeping, nothing to read.
+      }
+      // control_request (not a question), control_response, stream_event: bookkeeping.
     }
     return this.out.splice(0);
   }
 
-  private system(p: Json): void {
-    if (p.subtype === 'init') {
-      const parts = [
-        `Claude Code ${str(p.claude_code_version)}`.trim(),
-        p.model ? `model ${str(p.model)}` : '',
-        p.permissionMode ? `permissions ${str(p.permissionMode)}` : '',
-      ].filter(Boolean);
-      this.add('line', [this.dim(parts.join(' · '))]);
-    } else if (p.subtype === 'api_retry') {
-      const what = p.error_status ? `${str(p.error_status)} ${str(p.error)}`.trim() : str(p.error);
+  private init(p: MessageOf<'init'>): void {
+    const parts = [
+      `Claude Code ${p.claude_code_version ?? ''}`.trim(),
+      p.model ? `model ${p.model}` : '',
+      p.permissionMode ? `permissions ${p.permissionMode}` : '',
+    ].filter(Boolean);
+    this.add('line', [this.dim(parts.join(' · '))]);
+  }
+
+  private system(p: MessageOf<'system'>): void {
+    if (p.subtype === 'api_retry') {
+      const what = p.error_status ? `${p.error_status} ${p.error ?? ''}`.trim() : (p.error ?? '');
       this.add('line', [
         this.dim(`API error ${what}; retrying (attempt ${str(p.attempt)} of ${str(p.max_retries)})`),
       ]);
@@ -103,43 +102,40 @@ export class TaskRenderer {
     }
   }
 
-  private assistant(p: Json): void {
-    const message = (p.message ?? {}) as Json;
+  private assistant(p: MessageOf<'assistant'>): void {
     const failed = p.error !== undefined || p.is_api_error_message === true;
-    for (const block of blocks(message.content)) {
-      if (block.type === 'text' && str(block.text).trim()) {
-        const text = str(block.text).trim();
+    for (const block of p.message.content) {
+      if (block.type === 'text' && block.text.trim()) {
+        const text = block.text.trim();
         this.lastText = text;
         if (failed) this.add('line', [this.red(`error: ${text}`)]);
         else this.add('paragraph', text.split('\n'));
       } else if (block.type === 'tool_use') {
-        this.add('line', [`${this.bold('▸')} ${toolSummary(str(block.name), block.input, true)}`]);
-      } else if (block.type === 'thinking' && str(block.thinking).trim()) {
-        this.add('line', [this.dim(`thinking: ${oneLine(str(block.thinking), 120)}`)]);
+        this.add('line', [`${this.bold('▸')} ${toolSummary(block.name, block.input)}`]);
+      } else if (block.type === 'thinking' && block.thinking.trim()) {
+        this.add('line', [this.dim(`thinking: ${oneLine(block.thinking, 120)}`)]);
       }
     }
   }
 
-  private user(p: Json): void {
-    const message = (p.message ?? {}) as Json;
-    if (typeof message.content === 'string') {
-      if (message.content.trim()) this.add('line', [this.dim(`> ${oneLine(message.content, 120)}`)]);
+  private user(p: MessageOf<'user'>): void {
+    const content = p.message.content;
+    if (typeof content === 'string') {
+      if (content.trim()) this.add('line', [this.dim(`> ${oneLine(content, 120)}`)]);
       return;
     }
-    for (const block of blocks(message.content)) {
+    for (const block of content) {
       if (block.type === 'tool_result') this.toolResult(block);
-      else if (block.type === 'text' && str(block.text).trim())
-        this.add('line', [this.dim(`> ${oneLine(str(block.text), 120)}`)]);
+      else if (block.type === 'text' && block.text.trim())
+        this.add('line', [this.dim(`> ${oneLine(block.text, 120)}`)]);
     }
   }
 
-  private toolResult(block: Json): void {
+  private toolResult(block: Extract<ContentBlock, { type: 'tool_result' }>): void {
     const text =
       typeof block.content === 'string'
         ? block.content
-        : blocks(block.content)
-            .map((b) => (b.type === 'text' ? str(b.text) : `[${str(b.type)}]`))
-            .join('\n');
+        : (block.content ?? []).map((b) => (b.type === 'text' ? b.text : `[${b.type}]`)).join('\n');
     const lines = text.split(/\r\n|\r|\n/);
     while (lines.length && !lines[lines.length - 1]?.trim()) lines.pop();
     if (!lines.length) lines.push('(no output)');
@@ -158,21 +154,19 @@ export class TaskRenderer {
       );
   }
 
-  private approval(p: Json): void {
-    const req = (p.request ?? {}) as Json;
-    if (req.subtype !== 'can_use_tool') return;
-    const what = toolSummary(str(req.tool_name), req.input, false);
-    const how = `rclaude task approve ${this.o.taskRef} ${str(p.request_id)}`;
+  private approval(p: MessageOf<'approval_request'>): void {
+    const what = toolSummary(p.request.tool_name, p.request.input, { relative: false });
+    const how = `rclaude task approve ${this.o.taskRef} ${p.request_id}`;
     this.add('line', [this.highlight(`approval needed: ${what} — ${how} (or deny)`)]);
   }
 
-  private result(p: Json): void {
+  private result(p: MessageOf<'result'>): void {
     const figures = [
-      typeof p.num_turns === 'number' ? plural(p.num_turns, 'turn') : '',
-      typeof p.total_cost_usd === 'number' ? formatCost(p.total_cost_usd) : '',
-      typeof p.duration_ms === 'number' ? formatDuration(p.duration_ms) : '',
+      p.num_turns !== undefined ? plural(p.num_turns, 'turn') : '',
+      p.total_cost_usd !== undefined ? formatCost(p.total_cost_usd) : '',
+      p.duration_ms !== undefined ? formatDuration(p.duration_ms) : '',
     ].filter(Boolean);
-    const text = str(p.result).trim();
+    const text = (p.result ?? '').trim();
     const fresh = text !== '' && text !== this.lastText;
     const interrupted = p.terminal_reason === 'aborted_streaming' || p.subtype === 'error_during_execution';
     let head: string;
@@ -181,16 +175,16 @@ export class TaskRenderer {
       if (fresh) this.add('paragraph', text.split('\n'));
       head = this.green('✓ succeeded');
     } else {
-      const why = fresh ? oneLine(text, LINE_WIDTH) : ERROR_SUBTYPES[str(p.subtype)];
+      const why = fresh ? oneLine(text, LINE_WIDTH) : ERROR_SUBTYPES[p.subtype ?? ''];
       head = this.red(`✗ failed${why ? `: ${why}` : ''}`);
     }
     this.add('paragraph', [[head, ...figures].join(' · ')]);
     this.lastText = '';
   }
 
-  private exit(p: Json): void {
-    const tail = oneLine(str(p.stderrTail).split('\n').filter(Boolean).slice(-1)[0] ?? '', LINE_WIDTH);
-    if (p.signal) this.add('line', [this.dim(`Claude Code ended (signal ${str(p.signal)})`)]);
+  private exit(p: MessageOf<'rc_exit'>): void {
+    const tail = oneLine((p.stderrTail ?? '').split('\n').filter(Boolean).slice(-1)[0] ?? '', LINE_WIDTH);
+    if (p.signal) this.add('line', [this.dim(`Claude Code ended (signal ${p.signal})`)]);
     else if (p.exitCode === 0) this.add('line', [this.dim('Claude Code exited')]);
     else
       this.add('line', [
@@ -221,26 +215,6 @@ const ERROR_SUBTYPES: Record<string, string> = {
   error_max_budget_usd: 'reached the budget',
   error_during_execution: 'an error during execution',
 };
-
-/**
- * "Write hello.txt" (relative to /workspace when `relative`), "Bash: echo hi …", "Grep: TODO":
- * the tool and the first line of what it was asked to do.
- */
-export function toolSummary(name: string, input: unknown, relative: boolean): string {
-  const args = (input && typeof input === 'object' ? input : {}) as Json;
-  if (FILE_TOOLS.has(name)) {
-    const path = str(args.file_path ?? args.notebook_path ?? args.path);
-    if (path) return `${name} ${relative ? path.replace(/^\/workspace\//, '') : path}`;
-  }
-  const field = MAIN_FIELD[name];
-  const main = field ? args[field] : Object.values(args).find((v) => typeof v === 'string');
-  const arg = typeof main === 'string' ? oneLine(main, 100) : '';
-  return arg ? `${name}: ${arg}` : name;
-}
-
-function blocks(content: unknown): Json[] {
-  return Array.isArray(content) ? content.filter((b): b is Json => !!b && typeof b === 'object') : [];
-}
 
 function str(v: unknown): string {
   return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);

@@ -279,3 +279,14 @@ export function parseClaudeLine(line: string): ClaudeMessage {
   }
   return parseClaudeMessage(json);
 }
+
+/**
+ * Parses a stored event: the event log keeps the message's type beside its payload, and that type
+ * is what a payload without one of its own (an older row, a hand-made event) is read as.
+ */
+export function parseTaskEvent(e: { type: string; payload: unknown }): ClaudeMessage {
+  const p = e.payload;
+  if (typeof p === 'object' && p !== null && !Array.isArray(p) && !('type' in p))
+    return parseClaudeMessage({ ...p, type: e.type });
+  return parseClaudeMessage(p);
+}

@@ -3,13 +3,13 @@
 import type { Command } from 'commander';
 import type { NodeApiClient } from '../../sdk/client/nodeApiClient.js';
 import { type Approval, ApprovalBody } from '../../sdk/taskWire.js';
+import { toolSummary } from '../../sdk/toolSummary.js';
 import { CliError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
 import { flagError } from '../flagError.js';
 import { json } from '../output.js';
 import { resolveTask } from '../resolveTask.js';
 import { shortId, usageError } from '../resolveWorkspace.js';
-import { toolSummary } from '../taskOutput.js';
 
 type Flags = ServerOptions & { json?: boolean; remember?: boolean; message?: string };
 
@@ -43,7 +43,7 @@ export function registerTaskApprovals(task: Command, ctx: CliContext): void {
       const approval = await pickApproval(client, t.id, verb, approvalRef);
       const after = await client.tasks.answerApproval(t.id, approval.id, parsed.data);
       if (o.json) return ctx.out(json(after));
-      const what = toolSummary(approval.toolName, approval.input, false);
+      const what = toolSummary(approval.toolName, approval.input, { relative: false });
       const s = shortId(t.id);
       ctx.out(
         decision === 'deny'
@@ -87,5 +87,7 @@ async function pickApproval(
 
 /** "f78a8f3b-… (Write /workspace/x), 0c1d… (Bash: ls)". */
 function list(approvals: Approval[]): string {
-  return approvals.map((a) => `${a.id} (${toolSummary(a.toolName, a.input, false)})`).join(', ');
+  return approvals
+    .map((a) => `${a.id} (${toolSummary(a.toolName, a.input, { relative: false })})`)
+    .join(', ');
 }

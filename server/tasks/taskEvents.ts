@@ -2,42 +2,26 @@
 // late gets the stored history and then the live tail with no gap and no duplicate: it starts
 // listening before it reads the history, then drops live events it has already seen.
 import { EventEmitter } from 'node:events';
+import { type ClaudeMessage, parseClaudeLine } from '../../sdk/claudeMessages.js';
 import type { TaskEvent } from '../../sdk/taskWire.js';
 import { iso } from '../store/schema.js';
 import type { TaskStore } from '../store/taskStore.js';
 
-/** Known stream-json types; anything else is stored with type "unknown" (its line kept whole). */
-const KNOWN = new Set([
-  'system',
-  'assistant',
-  'user',
-  'result',
-  'stream_event',
-  'control_request',
-  'control_response',
-  'control_cancel_request',
-  'rc_exit',
-  'rc_oversized',
-  'rc_platform',
-]);
-
 export interface ParsedLine {
+  /** What the event log stores as the event's type: the message's, "raw" or "unknown". */
   type: string;
-  json: Record<string, unknown> | undefined;
+  message: ClaudeMessage;
 }
 
-/** Never throws: a line that is not a JSON object is type "raw", one of an unknown type "unknown". */
+/**
+ * Never throws: a line that is not a JSON object is type "raw"; one of a type the message model
+ * (sdk/claudeMessages.ts) does not know, or malformed, is "unknown" (its line kept whole).
+ */
 export function parseLine(line: string): ParsedLine {
-  let json: unknown;
-  try {
-    json = JSON.parse(line);
-  } catch {
-    return { type: 'raw', json: undefined };
-  }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) return { type: 'raw', json: undefined };
-  const obj = json as Record<string, unknown>;
-  const type = typeof obj.type === 'string' && KNOWN.has(obj.type) ? obj.type : 'unknown';
-  return { type, json: obj };
+  const message = parseClaudeLine(line);
+  if (message.kind !== 'unknown') return { type: message.data.type, message };
+  const raw = message.raw;
+  return { type: raw && typeof raw === 'object' && !Array.isArray(raw) ? 'unknown' : 'raw', message };
 }
 
 export function toWireEvent(row: {

@@ -2,6 +2,8 @@
 // nothing acknowledged is lost), moves task status on the events that matter, and fans them out.
 import type { Logger } from 'pino';
 import { taskNotifications } from '../../sdk/agentProtocol.js';
+import type { ClaudeMessage, MessageOf } from '../../sdk/claudeMessages.js';
+import { toolSummary } from '../../sdk/toolSummary.js';
 import { ACTIVE, type TaskStore } from '../store/taskStore.js';
 import type { UsageStore } from '../store/usageStore.js';
 import type { AgentConnection, AgentHub } from '../workspaces/agentHub.js';
@@ -58,33 +60,26 @@ export class TaskIngest {
       conn.peer.notify('task.ack', { taskId, seq });
       return;
     }
-    const { type, json } = parseLine(line);
+    const { type, message } = parseLine(line);
     const inserted = await store.appendEvent(taskId, seq, type, line);
     conn.peer.notify('task.ack', { taskId, seq });
     if (!inserted) return;
-    if (json) await this.effects(task.id, task.workspace_id, seq, type, json);
+    if (type !== 'raw') await this.effects(task.id, task.workspace_id, seq, message);
     tasks.feed.emit('event', taskId, toWireEvent({ seq, type, payload: line, created_at: new Date() }));
   }
 
-  private async effects(
-    taskId: string,
-    workspaceId: string,
-    seq: number,
-    type: string,
-    msg: Record<string, unknown>,
-  ): Promise<void> {
+  private async effects(taskId: string, workspaceId: string, seq: number, msg: ClaudeMessage): Promise<void> {
     const { store, tasks } = this.o;
     const now = new Date().toISOString();
-    if (type === 'system' && msg.subtype === 'init' && typeof msg.session_id === 'string') {
-      await store.update(taskId, { session_id: msg.session_id });
-    } else if (type === 'control_request') {
-      const req = msg.request as { subtype?: string; tool_name?: string; input?: unknown } | undefined;
-      if (req?.subtype !== 'can_use_tool' || typeof msg.request_id !== 'string') return;
+    if (msg.kind === 'init') {
+      await store.update(taskId, { session_id: msg.data.session_id });
+    } else if (msg.kind === 'approval_request') {
+      const { request_id: requestId, request: req } = msg.data;
       await store.addApproval({
         task_id: taskId,
-        id: msg.request_id,
+        id: requestId,
         seq,
-        tool_name: String(req.tool_name ?? 'unknown'),
+        tool_name: req.tool_name,
         input: JSON.stringify(req.input ?? {}),
         status: 'pending',
       });
@@ -95,61 +90,59 @@ export class TaskIngest {
       const answered =
         remembered &&
         task &&
-        (await tasks.answer(task, msg.request_id, { decision: 'allow', remember: false }, 'remembered').then(
+        (await tasks.answer(task, requestId, { decision: 'allow', remember: false }, 'remembered').then(
           () => true,
           (err) => {
             // The user is asked instead: the task waits for an approval it can see.
-            this.o.log.warn(
-              { err, taskId, approvalId: msg.request_id },
-              'could not apply a remembered approval',
-            );
+            this.o.log.warn({ err, taskId, approvalId: requestId }, 'could not apply a remembered approval');
             return false;
           },
         ));
       if (!answered) {
         await store.transition(taskId, ['running', 'starting'], 'waiting_for_approval', {
-          status_reason: `Waiting for approval to use ${req.tool_name}`,
+          status_reason: `Waiting for approval: ${toolSummary(req.tool_name, req.input)}`,
         });
       }
-    } else if (type === 'result') {
-      const usage = msg.usage as Record<string, number> | undefined;
+    } else if (msg.kind === 'result') {
+      const r = msg.data;
+      const usage = r.usage;
       await store.addResult({
         task_id: taskId,
         seq,
-        subtype: typeof msg.subtype === 'string' ? msg.subtype : null,
-        is_error: msg.is_error ? 1 : 0,
-        total_cost_usd: typeof msg.total_cost_usd === 'number' ? msg.total_cost_usd : null,
-        num_turns: typeof msg.num_turns === 'number' ? msg.num_turns : null,
-        duration_ms: typeof msg.duration_ms === 'number' ? msg.duration_ms : null,
-        terminal_reason: typeof msg.terminal_reason === 'string' ? msg.terminal_reason : null,
+        subtype: r.subtype ?? null,
+        is_error: r.is_error ? 1 : 0,
+        total_cost_usd: r.total_cost_usd ?? null,
+        num_turns: r.num_turns ?? null,
+        duration_ms: r.duration_ms ?? null,
+        terminal_reason: r.terminal_reason ?? null,
         usage: usage ? JSON.stringify(usage) : null,
-        result: typeof msg.result === 'string' ? msg.result.slice(0, 10_000) : null,
+        result: r.result?.slice(0, 10_000) ?? null,
       });
       const task = await store.byId(taskId);
       if (!task) return;
-      const interrupted =
-        msg.terminal_reason === 'aborted_streaming' || msg.subtype === 'error_during_execution';
-      const failed = Boolean(msg.is_error);
+      const interrupted = r.terminal_reason === 'aborted_streaming' || r.subtype === 'error_during_execution';
+      const failed = Boolean(r.is_error);
       const status = interrupted ? 'waiting_for_input' : failed ? 'failed' : 'succeeded';
       await store.transition(taskId, ACTIVE, status, {
         status_reason: interrupted
           ? 'Interrupted; send a follow-up to continue.'
           : failed
-            ? resultError(msg)
+            ? resultError(r)
             : null,
         finished_at: now,
-        turns: task.turns + (typeof msg.num_turns === 'number' ? msg.num_turns : 1),
-        duration_ms: Number(task.duration_ms) + (typeof msg.duration_ms === 'number' ? msg.duration_ms : 0),
+        turns: task.turns + (r.num_turns ?? 1),
+        duration_ms: Number(task.duration_ms) + (r.duration_ms ?? 0),
         input_tokens: Number(task.input_tokens) + (usage?.input_tokens ?? 0),
         output_tokens: Number(task.output_tokens) + (usage?.output_tokens ?? 0),
         // What the gateway metered at our prices (Claude Code's total_cost_usd is its own estimate).
         cost_usd: await this.o.usage.sumForTask(taskId),
       });
       tasks.pump(workspaceId);
-    } else if (type === 'rc_exit') {
+    } else if (msg.kind === 'rc_exit') {
+      const { signal, exitCode, stderrTail } = msg.data;
       const moved = await store.transition(taskId, ACTIVE, 'failed', {
-        status_reason: `Claude Code exited unexpectedly (${msg.signal ? `signal ${msg.signal}` : `exit code ${msg.exitCode}`})${
-          typeof msg.stderrTail === 'string' && msg.stderrTail ? `: ${msg.stderrTail.slice(-500)}` : ''
+        status_reason: `Claude Code exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${exitCode}`})${
+          stderrTail ? `: ${stderrTail.slice(-500)}` : ''
         }`,
         finished_at: now,
       });
@@ -190,8 +183,6 @@ export class TaskIngest {
 }
 
 /** The sentence for a failed turn: the API error, or Claude Code's result text. */
-function resultError(msg: Record<string, unknown>): string {
-  const text = typeof msg.result === 'string' && msg.result ? msg.result : undefined;
-  const subtype = typeof msg.subtype === 'string' ? msg.subtype : 'error';
-  return (text ?? `Claude Code ended the turn with ${subtype}.`).slice(0, 2000);
+function resultError(r: MessageOf<'result'>): string {
+  return (r.result || `Claude Code ended the turn with ${r.subtype ?? 'error'}.`).slice(0, 2000);
 }

@@ -142,7 +142,10 @@ describe('tasks on the local driver with the real claude CLI', () => {
     });
     const answer = async (decision: 'allow' | 'deny') => {
       const waiting = await until(task.id, (t) => t.status === 'waiting_for_approval');
-      expect(waiting.statusReason).toMatch(/Write/);
+      // What it asks about, in the summary the CLI and the web UI show too (sdk/toolSummary.ts).
+      expect(waiting.statusReason).toBe(
+        `Waiting for approval: Write ${decision === 'allow' ? 'approved' : 'denied'}.txt`,
+      );
       const [pending] = (
         await api<{ items: { id: string; toolName: string }[] }>(
           'GET',

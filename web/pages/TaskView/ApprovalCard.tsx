@@ -4,10 +4,10 @@
 import { Box, Button, Checkbox, Group, Paper, Text, TextInput } from '@mantine/core';
 import { useState } from 'react';
 import type { Approval } from '../../../sdk/taskWire.js';
+import { toolSubject } from '../../../sdk/toolSummary.js';
 import { attempt } from '../../lib/notify.js';
 import { ToolInput } from './ToolInput.js';
 import { answerApproval } from './taskViewApi.js';
-import { toolSummary } from './toolSummary.js';
 
 export function ApprovalCard({
   approval,
@@ -57,7 +57,7 @@ export function ApprovalCard({
           Claude wants to use <span className="mono">{tool}</span>
           <Text span c="dimmed" fw={400} className="mono">
             {' '}
-            {toolSummary(tool, approval.input)}
+            {toolSubject(tool, approval.input)}
           </Text>
         </Text>
       </Group>

@@ -1,7 +1,8 @@
 // A file change as added and removed lines (.diff-line from web/app/app.css for the line layout).
+
+import { shortPath } from '../../../sdk/toolSummary.js';
 import css from './taskView.module.css';
 import type { DiffRow, ToolDiff } from './toolDiff.js';
-import { shortPath } from './toolSummary.js';
 
 const SIGN: Record<DiffRow['kind'], string> = { add: '+', del: '-', ctx: ' ', gap: ' ' };
 const CLASS: Record<DiffRow['kind'], string> = {

@@ -1,9 +1,10 @@
 // One tool call in the conversation: a header that opens and closes it (what the tool does and
 // how it went), and inside, its input (a diff for file changes) and its output.
+
+import { toolSubject } from '../../../sdk/toolSummary.js';
 import type { ToolItem } from './convItem.js';
 import { ToolInput } from './ToolInput.js';
 import css from './taskView.module.css';
-import { toolSummary } from './toolSummary.js';
 
 export type ToolState = 'approval' | 'running' | 'done' | 'error' | 'denied' | 'none';
 
@@ -67,7 +68,7 @@ export function ToolCall({
           {open ? '▾' : '▸'}
         </span>
         <span className={css.toolName}>{item.name}</span>
-        <span className={css.toolSummary}>{toolSummary(item.name, item.input)}</span>
+        <span className={css.toolSummary}>{toolSubject(item.name, item.input)}</span>
         <StateBadge state={state} />
       </button>
       {open && (

@@ -1,10 +1,11 @@
 // Turns a task's event log into the rows of its conversation: assistant text, tool calls joined
 // with their results and approval questions, turn summaries, and compact rows for the rest.
-// Pure, so it is tested on real payloads (conversation.test.ts); the stream-json shapes are in
-// docs/claudeCodeProtocol.md.
+// Pure, so it is tested on real payloads (conversation.test.ts); events are read through the one
+// message model, sdk/claudeMessages.ts (docs/claudeCodeProtocol.md describes the protocol).
+import { type MessageOf, parseTaskEvent } from '../../../sdk/claudeMessages.js';
 import type { TaskEvent } from '../../../sdk/taskWire.js';
 import type { ConvItem, ToolItem } from './convItem.js';
-import { arr, contentText, num, type Obj, obj, preview, str } from './narrow.js';
+import { contentText, obj, preview } from './narrow.js';
 
 /** Builds the conversation from events in seq order. Never throws on unknown shapes. */
 export function buildConversation(events: readonly TaskEvent[]): ConvItem[] {
@@ -35,39 +36,56 @@ export class ConversationBuilder {
   }
 
   add(e: TaskEvent): void {
-    const p = obj(e.payload);
+    if (e.type === 'raw') {
+      this.notice(e.seq, 'dim', 'Output', preview(obj(e.payload).raw ?? e.payload, 400));
+      return;
+    }
+    const m = parseTaskEvent(e);
     const wasInTurn = this.inTurn;
-    if (e.type === 'result' || e.type === 'rc_exit') this.inTurn = false;
-    else if (e.type === 'system' || e.type === 'assistant' || e.type === 'user') this.inTurn = true;
+    if (m.kind === 'result' || m.kind === 'rc_exit') this.inTurn = false;
+    else if (m.kind === 'init' || m.kind === 'system' || m.kind === 'assistant' || m.kind === 'user')
+      this.inTurn = true;
     try {
-      switch (e.type) {
+      switch (m.kind) {
+        case 'init':
+          this.push(e.seq, 0, {
+            kind: 'init',
+            model: m.data.model ?? null,
+            tools: m.data.tools ?? [],
+            cwd: m.data.cwd ?? null,
+            permissionMode: m.data.permissionMode ?? null,
+          });
+          return;
         case 'system':
-          this.system(e.seq, p);
+          this.system(e.seq, m.data);
           return;
         case 'assistant':
-          this.assistant(e.seq, p);
+          this.assistant(e.seq, m.data);
           return;
         case 'user':
-          this.user(e.seq, p);
+          this.user(e.seq, m.data);
           return;
         case 'result':
-          this.result(e.seq, p);
+          this.result(e.seq, m.data);
+          return;
+        case 'approval_request':
+          this.approvalRequest(e.seq, m.data);
           return;
         case 'control_request':
-          this.controlRequest(e.seq, p);
+          this.notice(e.seq, 'dim', `Control request: ${m.data.request.subtype}`, '');
           return;
         case 'control_cancel_request':
-          this.controlCancel(e.seq, p);
+          this.controlCancel(e.seq, m.data);
           return;
         case 'control_response':
-          this.controlResponse(e.seq, p);
+          this.controlResponse(e.seq, m.data);
           return;
         case 'rc_exit':
           this.push(e.seq, 0, {
             kind: 'exit',
-            exitCode: num(p.exitCode),
-            signal: str(p.signal),
-            stderrTail: str(p.stderrTail) ?? '',
+            exitCode: m.data.exitCode ?? null,
+            signal: m.data.signal ?? null,
+            stderrTail: m.data.stderrTail ?? '',
             midTurn: wasInTurn,
           });
           return;
@@ -76,14 +94,14 @@ export class ConversationBuilder {
             e.seq,
             'warn',
             'Oversized line',
-            `${str(p.originalType) ?? 'an event'} of ${num(p.bytes) ?? '?'} bytes was cut to its start`,
+            `${m.data.originalType ?? 'an event'} of ${m.data.bytes ?? '?'} bytes was cut to its start`,
           );
           return;
-        case 'raw':
-          this.notice(e.seq, 'dim', 'Output', preview(p.raw ?? e.payload, 400));
+        case 'stream_event':
+          this.notice(e.seq, 'dim', 'Stream', m.data.event.type);
           return;
-        default:
-          this.notice(e.seq, 'dim', str(p.type) ?? e.type, preview(e.payload));
+        case 'unknown':
+          this.notice(e.seq, 'dim', unknownLabel(m.raw, e.type), preview(e.payload));
           return;
       }
     } catch {
@@ -118,52 +136,35 @@ export class ConversationBuilder {
     this.push(seq, 0, { kind: 'notice', tone, label, detail });
   }
 
-  private system(seq: number, p: Obj): void {
-    const subtype = str(p.subtype);
-    if (subtype === 'init') {
-      this.push(seq, 0, {
-        kind: 'init',
-        model: str(p.model),
-        tools: arr(p.tools).filter((t): t is string => typeof t === 'string'),
-        cwd: str(p.cwd),
-        permissionMode: str(p.permissionMode),
-      });
-      return;
-    }
-    if (subtype === 'api_retry') {
-      const detail = `attempt ${num(p.attempt) ?? '?'} of ${num(p.max_retries) ?? '?'}${
+  private system(seq: number, p: MessageOf<'system'>): void {
+    if (p.subtype === 'api_retry') {
+      const detail = `attempt ${p.attempt ?? '?'} of ${p.max_retries ?? '?'}${
         p.error_status ? ` after ${p.error_status}` : ''
-      }${str(p.error) ? ` (${str(p.error)})` : ''}`;
+      }${p.error ? ` (${p.error})` : ''}`;
       this.notice(seq, 'warn', 'Retrying the model API', detail);
       return;
     }
-    this.notice(seq, 'dim', subtype ? `System: ${subtype}` : 'System', preview(p.status ?? ''));
+    this.notice(seq, 'dim', p.subtype ? `System: ${p.subtype}` : 'System', preview(p.status ?? ''));
   }
 
-  private assistant(seq: number, p: Obj): void {
-    const message = obj(p.message);
-    const blocks = arr(message.content);
+  private assistant(seq: number, p: MessageOf<'assistant'>): void {
     const aborted = p.aborted === true;
     const apiError = p.is_api_error_message === true;
     let index = 0;
-    for (const raw of blocks) {
-      const block = obj(raw);
+    for (const block of p.message.content) {
       if (block.type === 'text') {
-        const text = str(block.text) ?? '';
-        this.push(seq, index++, { kind: 'text', role: 'assistant', text, aborted, apiError });
-        if (apiError) this.apiErrorText = text;
+        this.push(seq, index++, { kind: 'text', role: 'assistant', text: block.text, aborted, apiError });
+        if (apiError) this.apiErrorText = block.text;
       } else if (block.type === 'thinking') {
-        const text = str(block.thinking) ?? '';
-        if (text) this.push(seq, index++, { kind: 'thinking', text });
+        if (block.thinking) this.push(seq, index++, { kind: 'thinking', text: block.thinking });
       } else if (block.type === 'tool_use') {
-        const toolUseId = str(block.id) ?? `seq-${seq}-${index}`;
         const tool: ToolItem = {
           kind: 'tool',
           key: index ? `${seq}.${index}` : String(seq),
           seq,
           seqs: [],
-          toolUseId,
-          name: str(block.name) ?? 'tool',
+          toolUseId: block.id,
+          name: block.name,
           input: block.input,
           result: null,
           approvalId: null,
@@ -171,26 +172,25 @@ export class ConversationBuilder {
         };
         index++;
         this.claim(tool, seq);
-        this.tools.set(toolUseId, this.items.length);
+        this.tools.set(block.id, this.items.length);
         this.items.push(tool);
       }
     }
-    if (index === 0) this.notice(seq, 'dim', 'Assistant', preview(message.content ?? p));
+    if (index === 0) this.notice(seq, 'dim', 'Assistant', preview(p.message.content));
   }
 
-  private user(seq: number, p: Obj): void {
-    const content = obj(p.message).content;
+  private user(seq: number, p: MessageOf<'user'>): void {
+    const content = p.message.content;
     if (typeof content === 'string') {
       this.userText(seq, 0, content);
       return;
     }
-    const meta = arr(p.tool_result_meta).map(obj);
+    const meta = p.tool_result_meta ?? [];
     let index = 0;
-    for (const raw of arr(content)) {
-      const block = obj(raw);
+    for (const block of content) {
       if (block.type === 'tool_result') {
-        const id = str(block.tool_use_id) ?? '';
-        const decision = str(obj(meta.find((m) => m.id === id)?.permission_decision).decision);
+        const id = block.tool_use_id;
+        const decision = meta.find((m) => m.id === id)?.permission_decision?.decision ?? null;
         const result = { seq, text: contentText(block.content), isError: block.is_error === true, decision };
         const tool = this.tools.get(id);
         if (tool !== undefined) {
@@ -204,7 +204,7 @@ export class ConversationBuilder {
           });
         }
       } else if (block.type === 'text') {
-        this.userText(seq, index++, str(block.text) ?? '');
+        this.userText(seq, index++, block.text);
       }
     }
     if (!this.claimed.has(seq)) this.notice(seq, 'dim', 'User', preview(content));
@@ -214,71 +214,75 @@ export class ConversationBuilder {
     this.push(seq, index, { kind: 'text', role: 'user', text, aborted: false, apiError: false });
   }
 
-  private result(seq: number, p: Obj): void {
-    const session = str(p.session_id) ?? '';
-    const total = num(p.total_cost_usd);
+  private result(seq: number, p: MessageOf<'result'>): void {
+    const session = p.session_id ?? '';
+    const total = p.total_cost_usd ?? null;
     const before = this.lastCost.get(session);
     if (total !== null) this.lastCost.set(session, total);
-    const usage = obj(p.usage);
     const isError = p.is_error === true;
     const interrupted = p.terminal_reason === 'aborted_streaming' || p.subtype === 'error_during_execution';
-    const errors = arr(p.errors).filter((x): x is string => typeof x === 'string');
-    const error = isError && !interrupted ? (str(p.result) ?? errors.join('\n')) || null : null;
+    const error = isError && !interrupted ? (p.result ?? (p.errors ?? []).join('\n')) || null : null;
     this.push(seq, 0, {
       kind: 'result',
       isError,
       interrupted,
-      subtype: str(p.subtype),
-      terminalReason: str(p.terminal_reason),
+      subtype: p.subtype ?? null,
+      terminalReason: p.terminal_reason ?? null,
       turnCostUsd: total === null ? null : Math.max(0, total - (before ?? 0)),
-      durationMs: num(p.duration_ms),
-      numTurns: num(p.num_turns),
-      inputTokens: num(usage.input_tokens),
-      outputTokens: num(usage.output_tokens),
+      durationMs: p.duration_ms ?? null,
+      numTurns: p.num_turns ?? null,
+      inputTokens: p.usage?.input_tokens ?? null,
+      outputTokens: p.usage?.output_tokens ?? null,
       error: error && error !== this.apiErrorText ? error : null,
     });
     this.apiErrorText = null;
   }
 
-  private controlRequest(seq: number, p: Obj): void {
-    const request = obj(p.request);
-    const tool = this.tools.get(str(request.tool_use_id) ?? '');
-    if (request.subtype === 'can_use_tool' && tool !== undefined) {
-      const approvalId = str(p.request_id);
-      if (approvalId) this.approvals.set(approvalId, tool);
-      this.updateTool(tool, seq, { approvalId });
+  private approvalRequest(seq: number, p: MessageOf<'approval_request'>): void {
+    const tool = this.tools.get(p.request.tool_use_id ?? '');
+    if (tool !== undefined) {
+      this.approvals.set(p.request_id, tool);
+      this.updateTool(tool, seq, { approvalId: p.request_id });
       return;
     }
-    if (request.subtype === 'can_use_tool') {
-      this.notice(seq, 'warn', `Asked to use ${str(request.tool_name) ?? 'a tool'}`, preview(request.input));
-      return;
-    }
-    this.notice(seq, 'dim', `Control request: ${str(request.subtype) ?? '?'}`, '');
+    this.notice(seq, 'warn', `Asked to use ${p.request.tool_name}`, preview(p.request.input));
   }
 
   /**
    * Claude Code's ack of an interrupt, or (with --replay-user-messages) the echo of an approval
    * answer we sent, which belongs to the tool call it answered.
    */
-  private controlResponse(seq: number, p: Obj): void {
-    const response = obj(p.response);
-    const tool = this.approvals.get(str(response.request_id) ?? '');
+  private controlResponse(seq: number, p: MessageOf<'control_response'>): void {
+    const tool = this.approvals.get(p.response.request_id ?? '');
     if (tool !== undefined) {
       this.updateTool(tool, seq, {});
       return;
     }
-    const behavior = str(obj(response.response).behavior);
+    const behavior = p.response.response?.behavior;
     this.notice(seq, 'dim', behavior ? `Answered: ${behavior}` : 'Interrupt received', '');
   }
 
-  private controlCancel(seq: number, p: Obj): void {
-    const tool = this.approvals.get(str(p.request_id) ?? '');
+  private controlCancel(seq: number, p: MessageOf<'control_cancel_request'>): void {
+    const tool = this.approvals.get(p.request_id);
     if (tool === undefined) {
       this.notice(seq, 'dim', 'Question withdrawn', '');
       return;
     }
     this.updateTool(tool, seq, { approvalCancelled: true });
   }
+}
+
+/**
+ * The label of a row for a message the model could not read: what it was meant to be when its
+ * type says so (an approval request still names its tool), else its type as it came.
+ */
+function unknownLabel(raw: unknown, eventType: string): string {
+  const r = obj(raw);
+  const type = typeof r.type === 'string' ? r.type : eventType;
+  const request = obj(r.request);
+  if (type === 'control_request' && request.subtype === 'can_use_tool')
+    return `Asked to use ${typeof request.tool_name === 'string' ? request.tool_name : 'a tool'}`;
+  return type === 'assistant' ? 'Assistant' : type;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -1,7 +1,6 @@
 // Diffs and one-line summaries of tool calls, on the inputs Claude Code sent in the fixtures.
 import { describe, expect, it } from 'vitest';
 import { MAX_DIFF_ROWS, toolDiff } from './toolDiff.js';
-import { toolSummary } from './toolSummary.js';
 
 describe('toolDiff', () => {
   it('shows a Write as its content added', () => {
@@ -52,17 +51,5 @@ describe('toolDiff', () => {
     const big = toolDiff('Write', { file_path: '/a', content: 'x\n'.repeat(MAX_DIFF_ROWS + 50) });
     expect(big?.rows).toHaveLength(MAX_DIFF_ROWS);
     expect(big?.hidden).toBe(50);
-  });
-});
-
-describe('toolSummary', () => {
-  it('says what the call does in its own terms', () => {
-    expect(toolSummary('Write', { file_path: '/workspace/notes.md', content: '' })).toBe('notes.md');
-    expect(toolSummary('Bash', { command: 'wc -l /workspace/notes.md', description: 'count lines' })).toBe(
-      'wc -l /workspace/notes.md',
-    );
-    expect(toolSummary('Grep', { pattern: 'TODO', path: '/workspace/src' })).toBe('TODO in src');
-    expect(toolSummary('Mystery', { a: 1 })).toBe('{"a":1}');
-    expect(toolSummary('Read', null)).toBe('null');
   });
 });
