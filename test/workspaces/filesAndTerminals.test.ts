@@ -101,6 +101,34 @@ describe('files and terminals (local driver)', () => {
     expect((await req('GET', 'huge.bin')).status).toBe(404);
   });
 
+  it('malformed multipart uploads → 400 malformed_upload, never a 500', async () => {
+    const part = (name: string) =>
+      `--xyz\r\nContent-Disposition: form-data; name="f"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\n`;
+    const cases: [string, string, string][] = [
+      ['no parts at all', 'multipart/form-data; boundary=xyz', 'this is not multipart at all'],
+      [
+        'a malformed part header',
+        'multipart/form-data; boundary=xyz',
+        '--xyz\r\nno header here\r\n\r\nx\r\n--xyz--\r\n',
+      ],
+      ['a part cut short', 'multipart/form-data; boundary=xyz', `${part('cut.txt')}partial data, no end`],
+      ['an empty boundary', 'multipart/form-data; boundary=', `${part('e.txt')}x\r\n--xyz--\r\n`],
+      [
+        'a boundary that never comes',
+        'multipart/form-data; boundary=abc',
+        `${part('n.txt')}x\r\n--xyz--\r\n`,
+      ],
+    ];
+    for (const [name, type, body] of cases) {
+      const res = await req('POST', 'mp', { body, headers: { 'content-type': type } });
+      const text = await res.text();
+      expect(res.status, `${name}: ${text}`).toBe(400);
+      expect(JSON.parse(text), name).toMatchObject({ error: { code: 'malformed_upload' } });
+    }
+    expect((await req('GET', 'mp/cut.txt')).status).toBe(404);
+    expect((await req('GET', '')).status).toBe(200);
+  });
+
   it('a terminal echoes, keeps its screen for a reattach, and serves several viewers', async () => {
     const url = `${base.replace('http', 'ws')}/api/v1/workspaces/${id}/terminals?cols=100&rows=30`;
     const a = await openTerminal(url, k.auth);

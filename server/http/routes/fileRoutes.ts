@@ -197,6 +197,8 @@ export function fileRoutes(app: App, s: Services): void {
               if (part.file.truncated) throw tooLarge();
               items.push({ path: dest, size });
             }
+            // Parts without a file name are skipped by the parser; a form of nothing else is garbage.
+            if (items.length === 0) throw malformedUpload('it holds no file (a part with a filename)');
             return reply.send({ items });
           }
           const body = op.data;
