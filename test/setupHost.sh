@@ -104,26 +104,29 @@ fi
 # docker driver's suites also run with runtime.docker.runtime: runsc. `runtimes` is one of the
 # options dockerd reloads on SIGHUP, so the runtime is merged into /etc/docker/daemon.json (other
 # keys kept) and the daemon reloads it without a restart: other test runs use it at the same time.
-# The daemon above runs without --config-file, so that file is the one it reloads.
+# The daemon above runs without --config-file, so that file is the one it reloads. The runtime
+# arguments are RUNSC_ARGS of test/support/dockerDaemons.ts (the extra daemons get the same).
 need_pkg runsc runsc
-RUNSC_PATH=$(command -v runsc)
-if ! docker -H "unix://$DOCKER_SOCK" info --format '{{json .Runtimes}}' | grep -q '"runsc"'; then
-  log "registering runsc with dockerd"
-  as_root mkdir -p /etc/docker
-  as_root env RUNSC_PATH="$RUNSC_PATH" node -e '
-    const fs = require("node:fs");
-    const file = "/etc/docker/daemon.json";
-    const config = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
-    config.runtimes = { ...config.runtimes, runsc: { path: process.env.RUNSC_PATH } };
-    fs.writeFileSync(`${file}.new`, `${JSON.stringify(config, null, 2)}\n`);
-    fs.renameSync(`${file}.new`, file);
-  '
+runsc_listed() { docker -H "unix://$DOCKER_SOCK" info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc"'; }
+changed=$(as_root env RUNSC_PATH="$(command -v runsc)" node -e '
+  const fs = require("node:fs");
+  const file = "/etc/docker/daemon.json";
+  const config = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+  // No network: workspace containers have none (NetworkMode none), and runsc refuses to set one up
+  // here. host-uds=open: the agent connects to the control plane on a bound unix socket.
+  const want = { path: process.env.RUNSC_PATH, runtimeArgs: ["--network=none", "--host-uds=open"] };
+  if (JSON.stringify(config.runtimes?.runsc) === JSON.stringify(want)) process.exit(0);
+  config.runtimes = { ...config.runtimes, runsc: want };
+  fs.mkdirSync("/etc/docker", { recursive: true });
+  fs.writeFileSync(`${file}.new`, `${JSON.stringify(config, null, 2)}\n`);
+  fs.renameSync(`${file}.new`, file);
+  console.log("changed");
+')
+if [ "$changed" = changed ] || ! runsc_listed; then
+  log "registering runsc with dockerd (SIGHUP, no restart)"
   as_root kill -HUP "$(cat /var/run/docker.pid)"
-  for _ in $(seq 1 20); do
-    docker -H "unix://$DOCKER_SOCK" info --format '{{json .Runtimes}}' | grep -q '"runsc"' && break
-    sleep 0.5
-  done
-  if ! docker -H "unix://$DOCKER_SOCK" info --format '{{json .Runtimes}}' | grep -q '"runsc"'; then
+  for _ in $(seq 1 20); do runsc_listed && break; sleep 0.5; done
+  if ! runsc_listed; then
     log "dockerd did not take the runsc runtime from /etc/docker/daemon.json; the end of $DOCKERD_LOG:"
     tail -n 20 "$DOCKERD_LOG" >&2 || true
     exit 1

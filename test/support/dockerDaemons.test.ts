@@ -58,6 +58,23 @@ describe('startExtraDockerd', () => {
     expect(
       (await second.run(['run', '--rm', '--network', 'none', tiny, '/bin/sh', '-c', 'echo $((6*7))'])).trim(),
     ).toBe('42');
+    // gVisor is registered there too: its kernel reports itself as Linux 4.4.0.
+    expect(
+      (
+        await second.run([
+          'run',
+          '--rm',
+          '--runtime',
+          'runsc',
+          '--network',
+          'none',
+          tiny,
+          '/bin/sh',
+          '-c',
+          'read v < /proc/sys/kernel/osrelease; echo $v',
+        ])
+      ).trim(),
+    ).toBe('4.4.0');
 
     await extra.stop();
     await extra.stop();

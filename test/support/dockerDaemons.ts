@@ -18,6 +18,12 @@ export interface ExtraDockerd {
 }
 
 const START_TIMEOUT_MS = 60_000;
+/**
+ * gVisor as an extra OCI runtime, as test/setupHost.sh registers it on the main daemon: no network
+ * (workspace containers have none, and runsc refuses to set one up on this machine) and host unix
+ * sockets open (the agent connects to the control plane on a bound socket).
+ */
+export const RUNSC_RUNTIME = { path: 'runsc', runtimeArgs: ['--network=none', '--host-uds=open'] };
 const STOP_TIMEOUT_MS = 30_000;
 
 /**
@@ -43,8 +49,15 @@ export async function startExtraDockerd(name: string): Promise<ExtraDockerd> {
   // A config file of its own, so /etc/docker/daemon.json (the main daemon's) does not apply. In it:
   // dockerd 20.10 takes its ID (`docker info`'s ID) from /etc/docker/key.json, which every daemon
   // here would share; a key of its own gives each "host" an ID of its own. The key's path is a
-  // config-file setting only (no command-line flag).
-  await writeFile(paths.config, JSON.stringify({ 'deprecated-key-path': `${paths.dataRoot}/key.json` }));
+  // config-file setting only (no command-line flag). gVisor's runsc is registered as on the main
+  // daemon (test/setupHost.sh), so runtime.docker.runtime: runsc works on every "host".
+  await writeFile(
+    paths.config,
+    JSON.stringify({
+      'deprecated-key-path': `${paths.dataRoot}/key.json`,
+      runtimes: { runsc: RUNSC_RUNTIME },
+    }),
+  );
   await writeFile(paths.owner, String(process.pid));
   const logFd = openSync(paths.log, 'a');
   let child: ChildProcess;

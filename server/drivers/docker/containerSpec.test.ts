@@ -78,7 +78,8 @@ describe('Docker failures', () => {
     const http = (statusCode: number, message: string) => ({ statusCode, json: { message } });
     expect(dockerError(http(404, 'No such image: img:1'), ctx)).toMatchObject({
       reason: 'unavailable',
-      userMessage: 'The workspace image img:1 is not on host n1; build or pull it first.',
+      userMessage:
+        'The workspace image img:1 is not on host n1; build it there with `rclaude image build` or pull it.',
     });
     expect(dockerError({ code: 'ECONNREFUSED' }, ctx).userMessage).toBe(
       'The Docker daemon on node n1 does not answer at unix:///var/run/docker.sock (ECONNREFUSED).',

@@ -116,7 +116,7 @@ export function dockerError(err: unknown, ctx: CallContext): DriverError {
   if (e.statusCode === 404 && /no such image|pull access denied|not found: manifest/i.test(message)) {
     return make(
       'unavailable',
-      `The workspace image ${ctx.image ?? '(unknown)'} is not on host ${ctx.node}; build or pull it first.`,
+      `The workspace image ${ctx.image ?? '(unknown)'} is not on host ${ctx.node}; build it there with \`rclaude image build\` or pull it.`,
     );
   }
   if (e.statusCode === 400) {

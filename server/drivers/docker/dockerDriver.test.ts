@@ -206,8 +206,20 @@ describe('docker driver specifics', () => {
     expect(err).toMatchObject({
       reason: 'unavailable',
       userMessage:
-        'The workspace image remote-claude/no-such-image:0 is not on host local; build or pull it first.',
+        'The workspace image remote-claude/no-such-image:0 is not on host local; build it there with `rclaude image build` or pull it.',
     });
+  });
+
+  it('refuses a runtime the daemon does not have, naming the ones it has', async () => {
+    const d = driverFor(installation, { runtime: 'no-such-runtime' });
+    const s = await spec();
+    made.push({ kind: 'docker', workspaceId: s.workspaceId, data: {} });
+    const err = await failure(create(s, d));
+    expect(err.reason).toBe('invalid_spec');
+    // test/setupHost.sh registers runsc beside the default runc.
+    expect(err.userMessage).toMatch(
+      /^Docker on node local has no runtime "no-such-runtime" \(runtime.docker.runtime\); it has (\S+, )*runc, runsc\. Register it in that daemon's daemon.json/,
+    );
   });
 
   it('refuses limits Docker cannot apply as invalid_spec', async () => {

@@ -6,6 +6,7 @@ import { containerName, volumeLabels, volumeNames } from './containerSpec.js';
 import { demuxLogs, stopReason } from './containerState.js';
 import { dockerMessage, isNotFound, statusOf } from './dockerCall.js';
 import type { DockerNode } from './dockerNodes.js';
+import { unknownRuntimeError } from './runtimeCheck.js';
 
 const START_WATCH_POLL_MS = 50;
 
@@ -44,7 +45,11 @@ export class WorkspaceContainer {
     } catch (err) {
       // Docker copies the image's files into an empty volume at create: a volume whose files
       // were deleted on disk fails here already.
-      throw this.volumeLost(err) ?? err;
+      throw (
+        this.volumeLost(err) ??
+        (await unknownRuntimeError(err, this.node, options.HostConfig?.Runtime)) ??
+        err
+      );
     }
   }
 
