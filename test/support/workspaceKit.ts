@@ -41,6 +41,22 @@ export const TEST_REPOS = {
   other: { 'README.md': '# other\n' },
 };
 
+/**
+ * What the driver-parameterised suites run on: the local driver, Docker with its default runtime
+ * (runc), and Docker with gVisor (runsc, registered with the test daemons by test/setupHost.sh and
+ * support/dockerDaemons.ts).
+ */
+export const RUNTIMES = [
+  { name: 'local driver', driver: 'local', runsc: false, flags: { 'runtime.driver': 'local' } },
+  { name: 'docker driver', driver: 'docker', runsc: false, flags: { 'runtime.driver': 'docker' } },
+  {
+    name: 'docker driver, runsc',
+    driver: 'docker',
+    runsc: true,
+    flags: { 'runtime.driver': 'docker', 'runtime.docker.runtime': 'runsc' },
+  },
+] as const;
+
 export async function startWorkspaceKit(
   opts: { engine?: Engine; flags?: Record<string, unknown>; services?: ServiceOptions } = {},
 ): Promise<WorkspaceKit> {

@@ -1,17 +1,21 @@
 // The isolation profile (DESIGN §6), checked from inside real workspaces. Parameterised by driver
 // so the Docker driver reruns the same checks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
+import { RUNTIMES, startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
 
-const drivers = ['local', 'docker'] as const;
+// Not on runsc: Debian's runsc (a 2022 build) answers statx with EINVAL, so coreutils (ls, stat,
+// touch, cat of a directory) fail inside the sandbox with "Invalid argument" and the probes below
+// cannot run, and its workspace with 256 MiB and 64 pids exits (code 2) right after it starts. The
+// lifecycle suite runs on runsc (workspaceLifecycle.test.ts); a newer gVisor would run this too.
+const ISOLATION_RUNTIMES = RUNTIMES.filter((r) => !r.runsc).map((r) => [r.name, r] as const);
 
-describe.each(drivers)('isolation (%s driver)', (driver) => {
+describe.each(ISOLATION_RUNTIMES)('isolation (%s)', (_name, { driver, flags }) => {
   let k: WorkspaceKit;
   let a: string;
   let b: string;
   let hostPort: number;
   beforeAll(async () => {
-    k = await startWorkspaceKit({ flags: { 'runtime.driver': driver, 'workspaces.pids': 64 } });
+    k = await startWorkspaceKit({ flags: { ...flags, 'workspaces.pids': 64 } });
     const create = async (repo: string) => {
       const res = await k.t.app.inject({
         method: 'POST',
