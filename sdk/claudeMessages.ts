@@ -71,7 +71,9 @@ const SystemInit = z.looseObject({
   ...common,
   type: z.literal('system'),
   subtype: z.literal('init'),
-  session_id: z.string(),
+  // Optional like every field the renderers only show: the CLI always sends it, and the ingest
+  // stores it only when it is there.
+  session_id: str(),
   cwd: str(),
   model: str(),
   tools: soft(z.array(z.string())),

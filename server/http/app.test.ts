@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, TEST_PASSWORD, type TestApp } from '../../test/support/testApp.js';
+import { Readiness } from '../readiness.js';
 
 describe('HTTP plumbing', () => {
   let t: TestApp;
@@ -57,6 +58,7 @@ describe('HTTP plumbing', () => {
   });
 
   it('readyz answers 503 naming what startup has left, then 200 while the database is reachable', async () => {
+    t.services.readiness = new Readiness();
     const early = await t.app.inject({ url: '/readyz' });
     expect(early.statusCode).toBe(503);
     expect(early.json()).toEqual({

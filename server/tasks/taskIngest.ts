@@ -72,7 +72,7 @@ export class TaskIngest {
     const { store, tasks } = this.o;
     const now = new Date().toISOString();
     if (msg.kind === 'init') {
-      await store.update(taskId, { session_id: msg.data.session_id });
+      if (msg.data.session_id) await store.update(taskId, { session_id: msg.data.session_id });
     } else if (msg.kind === 'approval_request') {
       const { request_id: requestId, request: req } = msg.data;
       await store.addApproval({

@@ -7,6 +7,7 @@ import { ManualClock } from '../../server/clock.js';
 import type { Config } from '../../server/config/configSchema.js';
 import { loadConfig } from '../../server/config/loadConfig.js';
 import { type App, type AppOptions, buildApp } from '../../server/http/app.js';
+import { READINESS_STEPS } from '../../server/readiness.js';
 import { createServices, type ServiceOptions, type Services } from '../../server/services.js';
 import type { UserRow } from '../../server/store/userStore.js';
 import { type Engine, openTestDb } from './testDb.js';
@@ -58,6 +59,9 @@ export async function createTestApp(
   const testDb = await openTestDb(engine);
   const clock = new ManualClock(new Date());
   const services = createServices(config, testDb.db, clock, opts.services);
+  // A test app is started as far as readiness goes: its store is open, and each test makes the
+  // users and workspaces it needs (serve.ts marks these steps for a real server).
+  for (const step of READINESS_STEPS) services.readiness.mark(step);
   const app = await buildApp(services, { logStream: null, ...opts.appOptions });
 
   const t: TestApp = {
