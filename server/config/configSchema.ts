@@ -375,6 +375,13 @@ export const ConfigSchema = z.strictObject({
             })
             .default('remote-claude')
             .describe('Cgroup (under every controller) that holds one child per workspace.'),
+          reservedCpu: z
+            .number()
+            .min(0)
+            .default(0.5)
+            .describe(
+              "CPU cores kept for the control plane: the parent cgroup caps all workspaces together at the host's CPUs minus this, and gives them a quarter of one process's CPU weight. 0: no cap. Refused at startup when not below the host's CPU count.",
+            ),
         })
         .prefault({})
         .describe('The local driver: bubblewrap sandboxes on this host.'),
@@ -536,7 +543,7 @@ export const ConfigSchema = z.strictObject({
         .optional()
         .describe('Accepted from seed 000; workspaces always get no network.'),
       enableUserNamespaces: z.boolean().default(true).describe('Run workspaces in user namespaces.'),
-      resourceLimits: Resources.default({ cpu: '2', memory: '4G', disk: '10G' }).describe(
+      resourceLimits: Resources.default({ cpu: '1', memory: '4G', disk: '10G' }).describe(
         'Default workspace limits.',
       ),
     })

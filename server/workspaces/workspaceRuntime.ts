@@ -1,5 +1,6 @@
 // Builds the workspace machinery of one control plane: driver, agent hub, egress proxy, lifecycle
 // service, terminals and the reconcile loop.
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { AGENT_SOCKET_NAME } from '../../sdk/agentProtocol.js';
@@ -54,6 +55,20 @@ export function defaultAgentDir(): string {
   return resolve(here, compiled ? '../../agent' : '../../dist/agent');
 }
 
+/**
+ * What is left of this host's cores for all workspaces together once `reserved` cores are kept
+ * for the control plane. @throws at startup when the reserve leaves nothing (a setting that cannot
+ * take effect must not be accepted).
+ */
+function workspacesCpu(reserved: number): number | undefined {
+  if (reserved === 0) return undefined;
+  const host = availableParallelism();
+  if (reserved >= host) {
+    throw new Error(`runtime.local.reservedCpu (${reserved}) must be below this host's ${host} CPUs.`);
+  }
+  return host - reserved;
+}
+
 export function createWorkspaceRuntime(opts: {
   config: Config;
   store: WorkspaceStore;
@@ -78,6 +93,7 @@ export function createWorkspaceRuntime(opts: {
         uidBase: config.runtime.local.uidBase,
         cgroupRoot: config.runtime.local.cgroupRoot,
         cgroupParent: config.runtime.local.cgroupParent,
+        workspacesCpu: workspacesCpu(config.runtime.local.reservedCpu),
       },
       docker: dockerDriverConfig(config),
     });

@@ -12,6 +12,16 @@ export interface CgroupLimits {
 export const CPU_PERIOD_US = 100_000;
 
 /**
+ * The CPU weight of the parent cgroup that holds every workspace, as v1 `cpu.shares` (a process
+ * of the control plane weighs 1024). A quarter of a process's weight: when the control plane and
+ * the workspaces all want the CPU, all workspaces together get a fifth of a contended core, so a
+ * fork bomb or CPU hog cannot starve the API however many processes it runs.
+ */
+export const PARENT_CPU_SHARES = 256;
+/** The same weight on v2's 1..10000 scale (100 is the default, like v1's 1024). */
+export const PARENT_CPU_WEIGHT = 25;
+
+/**
  * One box's cgroup, on either cgroup version. Everything the box runs lives in it: the launcher
  * joins it before it execs bubblewrap, so limits hold from the first instruction on.
  */
@@ -25,6 +35,11 @@ export interface BoxCgroup {
    * @throws DriverError `start_failed` when the host does not let us (no root, no delegation).
    */
   recreate(limits: CgroupLimits): Promise<void>;
+  /**
+   * Writes the parent cgroup's CPU weight and its cap: `cpu` cores for all workspaces together,
+   * or no cap when undefined. Called by `recreate` when the cgroup was opened with a parent cap.
+   */
+  applyParentLimits(cpu: number | undefined): Promise<void>;
   /** Writes the limits into the existing cgroup. @throws like `recreate`. */
   applyLimits(limits: CgroupLimits): Promise<void>;
   /** Whether the cgroup directory exists. */

@@ -6,6 +6,7 @@ import {
   CPU_PERIOD_US,
   dropIfIdle,
   makeCgroupDir,
+  PARENT_CPU_SHARES,
   readControl,
   readKey,
   readNumber,
@@ -31,6 +32,7 @@ export class CgroupV1 implements BoxCgroup {
     private readonly parent: string,
     private readonly workspaceId: string,
     hasCpuacct: boolean,
+    private readonly parentCpu?: number,
   ) {
     this.controllers = ['memory', 'pids', 'cpu', ...(hasCpuacct ? ['cpuacct'] : [])];
     this.procsFiles = this.controllers.map((c) => join(this.dir(c), 'cgroup.procs'));
@@ -45,7 +47,18 @@ export class CgroupV1 implements BoxCgroup {
       await dropIfIdle(this.dir(c));
       await makeCgroupDir(this.dir(c));
     }
+    await this.applyParentLimits(this.parentCpu);
     await this.applyLimits(limits);
+  }
+
+  async applyParentLimits(cpu: number | undefined): Promise<void> {
+    const dir = join(this.root, 'cpu', this.parent);
+    await writeControl(join(dir, 'cpu.shares'), String(PARENT_CPU_SHARES));
+    await writeControl(join(dir, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
+    await writeControl(
+      join(dir, 'cpu.cfs_quota_us'),
+      cpu === undefined ? '-1' : String(Math.round(cpu * CPU_PERIOD_US)),
+    );
   }
 
   async applyLimits(limits: CgroupLimits): Promise<void> {

@@ -7,6 +7,7 @@ import {
   CPU_PERIOD_US,
   dropIfIdle,
   makeCgroupDir,
+  PARENT_CPU_WEIGHT,
   readControl,
   readKey,
   readNumber,
@@ -33,6 +34,7 @@ export class CgroupV2 implements BoxCgroup {
     private readonly root: string,
     private readonly parent: string,
     workspaceId: string,
+    private readonly parentCpu?: number,
   ) {
     this.dir = join(root, parent, workspaceId);
     this.procsFiles = [join(this.dir, 'cgroup.procs')];
@@ -47,7 +49,17 @@ export class CgroupV2 implements BoxCgroup {
     }
     await dropIfIdle(this.dir);
     await makeCgroupDir(this.dir);
+    await this.applyParentLimits(this.parentCpu);
     await this.applyLimits(limits);
+  }
+
+  async applyParentLimits(cpu: number | undefined): Promise<void> {
+    const dir = join(this.root, this.parent);
+    await writeControl(join(dir, 'cpu.weight'), String(PARENT_CPU_WEIGHT));
+    await writeControl(
+      join(dir, 'cpu.max'),
+      `${cpu === undefined ? 'max' : Math.round(cpu * CPU_PERIOD_US)} ${CPU_PERIOD_US}`,
+    );
   }
 
   /**

@@ -48,6 +48,15 @@ describe('fake cgroupfs, v2', () => {
     expect(await read('rc', 'boxes', 'w1', 'pids.max')).toBe('64');
   });
 
+  it('caps and down-weights the parent when opened with a parent CPU cap', async () => {
+    const capped = await openBoxCgroup(root, 'remote-claude', 'w1', 1.5);
+    await capped.recreate(limits);
+    expect(await read('remote-claude', 'cpu.weight')).toBe('25');
+    expect(await read('remote-claude', 'cpu.max')).toBe('150000 100000');
+    await capped.applyParentLimits(undefined);
+    expect(await read('remote-claude', 'cpu.max')).toBe('max 100000');
+  });
+
   it('updates limits in place', async () => {
     const cg = await openBoxCgroup(root, 'remote-claude', 'w1');
     await cg.recreate(limits);
@@ -107,6 +116,15 @@ describe('fake cgroupfs, v1', () => {
     expect(cg.procsFiles).toEqual(
       ['memory', 'pids', 'cpu', 'cpuacct'].map((c) => join(root, c, 'remote-claude', 'w1', 'cgroup.procs')),
     );
+  });
+
+  it('caps and down-weights the parent cpu cgroup when opened with a parent CPU cap', async () => {
+    const cg = await openBoxCgroup(root, 'remote-claude', 'w1', 1.5);
+    await cg.recreate(limits);
+    expect(await read('cpu', 'remote-claude', 'cpu.shares')).toBe('256');
+    expect(await read('cpu', 'remote-claude', 'cpu.cfs_quota_us')).toBe('150000');
+    await cg.applyParentLimits(undefined);
+    expect(await read('cpu', 'remote-claude', 'cpu.cfs_quota_us')).toBe('-1');
   });
 
   it('reads usage and OOM kills from the v1 files', async () => {

@@ -14,10 +14,17 @@ const exists = (path: string) =>
 /**
  * The cgroup for one workspace's box. A unified (v2) host has `cgroup.controllers` at the root;
  * otherwise the v1 controllers must be mounted under the root as separate directories.
+ * `parentCpu` caps all workspaces together (the parent cgroup) at that many cores.
  * @throws DriverError `unavailable` when neither layout is there.
  */
-export async function openBoxCgroup(root: string, parent: string, workspaceId: string): Promise<BoxCgroup> {
-  if (await exists(join(root, 'cgroup.controllers'))) return new CgroupV2(root, parent, workspaceId);
+export async function openBoxCgroup(
+  root: string,
+  parent: string,
+  workspaceId: string,
+  parentCpu?: number,
+): Promise<BoxCgroup> {
+  if (await exists(join(root, 'cgroup.controllers')))
+    return new CgroupV2(root, parent, workspaceId, parentCpu);
   for (const controller of ['memory', 'pids', 'cpu']) {
     if (!(await exists(join(root, controller)))) {
       throw new DriverError({
@@ -28,5 +35,5 @@ export async function openBoxCgroup(root: string, parent: string, workspaceId: s
       });
     }
   }
-  return new CgroupV1(root, parent, workspaceId, await exists(join(root, 'cpuacct')));
+  return new CgroupV1(root, parent, workspaceId, await exists(join(root, 'cpuacct')), parentCpu);
 }

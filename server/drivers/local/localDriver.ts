@@ -50,6 +50,8 @@ export interface LocalDriverConfig {
   cgroupRoot?: string;
   /** Cgroup below which each box gets `<workspaceId>`. Default `remote-claude`. */
   cgroupParent?: string;
+  /** Cores all workspaces together may use (the parent cgroup's cap); unset: no cap. */
+  workspacesCpu?: number;
 }
 
 const DEFAULT_GRACE_SECONDS = 10;
@@ -69,8 +71,8 @@ const UID_LOCK = '#uids';
  */
 export class LocalDriver implements RuntimeDriver {
   readonly kind = 'local' as const;
-  private readonly config: Required<Omit<LocalDriverConfig, 'claudePath'>> &
-    Pick<LocalDriverConfig, 'claudePath'>;
+  private readonly config: Required<Omit<LocalDriverConfig, 'claudePath' | 'workspacesCpu'>> &
+    Pick<LocalDriverConfig, 'claudePath' | 'workspacesCpu'>;
   private readonly locks = new KeyedLock();
   private layout?: Promise<HostLayout>;
 
@@ -98,6 +100,7 @@ export class LocalDriver implements RuntimeDriver {
       uidBase: config.uidBase ?? 200_000,
       cgroupRoot: config.cgroupRoot ?? '/sys/fs/cgroup',
       cgroupParent,
+      workspacesCpu: config.workspacesCpu,
     };
   }
 
@@ -342,7 +345,7 @@ export class LocalDriver implements RuntimeDriver {
   }
 
   private cgroup(id: string): Promise<BoxCgroup> {
-    return openBoxCgroup(this.config.cgroupRoot, this.config.cgroupParent, id);
+    return openBoxCgroup(this.config.cgroupRoot, this.config.cgroupParent, id, this.config.workspacesCpu);
   }
 
   private paths(id: string): BoxPaths {
