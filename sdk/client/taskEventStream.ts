@@ -43,7 +43,7 @@ export async function* followTaskEvents(
           if (done) break;
           for (const m of parser.push(decoder.decode(value, { stream: true }))) {
             if (m.event !== 'task_event') continue;
-            const event = parseEvent(t, m.data);
+            const event = await parseEvent(t, m.data);
             if (event.seq <= last) continue;
             last = event.seq;
             mayResume = true;
@@ -103,14 +103,14 @@ async function openStream(
   return res.body as ReadableStream<Uint8Array>;
 }
 
-function parseEvent(t: Transport, data: string): TaskEvent {
+async function parseEvent(t: Transport, data: string): Promise<TaskEvent> {
   let json: unknown;
   try {
     json = JSON.parse(data);
   } catch {
     throw new ApiError(200, 'bad_response', 'The server sent a task event that is not JSON.');
   }
-  const event = t.check('TaskEvent', json);
+  const event = await t.check('TaskEvent', json);
   if (typeof (event as Partial<TaskEvent> | undefined)?.seq !== 'number')
     throw new ApiError(200, 'bad_response', 'The server sent a task event without a seq.');
   return event;

@@ -7,9 +7,10 @@ import type { ResponseKind, ResponseOf } from './responseSchemas.js';
 
 /**
  * Checks an answer of `kind` and returns the value to use, or throws an Error saying what does
- * not match. validateResponse.ts is the one built on the sdk's zod schemas.
+ * not match. validateResponse.ts is the one built on the sdk's zod schemas; it may be loaded
+ * lazily, so the result may be a promise.
  */
-export type ResponseValidator = (kind: ResponseKind, json: unknown) => unknown;
+export type ResponseValidator = (kind: ResponseKind, json: unknown) => unknown | Promise<unknown>;
 
 export interface ClientOptions {
   /** The server's origin, e.g. http://127.0.0.1:8080; '' for the page's own origin in a browser. */
@@ -110,10 +111,10 @@ export class Transport {
   }
 
   /** `json` as `kind`, through the validator when there is one. */
-  check<K extends ResponseKind>(kind: K, json: unknown, status = 200): ResponseOf<K> {
+  async check<K extends ResponseKind>(kind: K, json: unknown, status = 200): Promise<ResponseOf<K>> {
     if (!this.opts.validate) return json as ResponseOf<K>;
     try {
-      return this.opts.validate(kind, json) as ResponseOf<K>;
+      return (await this.opts.validate(kind, json)) as ResponseOf<K>;
     } catch (err) {
       throw new ApiError(
         status,

@@ -1,19 +1,15 @@
 // Queries several pages share. Each key starts with the resource name, so a mutation can
 // invalidate everything about, say, tasks with queryKey ['tasks'].
 import { useQuery } from '@tanstack/react-query';
-import type { Task } from '../../sdk/taskWire.js';
-import type { User } from '../../sdk/wire.js';
-import type { Workspace } from '../../sdk/workspaceWire.js';
 import { isAdmin, useSession } from '../app/session.js';
-import { api, qs } from './http.js';
+import { api } from './client.js';
 
 export type Owner = 'me' | 'all';
 
 export function useTasks(owner: Owner, refetchInterval = 3000) {
   return useQuery({
     queryKey: ['tasks', 'list', owner],
-    queryFn: () =>
-      api<{ items: Task[]; next: string | null }>('GET', `/api/v1/tasks${qs({ owner, limit: 200 })}`),
+    queryFn: () => api.tasks.list({ owner, limit: 200 }),
     refetchInterval,
   });
 }
@@ -21,7 +17,7 @@ export function useTasks(owner: Owner, refetchInterval = 3000) {
 export function useWorkspaces(owner: Owner, refetchInterval = 5000) {
   return useQuery({
     queryKey: ['workspaces', 'list', owner],
-    queryFn: () => api<{ items: Workspace[] }>('GET', `/api/v1/workspaces${qs({ owner })}`),
+    queryFn: () => api.workspaces.list({ owner }),
     refetchInterval,
   });
 }
@@ -32,7 +28,7 @@ export const USERS_KEY = ['users', 'list'] as const;
 export function useUsers(enabled = true) {
   return useQuery({
     queryKey: USERS_KEY,
-    queryFn: () => api<{ items: User[] }>('GET', '/api/v1/users'),
+    queryFn: () => api.users.list(),
     enabled,
     // Changes made here invalidate it; others' changes may show a minute late.
     staleTime: 60_000,

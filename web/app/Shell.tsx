@@ -5,7 +5,7 @@ import { useDisclosure } from '@mantine/hooks';
 import { useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { Link, useLocation } from 'wouter';
-import { api } from '../api/http.js';
+import { api } from '../api/client.js';
 import { isAdmin, ME_KEY, useSession } from './session.js';
 
 const NAV = [
@@ -22,7 +22,8 @@ export function Shell({ children }: { children: ReactNode }) {
   const [location] = useLocation();
   const queryClient = useQueryClient();
   const signOut = async () => {
-    await api('POST', '/api/v1/auth/logout').catch(() => undefined);
+    // Signed out either way: a session the server already forgot is just as gone.
+    await api.auth.logout().catch(() => undefined);
     queryClient.setQueryData(ME_KEY, null);
     queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== ME_KEY[0] });
   };

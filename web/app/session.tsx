@@ -1,9 +1,10 @@
 // Who is signed in: GET /api/v1/me, shared by every page through React Query's cache. The CSRF
-// token it carries is handed to the API helper for mutations.
+// token it carries is handed to the API client for mutations.
 import { useQuery } from '@tanstack/react-query';
 import { createContext, useContext } from 'react';
+import { ApiError } from '../../sdk/client/apiError.js';
 import type { Me, OrgRole } from '../../sdk/wire.js';
-import { ApiError, api, setCsrfToken } from '../api/http.js';
+import { api, setCsrfToken } from '../api/client.js';
 
 export const ME_KEY = ['me'] as const;
 
@@ -13,7 +14,7 @@ export function useMeQuery() {
     queryKey: ME_KEY,
     queryFn: async (): Promise<Me | null> => {
       try {
-        const me = await api<Me>('GET', '/api/v1/me');
+        const me = await api.auth.me();
         setCsrfToken(me.csrfToken);
         return me;
       } catch (e) {

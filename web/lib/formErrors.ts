@@ -1,6 +1,6 @@
 // Server validation errors on forms: a rule from ApiError.fields goes under its input, and only an
 // error no shown input explains goes into the form's alert, so nothing is said twice.
-import { ApiError } from '../api/http.js';
+import { ApiError } from '../../sdk/client/apiError.js';
 
 /** The rules the server gave for `body.<field>` (one value may break several), if any. */
 export function fieldRule(error: ApiError | null, field: string): string | undefined {

@@ -1,11 +1,11 @@
 // Adds someone to a team: a searchable pick of the users not yet in it, and their team role.
 import { Button, Group, Select } from '@mantine/core';
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import type { Team, TeamRole } from '../../../sdk/wire.js';
-import { api } from '../../api/http.js';
+import { api } from '../../api/client.js';
 import { useUsers } from '../../api/queries.js';
-import { attempt, notifyOk } from '../../lib/notify.js';
+import { notifyError, notifyOk } from '../../lib/notify.js';
 import { teamRoleOptions } from '../../lib/roleLabels.js';
 
 export function AddMemberForm({ team }: { team: Team }) {
@@ -13,25 +13,25 @@ export function AddMemberForm({ team }: { team: Team }) {
   const users = useUsers();
   const [userId, setUserId] = useState<string | null>(null);
   const [role, setRole] = useState<TeamRole>('member');
-  const [busy, setBusy] = useState(false);
   const inTeam = new Set(team.members.map((m) => m.userId));
   const candidates = (users.data?.items ?? [])
     .filter((u) => !inTeam.has(u.id))
     .map((u) => ({ value: u.id, label: u.name ? `${u.name} (${u.email})` : u.email }));
 
-  const submit = async (e: FormEvent) => {
+  const add = useMutation({
+    mutationFn: (member: { userId: string; role: TeamRole }) =>
+      api.teams.setMember(team.id, member.userId, member.role),
+    onSuccess: async () => {
+      await queryClient.invalidateQueries({ queryKey: ['teams'] });
+      notifyOk(`Added to ${team.name}.`);
+      setUserId(null);
+    },
+    onError: (err) => notifyError(err, 'The member was not added'),
+  });
+
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (!userId) return;
-    setBusy(true);
-    const saved = await attempt(
-      () => api<Team>('PUT', `/api/v1/teams/${team.id}/members/${userId}`, { role }),
-      'The member was not added',
-    );
-    setBusy(false);
-    if (!saved) return;
-    await queryClient.invalidateQueries({ queryKey: ['teams'] });
-    notifyOk(`Added to ${team.name}.`);
-    setUserId(null);
+    if (userId) add.mutate({ userId, role });
   };
 
   return (
@@ -56,7 +56,7 @@ export function AddMemberForm({ team }: { team: Team }) {
           allowDeselect={false}
           w={140}
         />
-        <Button type="submit" variant="light" loading={busy} disabled={!userId}>
+        <Button type="submit" variant="light" loading={add.isPending} disabled={!userId}>
           Add
         </Button>
       </Group>

@@ -2,7 +2,7 @@
 // typing an action prefix does not fire a query per letter.
 import { Button, Grid, Group, TextInput } from '@mantine/core';
 import { type FormEvent, useState } from 'react';
-import type { ApiError } from '../../api/http.js';
+import type { ApiError } from '../../../sdk/client/apiError.js';
 
 export interface AuditFilter {
   actor: string;

@@ -3,8 +3,8 @@
 import { Alert, Button, Group, Stack, Table, Text } from '@mantine/core';
 import { keepPreviousData, useInfiniteQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import type { AuditPage } from '../../../sdk/wire.js';
-import { ApiError, api, qs } from '../../api/http.js';
+import { ApiError } from '../../../sdk/client/apiError.js';
+import { api } from '../../api/client.js';
 import { type AuditFilter, AuditFilters, auditParams, NO_FILTER } from './AuditFilters.js';
 import { AuditRow } from './AuditRow.js';
 
@@ -15,10 +15,7 @@ export function AuditTab() {
   const audit = useInfiniteQuery({
     queryKey: ['audit', filter],
     queryFn: ({ pageParam }) =>
-      api<AuditPage>(
-        'GET',
-        `/api/v1/audit${qs({ ...auditParams(filter), limit: PAGE_SIZE, cursor: pageParam })}`,
-      ),
+      api.audit.list({ ...auditParams(filter), limit: PAGE_SIZE, cursor: pageParam }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.next ?? undefined,
     retry: false,

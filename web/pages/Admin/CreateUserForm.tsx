@@ -2,11 +2,11 @@
 // single sign-on have none). Server rules (email format, password length, owners-only) show on
 // the inputs or above the button.
 import { Button, Group, Select, Stack, TextInput } from '@mantine/core';
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { PASSWORD_MIN_LENGTH } from '../../../sdk/limits.js';
-import type { CreateUserBody, OrgRole, User } from '../../../sdk/wire.js';
-import { type ApiError, api } from '../../api/http.js';
+import type { CreateUserBody, OrgRole } from '../../../sdk/wire.js';
+import { api } from '../../api/client.js';
 import { FormAlert } from '../../lib/FormAlert.js';
 import { asApiError, fieldRule, formMessage } from '../../lib/formErrors.js';
 import { notifyOk } from '../../lib/notify.js';
@@ -21,28 +21,24 @@ export function CreateUserForm({ onDone }: { onDone: () => void }) {
   const [name, setName] = useState('');
   const [role, setRole] = useState<OrgRole>('member');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    setBusy(true);
-    const body: CreateUserBody = { email: email.trim(), role };
-    if (name.trim()) body.name = name.trim();
-    if (password) body.password = password;
-    try {
-      const user = await api<User>('POST', '/api/v1/users', body);
+  const create = useMutation({
+    mutationFn: (body: CreateUserBody) => api.users.create(body),
+    onSuccess: async (user) => {
       await queryClient.invalidateQueries({ queryKey: ['users'] });
       notifyOk(`Created ${user.email}.`);
       onDone();
-    } catch (err) {
-      setError(asApiError(err));
-    } finally {
-      setBusy(false);
-    }
+    },
+  });
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const body: CreateUserBody = { email: email.trim(), role };
+    if (name.trim()) body.name = name.trim();
+    if (password) body.password = password;
+    create.mutate(body);
   };
 
+  const error = create.error ? asApiError(create.error) : null;
   const message = formMessage(error, FIELDS);
   return (
     <form onSubmit={submit} aria-label="New user">
@@ -82,7 +78,7 @@ export function CreateUserForm({ onDone }: { onDone: () => void }) {
         />
         <FormAlert message={message} />
         <Group justify="flex-end">
-          <Button type="submit" loading={busy}>
+          <Button type="submit" loading={create.isPending}>
             Create user
           </Button>
         </Group>

@@ -4,7 +4,7 @@ import { Button, Group, Modal, Paper, Select, Stack, Table, Text, Title } from '
 import { useDisclosure } from '@mantine/hooks';
 import { useQueryClient } from '@tanstack/react-query';
 import type { Team, TeamMember, TeamRole } from '../../../sdk/wire.js';
-import { api } from '../../api/http.js';
+import { api } from '../../api/client.js';
 import { attempt, notifyOk } from '../../lib/notify.js';
 import { teamRoleOptions } from '../../lib/roleLabels.js';
 import { AddMemberForm } from './AddMemberForm.js';
@@ -17,10 +17,7 @@ export function TeamCard({ team }: { team: Team }) {
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['teams'] });
 
   const remove = async () => {
-    const done = await attempt(
-      () => api('DELETE', `/api/v1/teams/${team.id}`).then(() => true),
-      'The team was not deleted',
-    );
+    const done = await attempt(() => api.teams.delete(team.id).then(() => true), 'The team was not deleted');
     if (!done) return;
     del.close();
     notifyOk(`Deleted team ${team.name}.`);
@@ -85,12 +82,18 @@ export function TeamCard({ team }: { team: Team }) {
 }
 
 function MemberRow({ team, member, onChange }: { team: Team; member: TeamMember; onChange: () => void }) {
-  const path = `/api/v1/teams/${team.id}/members/${member.userId}`;
   const setRole = async (role: TeamRole) => {
-    if (await attempt(() => api('PUT', path, { role }), 'The team role was not changed')) onChange();
+    const saved = await attempt(
+      () => api.teams.setMember(team.id, member.userId, role),
+      'The team role was not changed',
+    );
+    if (saved) onChange();
   };
   const remove = async () => {
-    const done = await attempt(() => api('DELETE', path).then(() => true), 'The member was not removed');
+    const done = await attempt(
+      () => api.teams.removeMember(team.id, member.userId).then(() => true),
+      'The member was not removed',
+    );
     if (done) onChange();
   };
   return (

@@ -1,9 +1,9 @@
 // Create a team, or rename one and change its description: the same two inputs either way.
 import { Button, Group, Stack, Textarea, TextInput } from '@mantine/core';
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import type { Team } from '../../../sdk/wire.js';
-import { type ApiError, api } from '../../api/http.js';
+import { api } from '../../api/client.js';
 import { FormAlert } from '../../lib/FormAlert.js';
 import { asApiError, fieldRule, formMessage } from '../../lib/formErrors.js';
 import { notifyOk } from '../../lib/notify.js';
@@ -14,28 +14,22 @@ export function TeamForm({ team, onDone }: { team?: Team; onDone: () => void }) 
   const queryClient = useQueryClient();
   const [name, setName] = useState(team?.name ?? '');
   const [description, setDescription] = useState(team?.description ?? '');
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    setBusy(true);
-    const body = { name: name.trim(), description: description.trim() || null };
-    try {
-      const saved = team
-        ? await api<Team>('PATCH', `/api/v1/teams/${team.id}`, body)
-        : await api<Team>('POST', '/api/v1/teams', body);
+  const save = useMutation({
+    mutationFn: (body: { name: string; description: string | null }) =>
+      team ? api.teams.update(team.id, body) : api.teams.create(body),
+    onSuccess: async (saved) => {
       await queryClient.invalidateQueries({ queryKey: ['teams'] });
       notifyOk(team ? `Saved team ${saved.name}.` : `Created team ${saved.name}.`);
       onDone();
-    } catch (err) {
-      setError(asApiError(err));
-    } finally {
-      setBusy(false);
-    }
+    },
+  });
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    save.mutate({ name: name.trim(), description: description.trim() || null });
   };
 
+  const error = save.error ? asApiError(save.error) : null;
   const message = formMessage(error, FIELDS);
   return (
     <form onSubmit={submit} aria-label={team ? 'Edit team' : 'New team'}>
@@ -60,7 +54,7 @@ export function TeamForm({ team, onDone }: { team?: Team; onDone: () => void }) 
         />
         <FormAlert message={message} />
         <Group justify="flex-end">
-          <Button type="submit" loading={busy}>
+          <Button type="submit" loading={save.isPending}>
             {team ? 'Save team' : 'Create team'}
           </Button>
         </Group>

@@ -15,14 +15,14 @@ import {
   TextInput,
 } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { OrgRole, UpdateUserBody, User } from '../../../sdk/wire.js';
-import { api } from '../../api/http.js';
+import { api } from '../../api/client.js';
 import { USERS_KEY, useUsers } from '../../api/queries.js';
 import { useSession } from '../../app/session.js';
 import { formatAgo, formatTime } from '../../lib/format.js';
-import { attempt, notifyOk } from '../../lib/notify.js';
+import { notifyError, notifyOk } from '../../lib/notify.js';
 import { orgRoleLabels, orgRoleOptions } from '../../lib/roleLabels.js';
 import { CreateUserForm } from './CreateUserForm.js';
 
@@ -78,23 +78,21 @@ export function UsersTab() {
 function UserRow({ user }: { user: User }) {
   const me = useSession();
   const queryClient = useQueryClient();
-  const [busy, setBusy] = useState(false);
   const self = user.id === me.user.id;
   const who = user.name ?? user.email;
 
-  const update = async (body: UpdateUserBody, done: string) => {
-    setBusy(true);
-    const saved = await attempt(
-      () => api<User>('PATCH', `/api/v1/users/${user.id}`, body),
-      `${who} was not changed`,
-    );
-    setBusy(false);
-    if (!saved) return;
-    queryClient.setQueryData<{ items: User[] }>(USERS_KEY, (old) =>
-      old ? { items: old.items.map((u) => (u.id === saved.id ? saved : u)) } : old,
-    );
-    notifyOk(done);
-  };
+  const change = useMutation({
+    mutationFn: (c: { body: UpdateUserBody; done: string }) => api.users.update(user.id, c.body),
+    onSuccess: (saved, c) => {
+      queryClient.setQueryData<{ items: User[] }>(USERS_KEY, (old) =>
+        old ? { items: old.items.map((u) => (u.id === saved.id ? saved : u)) } : old,
+      );
+      notifyOk(c.done);
+    },
+    onError: (err) => notifyError(err, `${who} was not changed`),
+  });
+  const update = (body: UpdateUserBody, done: string) => change.mutate({ body, done });
+  const busy = change.isPending;
 
   const lastSignIn = user.lastLoginAt ? formatAgo(user.lastLoginAt) : 'never';
   const status = (

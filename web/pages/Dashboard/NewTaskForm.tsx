@@ -11,13 +11,14 @@ import {
   Textarea,
   TextInput,
 } from '@mantine/core';
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { useLocation } from 'wouter';
 import { type PermissionMode, permissionModes } from '../../../sdk/limits.js';
-import type { CreateTaskBody, Task } from '../../../sdk/taskWire.js';
-import { ApiError, api } from '../../api/http.js';
+import type { CreateTaskBody } from '../../../sdk/taskWire.js';
+import { api } from '../../api/client.js';
 import { useWorkspaces } from '../../api/queries.js';
+import { asApiError } from '../../lib/formErrors.js';
 
 const MODE_LABELS: Record<PermissionMode, string> = {
   default: 'Ask before Bash, Write and Edit',
@@ -40,28 +41,24 @@ export function NewTaskForm({ onDone }: { onDone?: () => void }) {
   const [model, setModel] = useState('');
   const [mode, setMode] = useState<PermissionMode>('default');
   const [budget, setBudget] = useState<number | string>('');
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const fieldError = (path: string) => error?.fields.find((f) => f.path === `body.${path}`)?.rule;
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    setBusy(true);
-    const body: CreateTaskBody = { repository: repository.trim(), prompt, permissionMode: mode };
-    if (model.trim()) body.model = model.trim();
-    if (typeof budget === 'number') body.maxBudgetUsd = budget;
-    try {
-      const task = await api<Task>('POST', '/api/v1/tasks', body);
+  const create = useMutation({
+    mutationFn: (body: CreateTaskBody) => api.tasks.create(body),
+    onSuccess: async (task) => {
       await queryClient.invalidateQueries({ queryKey: ['tasks'] });
       onDone?.();
       navigate(`/tasks/${task.id}`);
-    } catch (err) {
-      setError(err instanceof ApiError ? err : new ApiError(0, 'error', String(err)));
-    } finally {
-      setBusy(false);
-    }
+    },
+  });
+  const error = create.error ? asApiError(create.error) : null;
+
+  const fieldError = (path: string) => error?.fields.find((f) => f.path === `body.${path}`)?.rule;
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const body: CreateTaskBody = { repository: repository.trim(), prompt, permissionMode: mode };
+    if (model.trim()) body.model = model.trim();
+    if (typeof budget === 'number') body.maxBudgetUsd = budget;
+    create.mutate(body);
   };
 
   return (
@@ -120,7 +117,7 @@ export function NewTaskForm({ onDone }: { onDone?: () => void }) {
           </Alert>
         )}
         <Group justify="flex-end">
-          <Button type="submit" loading={busy}>
+          <Button type="submit" loading={create.isPending}>
             Start task
           </Button>
         </Group>

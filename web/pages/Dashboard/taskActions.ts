@@ -1,8 +1,8 @@
 // Quick actions on a task, shared by the dashboard and the task view.
 import type { CreateTaskBody, Task } from '../../../sdk/taskWire.js';
-import { api } from '../../api/http.js';
+import { api } from '../../api/client.js';
 
-export const stopTask = (task: Task) => api<Task>('POST', `/api/v1/tasks/${task.id}/cancel`);
+export const stopTask = (task: Task) => api.tasks.cancel(task.id);
 
 /** Runs the same prompt again, with the same settings, in the same workspace. */
 export function runAgain(task: Task): Promise<Task> {
@@ -14,7 +14,7 @@ export function runAgain(task: Task): Promise<Task> {
   if (task.model) body.model = task.model;
   if (task.maxTurns) body.maxTurns = task.maxTurns;
   if (task.maxBudgetUsd) body.maxBudgetUsd = task.maxBudgetUsd;
-  return api<Task>('POST', '/api/v1/tasks', body);
+  return api.tasks.create(body);
 }
 
 /** Wall-clock time the task has run: from start to finish, or to now while it runs. */

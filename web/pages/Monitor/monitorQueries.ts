@@ -1,10 +1,8 @@
 // What the resource monitor polls. Node and everyone's data are admin-only endpoints: callers pass
 // `admin` and the queries stay disabled for anyone else rather than collecting 403s.
 import { useQuery } from '@tanstack/react-query';
-import type { NodeList } from '../../../sdk/nodeWire.js';
-import type { Task } from '../../../sdk/taskWire.js';
-import type { UsageReport } from '../../../sdk/usageWire.js';
-import { ApiError, api, qs } from '../../api/http.js';
+import { ApiError } from '../../../sdk/client/apiError.js';
+import { api } from '../../api/client.js';
 
 /** A 4xx will not change by asking again; the next poll tries anyway. */
 const retry = (n: number, e: Error) => !(e instanceof ApiError && e.status < 500) && n < 2;
@@ -12,7 +10,7 @@ const retry = (n: number, e: Error) => !(e instanceof ApiError && e.status < 500
 export function useNodes(admin: boolean) {
   return useQuery({
     queryKey: ['nodes'],
-    queryFn: () => api<NodeList>('GET', '/api/v1/nodes'),
+    queryFn: () => api.reports.nodes(),
     enabled: admin,
     refetchInterval: 5000,
     retry,
@@ -23,11 +21,7 @@ export function useQueuedTasks(admin: boolean) {
   const owner = admin ? 'all' : 'me';
   return useQuery({
     queryKey: ['tasks', 'queued', owner],
-    queryFn: () =>
-      api<{ items: Task[]; next: string | null }>(
-        'GET',
-        `/api/v1/tasks${qs({ status: 'queued', owner, limit: 200 })}`,
-      ),
+    queryFn: () => api.tasks.list({ status: 'queued', owner, limit: 200 }),
     refetchInterval: 3000,
     retry,
   });
@@ -37,7 +31,7 @@ export function useQueuedTasks(admin: boolean) {
 export function useMonthlyCost() {
   return useQuery({
     queryKey: ['usage', 'user', 'month'],
-    queryFn: () => api<UsageReport>('GET', `/api/v1/usage${qs({ groupBy: 'user' })}`),
+    queryFn: () => api.reports.usage({ groupBy: 'user' }),
     refetchInterval: 10_000,
     retry,
   });

@@ -2,10 +2,11 @@
 // organisation's. Write-only: the server keeps it encrypted and returns only its last four
 // characters, so the input is emptied after saving and the key is never displayed.
 import { Alert, Button, Group, Stack, Text } from '@mantine/core';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
-import type { SecretInfo, SecretList } from '../../../sdk/secretWire.js';
-import { ApiError, api } from '../../api/http.js';
+import { ApiError } from '../../../sdk/client/apiError.js';
+import { ANTHROPIC_API_KEY_SECRET, type SecretInfo, type SecretList } from '../../../sdk/secretWire.js';
+import { api } from '../../api/client.js';
 import { canRun, useSession } from '../../app/session.js';
 import { FormAlert } from '../../lib/FormAlert.js';
 import { formatAgo } from '../../lib/format.js';
@@ -16,7 +17,6 @@ import { orgRoleLabels } from '../../lib/roleLabels.js';
 import { SettingsSection } from './SettingsSection.js';
 
 const SECRETS_KEY = ['secrets', 'mine'] as const;
-const KEY_PATH = '/api/v1/me/secrets/anthropic-api-key';
 
 export function AnthropicKeySection() {
   const me = useSession();
@@ -24,7 +24,7 @@ export function AnthropicKeySection() {
   const allowed = canRun(me);
   const secrets = useQuery({
     queryKey: SECRETS_KEY,
-    queryFn: () => api<SecretList>('GET', '/api/v1/me/secrets'),
+    queryFn: () => api.secrets.list(),
     enabled: allowed,
     retry: (n, e) => !(e instanceof ApiError && e.status < 500) && n < 2,
   });
@@ -59,7 +59,10 @@ function SavedKey({ info }: { info: SecretInfo | undefined }) {
       </Text>
     );
   const remove = async () => {
-    const done = await attempt(() => api('DELETE', KEY_PATH).then(() => true), 'The key was not removed');
+    const done = await attempt(
+      () => api.secrets.delete(ANTHROPIC_API_KEY_SECRET).then(() => true),
+      'The key was not removed',
+    );
     if (!done) return;
     notifyOk("Removed your key; your tasks use the organisation's again.");
     await queryClient.invalidateQueries({ queryKey: SECRETS_KEY });
@@ -83,26 +86,23 @@ function SavedKey({ info }: { info: SecretInfo | undefined }) {
 function KeyForm({ replacing }: { replacing: boolean }) {
   const queryClient = useQueryClient();
   const [value, setValue] = useState('');
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    setBusy(true);
-    try {
-      const saved = await api<SecretInfo>('PUT', KEY_PATH, { value: value.trim() });
+  const save = useMutation({
+    mutationFn: (key: string) => api.secrets.put(ANTHROPIC_API_KEY_SECRET, key),
+    onSuccess: (saved) => {
       setValue('');
       queryClient.setQueryData<SecretList>(SECRETS_KEY, (old) => ({
         items: [...(old?.items ?? []).filter((s) => s.name !== saved.name), saved],
       }));
       notifyOk(`Saved — ends in …${saved.last4}`);
-    } catch (err) {
-      setError(asApiError(err));
-    } finally {
-      setBusy(false);
-    }
+    },
+  });
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    save.mutate(value.trim());
   };
+
+  const error = save.error ? asApiError(save.error) : null;
 
   const message = formMessage(error, ['value']);
   return (
@@ -120,7 +120,7 @@ function KeyForm({ replacing }: { replacing: boolean }) {
         />
         <FormAlert message={message} />
         <Group>
-          <Button type="submit" variant="light" loading={busy}>
+          <Button type="submit" variant="light" loading={save.isPending}>
             Save key
           </Button>
         </Group>

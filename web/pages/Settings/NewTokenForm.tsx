@@ -1,10 +1,10 @@
 // Creates an API token. The secret is in the create response only, so it is shown here once, with
 // a copy button, until the user dismisses it; the list shows just its prefix afterwards.
 import { Alert, Button, CopyButton, Group, Select, Stack, Textarea, TextInput } from '@mantine/core';
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import type { CreatedToken } from '../../../sdk/wire.js';
-import { type ApiError, api } from '../../api/http.js';
+import { api } from '../../api/client.js';
 import { FormAlert } from '../../lib/FormAlert.js';
 import { asApiError, fieldRule, formMessage } from '../../lib/formErrors.js';
 
@@ -20,30 +20,22 @@ export function NewTokenForm() {
   const queryClient = useQueryClient();
   const [name, setName] = useState('');
   const [lifetime, setLifetime] = useState('90');
-  const [created, setCreated] = useState<CreatedToken | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    setBusy(true);
-    try {
-      const token = await api<CreatedToken>('POST', '/api/v1/tokens', {
-        name: name.trim(),
-        expiresInDays: lifetime === 'never' ? null : Number(lifetime),
-      });
-      setCreated(token);
+  // The created token (with its secret) stays in the mutation's data until the user is done.
+  const create = useMutation({
+    mutationFn: (body: { name: string; expiresInDays: number | null }) => api.tokens.create(body),
+    onSuccess: async () => {
       setName('');
       await queryClient.invalidateQueries({ queryKey: ['tokens'] });
-    } catch (err) {
-      setError(asApiError(err));
-    } finally {
-      setBusy(false);
-    }
+    },
+  });
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate({ name: name.trim(), expiresInDays: lifetime === 'never' ? null : Number(lifetime) });
   };
 
-  if (created) return <TokenOnce token={created} onDone={() => setCreated(null)} />;
+  if (create.data) return <TokenOnce token={create.data} onDone={() => create.reset()} />;
+  const error = create.error ? asApiError(create.error) : null;
   const message = formMessage(error, ['name', 'expiresInDays']);
   return (
     <form onSubmit={submit} aria-label="New API token">
@@ -70,7 +62,7 @@ export function NewTokenForm() {
         </Group>
         <FormAlert message={message} />
         <Group>
-          <Button type="submit" variant="light" loading={busy}>
+          <Button type="submit" variant="light" loading={create.isPending}>
             Create token
           </Button>
         </Group>

@@ -1,10 +1,10 @@
 // Who you are to the platform: email, role, teams and sign-in methods (read-only; admins change
 // roles and teams), and the display name, which you may change yourself.
 import { Badge, Button, Group, SimpleGrid, Stack, Text, TextInput } from '@mantine/core';
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type ReactNode, useState } from 'react';
 import type { User } from '../../../sdk/wire.js';
-import { type ApiError, api } from '../../api/http.js';
+import { api } from '../../api/client.js';
 import { ME_KEY, useSession } from '../../app/session.js';
 import { FormAlert } from '../../lib/FormAlert.js';
 import { asApiError, fieldRule, formMessage } from '../../lib/formErrors.js';
@@ -21,24 +21,21 @@ export function ProfileSection() {
   const me = useSession();
   const queryClient = useQueryClient();
   const [name, setName] = useState(me.user.name ?? '');
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
   const unchanged = name.trim() === (me.user.name ?? '');
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    setBusy(true);
-    try {
-      await api<User>('PATCH', `/api/v1/users/${me.user.id}`, { name: name.trim() || null });
+  const save = useMutation({
+    mutationFn: (newName: string | null) => api.users.update(me.user.id, { name: newName }),
+    onSuccess: async () => {
       await queryClient.invalidateQueries({ queryKey: ME_KEY });
       notifyOk('Saved your name.');
-    } catch (err) {
-      setError(asApiError(err));
-    } finally {
-      setBusy(false);
-    }
+    },
+  });
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    save.mutate(name.trim() || null);
   };
+
+  const error = save.error ? asApiError(save.error) : null;
 
   const message = formMessage(error, ['name']);
   return (
@@ -76,7 +73,7 @@ export function ProfileSection() {
               error={fieldRule(error, 'name')}
               style={{ flex: '1 1 16rem' }}
             />
-            <Button type="submit" variant="light" loading={busy} disabled={unchanged}>
+            <Button type="submit" variant="light" loading={save.isPending} disabled={unchanged}>
               Save name
             </Button>
           </Group>

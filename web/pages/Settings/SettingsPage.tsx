@@ -1,7 +1,7 @@
 // Your own settings: profile and password, API tokens, and your Anthropic API key.
 import { Stack, Title } from '@mantine/core';
 import { AnthropicKeySection } from './AnthropicKeySection.js';
-import { PasswordForm } from './PasswordForm.js';
+import { PasswordSection } from './PasswordSection.js';
 import { ProfileSection } from './ProfileSection.js';
 import { TokensSection } from './TokensSection.js';
 
@@ -14,7 +14,7 @@ export default function SettingsPage() {
       <ProfileSection />
       <TokensSection />
       <AnthropicKeySection />
-      <PasswordForm />
+      <PasswordSection />
     </Stack>
   );
 }

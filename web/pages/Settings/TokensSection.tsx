@@ -3,7 +3,7 @@
 import { Alert, Badge, Button, Popover, Table, Text } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import type { ApiToken } from '../../../sdk/wire.js';
-import { api } from '../../api/http.js';
+import { api } from '../../api/client.js';
 import { formatAgo, formatTime } from '../../lib/format.js';
 import { attempt, notifyOk } from '../../lib/notify.js';
 import { NewTokenForm } from './NewTokenForm.js';
@@ -12,7 +12,7 @@ import { SettingsSection } from './SettingsSection.js';
 export function TokensSection() {
   const tokens = useQuery({
     queryKey: ['tokens', 'mine'],
-    queryFn: () => api<{ items: ApiToken[] }>('GET', '/api/v1/tokens'),
+    queryFn: () => api.tokens.list(),
   });
   return (
     <SettingsSection
@@ -60,7 +60,7 @@ function TokenRow({ token }: { token: ApiToken }) {
   const expired = token.expiresAt !== null && Date.parse(token.expiresAt) <= Date.now();
   const revoke = async () => {
     const done = await attempt(
-      () => api('DELETE', `/api/v1/tokens/${token.id}`).then(() => true),
+      () => api.tokens.revoke(token.id).then(() => true),
       'The token was not revoked',
     );
     if (!done) return;

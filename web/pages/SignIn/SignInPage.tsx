@@ -1,9 +1,8 @@
 // Sign in with a password, or through the organisation's identity provider when OIDC is set up.
 import { Button, Center, Divider, Paper, PasswordInput, Stack, TextInput, Title } from '@mantine/core';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
-import type { AuthProviders, Me } from '../../../sdk/wire.js';
-import { api, setCsrfToken } from '../../api/http.js';
+import { api, setCsrfToken } from '../../api/client.js';
 import { ME_KEY } from '../../app/session.js';
 import { FormAlert } from '../../lib/FormAlert.js';
 
@@ -22,30 +21,29 @@ export function SignInPage() {
   const queryClient = useQueryClient();
   const providers = useQuery({
     queryKey: ['auth-providers'],
-    queryFn: () => api<AuthProviders>('GET', '/api/v1/auth/providers'),
+    queryFn: () => api.auth.providers(),
   });
   const urlError = new URLSearchParams(window.location.search).get('error');
-  const [error, setError] = useState(urlError ? (OIDC_ERRORS[urlError] ?? 'Sign-in failed.') : '');
-  const [busy, setBusy] = useState(false);
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError('');
-    setBusy(true);
-    try {
-      const me = await api<Me>('POST', '/api/v1/auth/login', { email, password });
+  const signIn = useMutation({
+    mutationFn: (body: { email: string; password: string }) => api.auth.login(body),
+    onSuccess: (me, body) => {
       setCsrfToken(me.csrfToken);
       // The one-time password goes on to the change form, which asks for it again.
-      sessionStorage.setItem('rc-one-time', me.passwordChangeRequired ? password : '');
+      sessionStorage.setItem('rc-one-time', me.passwordChangeRequired ? body.password : '');
       queryClient.setQueryData(ME_KEY, me);
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
+    },
+  });
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    signIn.mutate({ email, password });
   };
+
+  // An OIDC sign-in that came back with ?error= says why until the next attempt.
+  const error =
+    signIn.isIdle && urlError ? (OIDC_ERRORS[urlError] ?? 'Sign-in failed.') : signIn.error?.message;
 
   const returnTo = window.location.pathname + window.location.search;
   return (
@@ -58,7 +56,7 @@ export function SignInPage() {
           <>
             <Button
               component="a"
-              href={`/api/v1/auth/oidc/login?returnTo=${encodeURIComponent(returnTo.startsWith('/') ? returnTo : '/')}`}
+              href={api.auth.oidcLoginUrl(returnTo.startsWith('/') ? returnTo : '/')}
               fullWidth
               variant="default"
             >
@@ -84,7 +82,7 @@ export function SignInPage() {
               value={password}
               onChange={(e) => setPassword(e.currentTarget.value)}
             />
-            <Button type="submit" loading={busy}>
+            <Button type="submit" loading={signIn.isPending}>
               Sign in
             </Button>
             <FormAlert message={error} />

@@ -2,10 +2,11 @@
 // Deny, with "always allow" (remember: true) and an optional reason sent back with a deny. Big
 // targets and full-width buttons, since this is what someone answers from their phone.
 import { Box, Button, Checkbox, Group, Paper, Text, TextInput } from '@mantine/core';
+import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { Approval } from '../../../sdk/taskWire.js';
 import { toolSubject } from '../../../sdk/toolSummary.js';
-import { attempt } from '../../lib/notify.js';
+import { notifyError } from '../../lib/notify.js';
 import { ToolInput } from './ToolInput.js';
 import { answerApproval } from './taskViewApi.js';
 
@@ -22,23 +23,20 @@ export function ApprovalCard({
 }) {
   const [remember, setRemember] = useState(false);
   const [message, setMessage] = useState('');
-  const [busy, setBusy] = useState<'allow' | 'deny' | null>(null);
   const tool = approval.toolName;
-  const answer = async (decision: 'allow' | 'deny') => {
-    setBusy(decision);
-    const done = await attempt(
-      () =>
-        answerApproval(approval.taskId, approval.id, {
-          decision,
-          ...(decision === 'allow' && remember ? { remember: true } : {}),
-          ...(decision === 'deny' && message.trim() ? { message: message.trim() } : {}),
-        }),
-      'The answer did not go through',
-    );
-    setBusy(null);
+  const reply = useMutation({
+    mutationFn: (decision: 'allow' | 'deny') =>
+      answerApproval(approval.taskId, approval.id, {
+        decision,
+        ...(decision === 'allow' && remember ? { remember: true } : {}),
+        ...(decision === 'deny' && message.trim() ? { message: message.trim() } : {}),
+      }),
+    onError: (err) => notifyError(err, 'The answer did not go through'),
     // On a failure, too: the usual cause is that it was answered elsewhere meanwhile.
-    onSettled(done ? approval.id : null);
-  };
+    onSettled: (_task, err) => onSettled(err ? null : approval.id),
+  });
+  const answer = (decision: 'allow' | 'deny') => reply.mutate(decision);
+  const busy = reply.isPending ? reply.variables : null;
   return (
     <Paper
       role="region"

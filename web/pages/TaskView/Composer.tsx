@@ -1,9 +1,9 @@
 // The follow-up box. A follow-up goes into the running Claude Code process, or resumes a finished
 // task's session (docs/tasks.md); a cancelled task takes none, and only the owner may talk to it.
 import { Button, Group, Text, Textarea } from '@mantine/core';
+import { useMutation } from '@tanstack/react-query';
 import { type FormEvent, type KeyboardEvent, useState } from 'react';
 import type { Task } from '../../../sdk/taskWire.js';
-import { ApiError } from '../../api/http.js';
 import { sendMessage } from './taskViewApi.js';
 
 /** Why the composer is off for this task and caller, or null when it is on. */
@@ -26,28 +26,24 @@ export function Composer({
   onSent: () => void;
 }) {
   const [text, setText] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const block = composerBlock(task, canInteract);
-  const send = async (e?: FormEvent) => {
-    e?.preventDefault();
-    if (block || busy || !text.trim()) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await sendMessage(task.id, text);
+  const message = useMutation({
+    mutationFn: (body: string) => sendMessage(task.id, body),
+    onSuccess: () => {
       setText('');
       onSent();
-    } catch (err) {
-      setError(err instanceof ApiError ? err.message : String(err));
-    } finally {
-      setBusy(false);
-    }
+    },
+  });
+  const busy = message.isPending;
+  const send = (e?: FormEvent) => {
+    e?.preventDefault();
+    if (block || busy || !text.trim()) return;
+    message.mutate(text);
   };
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();
-      void send();
+      send();
     }
   };
   const placeholder =
@@ -68,7 +64,7 @@ export function Composer({
           disabled={!!block}
           onChange={(e) => setText(e.currentTarget.value)}
           onKeyDown={onKeyDown}
-          error={error}
+          error={message.error?.message}
         />
         <Button type="submit" loading={busy} disabled={!!block || !text.trim()}>
           Send

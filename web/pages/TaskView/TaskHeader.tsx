@@ -1,12 +1,12 @@
 // The task's title block: prompt, repository and workspace, status, the live counters, and the
 // actions the caller may take (interrupt a turn, stop the task, run it again).
 import { Anchor, Badge, Button, Group, Stack, Text, Title, UnstyledButton } from '@mantine/core';
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useLocation } from 'wouter';
 import type { Task } from '../../../sdk/taskWire.js';
 import { formatDuration, formatTokens, formatUsd, repoName } from '../../lib/format.js';
-import { attempt } from '../../lib/notify.js';
+import { notifyError } from '../../lib/notify.js';
 import { isTaskFinished, taskStatusLook } from '../../lib/status.js';
 import { runAgain, stopTask, taskElapsedMs } from '../Dashboard/taskActions.js';
 import { ConnectionBadge } from './ConnectionBadge.js';
@@ -29,18 +29,21 @@ export function TaskHeader({
 }) {
   const queryClient = useQueryClient();
   const [, navigate] = useLocation();
-  const [busy, setBusy] = useState<string | null>(null);
   const [fullPrompt, setFullPrompt] = useState(false);
   const finished = isTaskFinished(task.status);
   const now = useNow(!finished && !!task.startedAt);
   const look = taskStatusLook[task.status];
-  const act = async <T,>(name: string, action: () => Promise<T>) => {
-    setBusy(name);
-    const out = await attempt(action);
-    setBusy(null);
-    await queryClient.invalidateQueries({ queryKey: ['tasks'] });
-    return out;
-  };
+  const action = useMutation({
+    mutationFn: (what: 'interrupt' | 'stop' | 'again') =>
+      what === 'interrupt' ? interruptTask(task.id) : what === 'stop' ? stopTask(task) : runAgain(task),
+    onSuccess: (t, what) => {
+      if (what === 'again') navigate(`/tasks/${t.id}`);
+    },
+    onError: (err) => notifyError(err),
+    onSettled: () => queryClient.invalidateQueries({ queryKey: ['tasks'] }),
+  });
+  const act = (what: 'interrupt' | 'stop' | 'again') => action.mutate(what);
+  const busy = action.isPending ? action.variables : null;
   const longPrompt = task.prompt.length > 140 || task.prompt.includes('\n');
   return (
     <Stack gap={6}>
@@ -99,12 +102,7 @@ export function TaskHeader({
         </Group>
         <Group gap="xs" wrap="nowrap">
           {canControl && INTERRUPTIBLE.includes(task.status) && (
-            <Button
-              size="xs"
-              variant="light"
-              loading={busy === 'interrupt'}
-              onClick={() => act('interrupt', () => interruptTask(task.id))}
-            >
+            <Button size="xs" variant="light" loading={busy === 'interrupt'} onClick={() => act('interrupt')}>
               Interrupt
             </Button>
           )}
@@ -114,21 +112,13 @@ export function TaskHeader({
               variant="light"
               color="red"
               loading={busy === 'stop'}
-              onClick={() => act('stop', () => stopTask(task))}
+              onClick={() => act('stop')}
             >
               Stop
             </Button>
           )}
           {canRunAgain && finished && (
-            <Button
-              size="xs"
-              variant="light"
-              loading={busy === 'again'}
-              onClick={async () => {
-                const t = await act('again', () => runAgain(task));
-                if (t) navigate(`/tasks/${t.id}`);
-              }}
-            >
+            <Button size="xs" variant="light" loading={busy === 'again'} onClick={() => act('again')}>
               Run again
             </Button>
           )}

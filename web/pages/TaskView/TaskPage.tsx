@@ -4,8 +4,8 @@
 import { Alert, Center, Loader, Stack, VisuallyHidden } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { useCallback, useMemo, useRef, useState } from 'react';
+import { ApiError } from '../../../sdk/client/apiError.js';
 import type { TaskEvent } from '../../../sdk/taskWire.js';
-import { ApiError } from '../../api/http.js';
 import { canRun, isAdmin, useSession } from '../../app/session.js';
 import { isTaskFinished, taskStatusLook } from '../../lib/status.js';
 import { ApprovalCard } from './ApprovalCard.js';

@@ -3,7 +3,7 @@
 // appeared (React 19's fallback throttle), and effects wait for that reveal; on a fast network
 // the whole history is in by then. The page's feed takes the download over when it starts.
 import type { TaskEvent } from '../../../sdk/taskWire.js';
-import { api, qs } from '../../api/http.js';
+import { api } from '../../api/client.js';
 
 type Page = { items: TaskEvent[]; next: number | null };
 
@@ -13,11 +13,9 @@ const KEEP_MS = 30_000;
 
 const started = new Map<string, Promise<TaskEvent[]>>();
 
-export const eventsPath = (taskId: string) => `/api/v1/tasks/${encodeURIComponent(taskId)}/events`;
-
 /** One page of the event log after `after`. */
 export const fetchEventPage = (taskId: string, after: number) =>
-  api<Page>('GET', `${eventsPath(taskId)}${qs({ after, limit: PAGE })}`);
+  api.tasks.events(taskId, { after, limit: PAGE });
 
 /** Begins fetching every page of the task's history, once until it is taken. */
 export function prefetchHistory(taskId: string): void {

@@ -1,16 +1,14 @@
 // The task view's reads and writes of /api/v1/tasks/:id (stop and run-again are shared with the
 // dashboard in ../Dashboard/taskActions.ts).
 import { useQuery } from '@tanstack/react-query';
-import type { Approval, Task } from '../../../sdk/taskWire.js';
-import { api } from '../../api/http.js';
+import type { Task } from '../../../sdk/taskWire.js';
+import { api } from '../../api/client.js';
 import { isTaskFinished } from '../../lib/status.js';
-
-const path = (id: string) => `/api/v1/tasks/${encodeURIComponent(id)}`;
 
 export const taskKey = (id: string) => ['tasks', 'detail', id] as const;
 export const approvalsKey = (id: string) => ['tasks', 'approvals', id] as const;
 
-export const fetchTask = (id: string) => api<Task>('GET', path(id));
+export const fetchTask = (id: string) => api.tasks.get(id);
 
 /** The task, polled every few seconds while it is active (events also trigger refetches). */
 export function useTask(id: string) {
@@ -26,19 +24,19 @@ export function usePendingApprovals(task: Task | undefined) {
   const enabled = !!task && !isTaskFinished(task.status);
   return useQuery({
     queryKey: approvalsKey(task?.id ?? ''),
-    queryFn: () => api<{ items: Approval[] }>('GET', `${path(task?.id ?? '')}/approvals?status=pending`),
+    queryFn: () => api.tasks.approvals(task?.id ?? '', 'pending'),
     enabled,
     refetchInterval: task?.status === 'waiting_for_approval' ? 3000 : false,
     select: (d) => d.items,
   });
 }
 
-export const interruptTask = (id: string) => api<Task>('POST', `${path(id)}/interrupt`);
+export const interruptTask = (id: string) => api.tasks.interrupt(id);
 
-export const sendMessage = (id: string, text: string) => api<Task>('POST', `${path(id)}/messages`, { text });
+export const sendMessage = (id: string, text: string) => api.tasks.sendMessage(id, text);
 
 export const answerApproval = (
   taskId: string,
   approvalId: string,
   body: { decision: 'allow' | 'deny'; message?: string; remember?: boolean },
-) => api<Task>('POST', `${path(taskId)}/approvals/${encodeURIComponent(approvalId)}`, body);
+) => api.tasks.answerApproval(taskId, approvalId, body);

@@ -3,8 +3,8 @@
 // refetch the task when one changes its status, cost or approvals.
 import { useEffect, useRef, useState } from 'react';
 import type { TaskEvent } from '../../../sdk/taskWire.js';
-import { qs, wsUrl } from '../../api/http.js';
-import { eventsPath, fetchEventPage, takeHistory } from './historyPrefetch.js';
+import { api } from '../../api/client.js';
+import { fetchEventPage, takeHistory } from './historyPrefetch.js';
 import { type Connection, type FeedSocket, TaskEventFeed } from './taskEventFeed.js';
 
 export interface TaskEvents {
@@ -36,7 +36,7 @@ export function useTaskEvents(
         fetchPage: (after) => fetchEventPage(taskId, after),
         takePrefetched: () => takeHistory(taskId),
         openSocket: (after) =>
-          new WebSocket(wsUrl(`${eventsPath(taskId)}${qs({ after })}`)) as unknown as FeedSocket,
+          new WebSocket(api.tasks.eventsSocketUrl(taskId, after)) as unknown as FeedSocket,
         isOnline: () => navigator.onLine,
         setTimer: (fn, ms) => window.setTimeout(fn, ms),
         clearTimer: (t) => window.clearTimeout(t as number),

@@ -1,6 +1,7 @@
 // A yes/no question before something that cannot be undone (deleting files or a workspace).
 import { Button, Group, Modal, Stack } from '@mantine/core';
-import { type ReactNode, useState } from 'react';
+import { useMutation } from '@tanstack/react-query';
+import type { ReactNode } from 'react';
 
 export function ConfirmModal({
   opened,
@@ -18,16 +19,9 @@ export function ConfirmModal({
   onConfirm: () => Promise<unknown> | undefined;
   onClose: () => void;
 }) {
-  const [busy, setBusy] = useState(false);
-  const confirm = async () => {
-    setBusy(true);
-    try {
-      await onConfirm();
-    } finally {
-      setBusy(false);
-      onClose();
-    }
-  };
+  // onConfirm reports its own failures (a toast); the modal only waits for it to settle.
+  const confirmed = useMutation({ mutationFn: async () => onConfirm(), onSettled: onClose });
+  const confirm = () => confirmed.mutate();
   return (
     <Modal opened={opened} onClose={onClose} title={title}>
       <Stack>
@@ -36,7 +30,7 @@ export function ConfirmModal({
           <Button variant="default" onClick={onClose}>
             Cancel
           </Button>
-          <Button color="red" loading={busy} onClick={confirm}>
+          <Button color="red" loading={confirmed.isPending} onClick={confirm}>
             {confirmLabel}
           </Button>
         </Group>

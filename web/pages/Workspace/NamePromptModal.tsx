@@ -1,6 +1,7 @@
 // Asks for a name or path (new file, new folder, rename). Paths are relative to /workspace; the
 // server refuses ".." and absolute paths anyway, this only says so before the round trip.
 import { Button, Group, Modal, Stack, TextInput } from '@mantine/core';
+import { useMutation } from '@tanstack/react-query';
 import { type FormEvent, useEffect, useState } from 'react';
 
 export function NamePromptModal({
@@ -25,7 +26,8 @@ export function NamePromptModal({
 }) {
   const [value, setValue] = useState(initial);
   const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  // onSubmit reports its own failures and says whether to close.
+  const save = useMutation({ mutationFn: onSubmit, onSuccess: (done) => done && onClose() });
   useEffect(() => {
     if (opened) {
       setValue(initial);
@@ -33,16 +35,13 @@ export function NamePromptModal({
     }
   }, [opened, initial]);
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     const path = value.trim().replace(/^\/+|\/+$/g, '');
     if (!path) return setError('Give a name.');
     if (path.split('/').some((s) => s === '..' || s === '.' || s === ''))
       return setError('Use a path inside the workspace, without "." or ".." parts.');
-    setBusy(true);
-    const done = await onSubmit(path);
-    setBusy(false);
-    if (done) onClose();
+    save.mutate(path);
   };
 
   return (
@@ -62,7 +61,7 @@ export function NamePromptModal({
             <Button variant="default" onClick={onClose}>
               Cancel
             </Button>
-            <Button type="submit" loading={busy}>
+            <Button type="submit" loading={save.isPending}>
               {confirmLabel}
             </Button>
           </Group>

@@ -1,10 +1,11 @@
 // The new-workspace form: a repository URL (and an optional name). The server answers 201 for a
 // new workspace and 200 for the one the caller already has; either way its page opens.
 import { Alert, Button, Group, Stack, TextInput } from '@mantine/core';
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { useLocation } from 'wouter';
-import { ApiError } from '../../api/http.js';
+import type { CreateWorkspaceBody } from '../../../sdk/workspaceWire.js';
+import { asApiError } from '../../lib/formErrors.js';
 import { createWorkspace } from './workspaceApi.js';
 
 export function NewWorkspaceForm({ onDone }: { onDone?: () => void }) {
@@ -12,27 +13,20 @@ export function NewWorkspaceForm({ onDone }: { onDone?: () => void }) {
   const [, navigate] = useLocation();
   const [repository, setRepository] = useState('');
   const [name, setName] = useState('');
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
-  const fieldError = (f: string) => error?.fields.find((x) => x.path === `body.${f}`)?.rule;
-
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    setBusy(true);
-    try {
-      const w = await createWorkspace({
-        repository: repository.trim(),
-        ...(name.trim() ? { name: name.trim() } : {}),
-      });
+  const create = useMutation({
+    mutationFn: (body: CreateWorkspaceBody) => createWorkspace(body),
+    onSuccess: async (w) => {
       await queryClient.invalidateQueries({ queryKey: ['workspaces'] });
       onDone?.();
       navigate(`/workspaces/${w.id}`);
-    } catch (err) {
-      setError(err instanceof ApiError ? err : new ApiError(0, 'error', String(err)));
-    } finally {
-      setBusy(false);
-    }
+    },
+  });
+  const error = create.error ? asApiError(create.error) : null;
+  const fieldError = (f: string) => error?.fields.find((x) => x.path === `body.${f}`)?.rule;
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate({ repository: repository.trim(), ...(name.trim() ? { name: name.trim() } : {}) });
   };
 
   const shown = ['body.repository', 'body.name'];
@@ -63,7 +57,7 @@ export function NewWorkspaceForm({ onDone }: { onDone?: () => void }) {
           </Alert>
         )}
         <Group justify="flex-end">
-          <Button type="submit" loading={busy}>
+          <Button type="submit" loading={create.isPending}>
             Create and start
           </Button>
         </Group>

@@ -3,9 +3,7 @@
 // closing a tab ends its terminal. All views stay mounted, so hidden tabs keep their sockets.
 import { Alert, Box, Button, CloseButton, Group, Loader, UnstyledButton } from '@mantine/core';
 import { lazy, Suspense, useEffect, useRef, useState } from 'react';
-import type { z } from 'zod';
-import type { TerminalList } from '../../../sdk/workspaceWire.js';
-import { api } from '../../api/http.js';
+import { api } from '../../api/client.js';
 
 const TerminalView = lazy(() => import('./TerminalView.js'));
 
@@ -34,7 +32,7 @@ export function TerminalsPanel({ workspaceId, visible }: { workspaceId: string; 
 
   useEffect(() => {
     let live = true;
-    api<z.infer<typeof TerminalList>>('GET', `/api/v1/workspaces/${workspaceId}/terminals`).then(
+    api.terminals.list(workspaceId).then(
       ({ items }) => {
         if (!live) return;
         const open = [...items]

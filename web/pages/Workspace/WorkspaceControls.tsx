@@ -2,12 +2,12 @@
 // workspace created again for the same repository finds them.
 import { Button, Checkbox, Group, Text } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { Workspace } from '../../../sdk/workspaceWire.js';
 import { canRun, isAdmin, useSession } from '../../app/session.js';
 import { repoName } from '../../lib/format.js';
-import { attempt, notifyOk } from '../../lib/notify.js';
+import { attempt, notifyError, notifyOk } from '../../lib/notify.js';
 import { ConfirmModal } from './ConfirmModal.js';
 import { deleteWorkspace, startWorkspace, stopWorkspace } from './workspaceApi.js';
 
@@ -20,18 +20,18 @@ export function WorkspaceControls({
 }) {
   const me = useSession();
   const queryClient = useQueryClient();
-  const [busy, setBusy] = useState<'start' | 'stop' | null>(null);
   const [confirming, confirm] = useDisclosure(false);
   const [keepFiles, setKeepFiles] = useState(false);
+  const refresh = () => queryClient.invalidateQueries({ queryKey: ['workspaces'] });
+  const lifecycle = useMutation({
+    mutationFn: (what: 'start' | 'stop') => (what === 'start' ? startWorkspace(w.id) : stopWorkspace(w.id)),
+    onError: (err) => notifyError(err),
+    onSettled: refresh,
+  });
   if (!canRun(me) || (w.ownerId !== me.user.id && !isAdmin(me))) return null;
 
-  const refresh = () => queryClient.invalidateQueries({ queryKey: ['workspaces'] });
-  const run = async (what: 'start' | 'stop') => {
-    setBusy(what);
-    await attempt(() => (what === 'start' ? startWorkspace(w.id) : stopWorkspace(w.id)));
-    setBusy(null);
-    await refresh();
-  };
+  const run = (what: 'start' | 'stop') => lifecycle.mutate(what);
+  const busy = lifecycle.isPending ? lifecycle.variables : null;
   const remove = () =>
     attempt(async () => {
       await deleteWorkspace(w.id, keepFiles);

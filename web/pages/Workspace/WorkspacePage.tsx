@@ -5,8 +5,8 @@
 import { Alert, Anchor, Center, Loader, Stack, Tabs } from '@mantine/core';
 import { useState } from 'react';
 import { Link, useSearchParams } from 'wouter';
+import { ApiError } from '../../../sdk/client/apiError.js';
 import type { WorkspaceStatus } from '../../../sdk/workspaceWire.js';
-import { ApiError } from '../../api/http.js';
 import { useSession } from '../../app/session.js';
 import { workspaceStatusLook } from '../../lib/status.js';
 import { FilesPanel } from './FilesPanel.js';

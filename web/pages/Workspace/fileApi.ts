@@ -1,48 +1,33 @@
 // Calls on a workspace's files (/api/v1/workspaces/:id/files/<path>, paths relative to
-// /workspace). Each path segment is encoded on its own, so names with spaces, "#" or "?" reach
-// the server as names and never as URL syntax.
+// /workspace), through the sdk client (sdk/client/filesApi.ts), which encodes each path segment
+// on its own so names with spaces, "#" or "?" reach the server as names.
 import type { z } from 'zod';
-import type { FileEntry, FileListing } from '../../../sdk/workspaceWire.js';
-import { api, apiText, qs } from '../../api/http.js';
+import type { FileEntry } from '../../../sdk/workspaceWire.js';
+import { api } from '../../api/client.js';
 
 export type WorkspaceFile = z.infer<typeof FileEntry>;
-type Listing = z.infer<typeof FileListing>;
-
-export function filesUrl(workspaceId: string, path: string, query = ''): string {
-  const encoded = path.split('/').filter(Boolean).map(encodeURIComponent).join('/');
-  return `/api/v1/workspaces/${workspaceId}/files/${encoded}${query}`;
-}
 
 /** A link that downloads a file, or a directory as tar.gz. */
-export const downloadUrl = (workspaceId: string, path: string) =>
-  filesUrl(workspaceId, path, qs({ download: true }));
+export const downloadUrl = (workspaceId: string, path: string) => api.files.downloadUrl(workspaceId, path);
 
-export const listDir = (workspaceId: string, dir: string) => api<Listing>('GET', filesUrl(workspaceId, dir));
+export const listDir = (workspaceId: string, dir: string) => api.files.list(workspaceId, dir);
 
-export const readFile = (workspaceId: string, path: string) => apiText(filesUrl(workspaceId, path));
+export const readFile = (workspaceId: string, path: string) => api.files.readText(workspaceId, path);
 
 /** Writes text as the file's raw bytes; the server replaces the file atomically. */
 export const writeFile = (workspaceId: string, path: string, text: string) =>
-  api<{ path: string; size: number }>(
-    'PUT',
-    filesUrl(workspaceId, path),
-    new Blob([text], { type: 'application/octet-stream' }),
-  );
+  api.files.write(workspaceId, path, new Blob([text], { type: 'application/octet-stream' }));
 
-export function uploadFiles(workspaceId: string, dir: string, files: File[]) {
-  const form = new FormData();
-  for (const f of files) form.append('file', f, f.name);
-  return api<{ items: { path: string; size: number }[] }>('POST', filesUrl(workspaceId, dir), form);
-}
+export const uploadFiles = (workspaceId: string, dir: string, files: File[]) =>
+  api.files.upload(workspaceId, dir, files);
 
-export const makeDir = (workspaceId: string, path: string) =>
-  api<void>('POST', filesUrl(workspaceId, path), { op: 'mkdir' });
+export const makeDir = (workspaceId: string, path: string) => api.files.mkdir(workspaceId, path);
 
 export const renamePath = (workspaceId: string, from: string, to: string) =>
-  api<void>('POST', filesUrl(workspaceId, from), { op: 'rename', to });
+  api.files.rename(workspaceId, from, to);
 
 export const deletePath = (workspaceId: string, path: string, recursive: boolean) =>
-  api<void>('DELETE', filesUrl(workspaceId, path, qs({ recursive: recursive || undefined })));
+  api.files.delete(workspaceId, path, { recursive });
 
 /** The directory part of a path ("" for a top-level name). */
 export const parentOf = (path: string) => path.split('/').slice(0, -1).join('/');

@@ -3,7 +3,7 @@
 // (?terminalId). Keystrokes go as binary frames, control messages as JSON text; output comes as
 // binary frames and ready/exit/error as text.
 import type { TerminalServerMessage } from '../../../sdk/workspaceWire.js';
-import { qs, wsUrl } from '../../api/http.js';
+import { api } from '../../api/client.js';
 
 export interface TerminalSocketEvents {
   onMessage: (msg: TerminalServerMessage) => void;
@@ -30,11 +30,11 @@ export class TerminalSocket {
     events: TerminalSocketEvents,
   ) {
     this.isNew = !('terminalId' in target);
-    const query =
-      'terminalId' in target
-        ? qs({ terminalId: target.terminalId })
-        : qs({ cols: clamp(target.cols, 2, 1000), rows: clamp(target.rows, 1, 500) });
-    this.ws = new WebSocket(wsUrl(`/api/v1/workspaces/${workspaceId}/terminals${query}`));
+    const size = (t: { cols: number; rows: number }) => ({
+      cols: clamp(t.cols, 2, 1000),
+      rows: clamp(t.rows, 1, 500),
+    });
+    this.ws = new WebSocket(api.terminals.url(workspaceId, 'terminalId' in target ? target : size(target)));
     this.ws.binaryType = 'arraybuffer';
     this.ws.onmessage = (ev: MessageEvent<ArrayBuffer | string>) => {
       if (typeof ev.data === 'string') {

@@ -2,7 +2,7 @@
 // a directory when it is first expanded, never the whole workspace). `refresh` lists loaded
 // directories again; listings of directories that no longer exist are dropped.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError } from '../../api/http.js';
+import { ApiError } from '../../../sdk/client/apiError.js';
 import { notifyError } from '../../lib/notify.js';
 import { listDir, parentOf, type WorkspaceFile } from './fileApi.js';
 

@@ -1,7 +1,7 @@
 // Live file changes from /api/v1/workspaces/:id/watch (owner only). The socket reconnects with a
 // growing delay when it drops, e.g. while the workspace's agent reconnects.
 import { useEffect, useRef } from 'react';
-import { wsUrl } from '../../api/http.js';
+import { api } from '../../api/client.js';
 
 export interface FileChange {
   path: string;
@@ -24,7 +24,7 @@ export function useFileWatch(
     let stopped = false;
     let wasReady = false;
     const connect = () => {
-      socket = new WebSocket(wsUrl(`/api/v1/workspaces/${workspaceId}/watch?path=`));
+      socket = new WebSocket(api.files.watchUrl(workspaceId));
       socket.onmessage = (ev) => {
         if (typeof ev.data !== 'string') return;
         const msg = JSON.parse(ev.data) as { type: string; changes?: FileChange[] };
