@@ -59,8 +59,15 @@ export function registerServe(program: Command, ctx: CliContext): void {
     // Loaded here, not at the top: the server (fastify, the stores, argon2) would double the
     // start-up time of every other command, which never needs it.
     const { startServer } = await import('../../server/serve.js');
-    const server = await startServer(config, { print: ctx.out });
+    // The signal handlers come first: a SIGTERM while the server is still starting (its first
+    // reconcile can take a while) waits for the start to finish and then shuts down cleanly.
+    let server: Awaited<ReturnType<typeof startServer>> | undefined;
+    let pending: string | undefined;
     const stop = (signal: string) => {
+      if (!server) {
+        pending = signal;
+        return;
+      }
       server.app.log.info({ signal }, 'shutting down');
       server.close().then(
         () => process.exit(0),
@@ -69,5 +76,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    server = await startServer(config, { print: ctx.out });
+    if (pending) stop(pending);
   });
 }
