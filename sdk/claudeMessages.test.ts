@@ -75,9 +75,20 @@ describe('parseClaudeMessage on bad input', () => {
     expect(parseClaudeLine('not json {')).toEqual({ kind: 'unknown', raw: 'not json {', reason: 'not JSON' });
   });
 
+  it('reads an init or a tool call without the ids the renderers do not need', () => {
+    expect(parseClaudeMessage({ type: 'system', subtype: 'init', model: 'm' })).toMatchObject({
+      kind: 'init',
+      data: { model: 'm' },
+    });
+    const call = parseClaudeMessage({
+      type: 'assistant',
+      message: { content: [{ type: 'tool_use', name: 'Write', input: {} }] },
+    });
+    expect(call).toMatchObject({ kind: 'assistant', data: { message: { content: [{ type: 'tool_use' }] } } });
+  });
+
   it('makes a message missing a field it cannot do without `unknown`, naming the field', () => {
     const cases: [unknown, string][] = [
-      [{ type: 'system', subtype: 'init' }, 'init: session_id'],
       [{ type: 'assistant', message: { content: 'not blocks' } }, 'assistant: message.content'],
       [{ type: 'user' }, 'user: message'],
       [

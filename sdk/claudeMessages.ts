@@ -28,7 +28,8 @@ const RedactedThinkingBlock = z.looseObject({ type: z.literal('redacted_thinking
 const ImageBlock = z.looseObject({ type: z.literal('image'), source: z.unknown() });
 const ToolUseBlock = z.looseObject({
   type: z.literal('tool_use'),
-  id: z.string(),
+  // The CLI always sends one; without it the call is still shown, only no result pairs with it.
+  id: str(),
   name: z.string(),
   input: z.unknown(),
 });

@@ -96,6 +96,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
       secrets,
       usage,
       auditStore,
+      clock,
       log,
       ...(opts.driver ? { driver: opts.driver } : {}),
     }),

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 // Workspace rows. Status changes go through `transition`, which only moves a row that is still in
 // one of the expected states, so two racing operations (a stop and a reconcile, say) cannot both
 // win: the loser sees `false` and re-reads.
@@ -20,7 +21,21 @@ export interface NewWorkspace {
   pids: number;
 }
 
+function quietEmitter<T extends Record<string, unknown[]>>(): EventEmitter<T> {
+  const e = new EventEmitter<T>();
+  e.setMaxListeners(0);
+  return e;
+}
+
 export class WorkspaceStore {
+  /**
+   * Status changes made through this store object, for waiters in this process (`settled`). Per
+   * process on purpose: a change made by another replica is not announced here, so waiters also
+   * read the row again now and then. One waiter per starting workspace may listen at once, so
+   * there is no listener limit.
+   */
+  readonly changes = quietEmitter<{ status: [id: string, to: WorkspaceStatus] }>();
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
@@ -115,7 +130,9 @@ export class WorkspaceStore {
       .where('id', '=', id)
       .where('status', 'in', [...from])
       .executeTakeFirst();
-    return Number(res.numUpdatedRows) > 0;
+    const moved = Number(res.numUpdatedRows) > 0;
+    if (moved) this.changes.emit('status', id, to);
+    return moved;
   }
 
   async update(id: string, set: Partial<Omit<WorkspaceRow, 'id'>>): Promise<void> {

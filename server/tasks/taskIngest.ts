@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { taskNotifications } from '../../sdk/agentProtocol.js';
 import type { ClaudeMessage, MessageOf } from '../../sdk/claudeMessages.js';
 import { toolSummary } from '../../sdk/toolSummary.js';
+import type { Clock } from '../clock.js';
 import { ACTIVE, type TaskStore } from '../store/taskStore.js';
 import type { UsageStore } from '../store/usageStore.js';
 import type { AgentConnection, AgentHub } from '../workspaces/agentHub.js';
@@ -19,6 +20,7 @@ export class TaskIngest {
       usage: UsageStore;
       hub: AgentHub;
       tasks: TaskService;
+      clock: Clock;
       log: Logger;
     },
   ) {
@@ -65,12 +67,16 @@ export class TaskIngest {
     conn.peer.notify('task.ack', { taskId, seq });
     if (!inserted) return;
     if (type !== 'raw') await this.effects(task.id, task.workspace_id, seq, message);
-    tasks.feed.emit('event', taskId, toWireEvent({ seq, type, payload: line, created_at: new Date() }));
+    tasks.feed.emit(
+      'event',
+      taskId,
+      toWireEvent({ seq, type, payload: line, created_at: this.o.clock.now() }),
+    );
   }
 
   private async effects(taskId: string, workspaceId: string, seq: number, msg: ClaudeMessage): Promise<void> {
     const { store, tasks } = this.o;
-    const now = new Date().toISOString();
+    const now = this.o.clock.now().toISOString();
     if (msg.kind === 'init') {
       if (msg.data.session_id) await store.update(taskId, { session_id: msg.data.session_id });
     } else if (msg.kind === 'approval_request') {
@@ -171,7 +177,7 @@ export class TaskIngest {
         await store.transition(task.id, ACTIVE, 'failed', {
           status_reason:
             'The workspace restarted during this turn; send a follow-up to continue the session.',
-          finished_at: new Date().toISOString(),
+          finished_at: this.o.clock.now().toISOString(),
         });
         tasks.changed(task.id);
       }

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import { RpcError } from '../../sdk/rpcPeer.js';
 import type { CreateTaskBody, TaskStatus } from '../../sdk/taskWire.js';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config/configSchema.js';
 import { ACTIVE, type TaskRow, type TaskStore } from '../store/taskStore.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
@@ -31,6 +32,7 @@ export interface TaskServiceOptions {
   workspaces: WorkspaceStore;
   workspaceService: WorkspaceService;
   hub: AgentHub;
+  clock: Clock;
   log: Logger;
 }
 
@@ -147,7 +149,7 @@ export class TaskService {
     const conn = task.workspace_id ? this.o.hub.connection(task.workspace_id) : undefined;
     const moved = await this.o.store.transition(task.id, [task.status as TaskStatus], 'cancelled', {
       status_reason: 'Cancelled',
-      finished_at: new Date().toISOString(),
+      finished_at: this.o.clock.now().toISOString(),
       pending_message: null,
     });
     if (!moved) throw new TaskError(409, 'task_busy', 'The task changed meanwhile; reload it and try again.');
@@ -243,7 +245,7 @@ export class TaskService {
     if (active) {
       await this.o.store.transition(active.id, ACTIVE, 'failed', {
         status_reason: `The workspace failed during this turn: ${ws?.status_reason ?? 'it is gone'} Send a follow-up to continue once it runs again.`,
-        finished_at: new Date().toISOString(),
+        finished_at: this.o.clock.now().toISOString(),
       });
       this.changed(active.id);
     }
@@ -273,7 +275,7 @@ export class TaskService {
     if (!ws || ws.status === 'failed') {
       await store.transition(task.id, ['queued'], 'failed', {
         status_reason: `The workspace could not start: ${ws?.status_reason ?? 'it was deleted'}`,
-        finished_at: new Date().toISOString(),
+        finished_at: this.o.clock.now().toISOString(),
       });
       this.changed(task.id);
       return this.pumpOnce(workspaceId);
@@ -322,13 +324,13 @@ export class TaskService {
       await store.transition(task.id, ['starting'], 'running', {
         status_reason: null,
         pending_message: null,
-        started_at: task.started_at ?? new Date().toISOString(),
+        started_at: task.started_at ?? this.o.clock.now().toISOString(),
       });
     } catch (err) {
       const why = err instanceof RpcError ? `Claude Code could not start: ${err.message}` : String(err);
       await store.transition(task.id, ['starting'], 'failed', {
         status_reason: why,
-        finished_at: new Date().toISOString(),
+        finished_at: this.o.clock.now().toISOString(),
       });
       this.changed(task.id);
       return this.pumpOnce(workspaceId);

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { AGENT_SOCKET_NAME } from '../../sdk/agentProtocol.js';
-import { systemClock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config/configSchema.js';
 import { dockerDriverConfig } from '../drivers/docker/dockerDriverConfig.js';
 import { createDriver } from '../drivers/driverRegistry.js';
@@ -76,6 +76,8 @@ export function createWorkspaceRuntime(opts: {
   secrets: SecretStore;
   usage: UsageStore;
   auditStore: AuditStore;
+  /** The services' clock: task timestamps and budget months are read from it. */
+  clock: Clock;
   log: Logger;
   driver?: RuntimeDriver;
 }): WorkspaceRuntime {
@@ -108,7 +110,7 @@ export function createWorkspaceRuntime(opts: {
   let attribute: (workspaceId: string) => Promise<GatewayAttribution | undefined> = async () => undefined;
   const budgets = new BudgetGuard({
     usage: opts.usage,
-    clock: systemClock,
+    clock: opts.clock,
     monthlyUsdPerUser: config.budgets.monthlyUsdPerUser,
   });
   const gateway = new ModelGateway({
@@ -140,9 +142,17 @@ export function createWorkspaceRuntime(opts: {
     workspaces: store,
     workspaceService: service,
     hub,
+    clock: opts.clock,
     log,
   });
-  const ingest = new TaskIngest({ store: opts.taskStore, usage: opts.usage, hub, tasks, log });
+  const ingest = new TaskIngest({
+    store: opts.taskStore,
+    usage: opts.usage,
+    hub,
+    tasks,
+    clock: opts.clock,
+    log,
+  });
   attribute = (workspaceId) => tasks.attribute(workspaceId);
   return {
     driver,

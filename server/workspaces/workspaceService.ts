@@ -55,6 +55,9 @@ export interface WorkspaceServiceOptions {
   log: Logger;
 }
 
+/** Statuses a workspace passes through on its way to running, stopped or failed. */
+const UNSETTLED: readonly string[] = ['starting', 'stopping', 'pending'];
+
 export class WorkspaceService {
   /** `ready`: the workspace runs with its agent connected; `failed`: it could not start. */
   readonly events = new EventEmitter<{ ready: [string]; failed: [string] }>();
@@ -150,13 +153,39 @@ export class WorkspaceService {
 
   /** Waits for a background start to finish (tests, CLI --wait). */
   async settled(id: string, timeoutMs = 60_000): Promise<WorkspaceRow | undefined> {
-    const deadline = Date.now() + timeoutMs;
+    // Real time, not the clock: this waits for real boxes and agents, which a virtual clock does
+    // not move. It wakes on each status change made in this process, and reads the row again at
+    // least every second for changes made by another replica.
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
+      const changed = this.nextChange(id, Math.min(1000, Math.max(0, deadline - performance.now())));
       const row = await this.o.store.byId(id);
-      if (!row || !['starting', 'stopping', 'pending'].includes(row.status) || Date.now() > deadline)
+      if (!row || !UNSETTLED.includes(row.status) || performance.now() >= deadline) {
+        changed.cancel();
         return row;
-      await new Promise((r) => setTimeout(r, 20));
+      }
+      await changed.promise;
     }
+  }
+
+  /** Resolves at the next status change of `id` in this process, or after `ms`. */
+  private nextChange(id: string, ms: number): { promise: Promise<void>; cancel(): void } {
+    let done: () => void = () => {};
+    const promise = new Promise<void>((resolve) => {
+      const timer = setTimeout(finish, ms);
+      const on = (changed: string) => {
+        if (changed === id) finish();
+      };
+      function finish() {
+        clearTimeout(timer);
+        changes.off('status', on);
+        resolve();
+      }
+      const changes = this.o.store.changes;
+      changes.on('status', on);
+      done = finish;
+    });
+    return { promise, cancel: () => done() };
   }
 
   async stop(id: string): Promise<void> {

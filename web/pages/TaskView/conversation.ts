@@ -163,7 +163,7 @@ export class ConversationBuilder {
           key: index ? `${seq}.${index}` : String(seq),
           seq,
           seqs: [],
-          toolUseId: block.id,
+          toolUseId: block.id ?? '',
           name: block.name,
           input: block.input,
           result: null,
@@ -172,7 +172,7 @@ export class ConversationBuilder {
         };
         index++;
         this.claim(tool, seq);
-        this.tools.set(block.id, this.items.length);
+        if (block.id) this.tools.set(block.id, this.items.length);
         this.items.push(tool);
       }
     }
