@@ -4,11 +4,14 @@ import { Alert, Center, Loader } from '@mantine/core';
 import { lazy, Suspense } from 'react';
 import { Route, Switch } from 'wouter';
 import { DashboardPage } from '../pages/Dashboard/DashboardPage.js';
-import { ChangePasswordPage } from '../pages/SignIn/ChangePasswordPage.js';
 import { SignInPage } from '../pages/SignIn/SignInPage.js';
 import { Shell } from './Shell.js';
 import { SessionProvider, useMeQuery } from './session.js';
 
+// The one-time-password page is seen once per account, so it loads only then.
+const ChangePasswordPage = lazy(() =>
+  import('../pages/SignIn/ChangePasswordPage.js').then((m) => ({ default: m.ChangePasswordPage })),
+);
 const TaskPage = lazy(() => import('../pages/TaskView/TaskPage.js'));
 const WorkspacesPage = lazy(() => import('../pages/Workspace/WorkspacesPage.js'));
 const WorkspacePage = lazy(() => import('../pages/Workspace/WorkspacePage.js'));
@@ -28,7 +31,12 @@ export function App() {
       </Center>
     );
   if (!me.data) return <SignInPage />;
-  if (me.data.passwordChangeRequired) return <ChangePasswordPage me={me.data} />;
+  if (me.data.passwordChangeRequired)
+    return (
+      <Suspense fallback={<PageLoader />}>
+        <ChangePasswordPage me={me.data} />
+      </Suspense>
+    );
   return (
     <SessionProvider value={me.data}>
       <Shell>

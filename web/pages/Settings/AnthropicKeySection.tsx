@@ -5,7 +5,7 @@ import { Alert, Button, Group, Stack, Text } from '@mantine/core';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { ApiError } from '../../../sdk/client/apiError.js';
-import { ANTHROPIC_API_KEY_SECRET, type SecretInfo, type SecretList } from '../../../sdk/secretWire.js';
+import type { SecretInfo, SecretList, SecretName } from '../../../sdk/secretWire.js';
 import { api } from '../../api/client.js';
 import { canRun, useSession } from '../../app/session.js';
 import { FormAlert } from '../../lib/FormAlert.js';
@@ -17,6 +17,8 @@ import { orgRoleLabels } from '../../lib/roleLabels.js';
 import { SettingsSection } from './SettingsSection.js';
 
 const SECRETS_KEY = ['secrets', 'mine'] as const;
+// Spelled out rather than imported: secretWire.ts's value exports would bring zod into the bundle.
+const KEY_NAME: SecretName = 'anthropic-api-key';
 
 export function AnthropicKeySection() {
   const me = useSession();
@@ -60,7 +62,7 @@ function SavedKey({ info }: { info: SecretInfo | undefined }) {
     );
   const remove = async () => {
     const done = await attempt(
-      () => api.secrets.delete(ANTHROPIC_API_KEY_SECRET).then(() => true),
+      () => api.secrets.delete(KEY_NAME).then(() => true),
       'The key was not removed',
     );
     if (!done) return;
@@ -87,7 +89,7 @@ function KeyForm({ replacing }: { replacing: boolean }) {
   const queryClient = useQueryClient();
   const [value, setValue] = useState('');
   const save = useMutation({
-    mutationFn: (key: string) => api.secrets.put(ANTHROPIC_API_KEY_SECRET, key),
+    mutationFn: (key: string) => api.secrets.put(KEY_NAME, key),
     onSuccess: (saved) => {
       setValue('');
       queryClient.setQueryData<SecretList>(SECRETS_KEY, (old) => ({
