@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
@@ -10,6 +10,8 @@ export default defineConfig({
       'test/**/*.test.ts',
       'web/**/*.test.ts',
     ],
+    // Latency measurements against a baseline run alone afterwards (vitest.alone.config.ts).
+    exclude: [...configDefaults.exclude, 'test/alone/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -10,7 +10,20 @@ import { ensureBuilt } from './support/ensureBuilt.js';
 const PARENT = `rc-test-${process.pid}`;
 /** Docker test kits name their installation after this, so the sweep can find what they left. */
 const RUN_ID = `t${process.pid}`;
-const CONTROLLERS = ['pids', 'memory', 'cpu', 'cpuacct', 'cpu,cpuacct', ''];
+/**
+ * Every hierarchy a test cgroup can be in: the local driver's controllers, and on cgroup v1 every
+ * other one too, where runc makes Docker test containers' cgroups under the same parent.
+ */
+const CONTROLLERS = [
+  '',
+  ...readdirSync('/sys/fs/cgroup', { withFileTypes: true })
+    .filter(
+      (e) =>
+        e.isDirectory() &&
+        (e.name === 'unified' || !existsSync(join('/sys/fs/cgroup', e.name, 'cgroup.controllers'))),
+    )
+    .map((e) => e.name),
+];
 
 export default async function setup(): Promise<() => Promise<void>> {
   // Workers inherit this (test/support/testApp.ts reads it).

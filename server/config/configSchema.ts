@@ -431,6 +431,25 @@ export const ConfigSchema = z.strictObject({
             .describe(
               'Deadline of one Docker API call (a stop adds its grace); a daemon that does not answer by then is reported down.',
             ),
+          cgroupParent: z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, {
+              error: 'must be a relative cgroup path like "remote-claude"',
+            })
+            .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), {
+              error: 'must not contain "." or ".." segments',
+            })
+            .default('remote-claude')
+            .describe(
+              "Cgroup that holds every workspace container on a node of this machine (Docker's CgroupParent), with a quarter of one process's CPU weight. Used on daemons reached by socketPath that run on this machine with the cgroupfs driver.",
+            ),
+          reservedCpu: z
+            .number()
+            .min(0)
+            .default(0.5)
+            .describe(
+              "CPU cores of this machine kept for the control plane: the cgroupParent caps all workspace containers together at the host's CPUs minus this. 0: no cap. Applies to nodes on this machine only (the control plane writes the cgroup); startup refuses it when not below the host's CPUs or when such a node's daemon uses the systemd cgroup driver.",
+            ),
         })
         .prefault({})
         .describe('The docker driver: hardened containers on the Docker hosts listed in `nodes`.'),

@@ -52,6 +52,7 @@ export async function createTestApp(
       dataDir,
       // Test workspaces get their own cgroup parent, which the global teardown sweeps.
       'runtime.local.cgroupParent': TEST_CGROUP_PARENT,
+      'runtime.docker.cgroupParent': TEST_CGROUP_PARENT,
       ...FAST_ARGON2,
       ...opts.flags,
     },

@@ -54,12 +54,15 @@ export function volumeLabels(installation: string, workspaceId: string): Record<
 
 /**
  * The container create body for a workspace. `hostCpus` caps NanoCpus at the node's CPU count,
- * which Docker requires (a cap above all cores means "all cores" anyway).
+ * which Docker requires (a cap above all cores means "all cores" anyway). `cgroupParent` puts the
+ * container's cgroup under the one that holds every workspace on the node (see
+ * `DockerDriver.cgroupParent`).
  */
 export function containerOptions(
   spec: WorkspaceSpec,
   s: ContainerSettings,
   hostCpus?: number,
+  cgroupParent?: string,
 ): Docker.ContainerCreateOptions {
   const volumes = volumeNames(s.installation, spec.workspaceId);
   const cpu = Math.min(spec.resources.cpu, hostCpus ?? Number.POSITIVE_INFINITY);
@@ -94,6 +97,7 @@ export function containerOptions(
       MemorySwap: spec.resources.memoryBytes,
       NanoCpus: Math.max(1, Math.round(cpu * 1e9)),
       PidsLimit: spec.resources.pids,
+      ...(cgroupParent ? { CgroupParent: cgroupParent } : {}),
       // A workspace is a service: the daemon brings it back after a crash or its own restart.
       // A spec.command runs to completion, so restarting it would run it again.
       RestartPolicy: { Name: spec.command ? 'no' : 'unless-stopped' },

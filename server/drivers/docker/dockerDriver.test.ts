@@ -2,6 +2,7 @@
 // workspace image: the driver contract, then what only Docker shows — the container's settings
 // in `docker inspect`, the volumes, OOM kills and how failures read.
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,8 @@ import { DockerDriver, type DockerDriverConfig } from './dockerDriver.js';
 
 const SOCKET = '/var/run/docker.sock';
 const MiB = 2 ** 20;
+// The global teardown sweeps this parent (test/globalSetup.ts).
+const CGROUP_PARENT = process.env.RC_TEST_CGROUP_PARENT ?? 'rc-test';
 let image = '';
 
 const driverFor = (installation: string, extra: Partial<DockerDriverConfig> = {}) =>
@@ -23,6 +26,7 @@ const driverFor = (installation: string, extra: Partial<DockerDriverConfig> = {}
     image,
     installation,
     nodes: [{ name: 'local', docker: { socketPath: SOCKET } }],
+    cgroupParent: CGROUP_PARENT,
     ...extra,
   });
 
@@ -121,6 +125,36 @@ describe('docker driver specifics', () => {
       const volume = await docker.getVolume(`rc-${installation}-${s.workspaceId}-${v}`).inspect();
       expect(volume.Labels).toMatchObject({ [LABEL.installation]: installation });
     }
+  });
+
+  it('puts its containers under the parent cgroup of all workspaces, which keeps the reserve free', async () => {
+    const cpus = (await docker.info()).NCPU as number;
+    const capped = driverFor(installation, { reservedCpu: 0.5 });
+    await capped.preflight();
+    const ref = await capped.start(await create(await spec(['/bin/sleep', '30']), capped));
+    const info = await docker.getContainer(`rc-${installation}-${ref.workspaceId}`).inspect();
+    expect(info.HostConfig.CgroupParent).toBe(`/${CGROUP_PARENT}`);
+    // cgroup v1 (this machine) and v2 keep the cpu files in different places.
+    const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+    const parent = join('/sys/fs/cgroup', v2 ? '' : 'cpu', CGROUP_PARENT);
+    expect(existsSync(join(parent, info.Id))).toBe(true);
+    const read = (f: string) => readFileSync(join(parent, f), 'utf8').trim();
+    if (v2) {
+      expect(read('cpu.max')).toBe(`${(cpus - 0.5) * 100_000} 100000`);
+      expect(read('cpu.weight')).toBe('25');
+    } else {
+      expect(read('cpu.cfs_quota_us')).toBe(String((cpus - 0.5) * 100_000));
+      expect(read('cpu.shares')).toBe('256');
+    }
+    await capped.remove(ref);
+  });
+
+  it('refuses at startup a reserve that leaves no CPU for workspaces', async () => {
+    const cpus = (await docker.info()).NCPU as number;
+    const err = await failure(driverFor(installation, { reservedCpu: cpus }).preflight());
+    expect(err.userMessage).toBe(
+      `runtime.docker.reservedCpu (${cpus}) must be below node local's ${cpus} CPUs.`,
+    );
   });
 
   it('runs as uid 1000 with writable volumes and /tmp, a read-only root and no network', async () => {

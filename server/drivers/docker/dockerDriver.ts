@@ -1,6 +1,8 @@
+import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import type { NodeItem } from '../../../sdk/nodeWire.js';
 import { ensureValidSpec, WORKSPACE_ID_PATTERN } from '../ensureValidSpec.js';
+import { prepareWorkspacesParent } from '../local/cgroups.js';
 import { KeyedLock } from '../local/keyedLock.js';
 import type { NodeReporter } from '../nodeReporter.js';
 import {
@@ -20,7 +22,7 @@ import {
 } from './containerSpec.js';
 import { runtimeState, runtimeUsage } from './containerState.js';
 import { isNotFound } from './dockerCall.js';
-import { DockerNode, type DockerNodeConfig } from './dockerNodes.js';
+import { type DockerHost, DockerNode, type DockerNodeConfig } from './dockerNodes.js';
 import { pickNode } from './placement.js';
 import { WorkspaceContainer } from './workspaceContainer.js';
 
@@ -43,6 +45,18 @@ export interface DockerDriverConfig {
   callTimeoutMs?: number | undefined;
   /** How long `start` watches a new workspace container for an agent that dies at once. Default 300 ms. */
   startWatchMs?: number | undefined;
+  /**
+   * The cgroup (relative to the cgroup root) that holds every workspace container on a node of
+   * this machine, as the local driver's boxes share one. Default "remote-claude".
+   */
+  cgroupParent?: string | undefined;
+  /**
+   * CPU cores of this machine kept from all workspace containers together (the parent cgroup's
+   * cap is the host's CPUs minus this). Default 0: no cap, the parent's low weight only.
+   */
+  reservedCpu?: number | undefined;
+  /** Where the cgroup file system is mounted on this machine. Default /sys/fs/cgroup. */
+  cgroupRoot?: string | undefined;
 }
 
 const DEFAULT_GRACE_SECONDS = 10;
@@ -55,6 +69,7 @@ const DEFAULT_START_WATCH_MS = 300;
 /** dockerode passes abortSignal on stats too; its type definitions do not say so. */
 type StatsOptions = { stream?: false; 'one-shot'?: boolean };
 const INSTALLATION_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,39}$/;
+const CGROUP_PARENT_PATTERN = /^(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 /** Serialises placement: a node's load is read and a container made there before the next look. */
 const PLACEMENT_LOCK = '#placement';
 
@@ -82,6 +97,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
   private readonly locks = new KeyedLock();
   private readonly callTimeoutMs: number;
   private readonly startWatchMs: number;
+  private readonly cgroup: { parent: string; reservedCpu: number; root: string };
 
   constructor(config: DockerDriverConfig) {
     if (!INSTALLATION_PATTERN.test(config.installation)) {
@@ -94,6 +110,14 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
       throw new Error('DockerDriverConfig.nodes have duplicate names.');
     this.callTimeoutMs = config.callTimeoutMs ?? 30_000;
     this.startWatchMs = config.startWatchMs ?? DEFAULT_START_WATCH_MS;
+    const parent = config.cgroupParent ?? 'remote-claude';
+    if (!CGROUP_PARENT_PATTERN.test(parent))
+      throw new Error('DockerDriverConfig.cgroupParent must be a relative cgroup path without "..".');
+    this.cgroup = {
+      parent,
+      reservedCpu: config.reservedCpu ?? 0,
+      root: config.cgroupRoot ?? '/sys/fs/cgroup',
+    };
     this.nodeList = config.nodes.map((n) => new DockerNode(n, this.callTimeoutMs));
     this.settings = {
       installation: config.installation,
@@ -129,7 +153,13 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
       const found = await this.find(id);
       if (found) {
         const { container } = found;
-        const want = containerOptions(spec, this.settings, (await container.node.host()).cpu);
+        const node = container.node;
+        const want = containerOptions(
+          spec,
+          this.settings,
+          (await node.host()).cpu,
+          await this.cgroupParent(node),
+        );
         if (found.info.Config.Labels?.[LABEL.spec] !== want.Labels?.[LABEL.spec]) {
           await container.remove(DEFAULT_GRACE_SECONDS);
           await container.create(want, this.settings.image);
@@ -138,11 +168,73 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
       }
       return this.locks.run(PLACEMENT_LOCK, async () => {
         const node = await this.place(spec);
-        const options = containerOptions(spec, this.settings, (await node.host()).cpu);
+        const options = containerOptions(
+          spec,
+          this.settings,
+          (await node.host()).cpu,
+          await this.cgroupParent(node),
+        );
         await this.container(node, id).create(options, this.settings.image);
         return this.ref(id, node);
       });
     });
+  }
+
+  /**
+   * Refuses a reserve that cannot take effect on a node of this machine that answers: one that
+   * leaves no core for workspaces, or a daemon on systemd's cgroup driver (its containers live in
+   * slices systemd manages, where this driver writes no limits). Nodes that do not answer yet are
+   * checked when a workspace is first placed there.
+   */
+  async preflight(): Promise<void> {
+    for (const node of this.nodeList) {
+      if (!node.local || this.cgroup.reservedCpu === 0) continue;
+      const host = await node.hostDetails().catch(() => undefined);
+      if (host && (await this.onThisMachine(node))) this.ensureReserveFits(node, host);
+    }
+  }
+
+  /**
+   * The CgroupParent for workspace containers on `node`: the parent cgroup every workspace on this
+   * machine shares (weight and cap written first, as the local driver does for its boxes), so one
+   * workspace's fork bomb or CPU hog leaves the control plane its reserved cores. Undefined where
+   * the driver cannot write that cgroup: a daemon on another machine (the cgroups are there), or
+   * one on systemd's cgroup driver.
+   */
+  private async cgroupParent(node: DockerNode): Promise<string | undefined> {
+    if (!node.local) return undefined;
+    const host = await node.hostDetails();
+    if (!(await this.onThisMachine(node))) return undefined;
+    this.ensureReserveFits(node, host);
+    if (host.cgroupDriver !== 'cgroupfs') return undefined;
+    const { parent, reservedCpu, root } = this.cgroup;
+    await prepareWorkspacesParent(root, parent, reservedCpu > 0 ? host.cpu - reservedCpu : undefined);
+    return `/${parent}`;
+  }
+
+  /** A daemon on a unix socket may still run elsewhere (Docker Desktop's VM): its name says. */
+  private async onThisMachine(node: DockerNode): Promise<boolean> {
+    return node.local && (await node.hostDetails()).hostname === hostname();
+  }
+
+  private ensureReserveFits(node: DockerNode, host: DockerHost): void {
+    const { reservedCpu } = this.cgroup;
+    if (reservedCpu === 0) return;
+    if (reservedCpu >= host.cpu) {
+      throw new DriverError({
+        reason: 'invalid_spec',
+        userMessage: `runtime.docker.reservedCpu (${reservedCpu}) must be below node ${node.name}'s ${host.cpu} CPUs.`,
+      });
+    }
+    if (host.cgroupDriver !== 'cgroupfs') {
+      throw new DriverError({
+        reason: 'unavailable',
+        userMessage:
+          `runtime.docker.reservedCpu cannot take effect on node ${node.name}: its daemon uses the ` +
+          `${host.cgroupDriver} cgroup driver. Run dockerd with --exec-opt native.cgroupdriver=cgroupfs, ` +
+          'or set runtime.docker.reservedCpu: 0 and cap the workspaces with a systemd slice.',
+      });
+    }
   }
 
   /**

@@ -33,5 +33,7 @@ export function dockerDriverConfig(config: Config): DockerDriverConfig {
     init: d.init,
     nodes,
     callTimeoutMs: d.callTimeout * 1000,
+    cgroupParent: d.cgroupParent,
+    reservedCpu: d.reservedCpu,
   };
 }

@@ -28,6 +28,15 @@ export interface DockerNodeConfig {
   };
 }
 
+/** A node's machine, as `docker info` describes it. */
+export interface DockerHost {
+  cpu: number;
+  memoryBytes: number;
+  /** `cgroupfs` or `systemd`: how the daemon names and makes container cgroups. */
+  cgroupDriver: string;
+  hostname: string;
+}
+
 /** One of the installation's containers on a node, as `docker ps -a` lists it. */
 export interface NodeBox {
   workspaceId: string;
@@ -39,7 +48,9 @@ export interface NodeBox {
 
 /** dockerode takes an abortSignal on info and ping too; its type definitions do not say so. */
 interface SignalCalls {
-  info(opts: { abortSignal: AbortSignal }): Promise<{ NCPU?: number; MemTotal?: number }>;
+  info(opts: {
+    abortSignal: AbortSignal;
+  }): Promise<{ NCPU?: number; MemTotal?: number; CgroupDriver?: string; Name?: string }>;
   ping(opts: { abortSignal: AbortSignal }): Promise<unknown>;
 }
 
@@ -48,7 +59,9 @@ export class DockerNode {
   readonly client: Docker;
   readonly endpoint: string;
   readonly capacity: NonNullable<DockerNodeConfig['capacity']>;
-  private hostSize?: { cpu: number; memoryBytes: number };
+  /** Whether the daemon is reached by a unix socket on this machine (it may still be a VM's). */
+  readonly local: boolean;
+  private hostInfo?: DockerHost;
 
   constructor(
     config: DockerNodeConfig,
@@ -59,6 +72,7 @@ export class DockerNode {
     const { options, endpoint } = clientOptions(config.docker);
     this.client = new Docker(options);
     this.endpoint = endpoint;
+    this.local = 'socketPath' in config.docker;
   }
 
   /** A Docker API call on this node with the default deadline (or `ms`); errors become DriverErrors. */
@@ -72,11 +86,22 @@ export class DockerNode {
 
   /** The machine's CPU count and memory (docker info), asked once. */
   async host(): Promise<{ cpu: number; memoryBytes: number }> {
-    if (!this.hostSize) {
+    const { cpu, memoryBytes } = await this.hostDetails();
+    return { cpu, memoryBytes };
+  }
+
+  /** What `docker info` says about the machine, asked once. */
+  async hostDetails(): Promise<DockerHost> {
+    if (!this.hostInfo) {
       const info = await this.call((d, abortSignal) => (d as unknown as SignalCalls).info({ abortSignal }));
-      this.hostSize = { cpu: Number(info.NCPU) || 1, memoryBytes: Number(info.MemTotal) || 0 };
+      this.hostInfo = {
+        cpu: Number(info.NCPU) || 1,
+        memoryBytes: Number(info.MemTotal) || 0,
+        cgroupDriver: info.CgroupDriver ?? 'unknown',
+        hostname: info.Name ?? '',
+      };
     }
-    return this.hostSize;
+    return this.hostInfo;
   }
 
   /** Whether the daemon answers a ping within the deadline, and if not, why. */

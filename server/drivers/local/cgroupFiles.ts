@@ -40,6 +40,11 @@ export interface BoxCgroup {
    * or no cap when undefined. Called by `recreate` when the cgroup was opened with a parent cap.
    */
   applyParentLimits(cpu: number | undefined): Promise<void>;
+  /**
+   * Creates the parent cgroup where it is missing (on v2 with the controllers enabled down to it)
+   * and writes its weight and cap, for boxes that another manager (Docker's runc) creates in it.
+   */
+  prepareParent(cpu: number | undefined): Promise<void>;
   /** Writes the limits into the existing cgroup. @throws like `recreate`. */
   applyLimits(limits: CgroupLimits): Promise<void>;
   /** Whether the cgroup directory exists. */

@@ -51,6 +51,11 @@ export class CgroupV1 implements BoxCgroup {
     await this.applyLimits(limits);
   }
 
+  async prepareParent(cpu: number | undefined): Promise<void> {
+    await makeCgroupDir(join(this.root, 'cpu', this.parent));
+    await this.applyParentLimits(cpu);
+  }
+
   async applyParentLimits(cpu: number | undefined): Promise<void> {
     const dir = join(this.root, 'cpu', this.parent);
     await writeControl(join(dir, 'cpu.shares'), String(PARENT_CPU_SHARES));

@@ -41,16 +41,20 @@ export class CgroupV2 implements BoxCgroup {
   }
 
   async recreate(limits: CgroupLimits): Promise<void> {
+    await this.prepareParent(this.parentCpu);
+    await dropIfIdle(this.dir);
+    await makeCgroupDir(this.dir);
+    await this.applyLimits(limits);
+  }
+
+  async prepareParent(cpu: number | undefined): Promise<void> {
     let level = this.root;
     for (const segment of ['', ...this.parent.split('/').filter(Boolean)]) {
       level = join(level, segment);
       if (segment !== '') await makeCgroupDir(level);
       await this.enableControllers(level);
     }
-    await dropIfIdle(this.dir);
-    await makeCgroupDir(this.dir);
-    await this.applyParentLimits(this.parentCpu);
-    await this.applyLimits(limits);
+    await this.applyParentLimits(cpu);
   }
 
   async applyParentLimits(cpu: number | undefined): Promise<void> {

@@ -37,3 +37,18 @@ export async function openBoxCgroup(
   }
   return new CgroupV1(root, parent, workspaceId, await exists(join(root, 'cpuacct')), parentCpu);
 }
+
+/**
+ * Makes the parent cgroup that holds every workspace on this host ready for boxes created by
+ * someone else (Docker's runc with `CgroupParent`): it exists, carries the workspaces' CPU weight
+ * and caps them all together at `cpu` cores (no cap when undefined).
+ * @throws DriverError `unavailable` (no cgroup file system), `start_failed` (not allowed to write).
+ */
+export async function prepareWorkspacesParent(
+  root: string,
+  parent: string,
+  cpu: number | undefined,
+): Promise<void> {
+  const cgroup = await openBoxCgroup(root, parent, 'parent-only', cpu);
+  await cgroup.prepareParent(cpu);
+}
