@@ -18,6 +18,8 @@ export class TaskIngest {
     private readonly o: {
       store: TaskStore;
       usage: UsageStore;
+      /** Resolves once the gateway has recorded the usage of the workspace's finished responses. */
+      meteringSettled(workspaceId: string): Promise<void>;
       hub: AgentHub;
       tasks: TaskService;
       clock: Clock;
@@ -138,11 +140,9 @@ export class TaskIngest {
         finished_at: now,
         turns: task.turns + (r.num_turns ?? 1),
         duration_ms: Number(task.duration_ms) + (r.duration_ms ?? 0),
-        input_tokens: Number(task.input_tokens) + (usage?.input_tokens ?? 0),
-        output_tokens: Number(task.output_tokens) + (usage?.output_tokens ?? 0),
-        // What the gateway metered at our prices (Claude Code's total_cost_usd is its own estimate).
-        cost_usd: await this.o.usage.sumForTask(taskId),
       });
+      await this.unmeteredResult(taskId, workspaceId, r);
+      tasks.pump(workspaceId);
       tasks.pump(workspaceId);
     } else if (msg.kind === 'rc_exit') {
       const { signal, exitCode, stderrTail } = msg.data;
@@ -155,6 +155,25 @@ export class TaskIngest {
       if (moved) tasks.pump(workspaceId);
     }
     tasks.changed(taskId);
+  }
+
+  /**
+   * A task's cost and tokens are what the gateway metered: each usage row is added to the task as
+   * it is recorded (UsageStore.insert), so the result's own figures, which cover the same requests,
+   * are not added as well. Only when the gateway metered nothing for the task (its responses
+   * carried no usage it could read) do the result's figures stand in. Waiting for the gateway
+   * first keeps a row still being recorded from being counted a second time that way.
+   */
+  private async unmeteredResult(taskId: string, workspaceId: string, r: MessageOf<'result'>): Promise<void> {
+    await this.o.meteringSettled(workspaceId);
+    if (await this.o.usage.hasTask(taskId)) return;
+    const task = await this.o.store.byId(taskId);
+    if (!task) return;
+    await this.o.store.update(taskId, {
+      input_tokens: Number(task.input_tokens) + (r.usage?.input_tokens ?? 0),
+      output_tokens: Number(task.output_tokens) + (r.usage?.output_tokens ?? 0),
+      cost_usd: Number(task.cost_usd) + (r.total_cost_usd ?? 0),
+    });
   }
 
   /**

@@ -8,6 +8,7 @@ import type { CreateTaskBody, TaskStatus } from '../../sdk/taskWire.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/configSchema.js';
 import { ACTIVE, type TaskRow, type TaskStore } from '../store/taskStore.js';
+import type { TaskUsageTotals } from '../store/usageStore.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
 import type { AgentConnection, AgentHub } from '../workspaces/agentHub.js';
 import type { WorkspaceService } from '../workspaces/workspaceService.js';
@@ -259,6 +260,13 @@ export class TaskService {
 
   changed(taskId: string): void {
     this.feed.emit('task', taskId);
+  }
+
+  /** The gateway metered a request of the task; `totals` are the task's totals now. */
+  metered(totals: TaskUsageTotals): void {
+    const { taskId, costUsd, inputTokens, outputTokens } = totals;
+    this.feed.emit('usage', taskId, { type: 'usage', taskId, costUsd, inputTokens, outputTokens });
+    this.changed(taskId);
   }
 
   private async note(taskId: string, reason: string): Promise<void> {

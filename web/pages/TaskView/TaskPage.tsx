@@ -5,7 +5,7 @@ import { Alert, Center, Loader, Stack, VisuallyHidden } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { useCallback, useMemo, useRef, useState } from 'react';
 import { ApiError } from '../../../sdk/client/apiError.js';
-import type { TaskEvent } from '../../../sdk/taskWire.js';
+import type { Task, TaskEvent, TaskUsageFrame } from '../../../sdk/taskWire.js';
 import { canRun, isAdmin, useSession } from '../../app/session.js';
 import { isTaskFinished, taskStatusLook } from '../../lib/status.js';
 import { ApprovalCard } from './ApprovalCard.js';
@@ -48,8 +48,21 @@ export default function TaskPage({ id }: { id: string }) {
     },
     [refresh],
   );
+  // The header's cost and tokens move with each metered model request, without a refetch.
+  const onUsage = useCallback(
+    (f: TaskUsageFrame) =>
+      queryClient.setQueryData<Task>(taskKey(id), (t) =>
+        t ? { ...t, costUsd: f.costUsd, inputTokens: f.inputTokens, outputTokens: f.outputTokens } : t,
+      ),
+    [queryClient, id],
+  );
   // A task that is not there (404) has no events to follow either.
-  const { events, historyCount, connection } = useTaskEvents(id, onLive, !(task.isError && !task.data));
+  const { events, historyCount, connection } = useTaskEvents(
+    id,
+    onLive,
+    onUsage,
+    !(task.isError && !task.data),
+  );
   const items = useConversation(events);
   const approvals = usePendingApprovals(task.data);
   // Answered cards leave at once, before the refetch confirms it.
