@@ -118,14 +118,20 @@ export const TaskEventPage = z.object({ items: z.array(TaskEvent), next: z.numbe
 
 export const TaskMessageBody = z.strictObject({ text: Prompt });
 
+export const approvalStatuses = ['pending', 'allowed', 'denied', 'expired'] as const;
+export const ApprovalStatus = z.enum(approvalStatuses);
+export type ApprovalStatus = z.infer<typeof ApprovalStatus>;
+
 export const Approval = z.object({
   id: z.string(),
   taskId: Id,
   seq: z.number(),
   toolName: z.string(),
   input: z.unknown(),
-  status: z.enum(['pending', 'allowed', 'denied']),
-  message: z.string().nullable(),
+  status: ApprovalStatus.describe(
+    'expired: the turn ended (the task was cancelled, interrupted, or its process or workspace went) before anyone answered.',
+  ),
+  message: z.string().nullable().describe('The deny message, or why it expired ("Task cancelled.").'),
   decidedBy: z.string().nullable(),
   decidedAt: z.string().nullable(),
   createdAt: z.string(),

@@ -1,6 +1,6 @@
 // Tasks, their event log and their approvals (server/http/routes/taskRoutes.ts, taskEventRoutes.ts).
 import type { z } from 'zod';
-import type { ApprovalBody, CreateTaskBody, TaskEvent, TaskListQuery } from '../taskWire.js';
+import type { ApprovalBody, ApprovalStatus, CreateTaskBody, TaskEvent, TaskListQuery } from '../taskWire.js';
 import { type FollowOptions, followTaskEvents } from './taskEventStream.js';
 import { queryString, seg, type Transport } from './transport.js';
 
@@ -54,7 +54,7 @@ export class TasksApi {
     return this.t.call('POST', `${taskPath(id)}/cancel`, 'Task');
   }
 
-  approvals(id: string, status?: 'pending' | 'allowed' | 'denied') {
+  approvals(id: string, status?: ApprovalStatus) {
     return this.t.call('GET', `${taskPath(id)}/approvals${queryString({ status })}`, 'ApprovalList');
   }
 

@@ -9,7 +9,7 @@ import { ACTIVE, type TaskStore } from '../store/taskStore.js';
 import type { UsageStore } from '../store/usageStore.js';
 import type { AgentConnection, AgentHub } from '../workspaces/agentHub.js';
 import { parseLine, toWireEvent } from './taskEvents.js';
-import type { TaskService } from './taskService.js';
+import { EXPIRED_BECAUSE, type TaskService } from './taskService.js';
 
 export class TaskIngest {
   private readonly chains = new Map<string, Promise<void>>();
@@ -95,9 +95,17 @@ export class TaskIngest {
         (a) => a.remember && a.tool_name === req.tool_name,
       );
       const task = await store.byId(taskId);
+      if (!task || !(ACTIVE as readonly string[]).includes(task.status)) {
+        // Asked after the turn was over (a cancel got there first): nobody will answer it.
+        await tasks.expireApprovals(
+          taskId,
+          task?.status === 'cancelled' ? EXPIRED_BECAUSE.cancelled : EXPIRED_BECAUSE.turnEnded,
+        );
+        tasks.changed(taskId);
+        return;
+      }
       const answered =
         remembered &&
-        task &&
         (await tasks.answer(task, requestId, { decision: 'allow', remember: false }, 'remembered').then(
           () => true,
           (err) => {
@@ -141,6 +149,7 @@ export class TaskIngest {
         turns: task.turns + (r.num_turns ?? 1),
         duration_ms: Number(task.duration_ms) + (r.duration_ms ?? 0),
       });
+      await tasks.expireApprovals(taskId, EXPIRED_BECAUSE.turnEnded);
       await this.unmeteredResult(taskId, workspaceId, r);
       tasks.pump(workspaceId);
       tasks.pump(workspaceId);
@@ -152,6 +161,7 @@ export class TaskIngest {
         }`,
         finished_at: now,
       });
+      await tasks.expireApprovals(taskId, EXPIRED_BECAUSE.processExited);
       if (moved) tasks.pump(workspaceId);
     }
     tasks.changed(taskId);
@@ -198,6 +208,7 @@ export class TaskIngest {
             'The workspace restarted during this turn; send a follow-up to continue the session.',
           finished_at: this.o.clock.now().toISOString(),
         });
+        await tasks.expireApprovals(task.id, EXPIRED_BECAUSE.workspaceGone);
         tasks.changed(task.id);
       }
     } catch (err) {

@@ -13,7 +13,14 @@ import { Composer } from './Composer.js';
 import { EventList } from './EventList.js';
 import { prefetchHistory } from './historyPrefetch.js';
 import { TaskHeader } from './TaskHeader.js';
-import { approvalsKey, fetchTask, taskKey, usePendingApprovals, useTask } from './taskViewApi.js';
+import {
+  approvalsKey,
+  fetchTask,
+  taskKey,
+  useExpiredApprovals,
+  usePendingApprovals,
+  useTask,
+} from './taskViewApi.js';
 import { useConversation } from './useConversation.js';
 import { useTaskEvents } from './useTaskEvents.js';
 
@@ -26,6 +33,8 @@ const MOVES_TASK = new Set([
   'control_response',
   'rc_exit',
 ]);
+
+const NONE: ReadonlySet<string> = new Set();
 
 export default function TaskPage({ id }: { id: string }) {
   const me = useSession();
@@ -65,6 +74,7 @@ export default function TaskPage({ id }: { id: string }) {
   );
   const items = useConversation(events);
   const approvals = usePendingApprovals(task.data);
+  const expired = useExpiredApprovals(task.data);
   // Answered cards leave at once, before the refetch confirms it.
   const [answered, setAnswered] = useState<ReadonlySet<string>>(new Set());
   const pending = useMemo(
@@ -124,6 +134,7 @@ export default function TaskPage({ id }: { id: string }) {
           items={items}
           eventCount={events.length}
           pendingApprovals={pendingIds}
+          expiredApprovals={expired.data ?? NONE}
           active={!finished && t.status !== 'waiting_for_input'}
         />
       )}
