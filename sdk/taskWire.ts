@@ -95,6 +95,21 @@ export const TaskEvent = z.object({
   createdAt: z.string(),
 });
 export type TaskEvent = z.infer<typeof TaskEvent>;
+
+/**
+ * A live frame of the event streams beside the events: the task's totals after the model gateway
+ * metered one of its requests. Not stored and without a seq, so it is never replayed; the task
+ * itself (GET /api/v1/tasks/:id) has the same totals. SSE sends it as `event: task_usage`, a
+ * WebSocket as a text frame that has `type: "usage"` and no `seq`.
+ */
+export const TaskUsageFrame = z.object({
+  type: z.literal('usage'),
+  taskId: Id,
+  costUsd: z.number().describe("The task's cost so far: the sum of its metered requests, in USD."),
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+});
+export type TaskUsageFrame = z.infer<typeof TaskUsageFrame>;
 export const TaskEventsQuery = z.strictObject({
   after: z.coerce.number().pipe(z.int().min(0)).default(0),
   limit: z.coerce.number().pipe(z.int().min(1).max(1000)).default(200),
@@ -103,14 +118,20 @@ export const TaskEventPage = z.object({ items: z.array(TaskEvent), next: z.numbe
 
 export const TaskMessageBody = z.strictObject({ text: Prompt });
 
+export const approvalStatuses = ['pending', 'allowed', 'denied', 'expired'] as const;
+export const ApprovalStatus = z.enum(approvalStatuses);
+export type ApprovalStatus = z.infer<typeof ApprovalStatus>;
+
 export const Approval = z.object({
   id: z.string(),
   taskId: Id,
   seq: z.number(),
   toolName: z.string(),
   input: z.unknown(),
-  status: z.enum(['pending', 'allowed', 'denied']),
-  message: z.string().nullable(),
+  status: ApprovalStatus.describe(
+    'expired: the turn ended (the task was cancelled, interrupted, or its process or workspace went) before anyone answered.',
+  ),
+  message: z.string().nullable().describe('The deny message, or why it expired ("Task cancelled.").'),
   decidedBy: z.string().nullable(),
   decidedAt: z.string().nullable(),
   createdAt: z.string(),

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { NodeList } from '../nodeWire.js';
 import { SecretInfo, SecretList } from '../secretWire.js';
-import { ApprovalList, Task, TaskEvent, TaskEventPage, TaskPage } from '../taskWire.js';
+import { ApprovalList, Task, TaskEvent, TaskEventPage, TaskPage, TaskUsageFrame } from '../taskWire.js';
 import { UsageReport } from '../usageWire.js';
 import {
   AuditPage,
@@ -40,6 +40,7 @@ export const responseSchemas = {
   TaskPage,
   TaskEvent,
   TaskEventPage,
+  TaskUsageFrame,
   ApprovalList,
   NodeList,
   UsageReport,

@@ -3,9 +3,15 @@
 // runs in Node and in a browser alike.
 
 import { SseParser } from '../sseParser.js';
-import type { TaskEvent } from '../taskWire.js';
+import type { TaskEvent, TaskUsageFrame } from '../taskWire.js';
 import { ApiError, unreachableError } from './apiError.js';
 import type { Transport } from './transport.js';
+
+export interface FollowOptions {
+  after?: number;
+  signal?: AbortSignal;
+  onUsage?: (frame: TaskUsageFrame) => void;
+}
 
 /** Wait before resuming a dropped event stream, so a server that is restarting has a moment. */
 const RESUME_DELAY_MS = 250;
@@ -16,12 +22,13 @@ const RESUME_DELAY_MS = 250;
  * `signal` or by leaving the loop. A dropped connection is resumed once from the last seq
  * received (Last-Event-ID); if that fails too, or the resumed stream drops again before
  * delivering anything, it throws ApiError `stream_dropped`. Refusals (404, 401) throw ApiError
- * at once.
+ * at once. `onUsage` sees the live usage frames between the events (the task's totals each time
+ * the gateway metered one of its model requests); one that does not parse is skipped.
  */
 export async function* followTaskEvents(
   t: Transport,
   id: string,
-  opts: { after?: number; signal?: AbortSignal } = {},
+  opts: FollowOptions = {},
 ): AsyncGenerator<TaskEvent, void, undefined> {
   const stop = new AbortController();
   const onAbort = () => stop.abort();
@@ -42,6 +49,7 @@ export async function* followTaskEvents(
           const { done, value } = await reader.read();
           if (done) break;
           for (const m of parser.push(decoder.decode(value, { stream: true }))) {
+            if (m.event === 'task_usage') await deliverUsage(t, m.data, opts.onUsage);
             if (m.event !== 'task_event') continue;
             const event = await parseEvent(t, m.data);
             if (event.seq <= last) continue;
@@ -101,6 +109,18 @@ async function openStream(
     throw new ApiError(res.status, 'bad_response', 'The server did not answer with an event stream.');
   }
   return res.body as ReadableStream<Uint8Array>;
+}
+
+/** A usage frame that does not parse is dropped: the task's own totals stay right. */
+async function deliverUsage(t: Transport, data: string, onUsage: FollowOptions['onUsage']): Promise<void> {
+  if (!onUsage) return;
+  let frame: TaskUsageFrame | undefined;
+  try {
+    frame = await t.check('TaskUsageFrame', JSON.parse(data));
+  } catch {
+    return;
+  }
+  if (typeof frame?.costUsd === 'number') onUsage(frame);
 }
 
 async function parseEvent(t: Transport, data: string): Promise<TaskEvent> {

@@ -1,7 +1,7 @@
 // Tasks, their event log and their approvals (server/http/routes/taskRoutes.ts, taskEventRoutes.ts).
 import type { z } from 'zod';
-import type { ApprovalBody, CreateTaskBody, TaskEvent, TaskListQuery } from '../taskWire.js';
-import { followTaskEvents } from './taskEventStream.js';
+import type { ApprovalBody, ApprovalStatus, CreateTaskBody, TaskEvent, TaskListQuery } from '../taskWire.js';
+import { type FollowOptions, followTaskEvents } from './taskEventStream.js';
 import { queryString, seg, type Transport } from './transport.js';
 
 export function taskPath(id: string): string {
@@ -31,10 +31,7 @@ export class TasksApi {
   }
 
   /** The events after `after` as they happen, over Server-Sent Events (see taskEventStream.ts). */
-  follow(
-    id: string,
-    opts: { after?: number; signal?: AbortSignal } = {},
-  ): AsyncGenerator<TaskEvent, void, undefined> {
+  follow(id: string, opts: FollowOptions = {}): AsyncGenerator<TaskEvent, void, undefined> {
     return followTaskEvents(this.t, id, opts);
   }
 
@@ -57,7 +54,7 @@ export class TasksApi {
     return this.t.call('POST', `${taskPath(id)}/cancel`, 'Task');
   }
 
-  approvals(id: string, status?: 'pending' | 'allowed' | 'denied') {
+  approvals(id: string, status?: ApprovalStatus) {
     return this.t.call('GET', `${taskPath(id)}/approvals${queryString({ status })}`, 'ApprovalList');
   }
 

@@ -82,7 +82,8 @@ export class ModelGateway {
   private readonly parser: http.Server;
   private readonly meta = new WeakMap<Duplex, { workspaceId: string }>();
   private readonly open = new Set<Duplex>();
-  private readonly pending = new Set<Promise<void>>();
+  /** Usage being recorded, with the workspace it is for. */
+  private readonly pending = new Map<Promise<void>, string>();
   private readonly connectTimeoutMs: number;
   private listener: net.Server | undefined;
   private closed = false;
@@ -144,7 +145,16 @@ export class ModelGateway {
     for (const s of this.open) s.destroy();
     this.agent.destroy();
     if (server?.listening) await new Promise((resolve) => server.close(resolve));
-    await Promise.allSettled([...this.pending]);
+    await Promise.allSettled([...this.pending.keys()]);
+  }
+
+  /**
+   * Resolves once the usage of every response from the workspace that has ended so far is
+   * recorded. Never rejects.
+   */
+  async settled(workspaceId: string): Promise<void> {
+    const mine = [...this.pending].filter(([, ws]) => ws === workspaceId).map(([p]) => p);
+    await Promise.allSettled(mine);
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -247,7 +257,10 @@ export class ModelGateway {
       up.once('close', () => {
         if (!up.complete) res.destroy();
         const requestId = up.headers['request-id'];
-        this.track(this.account(attr, collector, typeof requestId === 'string' ? requestId : undefined));
+        this.track(
+          attr.workspaceId,
+          this.account(attr, collector, typeof requestId === 'string' ? requestId : undefined),
+        );
       });
     });
     out.on('error', (err) => {
@@ -308,8 +321,8 @@ export class ModelGateway {
     }
   }
 
-  private track(p: Promise<void>): void {
-    this.pending.add(p);
+  private track(workspaceId: string, p: Promise<void>): void {
+    this.pending.set(p, workspaceId);
     void p.finally(() => this.pending.delete(p));
   }
 }

@@ -249,6 +249,17 @@ export class TaskStore {
     return Number(res.numUpdatedRows) > 0;
   }
 
+  /** Marks the task's pending approvals expired, saying why; returns how many there were. */
+  async expirePending(taskId: string, message: string): Promise<number> {
+    const res = await this.db.kysely
+      .updateTable('task_approvals')
+      .set({ status: 'expired', message, decided_at: this.now() })
+      .where('task_id', '=', taskId)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
   async countPending(taskId: string): Promise<number> {
     const r = await this.db.kysely
       .selectFrom('task_approvals')

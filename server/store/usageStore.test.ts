@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DAY, email, T0, useStore } from '../../test/support/storeTestKit.js';
 import { engines } from '../../test/support/testDb.js';
+import { iso } from './schema.js';
+import { TaskStore } from './taskStore.js';
 import { type UsageRecordInput, UsageStore } from './usageStore.js';
 import { UserStore } from './userStore.js';
 import { WorkspaceStore } from './workspaceStore.js';
@@ -106,5 +108,61 @@ describe.each(engines)('UsageStore on %s', (engine) => {
     expect(
       await usage.aggregate({ from: to, to: new Date(Date.parse(T0) + 3 * DAY), groupBy: 'user' }),
     ).toEqual([]);
+  });
+  it("adds each row of a task to the task's totals in the same transaction and returns them", async () => {
+    const { db, clock } = ctx;
+    const usage = new UsageStore(db, clock);
+    const tasks = new TaskStore(db, clock);
+    const ann = await new UserStore(db, clock).create({ email: email('ann'), role: 'member' });
+    await new WorkspaceStore(db, clock).createOrGet({
+      id: 'ws-t',
+      ownerId: ann.id,
+      repository: 'https://git.test/acme/api',
+      name: 'api',
+      driver: 'local',
+      cpu: 1,
+      memoryBytes: 1,
+      pids: 1,
+    });
+    const task = await tasks.create({
+      ownerId: ann.id,
+      workspaceId: 'ws-t',
+      repository: 'https://git.test/acme/api',
+      prompt: 'hi',
+      permissionMode: 'default',
+    });
+    const row = (over: Partial<UsageRecordInput>): UsageRecordInput => ({
+      userId: ann.id,
+      workspaceId: 'ws-t',
+      taskId: task.id,
+      model: 'claude-sonnet-4-5',
+      inputTokens: 100,
+      outputTokens: 7,
+      cacheCreationTokens: 1000,
+      cacheReadTokens: 1000,
+      costUsd: 0.125,
+      ...over,
+    });
+    expect(await usage.hasTask(task.id)).toBe(false);
+    clock.advance(DAY);
+    expect(await usage.insert(row({}))).toEqual({
+      taskId: task.id,
+      costUsd: 0.125,
+      inputTokens: 100,
+      outputTokens: 7,
+    });
+    expect(await usage.insert(row({ inputTokens: 5_000_000_000, outputTokens: 3, costUsd: 0.25 }))).toEqual({
+      taskId: task.id,
+      costUsd: 0.375,
+      inputTokens: 5_000_000_100,
+      outputTokens: 10,
+    });
+    expect(await usage.insert(row({ taskId: undefined }))).toBeUndefined();
+    expect(await usage.insert(row({ taskId: 'deleted-task' }))).toBeUndefined();
+    const stored = await tasks.byId(task.id);
+    expect(Number(stored?.cost_usd)).toBeCloseTo(await usage.sumForTask(task.id), 10);
+    expect(Number(stored?.input_tokens)).toBe(5_000_000_100);
+    expect(iso(stored?.updated_at ?? null)).toBe(task.updated_at);
+    expect(await usage.hasTask(task.id)).toBe(true);
   });
 });

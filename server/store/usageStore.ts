@@ -19,6 +19,14 @@ export interface UsageRecordInput {
   requestId?: string | undefined;
 }
 
+/** A task's totals after a usage row was added to them. */
+export interface TaskUsageTotals {
+  taskId: string;
+  costUsd: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
 export type UsageGroupBy = 'user' | 'task' | 'repository';
 
 export interface UsageTotals {
@@ -50,24 +58,62 @@ export class UsageStore {
     private readonly clock: Clock,
   ) {}
 
-  async insert(input: UsageRecordInput): Promise<void> {
-    await this.db.kysely
-      .insertInto('usage_records')
-      .values({
-        id: randomUUID(),
-        created_at: this.clock.now().toISOString(),
-        user_id: input.userId,
-        workspace_id: input.workspaceId,
-        task_id: input.taskId ?? null,
-        model: input.model,
-        input_tokens: input.inputTokens,
-        output_tokens: input.outputTokens,
-        cache_creation_tokens: input.cacheCreationTokens,
-        cache_read_tokens: input.cacheReadTokens,
-        cost_usd: input.costUsd,
-        request_id: input.requestId ?? null,
-      })
-      .execute();
+  /**
+   * Stores one usage row and, when it is for a task, adds its cost and tokens to the task's totals
+   * in the same transaction, so a task's totals are always the sum of its rows. Returns those new
+   * totals; undefined for usage outside a task, or for a task that has since been deleted.
+   */
+  async insert(input: UsageRecordInput): Promise<TaskUsageTotals | undefined> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('usage_records')
+        .values({
+          id: randomUUID(),
+          created_at: this.clock.now().toISOString(),
+          user_id: input.userId,
+          workspace_id: input.workspaceId,
+          task_id: input.taskId ?? null,
+          model: input.model,
+          input_tokens: input.inputTokens,
+          output_tokens: input.outputTokens,
+          cache_creation_tokens: input.cacheCreationTokens,
+          cache_read_tokens: input.cacheReadTokens,
+          cost_usd: input.costUsd,
+          request_id: input.requestId ?? null,
+        })
+        .execute();
+      if (!input.taskId) return undefined;
+      // updated_at stays: it orders a workspace's queue, and a cost is not a change of the task's state.
+      const row = await trx
+        .updateTable('tasks')
+        .set((eb) => ({
+          cost_usd: eb('cost_usd', '+', input.costUsd),
+          input_tokens: eb('input_tokens', '+', input.inputTokens),
+          output_tokens: eb('output_tokens', '+', input.outputTokens),
+        }))
+        .where('id', '=', input.taskId)
+        .returning(['cost_usd', 'input_tokens', 'output_tokens'])
+        .executeTakeFirst();
+      return row
+        ? {
+            taskId: input.taskId,
+            costUsd: Number(row.cost_usd),
+            inputTokens: Number(row.input_tokens),
+            outputTokens: Number(row.output_tokens),
+          }
+        : undefined;
+    });
+  }
+
+  /** Whether the gateway has metered any request of the task. */
+  async hasTask(taskId: string): Promise<boolean> {
+    const row = await this.db.kysely
+      .selectFrom('usage_records')
+      .select('id')
+      .where('task_id', '=', taskId)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /** What a task's model requests have cost so far, in USD. */

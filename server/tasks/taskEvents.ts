@@ -3,7 +3,7 @@
 // listening before it reads the history, then drops live events it has already seen.
 import { EventEmitter } from 'node:events';
 import { type ClaudeMessage, parseClaudeLine } from '../../sdk/claudeMessages.js';
-import type { TaskEvent } from '../../sdk/taskWire.js';
+import type { TaskEvent, TaskUsageFrame } from '../../sdk/taskWire.js';
 import { iso } from '../store/schema.js';
 import type { TaskStore } from '../store/taskStore.js';
 
@@ -57,11 +57,28 @@ export function eventJson(e: TaskEvent): string {
 /** Rows read per history page while a viewer catches up. */
 const REPLAY_PAGE = 500;
 
-/** In-process fan-out of newly stored events and task changes. */
-export class TaskFeed extends EventEmitter<{ event: [string, TaskEvent]; task: [string] }> {
+/** In-process fan-out of newly stored events, task changes and metered usage. */
+export class TaskFeed extends EventEmitter<{
+  event: [string, TaskEvent];
+  task: [string];
+  usage: [string, TaskUsageFrame];
+}> {
   constructor() {
     super();
     this.setMaxListeners(0);
+  }
+
+  /**
+   * Calls `deliver` with each usage frame of the task from now until `signal` aborts. Frames are
+   * live only: a viewer reads the totals so far from the task itself.
+   */
+  watchUsage(taskId: string, deliver: (f: TaskUsageFrame) => void, signal: AbortSignal): void {
+    if (signal.aborted) return;
+    const onUsage = (id: string, f: TaskUsageFrame) => {
+      if (id === taskId) deliver(f);
+    };
+    this.on('usage', onUsage);
+    signal.addEventListener('abort', () => this.off('usage', onUsage), { once: true });
   }
 
   /**

@@ -9,7 +9,7 @@ import { ACTIVE, type TaskStore } from '../store/taskStore.js';
 import type { UsageStore } from '../store/usageStore.js';
 import type { AgentConnection, AgentHub } from '../workspaces/agentHub.js';
 import { parseLine, toWireEvent } from './taskEvents.js';
-import type { TaskService } from './taskService.js';
+import { EXPIRED_BECAUSE, type TaskService } from './taskService.js';
 
 export class TaskIngest {
   private readonly chains = new Map<string, Promise<void>>();
@@ -18,6 +18,8 @@ export class TaskIngest {
     private readonly o: {
       store: TaskStore;
       usage: UsageStore;
+      /** Resolves once the gateway has recorded the usage of the workspace's finished responses. */
+      meteringSettled(workspaceId: string): Promise<void>;
       hub: AgentHub;
       tasks: TaskService;
       clock: Clock;
@@ -93,9 +95,17 @@ export class TaskIngest {
         (a) => a.remember && a.tool_name === req.tool_name,
       );
       const task = await store.byId(taskId);
+      if (!task || !(ACTIVE as readonly string[]).includes(task.status)) {
+        // Asked after the turn was over (a cancel got there first): nobody will answer it.
+        await tasks.expireApprovals(
+          taskId,
+          task?.status === 'cancelled' ? EXPIRED_BECAUSE.cancelled : EXPIRED_BECAUSE.turnEnded,
+        );
+        tasks.changed(taskId);
+        return;
+      }
       const answered =
         remembered &&
-        task &&
         (await tasks.answer(task, requestId, { decision: 'allow', remember: false }, 'remembered').then(
           () => true,
           (err) => {
@@ -138,11 +148,10 @@ export class TaskIngest {
         finished_at: now,
         turns: task.turns + (r.num_turns ?? 1),
         duration_ms: Number(task.duration_ms) + (r.duration_ms ?? 0),
-        input_tokens: Number(task.input_tokens) + (usage?.input_tokens ?? 0),
-        output_tokens: Number(task.output_tokens) + (usage?.output_tokens ?? 0),
-        // What the gateway metered at our prices (Claude Code's total_cost_usd is its own estimate).
-        cost_usd: await this.o.usage.sumForTask(taskId),
       });
+      await tasks.expireApprovals(taskId, EXPIRED_BECAUSE.turnEnded);
+      await this.unmeteredResult(taskId, workspaceId, r);
+      tasks.pump(workspaceId);
       tasks.pump(workspaceId);
     } else if (msg.kind === 'rc_exit') {
       const { signal, exitCode, stderrTail } = msg.data;
@@ -152,9 +161,29 @@ export class TaskIngest {
         }`,
         finished_at: now,
       });
+      await tasks.expireApprovals(taskId, EXPIRED_BECAUSE.processExited);
       if (moved) tasks.pump(workspaceId);
     }
     tasks.changed(taskId);
+  }
+
+  /**
+   * A task's cost and tokens are what the gateway metered: each usage row is added to the task as
+   * it is recorded (UsageStore.insert), so the result's own figures, which cover the same requests,
+   * are not added as well. Only when the gateway metered nothing for the task (its responses
+   * carried no usage it could read) do the result's figures stand in. Waiting for the gateway
+   * first keeps a row still being recorded from being counted a second time that way.
+   */
+  private async unmeteredResult(taskId: string, workspaceId: string, r: MessageOf<'result'>): Promise<void> {
+    await this.o.meteringSettled(workspaceId);
+    if (await this.o.usage.hasTask(taskId)) return;
+    const task = await this.o.store.byId(taskId);
+    if (!task) return;
+    await this.o.store.update(taskId, {
+      input_tokens: Number(task.input_tokens) + (r.usage?.input_tokens ?? 0),
+      output_tokens: Number(task.output_tokens) + (r.usage?.output_tokens ?? 0),
+      cost_usd: Number(task.cost_usd) + (r.total_cost_usd ?? 0),
+    });
   }
 
   /**
@@ -179,6 +208,7 @@ export class TaskIngest {
             'The workspace restarted during this turn; send a follow-up to continue the session.',
           finished_at: this.o.clock.now().toISOString(),
         });
+        await tasks.expireApprovals(task.id, EXPIRED_BECAUSE.workspaceGone);
         tasks.changed(task.id);
       }
     } catch (err) {

@@ -8,10 +8,19 @@ import type { CreateTaskBody, TaskStatus } from '../../sdk/taskWire.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/configSchema.js';
 import { ACTIVE, type TaskRow, type TaskStore } from '../store/taskStore.js';
+import type { TaskUsageTotals } from '../store/usageStore.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
 import type { AgentConnection, AgentHub } from '../workspaces/agentHub.js';
 import type { WorkspaceService } from '../workspaces/workspaceService.js';
 import { TaskFeed } from './taskEvents.js';
+
+/** Why approvals still pending when a turn ends expire (TaskService.expireApprovals). */
+export const EXPIRED_BECAUSE = {
+  cancelled: 'Task cancelled.',
+  turnEnded: 'The turn ended before the approval was answered.',
+  processExited: 'Claude Code exited before the approval was answered.',
+  workspaceGone: 'The workspace failed or restarted before the approval was answered.',
+} as const;
 
 /** A follow-up to a task in one of these resumes it. */
 const RESUMABLE: readonly TaskStatus[] = ['succeeded', 'failed', 'waiting_for_input'];
@@ -153,6 +162,9 @@ export class TaskService {
       pending_message: null,
     });
     if (!moved) throw new TaskError(409, 'task_busy', 'The task changed meanwhile; reload it and try again.');
+    // Nobody can answer them now. The process is stopped rather than sent a deny: a deny would
+    // let Claude Code carry on, and spend, in a turn the user has just ended.
+    await this.expireApprovals(task.id, EXPIRED_BECAUSE.cancelled);
     if (conn) {
       await conn.peer
         .request('task.stop', { taskId: task.id })
@@ -176,6 +188,13 @@ export class TaskService {
   ): Promise<void> {
     const approval = await this.o.store.approval(task.id, approvalId);
     if (!approval) throw new TaskError(404, 'not_found', 'The approval was not found.');
+    if (approval.status === 'expired') {
+      throw new TaskError(
+        409,
+        'approval_expired',
+        `The approval expired: ${approval.message ?? 'its turn is over.'}`,
+      );
+    }
     if (approval.status !== 'pending') {
       throw new TaskError(
         409,
@@ -247,6 +266,7 @@ export class TaskService {
         status_reason: `The workspace failed during this turn: ${ws?.status_reason ?? 'it is gone'} Send a follow-up to continue once it runs again.`,
         finished_at: this.o.clock.now().toISOString(),
       });
+      await this.expireApprovals(active.id, EXPIRED_BECAUSE.workspaceGone);
       this.changed(active.id);
     }
     this.pump(workspaceId);
@@ -257,8 +277,23 @@ export class TaskService {
     await Promise.all([...this.pumps.values()]);
   }
 
+  /**
+   * The task's turn is over: the approvals it was still waiting on can never be answered, so they
+   * expire with `why` instead of staying pending for good.
+   */
+  async expireApprovals(taskId: string, why: string): Promise<void> {
+    await this.o.store.expirePending(taskId, why);
+  }
+
   changed(taskId: string): void {
     this.feed.emit('task', taskId);
+  }
+
+  /** The gateway metered a request of the task; `totals` are the task's totals now. */
+  metered(totals: TaskUsageTotals): void {
+    const { taskId, costUsd, inputTokens, outputTokens } = totals;
+    this.feed.emit('usage', taskId, { type: 'usage', taskId, costUsd, inputTokens, outputTokens });
+    this.changed(taskId);
   }
 
   private async note(taskId: string, reason: string): Promise<void> {

@@ -120,7 +120,10 @@ export function createWorkspaceRuntime(opts: {
     attribute: (workspaceId) => attribute(workspaceId),
     checkBudget: (a) => budgets.check(a),
     resolveCredential: createCredentialResolver({ secrets: opts.secrets, orgApiKey: config.claude.apiKey }),
-    record: (u) => opts.usage.insert(u),
+    record: async (u) => {
+      const totals = await opts.usage.insert(u);
+      if (totals) tasks.metered(totals);
+    },
   });
   const hub = new AgentHub({
     runDir: join(dataDir, 'run'),
@@ -148,6 +151,7 @@ export function createWorkspaceRuntime(opts: {
   const ingest = new TaskIngest({
     store: opts.taskStore,
     usage: opts.usage,
+    meteringSettled: (workspaceId) => gateway.settled(workspaceId),
     hub,
     tasks,
     clock: opts.clock,

@@ -1,5 +1,5 @@
 // A viewer that leaves a task's event stream in the middle of replaying a long history leaves
-// nothing behind: no feed listener, no keep-alive timer (SSE and WebSocket, real HTTP on loopback).
+// nothing behind: no feed listener (events or usage), no keep-alive timer (SSE and WebSocket, real HTTP on loopback).
 import { once } from 'node:events';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -56,6 +56,7 @@ describe('task event streams after a viewer leaves mid-replay', () => {
 
   it('SSE: the listener and the keep-alive timer go when the client does', async () => {
     const listeners = feed().listenerCount('event');
+    const usageListeners = feed().listenerCount('usage');
     const timers = t.clock.pendingTimers;
     const g = closeGate();
     const req = request(`http://${base}/api/v1/tasks/${task.id}/events`, {
@@ -70,17 +71,20 @@ describe('task event streams after a viewer leaves mid-replay', () => {
       if (text.includes('id: 500\n')) break;
     }
     expect(feed().listenerCount('event')).toBe(listeners + 1);
+    expect(feed().listenerCount('usage')).toBe(usageListeners + 1);
     expect(t.clock.pendingTimers).toBe(timers + 1);
     const removed = once(feed(), 'removeListener');
     req.destroy();
     await removed;
     expect(feed().listenerCount('event')).toBe(listeners);
+    expect(feed().listenerCount('usage')).toBe(usageListeners);
     expect(t.clock.pendingTimers).toBe(timers);
     g.open();
   });
 
   it('WebSocket: the listener goes when the client does', async () => {
     const listeners = feed().listenerCount('event');
+    const usageListeners = feed().listenerCount('usage');
     const g = closeGate();
     const ws = new WebSocket(`ws://${base}/api/v1/tasks/${task.id}/events`, {
       headers: { authorization: auth },
@@ -94,10 +98,12 @@ describe('task event streams after a viewer leaves mid-replay', () => {
       });
     });
     expect(feed().listenerCount('event')).toBe(listeners + 1);
+    expect(feed().listenerCount('usage')).toBe(usageListeners + 1);
     const removed = once(feed(), 'removeListener');
     ws.terminate();
     await removed;
     expect(feed().listenerCount('event')).toBe(listeners);
+    expect(feed().listenerCount('usage')).toBe(usageListeners);
     g.open();
   });
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WORKSPACE_API_KEY_PLACEHOLDER } from '../../sdk/agentProtocol.js';
-import type { Task, TaskEvent } from '../../sdk/taskWire.js';
+import type { Task, TaskEvent, TaskUsageFrame } from '../../sdk/taskWire.js';
 import { type ModelStub, startModelStub } from '../support/modelStub.js';
 import { finished, taskApi } from '../support/taskApi.js';
 import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
@@ -218,6 +218,11 @@ describe('tasks and the platform', () => {
     const expected = Array.from({ length: done.lastSeq }, (_, i) => i + 1);
     expect(sse.seqs).toEqual(expected);
     expect(ws.seqs).toEqual(expected);
+    // Between the events, the task's cost as the gateway metered its requests.
+    for (const viewer of [sse, ws]) {
+      expect(viewer.usage.at(-1)).toMatchObject({ type: 'usage', taskId: task.id });
+      expect(viewer.usage.at(-1)?.costUsd).toBeCloseTo(done.costUsd, 9);
+    }
   });
 });
 
@@ -246,6 +251,7 @@ console.log('hits: ' + hits);
 
 function collectSse(url: string, auth: string) {
   const seqs: number[] = [];
+  const usage: TaskUsageFrame[] = [];
   const abort = new AbortController();
   void (async () => {
     const res = await fetch(url, {
@@ -263,17 +269,23 @@ function collectSse(url: string, auth: string) {
         const block = buf.slice(0, i);
         buf = buf.slice(i + 2);
         const data = block.split('\n').find((l) => l.startsWith('data: '));
-        if (data) seqs.push((JSON.parse(data.slice(6)) as TaskEvent).seq);
+        if (data && block.includes('event: task_usage')) usage.push(JSON.parse(data.slice(6)));
+        else if (data) seqs.push((JSON.parse(data.slice(6)) as TaskEvent).seq);
         i = buf.indexOf('\n\n');
       }
     }
   })().catch(() => {});
-  return { seqs, stop: () => abort.abort() };
+  return { seqs, usage, stop: () => abort.abort() };
 }
 
 function collectWs(url: string, auth: string) {
   const seqs: number[] = [];
+  const usage: TaskUsageFrame[] = [];
   const ws = new WebSocket(url, { headers: { authorization: auth } });
-  ws.on('message', (d) => seqs.push((JSON.parse(d.toString()) as TaskEvent).seq));
-  return { seqs, stop: () => ws.close() };
+  ws.on('message', (d) => {
+    const frame = JSON.parse(d.toString()) as TaskEvent | TaskUsageFrame;
+    if ('seq' in frame) seqs.push(frame.seq);
+    else usage.push(frame);
+  });
+  return { seqs, usage, stop: () => ws.close() };
 }

@@ -4,10 +4,17 @@
 //   each as `id: <seq>\nevent: task_event\ndata: <json>`; a reconnecting EventSource resumes
 //   from Last-Event-ID;
 // - a WebSocket: the same events as JSON text frames.
-// Both streams deliver every seq once, in order, with no gap between history and live.
+// Both streams deliver every seq once, in order, with no gap between history and live. Between
+// the events they carry live usage frames (TaskUsageFrame: `event: task_usage` without an id, or
+// a text frame without a seq) whenever the gateway meters one of the task's model requests.
 import type { FastifyRequest } from 'fastify';
 import type WebSocket from 'ws';
-import { type TaskEvent, TaskEventPage, TaskEventsQuery } from '../../../sdk/taskWire.js';
+import {
+  type TaskEvent,
+  TaskEventPage,
+  TaskEventsQuery,
+  type TaskUsageFrame,
+} from '../../../sdk/taskWire.js';
 import { ErrorEnvelope, IdParams } from '../../../sdk/wire.js';
 import type { Services } from '../../services.js';
 import { eventJson, toWireEvent } from '../../tasks/taskEvents.js';
@@ -71,15 +78,22 @@ export function taskEventRoutes(app: App, s: Services): void {
       // Events of one tick go out in one write: at a thousand events a second to hundreds of
       // viewers, a write per event per viewer is what the CPU would spend its time on.
       let batch = '';
-      const deliver = (e: TaskEvent) => {
+      const send = (frame: string) => {
         if (batch === '') {
           setImmediate(() => {
             if (!res.destroyed) res.write(batch);
             batch = '';
           });
         }
-        batch += `id: ${e.seq}\nevent: task_event\ndata: ${eventJson(e)}\n\n`;
+        batch += frame;
       };
+      const deliver = (e: TaskEvent) => send(`id: ${e.seq}\nevent: task_event\ndata: ${eventJson(e)}\n\n`);
+      // No id: a usage frame is not in the log, so Last-Event-ID must keep naming the last event.
+      s.runtime.tasks.feed.watchUsage(
+        taskId,
+        (f: TaskUsageFrame) => send(`event: task_usage\ndata: ${JSON.stringify(f)}\n\n`),
+        left.signal,
+      );
       try {
         await s.runtime.tasks.feed.follow(s.tasks, taskId, after, deliver, left.signal);
       } catch (err) {
@@ -97,7 +111,7 @@ export function taskEventRoutes(app: App, s: Services): void {
       let corked = false;
       const left = new AbortController();
       socket.on('close', () => left.abort());
-      const deliver = (e: TaskEvent) => {
+      const send = (frame: string) => {
         if (socket.readyState !== socket.OPEN) return;
         if (raw && !corked) {
           corked = true;
@@ -107,8 +121,10 @@ export function taskEventRoutes(app: App, s: Services): void {
             raw.uncork();
           });
         }
-        socket.send(eventJson(e));
+        socket.send(frame);
       };
+      const deliver = (e: TaskEvent) => send(eventJson(e));
+      s.runtime.tasks.feed.watchUsage(taskId, (f) => send(JSON.stringify(f)), left.signal);
       try {
         await s.runtime.tasks.feed.follow(s.tasks, taskId, after, deliver, left.signal);
       } catch (err) {

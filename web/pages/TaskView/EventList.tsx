@@ -19,11 +19,14 @@ export function EventList({
   items,
   eventCount,
   pendingApprovals,
+  expiredApprovals,
   active,
 }: {
   items: ConvItem[];
   eventCount: number;
   pendingApprovals: ReadonlySet<string>;
+  /** Approvals nobody answered before the turn ended (the task was cancelled). */
+  expiredApprovals: ReadonlySet<string>;
   active: boolean;
 }) {
   const scrollRef = useRef<HTMLDivElement>(null);
@@ -122,7 +125,11 @@ export function EventList({
                 <EventRow
                   item={item}
                   firstInit={item.key === firstInit}
-                  toolState={item.kind === 'tool' ? toolState(item, pendingApprovals, active) : 'none'}
+                  toolState={
+                    item.kind === 'tool'
+                      ? toolState(item, { pending: pendingApprovals, expired: expiredApprovals }, active)
+                      : 'none'
+                  }
                   open={toggled[item.key] ?? openByDefault(item, pendingApprovals)}
                   onToggle={onToggle}
                 />

@@ -5,7 +5,7 @@ import { Alert, Center, Loader, Stack, VisuallyHidden } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { useCallback, useMemo, useRef, useState } from 'react';
 import { ApiError } from '../../../sdk/client/apiError.js';
-import type { TaskEvent } from '../../../sdk/taskWire.js';
+import type { Task, TaskEvent, TaskUsageFrame } from '../../../sdk/taskWire.js';
 import { canRun, isAdmin, useSession } from '../../app/session.js';
 import { isTaskFinished, taskStatusLook } from '../../lib/status.js';
 import { ApprovalCard } from './ApprovalCard.js';
@@ -13,7 +13,14 @@ import { Composer } from './Composer.js';
 import { EventList } from './EventList.js';
 import { prefetchHistory } from './historyPrefetch.js';
 import { TaskHeader } from './TaskHeader.js';
-import { approvalsKey, fetchTask, taskKey, usePendingApprovals, useTask } from './taskViewApi.js';
+import {
+  approvalsKey,
+  fetchTask,
+  taskKey,
+  useExpiredApprovals,
+  usePendingApprovals,
+  useTask,
+} from './taskViewApi.js';
 import { useConversation } from './useConversation.js';
 import { useTaskEvents } from './useTaskEvents.js';
 
@@ -26,6 +33,8 @@ const MOVES_TASK = new Set([
   'control_response',
   'rc_exit',
 ]);
+
+const NONE: ReadonlySet<string> = new Set();
 
 export default function TaskPage({ id }: { id: string }) {
   const me = useSession();
@@ -48,10 +57,24 @@ export default function TaskPage({ id }: { id: string }) {
     },
     [refresh],
   );
+  // The header's cost and tokens move with each metered model request, without a refetch.
+  const onUsage = useCallback(
+    (f: TaskUsageFrame) =>
+      queryClient.setQueryData<Task>(taskKey(id), (t) =>
+        t ? { ...t, costUsd: f.costUsd, inputTokens: f.inputTokens, outputTokens: f.outputTokens } : t,
+      ),
+    [queryClient, id],
+  );
   // A task that is not there (404) has no events to follow either.
-  const { events, historyCount, connection } = useTaskEvents(id, onLive, !(task.isError && !task.data));
+  const { events, historyCount, connection } = useTaskEvents(
+    id,
+    onLive,
+    onUsage,
+    !(task.isError && !task.data),
+  );
   const items = useConversation(events);
   const approvals = usePendingApprovals(task.data);
+  const expired = useExpiredApprovals(task.data);
   // Answered cards leave at once, before the refetch confirms it.
   const [answered, setAnswered] = useState<ReadonlySet<string>>(new Set());
   const pending = useMemo(
@@ -111,6 +134,7 @@ export default function TaskPage({ id }: { id: string }) {
           items={items}
           eventCount={events.length}
           pendingApprovals={pendingIds}
+          expiredApprovals={expired.data ?? NONE}
           active={!finished && t.status !== 'waiting_for_input'}
         />
       )}

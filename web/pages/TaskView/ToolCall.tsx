@@ -6,7 +6,7 @@ import type { ToolItem } from './convItem.js';
 import { ToolInput } from './ToolInput.js';
 import css from './taskView.module.css';
 
-export type ToolState = 'approval' | 'running' | 'done' | 'error' | 'denied' | 'none';
+export type ToolState = 'approval' | 'running' | 'done' | 'error' | 'denied' | 'expired' | 'none';
 
 const STATE_LOOK: Record<ToolState, { label: string; color: string }> = {
   approval: { label: 'Needs approval', color: 'orange' },
@@ -14,16 +14,25 @@ const STATE_LOOK: Record<ToolState, { label: string; color: string }> = {
   done: { label: 'Done', color: 'green' },
   error: { label: 'Error', color: 'red' },
   denied: { label: 'Denied', color: 'red' },
+  expired: { label: 'Approval expired', color: 'gray' },
   none: { label: 'No result', color: 'gray' },
 };
 
-/** How the call stands: answered by its result, else by whether the task still runs. */
-export function toolState(item: ToolItem, pendingApprovals: ReadonlySet<string>, active: boolean): ToolState {
+/**
+ * How the call stands: answered by its result, else by its approval (waiting, or expired when the
+ * task was cancelled first), else by whether the task still runs.
+ */
+export function toolState(
+  item: ToolItem,
+  approvals: { pending: ReadonlySet<string>; expired: ReadonlySet<string> },
+  active: boolean,
+): ToolState {
   if (item.result) {
     if (!item.result.isError) return 'done';
     return item.result.decision === 'reject' ? 'denied' : 'error';
   }
-  if (item.approvalId && pendingApprovals.has(item.approvalId)) return 'approval';
+  if (item.approvalId && approvals.pending.has(item.approvalId)) return 'approval';
+  if (item.approvalId && approvals.expired.has(item.approvalId)) return 'expired';
   return active ? 'running' : 'none';
 }
 

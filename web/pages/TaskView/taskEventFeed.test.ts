@@ -1,7 +1,7 @@
 // The feed's promise: every seq once, in order, across history pages, a live socket, drops and
 // reconnects. Fake I/O with a manual clock, so each step is explicit.
 import { describe, expect, it } from 'vitest';
-import type { TaskEvent } from '../../../sdk/taskWire.js';
+import type { TaskEvent, TaskUsageFrame } from '../../../sdk/taskWire.js';
 import { EventLog } from './eventLog.js';
 import {
   type Connection,
@@ -63,7 +63,9 @@ function harness(stored: number, pageSize = 2) {
     },
   };
   let loaded: number | null = null;
+  const usage: TaskUsageFrame[] = [];
   const feed = new TaskEventFeed(io, {
+    usage: (f) => usage.push(f),
     events: () => {},
     historyLoaded: (n) => {
       loaded = n;
@@ -84,6 +86,7 @@ function harness(stored: number, pageSize = 2) {
     settle,
     seqs: () => feed.log.events.map((e) => e.seq),
     loaded: () => loaded,
+    usage,
     goOffline: () => {
       online = false;
     },
@@ -107,6 +110,28 @@ describe('TaskEventFeed', () => {
     h.sockets[0]?.send(6, 7);
     await h.tick();
     expect(h.seqs()).toEqual(range(1, 7));
+  });
+
+  it('hands usage frames to the listener at once and keeps them out of the log', async () => {
+    const h = harness(2);
+    h.feed.start();
+    await h.settle();
+    const s = h.sockets[0] as FakeSocket;
+    s.onopen?.();
+    const frame: TaskUsageFrame = {
+      type: 'usage',
+      taskId: 't1',
+      costUsd: 0.5,
+      inputTokens: 10,
+      outputTokens: 3,
+    };
+    s.onmessage?.({ data: JSON.stringify(frame) });
+    s.onmessage?.({ data: JSON.stringify({ type: 'usage' }) });
+    s.send(3);
+    expect(h.usage).toEqual([frame]);
+    await h.tick();
+    expect(h.seqs()).toEqual([1, 2, 3]);
+    expect(s.after).toBe(2);
   });
 
   it('drops frames it already holds and resumes after the last seq on a drop', async () => {

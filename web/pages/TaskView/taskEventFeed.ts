@@ -2,7 +2,7 @@
 // that resumes after the last seq held whenever it drops (docs/tasks.md, "Live events"). Plain
 // TypeScript with its I/O passed in, so the reconnect rules are tested without a browser
 // (taskEventFeed.test.ts).
-import type { TaskEvent } from '../../../sdk/taskWire.js';
+import type { TaskEvent, TaskUsageFrame } from '../../../sdk/taskWire.js';
 import { EventLog } from './eventLog.js';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'offline';
@@ -32,6 +32,8 @@ export interface FeedListener {
   /** The whole history up to when the page was opened is in `log`. */
   historyLoaded(count: number): void;
   connection(state: Connection): void;
+  /** The task's cost and tokens moved (a live frame between the events; never replayed). */
+  usage?(frame: TaskUsageFrame): void;
 }
 
 /** Live frames are applied together at most this often, so a burst renders once. */
@@ -130,8 +132,13 @@ export class TaskEventFeed {
       this.on.connection('live');
     };
     socket.onmessage = (ev) => {
-      const event = parseFrame(ev.data);
-      if (!event) return;
+      const frame = parseFrame(ev.data);
+      if (!frame) return;
+      if (!('seq' in frame)) {
+        this.on.usage?.(frame);
+        return;
+      }
+      const event = frame;
       this.pending.push(event);
       if (this.flushTimer === null) this.flushTimer = this.io.setTimer(() => this.flush(), FLUSH_MS);
     };
@@ -171,11 +178,15 @@ export class TaskEventFeed {
   }
 }
 
-function parseFrame(data: unknown): TaskEvent | null {
+/** An event (it has a seq), a usage frame, or null for anything else. */
+function parseFrame(data: unknown): TaskEvent | TaskUsageFrame | null {
   if (typeof data !== 'string') return null;
   try {
-    const e = JSON.parse(data) as TaskEvent;
-    return typeof e?.seq === 'number' && typeof e.type === 'string' ? e : null;
+    const f = JSON.parse(data) as Partial<TaskEvent> & Partial<TaskUsageFrame>;
+    if (typeof f?.seq === 'number') return typeof f.type === 'string' ? (f as TaskEvent) : null;
+    return f?.type === 'usage' && typeof f.costUsd === 'number' && typeof f.inputTokens === 'number'
+      ? (f as TaskUsageFrame)
+      : null;
   } catch {
     return null;
   }

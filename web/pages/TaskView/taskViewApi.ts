@@ -31,6 +31,20 @@ export function usePendingApprovals(task: Task | undefined) {
   });
 }
 
+/** Approvals that expired unanswered, once the task's turn is over (a cancel, say). */
+export function useExpiredApprovals(task: Task | undefined) {
+  return useQuery({
+    queryKey: [...approvalsKey(task?.id ?? ''), 'expired'],
+    queryFn: () => api.tasks.approvals(task?.id ?? '', 'expired'),
+    enabled: !!task && isTaskFinished(task.status),
+    select: approvalIds,
+  });
+}
+
+// Module-level, so the query keeps its result (and the set its identity) between renders.
+const approvalIds = (d: { items: { id: string }[] }): ReadonlySet<string> =>
+  new Set(d.items.map((a) => a.id));
+
 export const interruptTask = (id: string) => api.tasks.interrupt(id);
 
 export const sendMessage = (id: string, text: string) => api.tasks.sendMessage(id, text);

@@ -1,8 +1,8 @@
 // The task's event log in React: a TaskEventFeed per task, wired to fetch and the browser's
 // WebSocket, with its connection state. `onLive` sees each batch of new events, so the page can
-// refetch the task when one changes its status, cost or approvals.
+// refetch the task when one changes its status, cost or approvals; `onUsage` each live usage frame.
 import { useEffect, useRef, useState } from 'react';
-import type { TaskEvent } from '../../../sdk/taskWire.js';
+import type { TaskEvent, TaskUsageFrame } from '../../../sdk/taskWire.js';
 import { api } from '../../api/client.js';
 import { fetchEventPage, takeHistory } from './historyPrefetch.js';
 import { type Connection, type FeedSocket, TaskEventFeed } from './taskEventFeed.js';
@@ -17,6 +17,7 @@ export interface TaskEvents {
 export function useTaskEvents(
   taskId: string,
   onLive: (added: TaskEvent[]) => void,
+  onUsage: (frame: TaskUsageFrame) => void,
   enabled = true,
 ): TaskEvents {
   const [state, setState] = useState<TaskEvents>({
@@ -26,6 +27,8 @@ export function useTaskEvents(
   });
   const onLiveRef = useRef(onLive);
   onLiveRef.current = onLive;
+  const onUsageRef = useRef(onUsage);
+  onUsageRef.current = onUsage;
 
   useEffect(() => {
     setState({ events: [], historyCount: null, connection: 'connecting' });
@@ -51,6 +54,7 @@ export function useTaskEvents(
           setState((s) => ({ ...s, historyCount: count }));
         },
         connection: (connection) => setState((s) => ({ ...s, connection })),
+        usage: (frame) => onUsageRef.current(frame),
       },
     );
     feed.start();
