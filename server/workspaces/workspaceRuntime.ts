@@ -76,7 +76,9 @@ export function createWorkspaceRuntime(opts: {
   secrets: SecretStore;
   usage: UsageStore;
   auditStore: AuditStore;
-  /** The services' clock: task timestamps and budget months are read from it. */
+  /**
+   * The services' clock: task timestamps, budget months and heartbeat silence are measured on it.
+   */
   clock: Clock;
   log: Logger;
   driver?: RuntimeDriver;
@@ -128,6 +130,7 @@ export function createWorkspaceRuntime(opts: {
     audit: opts.auditStore,
     log,
     heartbeatMs: config.workspaces.heartbeatIntervalMs,
+    clock: opts.clock,
     onTunnel: (target, stream, workspaceId) => {
       if (target === 'egress') egress.handle(stream, { workspaceId });
       else gateway.handle(stream, { workspaceId });
