@@ -77,7 +77,8 @@ export function createWorkspaceRuntime(opts: {
   usage: UsageStore;
   auditStore: AuditStore;
   /**
-   * The services' clock: task timestamps, budget months and heartbeat silence are measured on it.
+   * The services' clock: task timestamps, budget months, heartbeat silence and terminal idleness
+   * are measured on it.
    */
   clock: Clock;
   log: Logger;
@@ -137,7 +138,11 @@ export function createWorkspaceRuntime(opts: {
     },
   });
   const service = new WorkspaceService({ config, store, driver, hub, log });
-  const terminals = new TerminalHub(hub, config.workspaces.terminalIdleTimeout * 1000);
+  const terminals = new TerminalHub({
+    hub,
+    idleTimeoutMs: config.workspaces.terminalIdleTimeout * 1000,
+    clock: opts.clock,
+  });
   const reconciler = new Reconciler({ store, driver, hub, service, log });
   const tasks = new TaskService({
     config,
