@@ -77,8 +77,8 @@ export function createWorkspaceRuntime(opts: {
   usage: UsageStore;
   auditStore: AuditStore;
   /**
-   * The services' clock: task timestamps, budget months, heartbeat silence and terminal idleness
-   * are measured on it.
+   * The services' clock: task timestamps, budget months, heartbeat silence, terminal idleness,
+   * the reconcile loop and its restart window are measured on it.
    */
   clock: Clock;
   log: Logger;
@@ -143,7 +143,7 @@ export function createWorkspaceRuntime(opts: {
     idleTimeoutMs: config.workspaces.terminalIdleTimeout * 1000,
     clock: opts.clock,
   });
-  const reconciler = new Reconciler({ store, driver, hub, service, log });
+  const reconciler = new Reconciler({ store, driver, hub, service, log, clock: opts.clock });
   const tasks = new TaskService({
     config,
     store: opts.taskStore,
