@@ -78,7 +78,7 @@ export function createWorkspaceRuntime(opts: {
   auditStore: AuditStore;
   /**
    * The services' clock: task timestamps, budget months, heartbeat silence, terminal idleness,
-   * the reconcile loop and its restart window are measured on it.
+   * the reconcile loop, its restart window and the clone-progress throttle are measured on it.
    */
   clock: Clock;
   log: Logger;
@@ -137,7 +137,7 @@ export function createWorkspaceRuntime(opts: {
       else gateway.handle(stream, { workspaceId });
     },
   });
-  const service = new WorkspaceService({ config, store, driver, hub, log });
+  const service = new WorkspaceService({ config, store, driver, hub, log, clock: opts.clock });
   const terminals = new TerminalHub({
     hub,
     idleTimeoutMs: config.workspaces.terminalIdleTimeout * 1000,

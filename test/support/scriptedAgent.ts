@@ -73,6 +73,24 @@ export class ScriptedAgent {
     await taken;
   }
 
+  /**
+   * Sends a notification the hub passes on as `notification` (anything but a heartbeat);
+   * resolves once the hub's listeners have run.
+   */
+  async notify(method: string, params: unknown): Promise<void> {
+    const hub = this.hub;
+    const taken = new Promise<void>((resolve) => {
+      const on = (id: string, m: string) => {
+        if (id !== this.workspaceId || m !== method) return;
+        hub.off('notification', on);
+        resolve();
+      };
+      hub.on('notification', on);
+    });
+    this.peer.notify(method, params);
+    await taken;
+  }
+
   close(): void {
     this.peer.close(1000, 'test over');
   }
