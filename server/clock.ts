@@ -83,3 +83,9 @@ export class ManualClock implements Clock {
     return () => this.timers.delete(timer);
   }
 }
+
+/** Measures real elapsed time, never a clock: it bounds waits on real processes, which no clock moves. */
+export function realDeadline(ms: number): { passed(): boolean } {
+  const end = performance.now() + ms;
+  return { passed: () => performance.now() >= end };
+}

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { realDeadline } from '../clock.js';
 import {
   DriverError,
   type RuntimeDriver,
@@ -62,10 +63,10 @@ export function runDriverContract(
     ref: RuntimeRef,
     status: RuntimeState['status'],
   ): Promise<RuntimeState> => {
-    const deadline = Date.now() + waitMs;
+    const deadline = realDeadline(waitMs);
     for (;;) {
       const state = await d.inspect(ref);
-      if (state.status === status || Date.now() > deadline) return state;
+      if (state.status === status || deadline.passed()) return state;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   };

@@ -18,6 +18,7 @@ import {
   SUPPORTED_AGENT_PROTOCOL_VERSIONS,
 } from '../../sdk/agentProtocol.js';
 import { RpcPeer } from '../../sdk/rpcPeer.js';
+import type { CancelTimer, Clock } from '../clock.js';
 import type { AuditStore } from '../store/auditStore.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
 
@@ -50,6 +51,8 @@ export interface AgentHubOptions {
   audit: AuditStore;
   log: Logger;
   heartbeatMs: number;
+  /** Heartbeat times and the watchdog that checks them run on this clock. */
+  clock: Clock;
   /** Serves a tunnel the agent opened: egress (port 3128) or the model gateway (port 3129). */
   onTunnel(target: 'egress' | 'model', stream: Duplex, workspaceId: string): void;
 }
@@ -61,12 +64,12 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
   private readonly unhealthy = new Set<string>();
   /** When each workspace's agent last went quiet (listen or disconnect), for the watchdog. */
   private readonly silentSince = new Map<string, number>();
-  private readonly watchdog: NodeJS.Timeout;
+  private readonly stopWatchdog: CancelTimer;
 
   constructor(private readonly opts: AgentHubOptions) {
     super();
     // Three missed heartbeats make a workspace unhealthy (checked at the heartbeat period).
-    this.watchdog = setInterval(() => this.checkHeartbeats(), opts.heartbeatMs).unref();
+    this.stopWatchdog = opts.clock.every(opts.heartbeatMs, () => this.checkHeartbeats());
   }
 
   socketDir(workspaceId: string): string {
@@ -98,7 +101,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     });
     server.on('upgrade', (req, socket, head) => void this.onUpgrade(workspaceId, req, socket, head));
     this.servers.set(workspaceId, server);
-    this.silentSince.set(workspaceId, Date.now());
+    this.silentSince.set(workspaceId, this.now());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => {
@@ -138,6 +141,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
         if (c.workspaceId === workspaceId) done(undefined, c);
       };
       const onAbort = () => done(new Error('aborted'));
+      // Real time, not the clock: this waits for a real agent process to dial in.
       const timer = setTimeout(
         () => done(new Error(`the agent did not connect within ${Math.round(timeoutMs / 1000)} s`)),
         timeoutMs,
@@ -148,7 +152,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.watchdog);
+    this.stopWatchdog();
     for (const c of this.connections.values()) c.peer.close(1001, 'control plane stopping');
     await Promise.all([...this.servers.values()].map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.servers.clear();
@@ -235,14 +239,14 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
           );
       },
     });
-    const now = Date.now();
+    const now = this.now();
     const conn: AgentConnection = { workspaceId, peer, connectedAt: now, lastHeartbeatAt: now };
     this.connections.set(workspaceId, conn);
     previous?.peer.close(1000, 'replaced by a newer connection');
     ws.on('close', (code) => {
       if (this.connections.get(workspaceId) !== conn) return;
       this.connections.delete(workspaceId);
-      this.silentSince.set(workspaceId, Date.now());
+      this.silentSince.set(workspaceId, this.now());
       this.opts.log.info({ workspaceId, code }, 'agent disconnected');
       this.emit('disconnected', workspaceId, conn);
     });
@@ -255,7 +259,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     if (method === 'agent.heartbeat') {
       const hb = notifications['agent.heartbeat'].safeParse(params);
       if (!hb.success) return;
-      conn.lastHeartbeatAt = Date.now();
+      conn.lastHeartbeatAt = this.now();
       this.unhealthy.delete(conn.workspaceId);
       this.emit('heartbeat', conn.workspaceId, hb.data);
       return;
@@ -263,8 +267,12 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     this.emit('notification', conn.workspaceId, method, params);
   }
 
+  private now(): number {
+    return this.opts.clock.now().getTime();
+  }
+
   private checkHeartbeats(): void {
-    const limit = Date.now() - 3 * this.opts.heartbeatMs;
+    const limit = this.now() - 3 * this.opts.heartbeatMs;
     for (const id of this.servers.keys()) {
       const last = this.connections.get(id)?.lastHeartbeatAt ?? this.silentSince.get(id) ?? 0;
       if (last >= limit || this.unhealthy.has(id)) continue;

@@ -4,6 +4,7 @@
 // box vanished or keeps stopping, finishes stops that were cut short, and removes orphan boxes that
 // no workspace owns.
 import type { Logger } from 'pino';
+import type { CancelTimer, Clock } from '../clock.js';
 import type { RuntimeDriver, RuntimeRef, RuntimeState } from '../drivers/runtimeDriver.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
 import type { AgentHub } from './agentHub.js';
@@ -22,7 +23,7 @@ export interface ReconcileReport {
 }
 
 export class Reconciler {
-  private timer: NodeJS.Timeout | undefined;
+  private stopTimer: CancelTimer | undefined;
   /** When each workspace's box was last restarted by reconcile, to stop a crash loop. */
   private readonly restarts = new Map<string, number[]>();
   private running: Promise<ReconcileReport> | undefined;
@@ -34,26 +35,30 @@ export class Reconciler {
       hub: AgentHub;
       service: WorkspaceService;
       log: Logger;
+      /** Paces the periodic passes and measures the restart window. */
+      clock: Clock;
     },
   ) {}
 
   /** Runs now and then every `intervalMs`. */
   start(intervalMs: number): Promise<ReconcileReport> {
     const first = this.runOnce();
-    this.timer = setInterval(
-      () => void this.runOnce().catch((err) => this.o.log.error({ err }, 'reconcile pass failed')),
+    this.stopTimer?.();
+    this.stopTimer = this.o.clock.every(
       intervalMs,
-    ).unref();
+      () => void this.runOnce().catch((err) => this.o.log.error({ err }, 'reconcile pass failed')),
+    );
     return first;
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.stopTimer?.();
+    this.stopTimer = undefined;
   }
 
   /** At most RESTART_LIMIT restarts per workspace within RESTART_WINDOW_MS. */
   private mayRestart(id: string): boolean {
-    const now = Date.now();
+    const now = this.o.clock.now().getTime();
     const recent = (this.restarts.get(id) ?? []).filter((t) => now - t < RESTART_WINDOW_MS);
     if (recent.length >= RESTART_LIMIT) return false;
     this.restarts.set(id, [...recent, now]);

@@ -8,6 +8,7 @@ import { notifications, TERMINAL_BUFFER_BYTES } from '../../sdk/agentProtocol.js
 import { RingBuffer } from '../../sdk/ringBuffer.js';
 import type { PeerChannel } from '../../sdk/rpcPeer.js';
 import type { TerminalServerMessage } from '../../sdk/workspaceWire.js';
+import type { CancelTimer, Clock } from '../clock.js';
 import type { AgentConnection, AgentHub } from './agentHub.js';
 
 interface Terminal {
@@ -20,16 +21,23 @@ interface Terminal {
   rows: number;
   createdAt: string;
   lastActivity: number;
+  /** Set once a sweep has begun closing it, so later sweeps do not ask the agent again. */
+  reaping?: true;
+}
+
+export interface TerminalHubOptions {
+  hub: AgentHub;
+  idleTimeoutMs: number;
+  /** Activity times and the idle sweep run on this clock. */
+  clock: Clock;
 }
 
 export class TerminalHub {
   private readonly terminals = new Map<string, Terminal>();
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly stopSweeper: CancelTimer;
 
-  constructor(
-    private readonly hub: AgentHub,
-    private readonly idleTimeoutMs: number,
-  ) {
+  constructor(private readonly o: TerminalHubOptions) {
+    const { hub, idleTimeoutMs, clock } = o;
     hub.on('connected', (conn) => void this.reattach(conn));
     hub.on('disconnected', (id) => this.detachAll(id, 1012, 'the workspace agent reconnects; attach again'));
     hub.on('notification', (id, method, params) => {
@@ -37,10 +45,7 @@ export class TerminalHub {
       const p = notifications['pty.exit'].safeParse(params);
       if (p.success) this.exited(id, p.data.terminalId, p.data.exitCode, p.data.signal);
     });
-    this.sweeper = setInterval(
-      () => this.sweep(),
-      Math.min(60_000, Math.max(1000, idleTimeoutMs / 4)),
-    ).unref();
+    this.stopSweeper = clock.every(Math.min(60_000, Math.max(1000, idleTimeoutMs / 4)), () => this.sweep());
   }
 
   list(workspaceId: string) {
@@ -78,20 +83,20 @@ export class TerminalHub {
     const t = this.terminals.get(terminalId);
     if (!t) throw new Error('no such terminal');
     t.viewers.add(ws);
-    t.lastActivity = Date.now();
+    t.lastActivity = this.now();
     send(ws, { type: 'ready', terminalId, cols: t.cols, rows: t.rows });
     const screen = t.ring.snapshot();
     if (screen.length > 0) ws.send(screen, { binary: true });
     ws.on('close', () => {
       t.viewers.delete(ws);
-      t.lastActivity = Date.now();
+      t.lastActivity = this.now();
     });
   }
 
   input(terminalId: string, data: Buffer): void {
     const t = this.terminals.get(terminalId);
     if (!t) return;
-    t.lastActivity = Date.now();
+    t.lastActivity = this.now();
     t.channel.write(data);
   }
 
@@ -117,7 +122,7 @@ export class TerminalHub {
   }
 
   stop(): void {
-    clearInterval(this.sweeper);
+    this.stopSweeper();
   }
 
   private track(
@@ -134,8 +139,8 @@ export class TerminalHub {
       viewers: new Set(),
       cols: size.cols,
       rows: size.rows,
-      createdAt: new Date().toISOString(),
-      lastActivity: Date.now(),
+      createdAt: this.o.clock.now().toISOString(),
+      lastActivity: this.now(),
     };
     this.terminals.set(id, t);
     channel.on('data', (chunk: Buffer) => {
@@ -192,11 +197,16 @@ export class TerminalHub {
     t.channel.destroy();
   }
 
+  private now(): number {
+    return this.o.clock.now().getTime();
+  }
+
   private sweep(): void {
-    const limit = Date.now() - this.idleTimeoutMs;
+    const limit = this.now() - this.o.idleTimeoutMs;
     for (const t of this.terminals.values()) {
-      if (t.viewers.size > 0 || t.lastActivity > limit) continue;
-      const conn = this.hub.connection(t.workspaceId);
+      if (t.viewers.size > 0 || t.lastActivity > limit || t.reaping) continue;
+      t.reaping = true;
+      const conn = this.o.hub.connection(t.workspaceId);
       void this.close(conn, t.id);
     }
   }

@@ -76,7 +76,10 @@ export function createWorkspaceRuntime(opts: {
   secrets: SecretStore;
   usage: UsageStore;
   auditStore: AuditStore;
-  /** The services' clock: task timestamps and budget months are read from it. */
+  /**
+   * The services' clock: task timestamps, budget months, heartbeat silence, terminal idleness,
+   * the reconcile loop, its restart window and the clone-progress throttle are measured on it.
+   */
   clock: Clock;
   log: Logger;
   driver?: RuntimeDriver;
@@ -131,14 +134,19 @@ export function createWorkspaceRuntime(opts: {
     audit: opts.auditStore,
     log,
     heartbeatMs: config.workspaces.heartbeatIntervalMs,
+    clock: opts.clock,
     onTunnel: (target, stream, workspaceId) => {
       if (target === 'egress') egress.handle(stream, { workspaceId });
       else gateway.handle(stream, { workspaceId });
     },
   });
-  const service = new WorkspaceService({ config, store, driver, hub, log });
-  const terminals = new TerminalHub(hub, config.workspaces.terminalIdleTimeout * 1000);
-  const reconciler = new Reconciler({ store, driver, hub, service, log });
+  const service = new WorkspaceService({ config, store, driver, hub, log, clock: opts.clock });
+  const terminals = new TerminalHub({
+    hub,
+    idleTimeoutMs: config.workspaces.terminalIdleTimeout * 1000,
+    clock: opts.clock,
+  });
+  const reconciler = new Reconciler({ store, driver, hub, service, log, clock: opts.clock });
   const tasks = new TaskService({
     config,
     store: opts.taskStore,

@@ -1,6 +1,7 @@
 // The lifecycle against fake drivers (JupyterHub's SlowSpawner/NeverSpawner/BadSpawner idea):
 // what a user sees when a box is slow, never comes up, or fails.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ScriptedAgent } from '../../test/support/scriptedAgent.js';
 import { createTestApp, type TestApp } from '../../test/support/testApp.js';
 import { FailingDriver, NeverStartingDriver, SlowDriver } from '../drivers/fakeDrivers.js';
 import type { RuntimeDriver, RuntimeRef } from '../drivers/runtimeDriver.js';
@@ -98,6 +99,33 @@ describe('workspace lifecycle with fake drivers', () => {
     const id = await start(new SlowDriver({ delayMs: 60_000 }));
     await t?.services.workspaces.transition(id, ['starting'], 'stopping');
     await expect(t?.services.runtime.service.start(id)).rejects.toThrow(/stopping/);
+  });
+
+  it('writes clone progress to the status reason at most once a second of the clock', async () => {
+    t = await createTestApp('sqlite', { services: { driver: new NeverStartingDriver() } });
+    const app = t;
+    const user = await app.user('member');
+    const { row } = await app.services.runtime.service.create(user.id, {
+      repository: 'https://git.example.test/a/progress',
+      start: false,
+    });
+    const agent = await ScriptedAgent.connect(app, row.id);
+    const update = vi.spyOn(app.services.workspaces, 'update');
+    const progress = (line: string) => agent.notify('repo.progress', { line });
+    await progress('A');
+    app.clock.advance(500);
+    await progress('B');
+    app.clock.advance(499);
+    await progress('C');
+    app.clock.advance(1);
+    await progress('D');
+    app.clock.advance(999);
+    await progress('E');
+    expect(update.mock.calls.map(([, set]) => set.status_reason)).toEqual(['Cloning: A', 'Cloning: D']);
+    await expect
+      .poll(async () => (await app.services.workspaces.byId(row.id))?.status_reason)
+      .toBe('Cloning: D');
+    agent.close();
   });
 
   it('names workspaces by (owner, repository) and compares repositories loosely', () => {

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { AGENT_SOCKET_DIR_IN_WORKSPACE, AGENT_SOCKET_NAME, notifications } from '../../sdk/agentProtocol.js';
 import { RpcError } from '../../sdk/rpcPeer.js';
 import type { CreateWorkspaceBody, WorkspaceStatus } from '../../sdk/workspaceWire.js';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config/configSchema.js';
 import { parseCpu, parseSize } from '../config/units.js';
 import {
@@ -53,6 +54,8 @@ export interface WorkspaceServiceOptions {
   driver: RuntimeDriver;
   hub: AgentHub;
   log: Logger;
+  /** Paces the clone-progress writes. */
+  clock: Clock;
 }
 
 /** Statuses a workspace passes through on its way to running, stopped or failed. */
@@ -68,7 +71,7 @@ export class WorkspaceService {
    * `stopping` as one cut short (an ownership lease in the store is the scale-out issue's job).
    */
   private readonly stopping = new Map<string, number>();
-  /** Latest clone progress line per workspace; written to the store at most once a second. */
+  /** When clone progress was last written to the store, per workspace: at most once a second. */
   private readonly progressWritten = new Map<string, number>();
 
   constructor(private readonly o: WorkspaceServiceOptions) {
@@ -356,9 +359,10 @@ export class WorkspaceService {
   private async onCloneProgress(id: string, params: unknown): Promise<void> {
     const p = notifications['repo.progress'].safeParse(params);
     if (!p.success) return;
-    const last = this.progressWritten.get(id) ?? 0;
-    if (Date.now() - last < 1000) return;
-    this.progressWritten.set(id, Date.now());
+    const now = this.o.clock.now().getTime();
+    const last = this.progressWritten.get(id);
+    if (last !== undefined && now - last < 1000) return;
+    this.progressWritten.set(id, now);
     await this.o.store
       .update(id, { status_reason: `Cloning: ${p.data.line}`.slice(0, 500) })
       .catch((err) => this.o.log.warn({ err, workspaceId: id }, 'could not record clone progress'));

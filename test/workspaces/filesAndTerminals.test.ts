@@ -168,9 +168,13 @@ describe('files and terminals (local driver)', () => {
         }
       ).items.map((t) => t.id);
     expect(await list()).toContain(terminalId);
+    // Idleness is measured on the app's clock; a second of it (the idle timeout, and the sweep
+    // period) passes at each look, since the viewer's close may reach the server after the first.
     const deadline = Date.now() + 10_000;
-    while ((await list()).includes(terminalId) && Date.now() < deadline)
+    while ((await list()).includes(terminalId) && Date.now() < deadline) {
+      k.t.clock.advance(1000);
       await new Promise((r) => setTimeout(r, 200));
+    }
     expect(await list()).not.toContain(terminalId);
   });
 

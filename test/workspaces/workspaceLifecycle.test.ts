@@ -107,10 +107,14 @@ describe.each(RUNTIMES.map((r) => [r.name, r] as const))(
       const [ws] = (await k.t.services.workspaces.list({ status: 'running' })) as unknown as [{ id: string }];
       await freeze(ws.id, true);
       try {
+        // Heartbeat silence is measured on the app's clock: a heartbeat period (500 ms here) of it
+        // passes at every look, so a beat already on its way when the box froze cannot hide the
+        // silence after it.
         const deadline = Date.now() + 10_000;
         let health = '';
         while (health !== 'unhealthy' && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 100));
+          k.t.clock.advance(k.t.config.workspaces.heartbeatIntervalMs);
           health = (await k.settle(ws.id)).health ?? '';
         }
         expect(health).toBe('unhealthy');

@@ -1,6 +1,7 @@
 // One workspace's container on one node: the Docker calls behind the driver's create, start, stop
 // and remove, and the sentences for what can go wrong with them.
 import type Docker from 'dockerode';
+import { realDeadline } from '../../clock.js';
 import { DriverError } from '../runtimeDriver.js';
 import { containerName, volumeLabels, volumeNames } from './containerSpec.js';
 import { demuxLogs, stopReason } from './containerState.js';
@@ -107,12 +108,12 @@ export class WorkspaceContainer {
    * @throws DriverError `start_failed`.
    */
   async ensureStayedUp(watchMs: number): Promise<void> {
-    const deadline = Date.now() + watchMs;
+    const deadline = realDeadline(watchMs);
     let info: Docker.ContainerInspectInfo | undefined;
     for (;;) {
       info = await this.inspect();
       if (!info?.State.Running || info.State.Restarting || info.RestartCount > 0) break;
-      if (Date.now() >= deadline) return;
+      if (deadline.passed()) return;
       await new Promise((resolve) => setTimeout(resolve, START_WATCH_POLL_MS));
     }
     const logs = await this.lastLogLines();

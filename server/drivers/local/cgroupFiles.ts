@@ -1,4 +1,5 @@
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { realDeadline } from '../../clock.js';
 import { DriverError, type RuntimeUsage } from '../runtimeDriver.js';
 
 /** The limits a box's cgroup enforces (the spec's `resources`). */
@@ -136,7 +137,7 @@ export function signalAll(pids: number[], signal: NodeJS.Signals): void {
  * process exits, until it has been reaped, so this retries briefly.
  */
 export async function removeCgroupDir(path: string): Promise<void> {
-  const deadline = Date.now() + 2000;
+  const deadline = realDeadline(2000);
   for (;;) {
     try {
       await rmdir(path);
@@ -144,7 +145,7 @@ export async function removeCgroupDir(path: string): Promise<void> {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || Date.now() > deadline) throw err;
+      if (code !== 'EBUSY' || deadline.passed()) throw err;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }

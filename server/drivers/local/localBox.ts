@@ -1,5 +1,6 @@
 import { access, writeFile } from 'node:fs/promises';
 import { constants } from 'node:os';
+import { realDeadline } from '../../clock.js';
 import { DriverError } from '../runtimeDriver.js';
 import type { BoxPaths } from './boxPaths.js';
 import { type BoxExit, firstLine, isAlive, readBoxExit, readBoxProcess } from './boxProcess.js';
@@ -39,7 +40,7 @@ export class LocalBox {
    * @throws DriverError `start_failed` with bwrap's first error line, or after 15 s.
    */
   async waitForStart(): Promise<void> {
-    const deadline = Date.now() + START_TIMEOUT_MS;
+    const deadline = realDeadline(START_TIMEOUT_MS);
     for (;;) {
       const exit = await readBoxExit(this.paths);
       if (exit?.ran) return;
@@ -51,7 +52,7 @@ export class LocalBox {
         });
       }
       if ((await readBoxProcess(this.paths)) && ((await this.cgroup?.pids()) ?? []).length >= 3) return;
-      if (Date.now() > deadline) {
+      if (deadline.passed()) {
         // The start_failed below is what the user must see; a box that will not die is still in
         // its cgroup, where stop and remove find it.
         await this.terminate(0).catch(() => undefined);
@@ -82,11 +83,11 @@ export class LocalBox {
     // A stopped (SIGSTOP) process would hold its SIGTERM until continued.
     signalAll(targets, 'SIGCONT');
     if (!(await this.waitStopped(graceSeconds * 1000))) {
-      const deadline = Date.now() + KILL_TIMEOUT_MS;
+      const deadline = realDeadline(KILL_TIMEOUT_MS);
       while (await this.isRunning()) {
         await this.cgroup?.killAll();
         if (main && (await isAlive(main))) signalAll([main.pid], 'SIGKILL');
-        if (Date.now() > deadline) {
+        if (deadline.passed()) {
           throw new DriverError({
             reason: 'internal',
             userMessage: 'The workspace box’s processes did not die after SIGKILL.',
@@ -99,10 +100,10 @@ export class LocalBox {
   }
 
   private async waitStopped(ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
+    const deadline = realDeadline(ms);
     for (;;) {
       if (!(await this.isRunning())) return true;
-      if (Date.now() >= deadline) return false;
+      if (deadline.passed()) return false;
       await delay(POLL_MS);
     }
   }
@@ -113,10 +114,10 @@ export class LocalBox {
    */
   async exitRecord(): Promise<BoxExit | undefined> {
     const waiter = (await readBoxProcess(this.paths))?.waiter;
-    const deadline = Date.now() + EXIT_RECORD_TIMEOUT_MS;
+    const deadline = realDeadline(EXIT_RECORD_TIMEOUT_MS);
     for (;;) {
       const exit = await readBoxExit(this.paths);
-      if (exit || !waiter || !(await isAlive(waiter)) || Date.now() > deadline)
+      if (exit || !waiter || !(await isAlive(waiter)) || deadline.passed())
         return exit ?? readBoxExit(this.paths);
       await delay(POLL_MS);
     }
