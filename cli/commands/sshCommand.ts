@@ -7,9 +7,10 @@ import type { Command } from 'commander';
 import type WebSocket from 'ws';
 import { ApiError } from '../../sdk/client/apiError.js';
 import type { TerminalServerMessage } from '../../sdk/workspaceWire.js';
-import { CliError } from '../cliError.js';
+import { CliError, usageError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
-import { ensureRunning, resolveWorkspace, shortId, usageError } from '../resolveWorkspace.js';
+import { shortId } from '../resolveRef.js';
+import { ensureRunning, resolveWorkspace } from '../resolveWorkspace.js';
 
 /** End of transmission: what Ctrl-D types. */
 const EOT = Buffer.from([4]);
