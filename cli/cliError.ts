@@ -8,3 +8,10 @@ export class CliError extends Error {
     this.name = 'CliError';
   }
 }
+
+/** Exit code of a command given bad arguments or flags; 1 is left for failures. */
+export const USAGE_EXIT_CODE = 2;
+
+export function usageError(message: string): CliError {
+  return new CliError(message, USAGE_EXIT_CODE);
+}

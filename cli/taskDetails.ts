@@ -3,7 +3,7 @@
 import type { Task } from '../sdk/taskWire.js';
 import { oneLine } from '../sdk/toolSummary.js';
 import { shortTime } from './output.js';
-import { shortId } from './resolveWorkspace.js';
+import { shortId } from './resolveRef.js';
 import { age } from './workspaceOutput.js';
 
 /** $0.16, $0.0042 (small costs keep two significant digits), $12.50. */

@@ -6,7 +6,7 @@ import type { NodeApiClient } from '../sdk/client/nodeApiClient.js';
 import type { Task, TaskEvent, TaskStatus } from '../sdk/taskWire.js';
 import { CliError } from './cliError.js';
 import type { CliContext } from './context.js';
-import { shortId } from './resolveWorkspace.js';
+import { shortId } from './resolveRef.js';
 import { taskStatusText } from './taskDetails.js';
 import { TaskRenderer } from './taskOutput.js';
 

@@ -12,9 +12,9 @@ import type { Command } from 'commander';
 import { ApiError } from '../../sdk/client/apiError.js';
 import type { NodeApiClient } from '../../sdk/client/nodeApiClient.js';
 import type { Workspace } from '../../sdk/workspaceWire.js';
-import { CliError } from '../cliError.js';
+import { CliError, usageError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
-import { ensureRunning, resolveWorkspace, usageError } from '../resolveWorkspace.js';
+import { ensureRunning, resolveWorkspace } from '../resolveWorkspace.js';
 
 type Endpoint =
   | { kind: 'local'; path: string }

@@ -1,15 +1,16 @@
 // `rclaude ws ssh <id>`: a shell in a workspace, in the user's own terminal, over the terminals
 // WebSocket (protocol: server/http/routes/terminalRoutes.ts). Keystrokes go out raw, so Ctrl-C and
 // Ctrl-D reach the remote shell; Ctrl-D at an empty prompt ends it and with it this command, which
-// exits with the shell's exit code.
+// exits with the shell's exit code. SIGTERM and SIGHUP leave the shell running, for `--attach`.
 import { constants } from 'node:os';
 import type { Command } from 'commander';
 import type WebSocket from 'ws';
 import { ApiError } from '../../sdk/client/apiError.js';
 import type { TerminalServerMessage } from '../../sdk/workspaceWire.js';
-import { CliError } from '../cliError.js';
+import { CliError, usageError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
-import { ensureRunning, resolveWorkspace, shortId, usageError } from '../resolveWorkspace.js';
+import { shortId } from '../resolveRef.js';
+import { ensureRunning, resolveWorkspace } from '../resolveWorkspace.js';
 
 /** End of transmission: what Ctrl-D types. */
 const EOT = Buffer.from([4]);
@@ -32,7 +33,7 @@ export function registerSsh(ws: Command, ctx: CliContext): void {
     const w = await resolveWorkspace(client, ref);
     ensureRunning(w);
     const socket = client.openTerminal(w.id, o.attach ? { terminalId: o.attach } : terminalSize());
-    const code = await runTerminal(socket).catch(async (err: unknown) => {
+    const end = await runTerminal(socket).catch(async (err: unknown) => {
       if (!(err instanceof TerminalDropped)) throw err;
       // A workspace that stops takes its terminals with it; say that rather than "attach again".
       // Only to word the message better; without an answer the TerminalDropped below is shown.
@@ -44,10 +45,25 @@ export function registerSsh(ws: Command, ctx: CliContext): void {
         : '';
       throw new CliError(`the terminal connection closed (${err.why})${again}`);
     });
+    if ('signal' in end) {
+      // After a hangup there is no terminal left to tell.
+      if (end.signal === 'SIGTERM' && end.terminalId)
+        process.stderr.write(
+          `rclaude: left on SIGTERM; the shell goes on: attach again with \`rclaude ws ssh ${shortId(w.id)} --attach ${end.terminalId}\`\n`,
+        );
+      process.exitCode = 128 + constants.signals[end.signal];
+      return;
+    }
     // A shell's exit code is not a failure of rclaude: no message, just the code (bin/rclaude.js).
-    if (code !== 0) process.exitCode = code;
+    if (end.exitCode !== 0) process.exitCode = end.exitCode;
   });
 }
+
+/** How a terminal session ended: its shell exited, or this command was told to leave. */
+type TerminalEnd = { exitCode: number } | { signal: LeaveSignal; terminalId: string | undefined };
+
+/** The signals that make the command leave the terminal, which keeps running on the server. */
+type LeaveSignal = 'SIGTERM' | 'SIGHUP';
 
 /** The server closed the connection without the shell having exited. */
 class TerminalDropped extends Error {
@@ -68,11 +84,13 @@ function terminalSize(): { cols: number; rows: number } {
 }
 
 /**
- * Connects stdin and stdout to the terminal until it ends. Resolves with the shell's exit code;
- * rejects when the server refuses or reports an error (CliError, ApiError) or drops the connection
- * (TerminalDropped). The local terminal is back in its normal mode on every way out.
+ * Connects stdin and stdout to the terminal until it ends. Resolves with the shell's exit code, or
+ * with the signal on SIGTERM or SIGHUP, after closing the connection: the server keeps the shell
+ * for `--attach` (terminalHub.ts). Rejects when the server refuses or reports an error (CliError,
+ * ApiError) or drops the connection (TerminalDropped). The local terminal is back in its normal
+ * mode on every way out.
  */
-function runTerminal(socket: WebSocket): Promise<number> {
+function runTerminal(socket: WebSocket): Promise<TerminalEnd> {
   const stdin = process.stdin;
   const stdout = process.stdout;
   const raw = stdin.isTTY === true;
@@ -80,6 +98,8 @@ function runTerminal(socket: WebSocket): Promise<number> {
   let exit: { exitCode: number | null; signal: number | null } | undefined;
   let serverError: string | undefined;
   let transportError: Error | undefined;
+  let left: LeaveSignal | undefined;
+  let closeTimer: NodeJS.Timeout | undefined;
 
   const onInput = (data: Buffer) => socket.send(data, { binary: true });
   // Piped input ends without a Ctrl-D; type one so the shell sees end of input, as `sh < file` would.
@@ -104,17 +124,22 @@ function runTerminal(socket: WebSocket): Promise<number> {
   // Last resort for ways out that skip the cleanup below (process.exit elsewhere, a crash).
   process.once('exit', restore);
 
-  return new Promise<number>((resolve, reject) => {
-    // Raw mode outlives the process; put the terminal back before leaving on a signal.
-    const onSignal = (signal: NodeJS.Signals) => {
+  return new Promise<TerminalEnd>((resolve, reject) => {
+    // Raw mode outlives the process (Node itself undoes it on SIGTERM, but not on SIGHUP), so the
+    // terminal is put back at once. The connection then ends with a close frame, as a viewer that
+    // leaves; a server that does not answer it within a second is not waited for.
+    const onSignal = (signal: LeaveSignal) => {
       restore();
-      process.exit(128 + (constants.signals[signal] ?? 15));
+      left = signal;
+      socket.close(1000, 'the client left');
+      closeTimer = setTimeout(() => socket.terminate(), 1000);
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGHUP', onSignal);
 
     function finish() {
       clearInterval(eotTimer);
+      clearTimeout(closeTimer);
       stdin.off('data', onInput);
       stdin.off('end', onInputEnd);
       stdout.off('resize', onResize);
@@ -156,7 +181,8 @@ function runTerminal(socket: WebSocket): Promise<number> {
     });
     socket.on('close', (code, reason) => {
       finish();
-      if (exit) return resolve(exit.exitCode ?? (exit.signal ? 128 + exit.signal : 0));
+      if (exit) return resolve({ exitCode: exit.exitCode ?? (exit.signal ? 128 + exit.signal : 0) });
+      if (left) return resolve({ signal: left, terminalId });
       if (transportError instanceof ApiError) return reject(transportError);
       if (serverError) return reject(new CliError(serverError));
       if (transportError)

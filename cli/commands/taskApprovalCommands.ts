@@ -4,12 +4,12 @@ import type { Command } from 'commander';
 import type { NodeApiClient } from '../../sdk/client/nodeApiClient.js';
 import { type Approval, ApprovalBody } from '../../sdk/taskWire.js';
 import { toolSummary } from '../../sdk/toolSummary.js';
-import { CliError } from '../cliError.js';
+import { CliError, usageError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
 import { flagError } from '../flagError.js';
 import { json } from '../output.js';
+import { shortId } from '../resolveRef.js';
 import { resolveTask } from '../resolveTask.js';
-import { shortId, usageError } from '../resolveWorkspace.js';
 
 type Flags = ServerOptions & { json?: boolean; remember?: boolean; message?: string };
 
