@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pct } from '../../bench/benchStats.js';
 import type { Workspace } from '../../sdk/workspaceWire.js';
+import { parseRef } from '../../server/workspaces/workspaceService.js';
 import { type ModelStub, startModelStub } from '../support/modelStub.js';
 import {
   HOG_SCRIPT,
@@ -63,18 +64,18 @@ describe.each([
       const hogs: NeighbourFigures[] = [];
       const started = await k.exec(a.id, ['/bin/sh', '-c', HOG_SCRIPT]);
       expect(started.stdout).toContain('started');
-      // Proof that the hog runs: A's heartbeats count its processes filling the pids limit (1024).
+      // Proof that the hog runs: A's processes fill its pids limit (1024). The driver counts them
+      // from outside; A's own agent, starved by its bomb, hardly sends a heartbeat.
+      const row = await k.t.services.workspaces.byId(a.id);
+      const ref = row && parseRef(row);
+      if (!ref) throw new Error(`workspace ${a.id} has no runtime ref`);
       const deadline = Date.now() + 20_000;
-      let processes = 0;
-      while (processes < 500 && Date.now() < deadline) {
+      let pids = 0;
+      while (pids < 500 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 250));
-        const res = await k.t.app.inject({
-          url: `/api/v1/workspaces/${a.id}`,
-          headers: { authorization: k.auth },
-        });
-        processes = (res.json() as Workspace).usage?.processes ?? 0;
+        pids = (await k.t.services.runtime.driver.inspect(ref)).usage?.pids ?? 0;
       }
-      expect(processes).toBeGreaterThan(500);
+      expect(pids).toBeGreaterThan(500);
       for (let i = 0; i < TRIES; i++) hogs.push(await probe.measure());
       await k.t.services.runtime.service.remove(a.id, { keepVolume: false });
       await new Promise((r) => setTimeout(r, 1000));
