@@ -4,6 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { ApiError } from '../../sdk/client/apiError.js';
+import { NodeApiClient } from '../../sdk/client/nodeApiClient.js';
 import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
 
 describe('files and terminals (local driver)', () => {
@@ -50,6 +52,71 @@ describe('files and terminals (local driver)', () => {
     expect((await req('DELETE', 'out')).status).toBe(409);
     expect((await req('DELETE', 'out?recursive=true')).status).toBe(204);
     expect((await req('GET', 'out')).status).toBe(404);
+  });
+
+  it('saves with If-Match: an ETag from each read and write, 412 when stale, 400 when malformed', async () => {
+    const first = await req('PUT', 'etag/a.txt', { body: 'one\n' });
+    const written = first.headers.get('etag');
+    expect(written).toMatch(/^W\/"\d+-\d+-\d+"$/);
+    const read = await req('GET', 'etag/a.txt');
+    expect(read.headers.get('etag')).toBe(written);
+    await read.text();
+
+    const saved = await req('PUT', 'etag/a.txt', { body: 'two\n', headers: { 'if-match': written ?? '' } });
+    expect(saved.status).toBe(200);
+    const current = saved.headers.get('etag');
+    expect(current).toMatch(/^W\//);
+    expect(current).not.toBe(written);
+    expect((await req('GET', 'etag/a.txt')).headers.get('etag')).toBe(current);
+
+    // Someone else saves, without If-Match (as before ETags), bytes of the same size.
+    expect((await req('PUT', 'etag/a.txt', { body: 'six\n' })).status).toBe(200);
+    const stale = await req('PUT', 'etag/a.txt', { body: 'mine\n', headers: { 'if-match': current ?? '' } });
+    expect(stale.status).toBe(412);
+    expect(await stale.json()).toMatchObject({
+      error: { code: 'precondition_failed', message: expect.stringContaining('changed since you opened it') },
+    });
+    expect(await (await req('GET', 'etag/a.txt')).text()).toBe('six\n');
+
+    // A list holding the current ETag matches, and so does its strong form (weak comparison).
+    const now = (await req('GET', 'etag/a.txt')).headers.get('etag') ?? '';
+    const listed = await req('PUT', 'etag/a.txt', {
+      body: 'seven\n',
+      headers: { 'if-match': `"nope", ${now.replace(/^W\//, '')}` },
+    });
+    expect(listed.status).toBe(200);
+    // `*` asks only that the file exist; a file (or directory) that does not gets 412, and nothing.
+    expect((await req('PUT', 'etag/a.txt', { body: 'x\n', headers: { 'if-match': '*' } })).status).toBe(200);
+    expect((await req('PUT', 'etag/new.txt', { body: 'x', headers: { 'if-match': '*' } })).status).toBe(412);
+    expect((await req('GET', 'etag/new.txt')).status).toBe(404);
+    expect((await req('PUT', 'etag/sub/b.txt', { body: 'x', headers: { 'if-match': now } })).status).toBe(
+      412,
+    );
+    expect((await req('GET', 'etag/sub')).status).toBe(404);
+
+    for (const bad of ['abc', 'W/abc', '"a" "b"', '*, "a"', `"${'x'.repeat(300)}"`]) {
+      const res = await req('PUT', 'etag/a.txt', { body: 'bad\n', headers: { 'if-match': bad } });
+      const body = (await res.json()) as { error: { code: string; fields: { path: string }[] } };
+      expect(res.status, bad).toBe(400);
+      expect(body.error.fields.map((f) => f.path)).toEqual(['headers.if-match']);
+    }
+    expect(await (await req('GET', 'etag/a.txt')).text()).toBe('x\n');
+  });
+
+  it('the typed client passes the ETag through and refuses a stale save with ApiError 412', async () => {
+    const api = new NodeApiClient({ baseUrl: base, headers: { authorization: k.auth } });
+    const { etag } = await api.files.write(id, 'etag/client.txt', 'v1');
+    const opened = await api.files.readText(id, 'etag/client.txt');
+    expect(opened).toEqual({ text: 'v1', etag });
+    const mine = await api.files.write(id, 'etag/client.txt', 'v2', { ifMatch: opened.etag });
+    expect(mine.etag).toMatch(/^W\//);
+    await api.writeFile(id, 'etag/client.txt', 'v3');
+    const refused = await api.files
+      .write(id, 'etag/client.txt', 'v4', { ifMatch: mine.etag })
+      .catch((e) => e);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused).toMatchObject({ status: 412, code: 'precondition_failed' });
+    expect((await api.files.readText(id, 'etag/client.txt')).text).toBe('v3');
   });
 
   it('uploads multipart files and downloads a directory as tar.gz', async () => {
