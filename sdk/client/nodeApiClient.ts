@@ -78,7 +78,8 @@ export class NodeApiClient extends ApiClient {
   /**
    * Connects to a terminal (see server/http/routes/terminalRoutes.ts for the protocol). Returned
    * at once, so listeners are in place before the first message; a refusal (HTTP status before the
-   * upgrade) arrives as an `error` event carrying an ApiError, followed by `close`.
+   * upgrade) arrives as an `error` event carrying an ApiError, followed by `close`. A terminal to
+   * attach to that is not open closes with code WS_NOT_FOUND (sdk/limits.ts) and a reason.
    */
   openTerminal(id: string, target: TerminalTarget): WebSocket {
     const headers: Record<string, string> = {};

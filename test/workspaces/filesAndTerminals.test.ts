@@ -261,12 +261,33 @@ describe('files and terminals (local driver)', () => {
     expect(messages.flatMap((m) => m.changes ?? []).map((c) => c.path)).toContain('src/watched.txt');
   });
 
-  it('refuses absurd terminal sizes and unknown terminal ids before the upgrade', async () => {
+  it('refuses absurd terminal sizes and strangers before the upgrade', async () => {
     const wsBase = `${base.replace('http', 'ws')}/api/v1/workspaces/${id}/terminals`;
     expect(await upgradeStatus(`${wsBase}?cols=0&rows=24`, k.auth)).toBe(400);
     expect(await upgradeStatus(`${wsBase}?cols=80&rows=99999`, k.auth)).toBe(400);
-    expect(await upgradeStatus(`${wsBase}?terminalId=nope`, k.auth)).toBe(404);
     expect(await upgradeStatus(wsBase, 'Bearer nope')).toBe(401);
+    // Another member learns nothing about this workspace's terminals, open or not.
+    const stranger = await k.t.bearer(await k.t.user('member'));
+    const open = await openTerminal(wsBase, k.auth);
+    expect(await upgradeStatus(`${wsBase}?terminalId=${open.ready.terminalId}`, stranger)).toBe(404);
+    expect(await upgradeStatus(`${wsBase}?terminalId=nope`, stranger)).toBe(404);
+    open.ws.send(JSON.stringify({ type: 'close' }));
+    await open.waitFor(/"type":"exit"/);
+  });
+
+  it('attaching to an unknown or closed terminal upgrades, then closes with 4404 and a reason', async () => {
+    const wsBase = `${base.replace('http', 'ws')}/api/v1/workspaces/${id}/terminals`;
+    expect(await closeOf(`${wsBase}?terminalId=nope`, k.auth)).toEqual({
+      code: 4404,
+      reason: 'terminal not found or closed',
+    });
+    const a = await openTerminal(wsBase, k.auth);
+    a.ws.send(JSON.stringify({ type: 'close' }));
+    await a.waitFor(/"type":"exit"/);
+    expect(await closeOf(`${wsBase}?terminalId=${a.ready.terminalId}`, k.auth)).toEqual({
+      code: 4404,
+      reason: 'terminal not found or closed',
+    });
   });
 });
 
@@ -309,6 +330,17 @@ function upgradeStatus(url: string, auth: string): Promise<number> {
       resolve(101);
       ws.close();
     });
+    ws.on('error', () => {});
+  });
+}
+
+/** How a socket that the server upgrades ends, without it having said "ready". */
+function closeOf(url: string, auth: string): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers: { authorization: auth } });
+    ws.on('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
+    ws.on('message', (d) => reject(new Error(`unexpected message ${d.toString()}`)));
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') }));
     ws.on('error', () => {});
   });
 }
