@@ -87,25 +87,34 @@ export class TestConnection extends EventEmitter {
     return params;
   }
 
-  async readFile(rel: string, maxBytes = 64 * 1024 * 1024): Promise<{ size: number; bytes: Buffer }> {
+  async readFile(
+    rel: string,
+    maxBytes = 64 * 1024 * 1024,
+  ): Promise<{ size: number; etag?: string; bytes: Buffer }> {
     const ch = this.peer.openChannel();
     const bytes = readAll(ch);
     // Awaited below; this only keeps a failure before then from being an unhandled rejection.
     bytes.catch(() => {});
-    const { size } = await this.peer.request<{ size: number }>('files.read', {
+    const { size, etag } = await this.peer.request<{ size: number; etag?: string }>('files.read', {
       path: rel,
       channel: ch.id,
       maxBytes,
     });
-    return { size, bytes: await bytes };
+    return { size, etag, bytes: await bytes };
   }
 
-  async writeFile(rel: string, data: Buffer, maxBytes = 64 * 1024 * 1024): Promise<{ size: number }> {
+  async writeFile(
+    rel: string,
+    data: Buffer,
+    maxBytes = 64 * 1024 * 1024,
+    ifMatch?: '*' | string[],
+  ): Promise<{ size: number; etag?: string }> {
     const ch = this.peer.openChannel();
-    const answer = this.peer.request<{ size: number }>('files.write', {
+    const answer = this.peer.request<{ size: number; etag?: string }>('files.write', {
       path: rel,
       channel: ch.id,
       maxBytes,
+      ...(ifMatch ? { ifMatch } : {}),
     });
     ch.end(data);
     return answer;

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ResultOf } from '../sdk/agentProtocol.js';
 import { opError, type PeerChannel, RpcError, type RpcPeer } from '../sdk/rpcPeer.js';
 import type { ParamsFor } from './defineHandler.js';
+import { ensureMatches, fileGone, handleEtag } from './fileEtag.js';
 import { fsError } from './fsError.js';
 import { parentOf, type WorkspaceRoot } from './workspaceRoot.js';
 
@@ -32,6 +33,10 @@ export async function readToChannel(
     const file = await open(real, 'r').catch((err) => Promise.reject(fsError(err, rel)));
     // Send exactly the size announced, even if the file grows meanwhile.
     const size = st.size;
+    const etag = await handleEtag(file).catch(async (err) => {
+      await file.close();
+      throw fsError(err, rel);
+    });
     afterAnswer(() => {
       if (size === 0) {
         void file.close();
@@ -42,7 +47,7 @@ export async function readToChannel(
       // transfer; there is no one else to tell.
       pipeline(file.createReadStream({ start: 0, end: size - 1 }), ch).catch(() => {});
     });
-    return { size };
+    return { size, etag };
   } catch (err) {
     failChannelAfterAnswer(ch, err);
     throw err;
@@ -56,13 +61,18 @@ export async function readToChannel(
 export async function writeFromChannel(
   peer: RpcPeer,
   root: WorkspaceRoot,
-  { path: rel, channel, maxBytes, createParents }: ParamsFor<'files.write'>,
+  { path: rel, channel, maxBytes, createParents, ifMatch }: ParamsFor<'files.write'>,
 ): Promise<ResultOf<'files.write'>> {
   // Take the channel before any await: the server sends the bytes right after the request.
   const ch = peer.channel(channel);
   let temp: string | undefined;
   try {
-    const target = await writeTarget(root, rel, createParents);
+    // A precondition names an existing file, so its parents exist; creating them would be a write.
+    const target = await writeTarget(root, rel, createParents && !ifMatch).catch((err) => {
+      throw ifMatch && err instanceof RpcError && err.reason === 'not_found' ? fileGone(rel) : err;
+    });
+    // Checked before the bytes are read, to refuse at once, and again just before the rename.
+    if (ifMatch) await ensureMatches(target, rel, ifMatch);
     const previous = await lstat(target).catch(() => undefined);
     if (previous?.isDirectory()) throw opError('is_a_directory', `"${rel}" is a directory.`);
     const tempName = `.${path.basename(target)}.rc-${randomBytes(6).toString('hex')}.tmp`;
@@ -71,6 +81,7 @@ export async function writeFromChannel(
     );
     temp = path.join(path.dirname(target), tempName);
     let size = 0;
+    let etag: string;
     // autoClose off so we can fsync before closing; the stream still holds a reference to the
     // handle until destroyed, and FileHandle.close() waits for that.
     const sink = file.createWriteStream({ autoClose: false });
@@ -86,13 +97,16 @@ export async function writeFromChannel(
       });
       await pipeline(ch, limit, sink);
       await file.sync();
+      // The rename below keeps inode, size and mtime, so this is the ETag of the file in place.
+      etag = await handleEtag(file);
     } finally {
       sink.destroy();
       await file.close();
     }
+    if (ifMatch) await ensureMatches(target, rel, ifMatch);
     await rename(temp, target).catch((err) => Promise.reject(fsError(err, rel)));
     temp = undefined;
-    return { size };
+    return { size, etag };
   } catch (err) {
     // Cleanup of our own temporary file on the way to reporting `err`; a leftover is harmless.
     if (temp) await unlink(temp).catch(() => {});

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RPC_INVALID_PARAMS } from '../sdk/agentProtocol.js';
@@ -96,7 +96,10 @@ describe('files', () => {
 
   it('writes a 5 MiB file and reads back the same bytes', async () => {
     const data = randomBytes(5 * 1024 * 1024);
-    expect(await conn.writeFile('big/dir/data.bin', data)).toEqual({ size: data.length });
+    expect(await conn.writeFile('big/dir/data.bin', data)).toEqual({
+      size: data.length,
+      etag: expect.stringMatching(/^W\//),
+    });
     expect((await readFile(path.join(ws, 'big/dir/data.bin'))).equals(data)).toBe(true);
     const read = await conn.readFile('big/dir/data.bin');
     expect(read.size).toBe(data.length);
@@ -110,8 +113,40 @@ describe('files', () => {
     await conn.writeFile('script.sh', Buffer.from('#!/bin/sh\necho new\n'));
     expect(await readFile(path.join(ws, 'script.sh'), 'utf8')).toContain('new');
     expect(await request('files.stat', { path: 'script.sh' })).toMatchObject({ mode: 0o755 });
-    expect(await conn.writeFile('empty.txt', Buffer.alloc(0))).toEqual({ size: 0 });
+    expect(await conn.writeFile('empty.txt', Buffer.alloc(0))).toMatchObject({ size: 0 });
     expect((await conn.readFile('empty.txt')).bytes.length).toBe(0);
+  });
+
+  it('gives ETags that change with every write and edit, and writes with ifMatch only when they match', async () => {
+    const { etag: first } = await conn.writeFile('tag.txt', Buffer.from('one'));
+    expect((await conn.readFile('tag.txt')).etag).toBe(first);
+    const { etag: second } = await conn.writeFile('tag.txt', Buffer.from('two'), undefined, [first ?? '']);
+    expect(second).not.toBe(first);
+    expect(await reason(conn.writeFile('tag.txt', Buffer.from('old'), undefined, [first ?? '']))).toBe(
+      'precondition_failed',
+    );
+    expect(await readFile(path.join(ws, 'tag.txt'), 'utf8')).toBe('two');
+    expect((await readdir(ws)).filter((n) => n.includes('.rc-'))).toEqual([]);
+    // An edit in place by a program in the workspace keeps the inode; the size or mtime tell.
+    await writeFile(path.join(ws, 'tag.txt'), 'six');
+    await utimes(path.join(ws, 'tag.txt'), 1_000_000, 1_000_000);
+    const edited = (await conn.readFile('tag.txt')).etag;
+    expect(edited).not.toBe(second);
+    expect(await reason(conn.writeFile('tag.txt', Buffer.from('x'), undefined, [second ?? '']))).toBe(
+      'precondition_failed',
+    );
+    // Through a symlink that stays inside, the ETag is the target's, as for a read.
+    await symlink('tag.txt', path.join(ws, 'tag-link'));
+    expect((await conn.readFile('tag-link')).etag).toBe(edited);
+    await conn.writeFile('tag-link', Buffer.from('via link'), undefined, [edited ?? '']);
+    expect(await readFile(path.join(ws, 'tag.txt'), 'utf8')).toBe('via link');
+    expect(await reason(conn.writeFile('no-such.txt', Buffer.from('x'), undefined, '*'))).toBe(
+      'precondition_failed',
+    );
+    expect(await reason(conn.writeFile('no/dir.txt', Buffer.from('x'), undefined, '*'))).toBe(
+      'precondition_failed',
+    );
+    expect(await readdir(ws)).not.toContain('no');
   });
 
   it('refuses too large writes and reads', async () => {

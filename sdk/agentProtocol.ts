@@ -86,6 +86,7 @@ export const AgentErrorReason = z.enum([
   'exists',
   'too_large',
   'busy',
+  'precondition_failed',
   'git_failed',
   'spawn_failed',
   'timeout',
@@ -121,24 +122,35 @@ export type FileEntry = z.infer<typeof FileEntry>;
 
 const Empty = z.object({});
 
+/** A file's ETag as the agent computes it (agent/fileEtag.ts); optional in results of older agents. */
+const FileEtag = z.string().max(200);
+/** An If-Match precondition: any existing file (`*`), or one of these ETags (weak comparison). */
+export const IfMatch = z.union([z.literal('*'), z.array(FileEtag).min(1).max(32)]);
+export type IfMatch = z.infer<typeof IfMatch>;
+
 /** Requests the server sends to the agent. */
 export const serverToAgent = {
   'files.list': { params: z.object({ path: RelPath }), result: z.object({ entries: z.array(FileEntry) }) },
   'files.stat': { params: z.object({ path: RelPath }), result: FileEntry },
-  /** Answers with the size, then sends the bytes on `channel` and closes it. */
+  /** Answers with the size and ETag, then sends the bytes on `channel` and closes it. */
   'files.read': {
     params: z.object({ path: RelPath, channel: ChannelId, maxBytes: z.number().int().positive() }),
-    result: z.object({ size: z.number() }),
+    result: z.object({ size: z.number(), etag: FileEtag.optional() }),
   },
-  /** Reads bytes from `channel` until it closes, writes them atomically, then answers. */
+  /**
+   * Reads bytes from `channel` until it closes, writes them atomically, then answers. With
+   * `ifMatch`, refuses with `precondition_failed` (and writes nothing) unless the file exists and,
+   * for a list, its ETag is one of them.
+   */
   'files.write': {
     params: z.object({
       path: RelPath,
       channel: ChannelId,
       maxBytes: z.number().int().positive(),
       createParents: z.boolean().default(true),
+      ifMatch: IfMatch.optional(),
     }),
-    result: z.object({ size: z.number() }),
+    result: z.object({ size: z.number(), etag: FileEtag.optional() }),
   },
   'files.delete': {
     params: z.object({ path: RelPath, recursive: z.boolean().default(false) }),

@@ -10,3 +10,11 @@ export const MAX_PROMPT_BYTES = 100 * 1024;
 /** Claude Code's permission modes, as its --permission-mode flag names them. */
 export const permissionModes = ['default', 'acceptEdits', 'bypassPermissions', 'plan'] as const;
 export type PermissionMode = (typeof permissionModes)[number];
+
+/**
+ * WebSocket close code (application range 4000–4999, RFC 6455 §7.4.2) for what the socket was
+ * opened for not being there, such as a terminal that is not open, after the caller was
+ * authorised. Unlike a refused upgrade, which a browser reports only as 1006, the code and the
+ * reason reach the page.
+ */
+export const WS_NOT_FOUND = 4404;

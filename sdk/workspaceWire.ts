@@ -134,6 +134,28 @@ export const FileDeleteQuery = z.strictObject({
 
 export const FileWritten = z.object({ path: z.string(), size: z.number() });
 
+/** One entity tag, `"…"` or `W/"…"` (RFC 9110 §8.8.3). */
+const ENTITY_TAG = String.raw`(?:W/)?"[\x21\x23-\x7e\x80-\xff]{0,190}"`;
+const IF_MATCH = new RegExp(String.raw`^(?:\*|${ENTITY_TAG}(?:\s*,\s*${ENTITY_TAG}){0,31})$`);
+
+/** Headers of a file write; other headers pass through untouched. */
+export const FileWriteHeaders = z.looseObject({
+  'if-match': z
+    .string()
+    .trim()
+    .regex(IF_MATCH, { error: 'must be * or up to 32 comma-separated ETags such as W/"12-345-678"' })
+    .optional()
+    .describe(
+      'Write only if the file still has this ETag (from its GET), else 412 precondition_failed; * = only if it exists.',
+    ),
+});
+
+/** The tags of a valid If-Match header (FileWriteHeaders), or `*`. */
+export function ifMatchTags(header: string): '*' | string[] {
+  if (header.trim() === '*') return '*';
+  return header.match(new RegExp(ENTITY_TAG, 'g')) ?? [];
+}
+
 // ---- terminals ----
 
 /** Query of the terminals WebSocket: attach to `terminalId`, or open a new one of this size. */

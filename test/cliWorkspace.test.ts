@@ -352,8 +352,12 @@ describe('rclaude ws with real workspaces (local driver)', () => {
     expect(ok.code).toBe(0);
   });
 
-  it('ssh --attach to a terminal that does not exist says so', async () => {
-    expectExit(await ws(['ssh', short, '--attach', 'nope']), 1, /^rclaude: The terminal was not found/);
+  it('ssh --attach to a terminal that does not exist prints the server’s reason and fails', async () => {
+    expectExit(
+      await ws(['ssh', short, '--attach', 'nope']),
+      1,
+      /^rclaude: cannot attach to terminal nope: terminal not found or closed$/,
+    );
   });
 
   it('stop, then start --wait, then rm', async () => {

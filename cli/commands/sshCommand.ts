@@ -6,6 +6,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import type WebSocket from 'ws';
 import { ApiError } from '../../sdk/client/apiError.js';
+import { WS_NOT_FOUND } from '../../sdk/limits.js';
 import type { TerminalServerMessage } from '../../sdk/workspaceWire.js';
 import { CliError, usageError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
@@ -34,6 +35,8 @@ export function registerSsh(ws: Command, ctx: CliContext): void {
     ensureRunning(w);
     const socket = client.openTerminal(w.id, o.attach ? { terminalId: o.attach } : terminalSize());
     const end = await runTerminal(socket).catch(async (err: unknown) => {
+      if (err instanceof TerminalNotFound)
+        throw new CliError(`cannot attach to terminal ${o.attach}: ${err.reason}`);
       if (!(err instanceof TerminalDropped)) throw err;
       // A workspace that stops takes its terminals with it; say that rather than "attach again".
       // Only to word the message better; without an answer the TerminalDropped below is shown.
@@ -75,6 +78,13 @@ class TerminalDropped extends Error {
   }
 }
 
+/** The server closed the connection with WS_NOT_FOUND: the terminal to attach to is not open. */
+class TerminalNotFound extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
 /** The local terminal's size, clamped to what the server accepts; 80x24 when there is none. */
 function terminalSize(): { cols: number; rows: number } {
   const out = process.stdout;
@@ -87,8 +97,8 @@ function terminalSize(): { cols: number; rows: number } {
  * Connects stdin and stdout to the terminal until it ends. Resolves with the shell's exit code, or
  * with the signal on SIGTERM or SIGHUP, after closing the connection: the server keeps the shell
  * for `--attach` (terminalHub.ts). Rejects when the server refuses or reports an error (CliError,
- * ApiError) or drops the connection (TerminalDropped). The local terminal is back in its normal
- * mode on every way out.
+ * ApiError), has no such terminal (TerminalNotFound) or drops the connection (TerminalDropped).
+ * The local terminal is back in its normal mode on every way out.
  */
 function runTerminal(socket: WebSocket): Promise<TerminalEnd> {
   const stdin = process.stdin;
@@ -187,6 +197,8 @@ function runTerminal(socket: WebSocket): Promise<TerminalEnd> {
       if (serverError) return reject(new CliError(serverError));
       if (transportError)
         return reject(new CliError(`the terminal connection failed (${transportError.message})`));
+      if (code === WS_NOT_FOUND)
+        return reject(new TerminalNotFound(reason.toString('utf8') || 'terminal not found'));
       reject(new TerminalDropped(reason.toString('utf8') || `code ${code}`, terminalId));
     });
   });

@@ -7,11 +7,31 @@ import { queryString, seg, type Transport } from './transport.js';
 import { workspacePath } from './workspacesApi.js';
 
 export type DirectoryListing = ResponseOf<'FileListing'>;
-export type WrittenFile = ResponseOf<'FileWritten'>;
-/** A file's bytes as the answer streams them, or a directory's listing. */
+/** A written file, with its new ETag (none from a server or agent too old to give one). */
+export type WrittenFile = ResponseOf<'FileWritten'> & { etag: string | undefined };
+/**
+ * A file's bytes as the answer streams them, with its ETag to pass to `write` as `ifMatch`; or a
+ * directory's listing.
+ */
 export type PathContent =
   | { type: 'dir'; listing: DirectoryListing }
-  | { type: 'file'; size: number | undefined; body: ReadableStream<Uint8Array> };
+  | {
+      type: 'file';
+      size: number | undefined;
+      etag: string | undefined;
+      body: ReadableStream<Uint8Array>;
+    };
+/** A file as text, with the ETag it had when read. */
+export type TextFile = { text: string; etag: string | undefined };
+
+export interface WriteOptions {
+  /**
+   * Write only if the file still has this ETag (from `read`/`readText` or an earlier `write`), or
+   * `*`: only if it exists. Otherwise the write fails with ApiError 412 `precondition_failed`.
+   * Without it the file is replaced whatever happened to it meanwhile.
+   */
+  ifMatch?: string;
+}
 
 export type FileBody = NonNullable<RequestInit['body']>;
 
@@ -33,6 +53,7 @@ export class FilesApi {
     return {
       type: 'file',
       size: length === null ? undefined : Number(length),
+      etag: res.headers.get('etag') ?? undefined,
       body: (res.body as ReadableStream<Uint8Array> | null) ?? new Blob([]).stream(),
     };
   }
@@ -45,8 +66,8 @@ export class FilesApi {
     throw new ApiError(400, 'not_a_directory', `${path} is a file, not a directory.`);
   }
 
-  /** A file's bytes as text (the editor's read); ApiError `is_a_directory` for a directory. */
-  async readText(id: string, path: string): Promise<string> {
+  /** A file as text (the editor's read); ApiError `is_a_directory` for a directory. */
+  async readText(id: string, path: string): Promise<TextFile> {
     const content = await this.read(id, path);
     if (content.type === 'dir')
       throw new ApiError(
@@ -54,16 +75,20 @@ export class FilesApi {
         'is_a_directory',
         `${path || 'The workspace root'} is a directory, not a file.`,
       );
-    return new Response(content.body).text();
+    return { text: await new Response(content.body).text(), etag: content.etag };
   }
 
   /** Writes a file (creating parent directories) from its raw bytes; resolves with its size. */
-  async write(id: string, path: string, body: FileBody): Promise<WrittenFile> {
+  async write(id: string, path: string, body: FileBody, opts: WriteOptions = {}): Promise<WrittenFile> {
     const res = await this.t.send('PUT', filesPath(id, path), {
       body,
-      headers: { 'content-type': 'application/octet-stream' },
+      headers: {
+        'content-type': 'application/octet-stream',
+        ...(opts.ifMatch ? { 'if-match': opts.ifMatch } : {}),
+      },
     });
-    return this.t.expect(res, 'FileWritten');
+    const etag = res.headers.get('etag') ?? undefined;
+    return { ...(await this.t.expect(res, 'FileWritten')), etag };
   }
 
   /** Uploads files (multipart `file` parts) into directory `dir`. */

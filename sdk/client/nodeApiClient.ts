@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import type { Me } from '../wire.js';
 import { ApiClient } from './apiClient.js';
 import { ApiError, parseJsonOrUndefined, refusalError } from './apiError.js';
-import type { DirectoryListing } from './filesApi.js';
+import type { DirectoryListing, WriteOptions } from './filesApi.js';
 import type { TerminalTarget } from './terminalsApi.js';
 import type { ClientOptions } from './transport.js';
 import { validateResponse } from './validateResponse.js';
@@ -15,7 +15,7 @@ import { validateResponse } from './validateResponse.js';
 /** What a path in a workspace holds: a directory's listing, or a file's bytes as a stream. */
 export type WorkspacePathContent =
   | { type: 'dir'; listing: DirectoryListing }
-  | { type: 'file'; size: number | undefined; body: Readable };
+  | { type: 'file'; size: number | undefined; etag: string | undefined; body: Readable };
 
 /** A password session: its cookie and CSRF token, for calls made as the browser would. */
 export interface PasswordSession {
@@ -46,7 +46,12 @@ export class NodeApiClient extends ApiClient {
   async readPath(id: string, path: string): Promise<WorkspacePathContent> {
     const content = await this.files.read(id, path);
     if (content.type === 'dir') return content;
-    return { type: 'file', size: content.size, body: Readable.fromWeb(content.body as NodeWebStream) };
+    return {
+      type: 'file',
+      size: content.size,
+      etag: content.etag,
+      body: Readable.fromWeb(content.body as NodeWebStream),
+    };
   }
 
   /** A file's bytes as a stream; ApiError `is_a_directory` when `path` is a directory. */
@@ -56,13 +61,13 @@ export class NodeApiClient extends ApiClient {
     throw new ApiError(400, 'is_a_directory', `${path || 'The workspace root'} is a directory, not a file.`);
   }
 
-  /** Writes a file, streaming `body` when it is a stream; resolves with its size. */
-  writeFile(id: string, path: string, body: Readable | Buffer | string) {
+  /** Writes a file, streaming `body` when it is a stream; resolves with its size and ETag. */
+  writeFile(id: string, path: string, body: Readable | Buffer | string, opts: WriteOptions = {}) {
     const bytes =
       typeof body === 'string' || Buffer.isBuffer(body)
         ? body
         : (Readable.toWeb(body) as unknown as ReadableStream);
-    return this.files.write(id, path, bytes);
+    return this.files.write(id, path, bytes, opts);
   }
 
   /** A directory (and everything under it) as a tar.gz stream. */
@@ -73,7 +78,8 @@ export class NodeApiClient extends ApiClient {
   /**
    * Connects to a terminal (see server/http/routes/terminalRoutes.ts for the protocol). Returned
    * at once, so listeners are in place before the first message; a refusal (HTTP status before the
-   * upgrade) arrives as an `error` event carrying an ApiError, followed by `close`.
+   * upgrade) arrives as an `error` event carrying an ApiError, followed by `close`. A terminal to
+   * attach to that is not open closes with code WS_NOT_FOUND (sdk/limits.ts) and a reason.
    */
   openTerminal(id: string, target: TerminalTarget): WebSocket {
     const headers: Record<string, string> = {};

@@ -30,6 +30,7 @@ const agent = {
   exists: 409,
   busy: 409,
   too_large: 413,
+  precondition_failed: 412,
   timeout: 504,
   git_failed: 502,
   spawn_failed: 502,

@@ -53,6 +53,8 @@ export function agentStatus(reason: AgentErrorReason): number {
       return 409;
     case 'too_large':
       return 413;
+    case 'precondition_failed':
+      return 412;
     case 'timeout':
       return 504;
     case 'git_failed':

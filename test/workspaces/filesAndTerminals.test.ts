@@ -4,6 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { ApiError } from '../../sdk/client/apiError.js';
+import { NodeApiClient } from '../../sdk/client/nodeApiClient.js';
 import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
 
 describe('files and terminals (local driver)', () => {
@@ -50,6 +52,71 @@ describe('files and terminals (local driver)', () => {
     expect((await req('DELETE', 'out')).status).toBe(409);
     expect((await req('DELETE', 'out?recursive=true')).status).toBe(204);
     expect((await req('GET', 'out')).status).toBe(404);
+  });
+
+  it('saves with If-Match: an ETag from each read and write, 412 when stale, 400 when malformed', async () => {
+    const first = await req('PUT', 'etag/a.txt', { body: 'one\n' });
+    const written = first.headers.get('etag');
+    expect(written).toMatch(/^W\/"\d+-\d+-\d+"$/);
+    const read = await req('GET', 'etag/a.txt');
+    expect(read.headers.get('etag')).toBe(written);
+    await read.text();
+
+    const saved = await req('PUT', 'etag/a.txt', { body: 'two\n', headers: { 'if-match': written ?? '' } });
+    expect(saved.status).toBe(200);
+    const current = saved.headers.get('etag');
+    expect(current).toMatch(/^W\//);
+    expect(current).not.toBe(written);
+    expect((await req('GET', 'etag/a.txt')).headers.get('etag')).toBe(current);
+
+    // Someone else saves, without If-Match (as before ETags), bytes of the same size.
+    expect((await req('PUT', 'etag/a.txt', { body: 'six\n' })).status).toBe(200);
+    const stale = await req('PUT', 'etag/a.txt', { body: 'mine\n', headers: { 'if-match': current ?? '' } });
+    expect(stale.status).toBe(412);
+    expect(await stale.json()).toMatchObject({
+      error: { code: 'precondition_failed', message: expect.stringContaining('changed since you opened it') },
+    });
+    expect(await (await req('GET', 'etag/a.txt')).text()).toBe('six\n');
+
+    // A list holding the current ETag matches, and so does its strong form (weak comparison).
+    const now = (await req('GET', 'etag/a.txt')).headers.get('etag') ?? '';
+    const listed = await req('PUT', 'etag/a.txt', {
+      body: 'seven\n',
+      headers: { 'if-match': `"nope", ${now.replace(/^W\//, '')}` },
+    });
+    expect(listed.status).toBe(200);
+    // `*` asks only that the file exist; a file (or directory) that does not gets 412, and nothing.
+    expect((await req('PUT', 'etag/a.txt', { body: 'x\n', headers: { 'if-match': '*' } })).status).toBe(200);
+    expect((await req('PUT', 'etag/new.txt', { body: 'x', headers: { 'if-match': '*' } })).status).toBe(412);
+    expect((await req('GET', 'etag/new.txt')).status).toBe(404);
+    expect((await req('PUT', 'etag/sub/b.txt', { body: 'x', headers: { 'if-match': now } })).status).toBe(
+      412,
+    );
+    expect((await req('GET', 'etag/sub')).status).toBe(404);
+
+    for (const bad of ['abc', 'W/abc', '"a" "b"', '*, "a"', `"${'x'.repeat(300)}"`]) {
+      const res = await req('PUT', 'etag/a.txt', { body: 'bad\n', headers: { 'if-match': bad } });
+      const body = (await res.json()) as { error: { code: string; fields: { path: string }[] } };
+      expect(res.status, bad).toBe(400);
+      expect(body.error.fields.map((f) => f.path)).toEqual(['headers.if-match']);
+    }
+    expect(await (await req('GET', 'etag/a.txt')).text()).toBe('x\n');
+  });
+
+  it('the typed client passes the ETag through and refuses a stale save with ApiError 412', async () => {
+    const api = new NodeApiClient({ baseUrl: base, headers: { authorization: k.auth } });
+    const { etag } = await api.files.write(id, 'etag/client.txt', 'v1');
+    const opened = await api.files.readText(id, 'etag/client.txt');
+    expect(opened).toEqual({ text: 'v1', etag });
+    const mine = await api.files.write(id, 'etag/client.txt', 'v2', { ifMatch: opened.etag });
+    expect(mine.etag).toMatch(/^W\//);
+    await api.writeFile(id, 'etag/client.txt', 'v3');
+    const refused = await api.files
+      .write(id, 'etag/client.txt', 'v4', { ifMatch: mine.etag })
+      .catch((e) => e);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused).toMatchObject({ status: 412, code: 'precondition_failed' });
+    expect((await api.files.readText(id, 'etag/client.txt')).text).toBe('v3');
   });
 
   it('uploads multipart files and downloads a directory as tar.gz', async () => {
@@ -198,12 +265,33 @@ describe('files and terminals (local driver)', () => {
     expect(messages.flatMap((m) => m.changes ?? []).map((c) => c.path)).toContain('src/watched.txt');
   });
 
-  it('refuses absurd terminal sizes and unknown terminal ids before the upgrade', async () => {
+  it('refuses absurd terminal sizes and strangers before the upgrade', async () => {
     const wsBase = `${base.replace('http', 'ws')}/api/v1/workspaces/${id}/terminals`;
     expect(await upgradeStatus(`${wsBase}?cols=0&rows=24`, k.auth)).toBe(400);
     expect(await upgradeStatus(`${wsBase}?cols=80&rows=99999`, k.auth)).toBe(400);
-    expect(await upgradeStatus(`${wsBase}?terminalId=nope`, k.auth)).toBe(404);
     expect(await upgradeStatus(wsBase, 'Bearer nope')).toBe(401);
+    // Another member learns nothing about this workspace's terminals, open or not.
+    const stranger = await k.t.bearer(await k.t.user('member'));
+    const open = await openTerminal(wsBase, k.auth);
+    expect(await upgradeStatus(`${wsBase}?terminalId=${open.ready.terminalId}`, stranger)).toBe(404);
+    expect(await upgradeStatus(`${wsBase}?terminalId=nope`, stranger)).toBe(404);
+    open.ws.send(JSON.stringify({ type: 'close' }));
+    await open.waitFor(/"type":"exit"/);
+  });
+
+  it('attaching to an unknown or closed terminal upgrades, then closes with 4404 and a reason', async () => {
+    const wsBase = `${base.replace('http', 'ws')}/api/v1/workspaces/${id}/terminals`;
+    expect(await closeOf(`${wsBase}?terminalId=nope`, k.auth)).toEqual({
+      code: 4404,
+      reason: 'terminal not found or closed',
+    });
+    const a = await openTerminal(wsBase, k.auth);
+    a.ws.send(JSON.stringify({ type: 'close' }));
+    await a.waitFor(/"type":"exit"/);
+    expect(await closeOf(`${wsBase}?terminalId=${a.ready.terminalId}`, k.auth)).toEqual({
+      code: 4404,
+      reason: 'terminal not found or closed',
+    });
   });
 });
 
@@ -246,6 +334,17 @@ function upgradeStatus(url: string, auth: string): Promise<number> {
       resolve(101);
       ws.close();
     });
+    ws.on('error', () => {});
+  });
+}
+
+/** How a socket that the server upgrades ends, without it having said "ready". */
+function closeOf(url: string, auth: string): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers: { authorization: auth } });
+    ws.on('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
+    ws.on('message', (d) => reject(new Error(`unexpected message ${d.toString()}`)));
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') }));
     ws.on('error', () => {});
   });
 }

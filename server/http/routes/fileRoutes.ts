@@ -8,7 +8,7 @@ import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type FileEntry as AgentFileEntry, RelPath } from '../../../sdk/agentProtocol.js';
+import { type FileEntry as AgentFileEntry, type IfMatch, RelPath } from '../../../sdk/agentProtocol.js';
 import { ErrorEnvelope } from '../../../sdk/wire.js';
 import {
   FileDeleteQuery,
@@ -16,7 +16,9 @@ import {
   FileListing,
   FileOperationBody,
   FilePathParams,
+  FileWriteHeaders,
   FileWritten,
+  ifMatchTags,
 } from '../../../sdk/workspaceWire.js';
 import { parseSize } from '../../config/units.js';
 import type { Services } from '../../services.js';
@@ -33,6 +35,7 @@ const errors = {
   403: ErrorEnvelope,
   404: ErrorEnvelope,
   409: ErrorEnvelope,
+  412: ErrorEnvelope,
   413: ErrorEnvelope,
 };
 const URL_PATH = '/api/v1/workspaces/:id/files/*';
@@ -105,13 +108,14 @@ export function fileRoutes(app: App, s: Services): void {
             return reply.send(channel);
           }
           if (stat.size > limit) throw tooLarge();
-          const { size } = await conn.peer.request<{ size: number }>('files.read', {
+          const { size, etag } = await conn.peer.request<{ size: number; etag?: string }>('files.read', {
             path,
             channel: channel.id,
             maxBytes: limit,
           });
           reply.header('content-type', 'application/octet-stream');
           reply.header('content-length', size);
+          if (etag) reply.header('etag', etag);
           if (download) reply.header('content-disposition', `attachment; filename="${name}"`);
           return reply.send(channel);
         } catch (err) {
@@ -131,13 +135,15 @@ export function fileRoutes(app: App, s: Services): void {
       {
         schema: {
           tags,
-          summary: 'Write a file from the raw request body (parent directories are created).',
+          summary:
+            'Write a file from the raw request body (parent directories are created); with If-Match, only if unchanged.',
           params: FilePathParams,
+          headers: FileWriteHeaders,
           response: { 200: FileWritten, ...errors },
         },
         bodyLimit: limit,
       },
-      async (req) => {
+      async (req, reply) => {
         noteAudit(req, {
           action: 'workspace.file_written',
           targetType: 'workspace',
@@ -149,7 +155,11 @@ export function fileRoutes(app: App, s: Services): void {
         if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
         const { conn, path } = await target(req, req, true);
         if (path === '') throw new HttpError(400, 'is_a_directory', 'Give a file path after /files/.');
-        return { path, size: await writeStream(conn, path, req.body as Readable, limit) };
+        const header = req.headers['if-match'];
+        const ifMatch = header === undefined ? undefined : ifMatchTags(header);
+        const { size, etag } = await writeStream(conn, path, req.body as Readable, limit, ifMatch);
+        if (etag) reply.header('etag', etag);
+        return { path, size };
       },
     );
   });
@@ -193,7 +203,7 @@ export function fileRoutes(app: App, s: Services): void {
                 );
               }
               const dest = path ? `${path}/${name}` : name;
-              const size = await writeStream(conn, dest, part.file, limit);
+              const { size } = await writeStream(conn, dest, part.file, limit);
               if (part.file.truncated) throw tooLarge();
               items.push({ path: dest, size });
             }
@@ -240,24 +250,27 @@ export function fileRoutes(app: App, s: Services): void {
   );
 }
 
-/** Streams `body` into a new file at `path` through the agent; resolves with its size. */
+/**
+ * Streams `body` into a new file at `path` through the agent; resolves with its size and ETag
+ * (none from an older agent). With `ifMatch`, the agent writes only if the file matches.
+ */
 async function writeStream(
   conn: ReturnType<typeof ensureAgent>,
   path: string,
   body: Readable,
   limit: number,
-): Promise<number> {
+  ifMatch?: IfMatch,
+): Promise<{ size: number; etag?: string }> {
   RelPath.parse(path);
   const channel = conn.peer.openChannel();
-  const written = conn.peer.request<{ size: number }>(
+  const written = conn.peer.request<{ size: number; etag?: string }>(
     'files.write',
-    { path, channel: channel.id, maxBytes: limit },
+    { path, channel: channel.id, maxBytes: limit, ...(ifMatch ? { ifMatch } : {}) },
     { timeoutMs: 0 },
   );
   const sent = pipeline(body, channel).catch((err: Error) => err);
   try {
-    const { size } = await written;
-    return size;
+    return await written;
   } catch (err) {
     // Drain rather than destroy the body: destroying a request stream closes its socket, and the
     // client would never see the error.

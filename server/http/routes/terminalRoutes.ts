@@ -5,11 +5,16 @@
 // far and the live output as binary frames. Binary frames from the client are keystrokes; text
 // frames are `{"type":"resize",cols,rows}` or `{"type":"close"}`. Leaving does not close the
 // terminal: it lives until closed, until its shell exits, or until idle past its timeout.
+// Authorisation runs before the upgrade (a refusal is an HTTP status, and says nothing about
+// another user's workspace); attaching to a terminal that is not open (any more) upgrades and then
+// closes with WS_NOT_FOUND (4404) and a reason, which a browser can read and a refused upgrade
+// would not give it.
 import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type WebSocket from 'ws';
 import { z } from 'zod';
 import { notifications, RelPath } from '../../../sdk/agentProtocol.js';
+import { WS_NOT_FOUND } from '../../../sdk/limits.js';
 import { ErrorEnvelope, IdParams } from '../../../sdk/wire.js';
 import { TerminalClientMessage, TerminalList, TerminalQuery } from '../../../sdk/workspaceWire.js';
 import type { Services } from '../../services.js';
@@ -30,6 +35,8 @@ const errors = {
   409: ErrorEnvelope,
 };
 const upgrades = new WeakMap<FastifyRequest, AgentConnection>();
+/** The close reason with WS_NOT_FOUND; a close reason must stay under 123 bytes. */
+export const TERMINAL_GONE = 'terminal not found or closed';
 
 export function terminalRoutes(app: App, s: Services): void {
   /** Authorises before the upgrade, so a refusal is a plain HTTP status. */
@@ -60,14 +67,6 @@ export function terminalRoutes(app: App, s: Services): void {
     preHandler: async (req) => {
       noteAudit(req, { action: 'workspace.terminal', targetType: 'workspace', targetId: req.params.id });
       await authorise(req);
-      const q = req.query;
-      if (q.terminalId && !s.runtime.terminals.has(req.params.id, q.terminalId)) {
-        throw new HttpError(
-          404,
-          'not_found',
-          'The terminal was not found; it may have exited or been closed.',
-        );
-      }
     },
     handler: async (req) => ({ items: s.runtime.terminals.list(req.params.id) }),
     wsHandler: async (socket, req) => {
@@ -75,6 +74,10 @@ export function terminalRoutes(app: App, s: Services): void {
       const q = req.query as z.output<typeof TerminalQuery>;
       const terms = s.runtime.terminals;
       let terminalId = q.terminalId;
+      if (terminalId && !terms.has(conn.workspaceId, terminalId)) {
+        socket.close(WS_NOT_FOUND, TERMINAL_GONE);
+        return;
+      }
       try {
         terminalId ??= await terms.open(conn, { cols: q.cols, rows: q.rows });
         terms.attach(terminalId, socket);

@@ -1,5 +1,7 @@
 // One open file: its text in Monaco (loaded lazily), saved with the Save button or Ctrl/⌘+S
-// (PUT, atomic on the server), with its saved/unsaved state. Binary and large files are not
+// (PUT, atomic on the server), with its saved/unsaved state. A save carries the ETag of the
+// version the edits started from (If-Match), so it never silently replaces a change made on disk
+// meanwhile: the user chooses between reloading and overwriting. Binary and large files are not
 // loaded into the editor; they get a download link instead.
 import {
   Alert,
@@ -13,7 +15,8 @@ import {
   Text,
   useComputedColorScheme,
 } from '@mantine/core';
-import { lazy, Suspense, useEffect, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react';
+import { ApiError } from '../../../sdk/client/apiError.js';
 import { formatBytes } from '../../lib/format.js';
 import { notifyError } from '../../lib/notify.js';
 import { downloadUrl, readFile, type WorkspaceFile, writeFile } from './fileApi.js';
@@ -49,11 +52,24 @@ export function FileEditor({
   const [text, setText] = useState('');
   const [saved, setSaved] = useState('');
   const [saving, setSaving] = useState(false);
-  const [staleOnDisk, setStaleOnDisk] = useState(false);
+  /** The file changed on disk under unsaved edits (seen by the watch, or a save refused with 412). */
+  const [conflict, setConflict] = useState(false);
   const [replace, setReplace] = useState<{ text: string; version: number }>();
+  const replacements = useRef(0);
+  /** The ETag of the version on disk that `saved` is. */
+  const etag = useRef<string | undefined>(undefined);
   const dirty = loaded?.kind === 'text' && text !== saved;
   const state = useRef({ text, saved, dirty });
   state.current = { text, saved, dirty };
+
+  /** Shows `t` as the saved text, replacing the editor's. */
+  const takeFromDisk = useCallback((t: string, tag: string | undefined) => {
+    etag.current = tag;
+    setSaved(t);
+    setText(t);
+    replacements.current += 1;
+    setReplace({ text: t, version: replacements.current });
+  }, []);
 
   useEffect(() => onDirtyChange(dirty), [dirty, onDirtyChange]);
   // A closed editor has nothing unsaved; and while something is, leaving the page asks first.
@@ -69,9 +85,10 @@ export function FileEditor({
     if (tooLarge) return;
     let live = true;
     readFile(workspaceId, entry.path).then(
-      (t) => {
+      ({ text: t, etag: tag }) => {
         if (!live) return;
         if (looksBinary(t)) return setLoaded({ kind: 'binary' });
+        etag.current = tag;
         setText(t);
         setSaved(t);
         setLoaded({ kind: 'text' });
@@ -88,33 +105,47 @@ export function FileEditor({
     if (changeTick === 0 || tooLarge) return;
     let live = true;
     readFile(workspaceId, entry.path).then(
-      (t) => {
+      ({ text: t, etag: tag }) => {
         const now = state.current;
-        if (!live || t === now.saved) return;
-        if (now.dirty) return setStaleOnDisk(true);
-        setSaved(t);
-        setText(t);
-        setReplace({ text: t, version: changeTick });
+        if (!live) return;
+        // The same bytes (our own save, or a rewrite of them): the edits still start from them.
+        if (t === now.saved) etag.current = tag;
+        else if (now.dirty) setConflict(true);
+        else takeFromDisk(t, tag);
       },
       () => {},
     );
     return () => {
       live = false;
     };
-  }, [changeTick, workspaceId, entry.path, tooLarge]);
+  }, [changeTick, workspaceId, entry.path, tooLarge, takeFromDisk]);
 
-  const save = async () => {
+  /** Saves the edits; `overwrite` drops the If-Match, replacing whatever is on disk now. */
+  const save = async (overwrite = false) => {
     const { text: now, dirty: isDirty } = state.current;
     if (!canWrite || !isDirty) return;
     setSaving(true);
     try {
-      await writeFile(workspaceId, entry.path, now);
+      const written = await writeFile(workspaceId, entry.path, now, overwrite ? undefined : etag.current);
+      etag.current = written.etag;
       setSaved(now);
-      setStaleOnDisk(false);
+      setConflict(false);
     } catch (e) {
-      notifyError(e, `Could not save ${entry.name}`);
+      if (e instanceof ApiError && e.status === 412) setConflict(true);
+      else notifyError(e, `Could not save ${entry.name}`);
     } finally {
       setSaving(false);
+    }
+  };
+
+  /** Drops the edits for the file as it is on disk now. */
+  const reload = async () => {
+    try {
+      const { text: t, etag: tag } = await readFile(workspaceId, entry.path);
+      takeFromDisk(t, tag);
+      setConflict(false);
+    } catch (e) {
+      notifyError(e, `Could not reload ${entry.name}`);
     }
   };
 
@@ -149,7 +180,13 @@ export function FileEditor({
           ))}
         {download}
         {canWrite && loaded?.kind === 'text' && (
-          <Button size="compact-sm" onClick={save} disabled={!dirty} loading={saving} title="Ctrl+S / ⌘S">
+          <Button
+            size="compact-sm"
+            onClick={() => save()}
+            disabled={!dirty}
+            loading={saving}
+            title="Ctrl+S / ⌘S"
+          >
             Save
           </Button>
         )}
@@ -176,9 +213,21 @@ export function FileEditor({
   return (
     <Box>
       {header}
-      {staleOnDisk && (
-        <Alert color="yellow" mb="xs">
-          This file changed on disk after you started editing; saving replaces that version.
+      {conflict && (
+        <Alert color="yellow" mb="xs" title="This file changed on disk since you opened it">
+          <Text size="sm" mb="xs">
+            Reload it to see that version and drop your edits, or overwrite it with yours.
+          </Text>
+          <Group gap="xs">
+            <Button size="compact-sm" variant="default" onClick={reload} disabled={saving}>
+              Reload
+            </Button>
+            {canWrite && (
+              <Button size="compact-sm" color="yellow" onClick={() => save(true)} loading={saving}>
+                Overwrite
+              </Button>
+            )}
+          </Group>
         </Alert>
       )}
       <Box h={{ base: 380, md: 560 }} style={{ border: '1px solid var(--mantine-color-default-border)' }}>
@@ -190,7 +239,7 @@ export function FileEditor({
               readOnly={!canWrite}
               dark={dark}
               onChange={setText}
-              onSave={save}
+              onSave={() => save()}
               replaceWith={replace}
             />
           </Suspense>

@@ -7,6 +7,7 @@ import { Button, Group, Text, useComputedColorScheme } from '@mantine/core';
 import { FitAddon } from '@xterm/addon-fit';
 import { type ITheme, Terminal } from '@xterm/xterm';
 import { useEffect, useRef, useState } from 'react';
+import { WS_NOT_FOUND } from '../../../sdk/limits.js';
 import { TerminalSocket } from './terminalSocket.js';
 
 const THEMES: Record<'light' | 'dark', ITheme> = {
@@ -104,13 +105,13 @@ export default function TerminalView(props: TerminalViewProps) {
           t.write(`\r\n\x1b[31m${msg.message}\x1b[0m\r\n`);
         }
       },
-      onClose: (wasReady) => {
+      onClose: (_wasReady, close) => {
         // The server closes the socket after "exit"; that is the end, not a lost connection.
         if (exited.current) return;
-        if (!wasReady && id) {
-          // Refused before the upgrade: the terminal exited or was closed meanwhile.
+        if (close.code === WS_NOT_FOUND) {
+          // The terminal exited or was closed meanwhile; the server says so in the reason.
           exited.current = true;
-          t.write('\r\n\x1b[2m[this terminal is no longer open]\x1b[0m\r\n');
+          t.write(`\r\n\x1b[2m[${close.reason || 'this terminal is no longer open'}]\x1b[0m\r\n`);
           latest.current.onExit();
         } else setDisconnected(true);
       },

@@ -12,11 +12,15 @@ export const downloadUrl = (workspaceId: string, path: string) => api.files.down
 
 export const listDir = (workspaceId: string, dir: string) => api.files.list(workspaceId, dir);
 
+/** A file's text and its ETag, to save it with (`writeFile`'s `ifMatch`). */
 export const readFile = (workspaceId: string, path: string) => api.files.readText(workspaceId, path);
 
-/** Writes text as the file's raw bytes; the server replaces the file atomically. */
-export const writeFile = (workspaceId: string, path: string, text: string) =>
-  api.files.write(workspaceId, path, new Blob([text], { type: 'application/octet-stream' }));
+/**
+ * Writes text as the file's raw bytes; the server replaces the file atomically. With `ifMatch`
+ * (the ETag from `readFile`), only if the file is unchanged since: else ApiError 412.
+ */
+export const writeFile = (workspaceId: string, path: string, text: string, ifMatch?: string) =>
+  api.files.write(workspaceId, path, new Blob([text], { type: 'application/octet-stream' }), { ifMatch });
 
 export const uploadFiles = (workspaceId: string, dir: string, files: File[]) =>
   api.files.upload(workspaceId, dir, files);

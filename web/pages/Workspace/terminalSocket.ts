@@ -8,8 +8,11 @@ import { api } from '../../api/client.js';
 export interface TerminalSocketEvents {
   onMessage: (msg: TerminalServerMessage) => void;
   onOutput: (bytes: Uint8Array) => void;
-  /** The socket ended; `ready` says whether the server ever answered "ready". */
-  onClose: (ready: boolean) => void;
+  /**
+   * The socket ended; `ready` says whether the server ever answered "ready". A terminal that is
+   * not open (any more) ends with code WS_NOT_FOUND and a reason to show.
+   */
+  onClose: (ready: boolean, close: { code: number; reason: string }) => void;
 }
 
 const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, Math.round(n)));
@@ -46,8 +49,8 @@ export class TerminalSocket {
         if (!this.silenced) events.onMessage(msg);
       } else if (!this.silenced) events.onOutput(new Uint8Array(ev.data));
     };
-    this.ws.onclose = () => {
-      if (!this.silenced) events.onClose(this.ready);
+    this.ws.onclose = (ev: CloseEvent) => {
+      if (!this.silenced) events.onClose(this.ready, { code: ev.code, reason: ev.reason });
     };
   }
 
