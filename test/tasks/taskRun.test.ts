@@ -65,7 +65,8 @@ describe('tasks on the local driver with the real claude CLI', () => {
         },
         slow: {
           turns: [
-            { content: [{ type: 'text', text: 'word '.repeat(200) }], chunkDelayMs: 50 },
+            // About 4 s of stream, so the interrupt lands mid-stream even on a loaded machine.
+            { content: [{ type: 'text', text: 'word '.repeat(200) }], chunkDelayMs: 500 },
             { content: [{ type: 'text', text: 'After the interrupt.' }] },
           ],
         },
