@@ -68,6 +68,8 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
 
   constructor(private readonly opts: AgentHubOptions) {
     super();
+    // Every workspace that is starting waits on 'connected' (waitForAgent); there is no fixed bound.
+    this.setMaxListeners(0);
     // Three missed heartbeats make a workspace unhealthy (checked at the heartbeat period).
     this.stopWatchdog = opts.clock.every(opts.heartbeatMs, () => this.checkHeartbeats());
   }
