@@ -15,6 +15,21 @@ need_pkg() { # need_pkg <command-or-path> <debian-package>
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
 }
 
+# Installs a package whose own service must not start (the tests run their own daemons):
+# policy-rc.d refuses every service start while the package installs.
+install_without_service() { # install_without_service <debian-package>
+  if [ "$apt_updated" -eq 0 ]; then log "apt-get update"; as_root apt-get update -qq; apt_updated=1; fi
+  log "installing $1"
+  local made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" >/dev/null
+  if [ "$made_policy" -eq 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
+}
+
 # PostgreSQL on 127.0.0.1:5432 with trust auth and a database named "test".
 PG_URL="${RC_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 need_pkg psql postgresql-client
@@ -59,16 +74,7 @@ DOCKER_SOCK=/var/run/docker.sock
 DOCKERD_LOG=/var/log/rc-dockerd.log
 docker_answers() { docker -H "unix://$DOCKER_SOCK" info >/dev/null 2>&1; }
 if ! command -v dockerd >/dev/null 2>&1; then
-  if [ "$apt_updated" -eq 0 ]; then log "apt-get update"; as_root apt-get update -qq; apt_updated=1; fi
-  log "installing docker.io"
-  made_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
-    as_root chmod 755 /usr/sbin/policy-rc.d
-    made_policy=1
-  fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null
-  if [ "$made_policy" -eq 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
+  install_without_service docker.io
 fi
 # debootstrap makes the root filesystem of the locally built workspace test image
 # (test/support/workspaceImage.ts), since no registry can be pulled.
@@ -131,6 +137,13 @@ if [ "$changed" = changed ] || ! runsc_listed; then
     tail -n 20 "$DOCKERD_LOG" >&2 || true
     exit 1
   fi
+fi
+
+# HAProxy, the session router the replica tests put in front of several control planes
+# (test/support/loadBalancer.ts runs its own instance per test on loopback).
+if ! command -v haproxy >/dev/null 2>&1; then
+  if [ "$apt_updated" -eq 0 ]; then log "apt-get update"; as_root apt-get update -qq; apt_updated=1; fi
+  install_without_service haproxy
 fi
 
 log "ready"

@@ -1,0 +1,96 @@
+// The session router the replica tests stand behind: real HAProxy round-robin over two loopback
+// backends, WebSocket upgrades passed through, and a backend whose /readyz fails taken out.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { type LoadBalancer, startLoadBalancer } from './loadBalancer.js';
+
+interface Replica {
+  name: string;
+  address: string;
+  ready: boolean;
+  close(): Promise<void>;
+}
+
+async function startReplica(name: string): Promise<Replica> {
+  const replica = { name, address: '', ready: true } as Replica;
+  const server = http.createServer((req, res) => {
+    if (req.url === '/readyz') {
+      res.writeHead(replica.ready ? 200 : 503).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(name);
+  });
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (socket) => {
+    socket.on('message', (data: Buffer) => socket.send(`${name}:${data.toString()}`));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  replica.address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  replica.close = async () => {
+    for (const c of wss.clients) c.terminate();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return replica;
+}
+
+/** One request on a fresh connection, so each is balanced on its own. */
+const who = async (lb: LoadBalancer) =>
+  (await fetch(`${lb.url}/who`, { headers: { connection: 'close' } })).text();
+
+describe('the HAProxy session router in front of replicas', () => {
+  let a: Replica;
+  let b: Replica;
+  let lb: LoadBalancer;
+  beforeAll(async () => {
+    a = await startReplica('a');
+    b = await startReplica('b');
+    lb = await startLoadBalancer([
+      { name: 'a', address: a.address },
+      { name: 'b', address: b.address },
+    ]);
+  });
+  afterAll(async () => {
+    await lb?.close();
+    await a?.close();
+    await b?.close();
+  });
+
+  it('sends requests round-robin, with no stickiness', async () => {
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i++) seen.push(await who(lb));
+    expect(new Set(seen)).toEqual(new Set(['a', 'b']));
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).not.toBe(seen[i - 1]);
+  });
+
+  it('passes WebSocket upgrades through and keeps an idle one open', async () => {
+    const socket = new WebSocket(lb.url.replace('http', 'ws'));
+    const replies: string[] = [];
+    socket.on('message', (d: Buffer) => replies.push(d.toString()));
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    socket.send('one');
+    await new Promise((r) => setTimeout(r, 1500));
+    socket.send('two');
+    await new Promise((r) => setTimeout(r, 200));
+    socket.close();
+    expect(replies).toHaveLength(2);
+    expect(replies[0]).toMatch(/^[ab]:one$/);
+    expect(replies[1]?.split(':')[0]).toBe(replies[0]?.split(':')[0]);
+  });
+
+  it('takes a backend whose /readyz fails out of the rotation within two seconds', async () => {
+    b.ready = false;
+    try {
+      await new Promise((r) => setTimeout(r, 2000));
+      const seen: string[] = [];
+      for (let i = 0; i < 6; i++) seen.push(await who(lb));
+      expect(seen).toEqual(['a', 'a', 'a', 'a', 'a', 'a']);
+    } finally {
+      b.ready = true;
+    }
+  });
+});
