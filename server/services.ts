@@ -7,6 +7,9 @@ import { LoginThrottle } from './auth/loginThrottle.js';
 import { OidcService } from './auth/oidcService.js';
 import { PasswordHasher } from './auth/passwords.js';
 import type { Clock } from './clock.js';
+import { MemoryPubsub } from './cluster/memoryPubsub.js';
+import { PgPubsub } from './cluster/pgPubsub.js';
+import type { Pubsub } from './cluster/pubsub.js';
 import type { Config } from './config/configSchema.js';
 import type { RuntimeDriver } from './drivers/runtimeDriver.js';
 import { Readiness } from './readiness.js';
@@ -45,6 +48,11 @@ export interface Services {
   /** Driver, agent hub, egress proxy, lifecycle, terminals; closed with the app. */
   runtime: WorkspaceRuntime;
   log: Logger;
+  /**
+   * Messages between replicas: LISTEN/NOTIFY on PostgreSQL, in process on SQLite. Whoever starts
+   * the server calls `start()` before taking traffic; the app closes it.
+   */
+  pubsub: Pubsub;
   /** OIDC sign-in, when `auth.oidc` is configured. */
   oidc?: OidcService;
   /** The URL users reach this server at; serve.ts sets it once it listens. */
@@ -58,11 +66,14 @@ export interface ServiceOptions {
   log?: Logger;
   /** Use this runtime driver instead of the configured one (tests: fake drivers). */
   driver?: RuntimeDriver;
+  /** Use this pubsub instead of the engine's (tests: fakes). */
+  pubsub?: Pubsub;
 }
 
 export function createServices(config: Config, db: Db, clock: Clock, opts: ServiceOptions = {}): Services {
   let services: Services;
   const log = opts.log ?? pino({ level: 'silent' });
+  const pubsub = opts.pubsub ?? (db.dialect === 'postgres' ? PgPubsub.forDb(db, log) : new MemoryPubsub(log));
   const users = new UserStore(db, clock);
   const workspaces = new WorkspaceStore(db, clock);
   const tasks = new TaskStore(db, clock);
@@ -89,6 +100,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     secrets,
     usage,
     log,
+    pubsub,
     runtime: createWorkspaceRuntime({
       config,
       store: workspaces,

@@ -60,6 +60,7 @@ export async function createTestApp(
   const testDb = await openTestDb(engine);
   const clock = new ManualClock(new Date());
   const services = createServices(config, testDb.db, clock, opts.services);
+  await services.pubsub.start();
   // A test app is started as far as readiness goes: its store is open, and each test makes the
   // users and workspaces it needs (serve.ts marks these steps for a real server).
   for (const step of READINESS_STEPS) services.readiness.mark(step);
