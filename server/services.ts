@@ -2,6 +2,7 @@
 
 import pino, { type Logger } from 'pino';
 import { AuditRecorder } from './audit/auditRecorder.js';
+import { AccessChanges } from './auth/accessChanges.js';
 import { Authenticator } from './auth/authenticator.js';
 import { LoginThrottle } from './auth/loginThrottle.js';
 import { OidcService } from './auth/oidcService.js';
@@ -74,14 +75,15 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   let services: Services;
   const log = opts.log ?? pino({ level: 'silent' });
   const pubsub = opts.pubsub ?? (db.dialect === 'postgres' ? PgPubsub.forDb(db, log) : new MemoryPubsub(log));
-  const users = new UserStore(db, clock);
+  const accessChanges = new AccessChanges(pubsub, log);
+  const users = new UserStore(db, clock, accessChanges.announce);
   const workspaces = new WorkspaceStore(db, clock);
   const tasks = new TaskStore(db, clock);
   const settings = new SettingStore(db, clock);
   const secrets = new SecretStore(db, clock, { configured: config.claude.secretsKey, settings });
   const usage = new UsageStore(db, clock);
-  const tokens = new TokenStore(db, clock);
-  const sessions = new SessionStore(db, clock);
+  const tokens = new TokenStore(db, clock, accessChanges.announce);
+  const sessions = new SessionStore(db, clock, accessChanges.announce);
   const auditStore = new AuditStore(db, clock);
   services = {
     config,
@@ -120,6 +122,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
       tokens,
       sessions,
       clock,
+      accessChanges,
       sessionTtlSeconds: config.auth.sessionTtl,
       cookieSecure: config.auth.cookieSecure,
     }),
