@@ -122,6 +122,7 @@ export async function startServer(
 
   const prune = setInterval(() => {
     services.sessions.prune().catch((err) => log.warn({ err }, 'session prune failed'));
+    services.throttle.prune().catch((err) => log.warn({ err }, 'login failure prune failed'));
   }, 3_600_000);
   prune.unref();
   const auditRetention = new AuditRetention({

@@ -16,6 +16,7 @@ import type { RuntimeDriver } from './drivers/runtimeDriver.js';
 import { Readiness } from './readiness.js';
 import { AuditStore } from './store/auditStore.js';
 import type { Db } from './store/db.js';
+import { LoginFailureStore } from './store/loginFailureStore.js';
 import { SecretStore } from './store/secretStore.js';
 import { SessionStore } from './store/sessionStore.js';
 import { SettingStore } from './store/settingStore.js';
@@ -116,7 +117,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     }),
     audit: new AuditRecorder(auditStore),
     hasher: new PasswordHasher(config.auth.argon2),
-    throttle: new LoginThrottle(config.auth.throttle, clock),
+    throttle: new LoginThrottle(config.auth.throttle, new LoginFailureStore(db), clock),
     auth: new Authenticator({
       users,
       tokens,
