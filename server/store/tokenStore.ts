@@ -25,6 +25,8 @@ export class TokenStore {
   /**
    * Goes up after every revocation made through this store. The Authenticator's token cache
    * compares it, so that a revocation on this replica refuses the token from the next request on.
+   * Per process on purpose: it orders this process's own write against its own cache reads; other
+   * replicas learn of the revocation from its announcement (server/auth/accessChanges.ts).
    */
   get accessVersion(): number {
     return this.revocations;

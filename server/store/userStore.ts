@@ -49,7 +49,9 @@ export class UserStore {
   /**
    * Goes up after every change to a user made through this store (disabled, role, name…). The
    * Authenticator's token cache compares it, so that such a change applies to the user's next
-   * request on this replica.
+   * request on this replica. Per process on purpose: it orders this process's own write against
+   * its own cache reads; other replicas learn of the change from its announcement
+   * (server/auth/accessChanges.ts).
    */
   get accessVersion(): number {
     return this.changes;
