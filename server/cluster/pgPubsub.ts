@@ -78,6 +78,7 @@ export class PgPubsub implements Pubsub {
 
   async start(): Promise<void> {
     if (this.closed) throw new PubsubError('This pubsub is closed.');
+    if (this.started) return;
     const conn = await this.connectAndListen();
     try {
       await this.selfTest(conn);
