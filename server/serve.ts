@@ -48,10 +48,12 @@ export async function startServer(
   const services = createServices(config, db, opts.clock ?? systemClock, {
     log: pino({ level: config.log.level, name: 'workspaces' }, logStream),
   });
-  services.readiness.mark('store');
   let app: App | undefined;
   let created: Awaited<ReturnType<typeof bootstrapAdmin>>;
   try {
+    // Before anything else: a replica whose invalidations never arrive must not serve.
+    await services.pubsub.start();
+    services.readiness.mark('store');
     // Everything a first request relies on happens before the server listens: the host can run
     // workspaces (or startup stops with a sentence saying why), the first administrator exists (a
     // sign-in in that window would get 401) and OIDC knows its provider.
@@ -63,7 +65,10 @@ export async function startServer(
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (err) {
     if (app) await app.close();
-    else await services.runtime.close();
+    else {
+      await services.runtime.close();
+      await services.pubsub.close();
+    }
     await db.close();
     throw err;
   }
@@ -117,6 +122,7 @@ export async function startServer(
 
   const prune = setInterval(() => {
     services.sessions.prune().catch((err) => log.warn({ err }, 'session prune failed'));
+    services.throttle.prune().catch((err) => log.warn({ err }, 'login failure prune failed'));
   }, 3_600_000);
   prune.unref();
   const auditRetention = new AuditRetention({

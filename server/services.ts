@@ -2,16 +2,21 @@
 
 import pino, { type Logger } from 'pino';
 import { AuditRecorder } from './audit/auditRecorder.js';
+import { AccessChanges } from './auth/accessChanges.js';
 import { Authenticator } from './auth/authenticator.js';
 import { LoginThrottle } from './auth/loginThrottle.js';
 import { OidcService } from './auth/oidcService.js';
 import { PasswordHasher } from './auth/passwords.js';
 import type { Clock } from './clock.js';
+import { MemoryPubsub } from './cluster/memoryPubsub.js';
+import { PgPubsub } from './cluster/pgPubsub.js';
+import type { Pubsub } from './cluster/pubsub.js';
 import type { Config } from './config/configSchema.js';
 import type { RuntimeDriver } from './drivers/runtimeDriver.js';
 import { Readiness } from './readiness.js';
 import { AuditStore } from './store/auditStore.js';
 import type { Db } from './store/db.js';
+import { LoginFailureStore } from './store/loginFailureStore.js';
 import { SecretStore } from './store/secretStore.js';
 import { SessionStore } from './store/sessionStore.js';
 import { SettingStore } from './store/settingStore.js';
@@ -45,6 +50,11 @@ export interface Services {
   /** Driver, agent hub, egress proxy, lifecycle, terminals; closed with the app. */
   runtime: WorkspaceRuntime;
   log: Logger;
+  /**
+   * Messages between replicas: LISTEN/NOTIFY on PostgreSQL, in process on SQLite. Whoever starts
+   * the server calls `start()` before taking traffic; the app closes it.
+   */
+  pubsub: Pubsub;
   /** OIDC sign-in, when `auth.oidc` is configured. */
   oidc?: OidcService;
   /** The URL users reach this server at; serve.ts sets it once it listens. */
@@ -58,19 +68,23 @@ export interface ServiceOptions {
   log?: Logger;
   /** Use this runtime driver instead of the configured one (tests: fake drivers). */
   driver?: RuntimeDriver;
+  /** Use this pubsub instead of the engine's (tests: fakes). */
+  pubsub?: Pubsub;
 }
 
 export function createServices(config: Config, db: Db, clock: Clock, opts: ServiceOptions = {}): Services {
   let services: Services;
   const log = opts.log ?? pino({ level: 'silent' });
-  const users = new UserStore(db, clock);
+  const pubsub = opts.pubsub ?? (db.dialect === 'postgres' ? PgPubsub.forDb(db, log) : new MemoryPubsub(log));
+  const accessChanges = new AccessChanges(pubsub, log);
+  const users = new UserStore(db, clock, accessChanges.announce);
   const workspaces = new WorkspaceStore(db, clock);
   const tasks = new TaskStore(db, clock);
   const settings = new SettingStore(db, clock);
   const secrets = new SecretStore(db, clock, { configured: config.claude.secretsKey, settings });
   const usage = new UsageStore(db, clock);
-  const tokens = new TokenStore(db, clock);
-  const sessions = new SessionStore(db, clock);
+  const tokens = new TokenStore(db, clock, accessChanges.announce);
+  const sessions = new SessionStore(db, clock, accessChanges.announce);
   const auditStore = new AuditStore(db, clock);
   services = {
     config,
@@ -89,6 +103,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     secrets,
     usage,
     log,
+    pubsub,
     runtime: createWorkspaceRuntime({
       config,
       store: workspaces,
@@ -102,12 +117,13 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     }),
     audit: new AuditRecorder(auditStore),
     hasher: new PasswordHasher(config.auth.argon2),
-    throttle: new LoginThrottle(config.auth.throttle, clock),
+    throttle: new LoginThrottle(config.auth.throttle, new LoginFailureStore(db), clock),
     auth: new Authenticator({
       users,
       tokens,
       sessions,
       clock,
+      accessChanges,
       sessionTtlSeconds: config.auth.sessionTtl,
       cookieSecure: config.auth.cookieSecure,
     }),

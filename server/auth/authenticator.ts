@@ -8,6 +8,7 @@ import { type Principal, requestContext } from '../http/requestContext.js';
 import type { SessionStore } from '../store/sessionStore.js';
 import type { TokenStore } from '../store/tokenStore.js';
 import type { UserStore } from '../store/userStore.js';
+import type { AccessChanges } from './accessChanges.js';
 import { hashSecret, safeEqual } from './secrets.js';
 import { type CachedToken, TokenCache } from './tokenCache.js';
 
@@ -16,9 +17,10 @@ export const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * How long a token and its owner are trusted from memory (see tokenCache.ts). This is how late a
- * revocation or a disabled account made on ANOTHER replica reaches this one; on this replica it
- * applies to the next request. A second is long enough for bursts to hit the cache almost always.
+ * How long a token and its owner are trusted from memory (see tokenCache.ts). Revocations and
+ * user changes on this replica apply to the next request, and those on other replicas as soon as
+ * their announcement arrives (accessChanges.ts); the TTL bounds what a lost announcement costs.
+ * A second is long enough for bursts to hit the cache almost always.
  */
 const TOKEN_CACHE_TTL_MS = 1_000;
 const TOKEN_CACHE_MAX_ENTRIES = 10_000;
@@ -31,19 +33,28 @@ export interface AuthenticatorDeps {
   tokens: TokenStore;
   sessions: SessionStore;
   clock: Clock;
+  /** Changes announced by every replica; without it only this process's writes invalidate. */
+  accessChanges?: AccessChanges;
   sessionTtlSeconds: number;
   cookieSecure: 'auto' | 'always' | 'never';
 }
 
 export class Authenticator {
   private readonly tokenCache: TokenCache;
+  /** Access changes announced on the pubsub, by any replica, since this process started. */
+  private announced = 0;
 
   constructor(private readonly deps: AuthenticatorDeps) {
     this.tokenCache = new TokenCache({
       ttlMs: TOKEN_CACHE_TTL_MS,
       maxEntries: TOKEN_CACHE_MAX_ENTRIES,
       // Both counters only grow, so their sum moves whenever either does.
-      accessVersion: () => deps.tokens.accessVersion + deps.users.accessVersion,
+      // The counters only grow, so their sum moves whenever one does. Every announcement and every
+      // resync moves it: the cache drops all its entries, which is cheap at a second's TTL.
+      accessVersion: () => deps.tokens.accessVersion + deps.users.accessVersion + this.announced,
+    });
+    deps.accessChanges?.subscribe(() => {
+      this.announced += 1;
     });
   }
 

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import type { LoginFailureStore } from '../store/loginFailureStore.js';
 
 export interface ThrottleLimits {
   maxFailuresPerAccount: number;
@@ -10,56 +11,60 @@ export interface ThrottleLimits {
 /**
  * Counts failed sign-ins per account and per client IP over a sliding window. Once either count
  * reaches its limit, further attempts are refused until the oldest failure leaves the window.
- * Kept in memory: each replica throttles on its own, which bounds guessing to limit × replicas.
+ * The failures live in the store, so every replica counts the same ones: guessing is bounded by
+ * the limit, not by limit × replicas. Accounts are keyed by their lower-cased email, as sign-in
+ * looks them up, so case variants of one address share a count.
  */
 export class LoginThrottle {
-  private readonly failures = new Map<string, number[]>();
-
   constructor(
     private readonly limits: ThrottleLimits,
+    private readonly store: LoginFailureStore,
     private readonly clock: Clock,
   ) {}
 
   /** Seconds to wait before another attempt is allowed, or 0 when allowed now. */
-  retryAfter(account: string, ip: string): number {
-    return Math.max(
-      this.wait(`a:${account}`, this.limits.maxFailuresPerAccount),
-      this.wait(`i:${ip}`, this.limits.maxFailuresPerIp),
-    );
+  async retryAfter(account: string, ip: string): Promise<number> {
+    const [byAccount, byIp] = await Promise.all([
+      this.wait(accountKey(account), this.limits.maxFailuresPerAccount),
+      this.wait(ipKey(ip), this.limits.maxFailuresPerIp),
+    ]);
+    return Math.max(byAccount, byIp);
   }
 
-  recordFailure(account: string, ip: string): void {
-    const now = this.clock.now().getTime();
-    for (const key of [`a:${account}`, `i:${ip}`]) {
-      const list = this.live(key);
-      list.push(now);
-      this.failures.set(key, list);
-    }
-    if (this.failures.size > 100_000) this.sweep();
+  async recordFailure(account: string, ip: string): Promise<void> {
+    const keys = [accountKey(account), ipKey(ip)];
+    await this.store.add(keys, this.nowMs());
+    // Rows out of the window count for nothing; dropping these keys' ones keeps a key under attack
+    // small between the periodic prunes.
+    await this.store.prune(this.cutoffMs(), keys);
   }
 
   /** A successful sign-in clears the account's failures (not the IP's). */
-  recordSuccess(account: string): void {
-    this.failures.delete(`a:${account}`);
+  async recordSuccess(account: string): Promise<void> {
+    await this.store.clear(accountKey(account));
   }
 
-  private wait(key: string, max: number): number {
-    const list = this.live(key);
-    if (list.length < max) return 0;
-    const oldestThatCounts = list[list.length - max] as number;
+  /** Delete failures that left the window, for every key. Returns how many went. */
+  prune(): Promise<number> {
+    return this.store.prune(this.cutoffMs());
+  }
+
+  private async wait(key: string, max: number): Promise<number> {
+    const latest = await this.store.latest(key, this.cutoffMs(), max);
+    if (latest.length < max) return 0;
+    const oldestThatCounts = latest[max - 1] as number;
     const freeAt = oldestThatCounts + this.limits.window * 1000;
-    return Math.max(1, Math.ceil((freeAt - this.clock.now().getTime()) / 1000));
+    return Math.max(1, Math.ceil((freeAt - this.nowMs()) / 1000));
   }
 
-  private live(key: string): number[] {
-    const cutoff = this.clock.now().getTime() - this.limits.window * 1000;
-    const list = (this.failures.get(key) ?? []).filter((t) => t > cutoff);
-    if (list.length === 0) this.failures.delete(key);
-    else this.failures.set(key, list);
-    return list;
+  private nowMs(): number {
+    return this.clock.now().getTime();
   }
 
-  private sweep(): void {
-    for (const key of [...this.failures.keys()]) this.live(key);
+  private cutoffMs(): number {
+    return this.nowMs() - this.limits.window * 1000;
   }
 }
+
+const accountKey = (account: string) => `a:${account.toLowerCase()}`;
+const ipKey = (ip: string) => `i:${ip}`;

@@ -1,10 +1,13 @@
 // Recently used API tokens and their owners, kept in memory for a moment. Scripts and CI call the
 // API in bursts with one token, and reading the token and then its user on every request cost two
 // queries, more than the rest of a small request together. The cache never widens access:
-// - an entry lives at most `ttlMs` (other replicas' revocations and disables reach us that late);
 // - any revocation or user change made through this process's stores invalidates every entry at
 //   once (their access versions move), so on this replica it applies to the very next request;
+// - one made on another replica does the same when its announcement arrives over the pubsub
+//   (server/auth/accessChanges.ts), milliseconds later;
+// - an entry lives at most `ttlMs`, which bounds what a lost announcement costs;
 // - expiry, revocation and the disabled flag are still checked on every request by the caller.
+// Per process on purpose: it saves this process's queries, and the pubsub keeps replicas honest.
 import type { TokenRow } from '../store/tokenStore.js';
 import type { UserRow } from '../store/userStore.js';
 

@@ -38,6 +38,11 @@ export interface Db {
    * Migrations are additive, so this version keeps running on the part of the schema it knows.
    */
   newerMigrations: string[];
+  /**
+   * A new, unconnected client outside the pool (PostgreSQL only), for a session that must stay on
+   * one connection, such as LISTEN. The caller connects and ends it.
+   */
+  dedicatedClient?: (applicationName: string) => pg.Client;
   /** Cheap round trip for /readyz. Throws when the database cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -110,6 +115,13 @@ async function openPostgres(options: StoreOptions): Promise<Db> {
     dialect: 'postgres',
     newerMigrations: [],
     schema,
+    dedicatedClient: (applicationName) =>
+      new pg.Client({
+        connectionString: options.databaseUrl,
+        application_name: applicationName,
+        // A LISTEN connection is idle most of the time; keepalive is what notices it died.
+        keepAlive: true,
+      }),
     async ping() {
       await sql`select 1`.execute(kysely);
     },

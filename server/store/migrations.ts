@@ -305,6 +305,27 @@ const m0005_secrets_usage: DialectMigration = (dialect) => ({
   },
 });
 
+/**
+ * Failed sign-ins, one row per account key and per client-IP key, so that every replica counts
+ * the same failures (server/auth/loginThrottle.ts). Times are epoch milliseconds: the throttle
+ * only compares them, and an integer compares the same way on both engines.
+ */
+const m0006_login_throttle: DialectMigration = () => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('login_failures')
+      .addColumn('key', 'text', (c) => c.notNull())
+      .addColumn('failed_at_ms', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('login_failures_key_time')
+      .on('login_failures')
+      .columns(['key', 'failed_at_ms'])
+      .execute();
+    await db.schema.createIndex('login_failures_time').on('login_failures').column('failed_at_ms').execute();
+  },
+});
+
 /** Every migration, in order. Names sort lexically; that order is the order they run in. */
 export const migrations: Record<string, DialectMigration> = {
   '0001_foundation': m0001_foundation,
@@ -312,4 +333,5 @@ export const migrations: Record<string, DialectMigration> = {
   '0003_workspaces': m0003_workspaces,
   '0004_tasks': m0004_tasks,
   '0005_secrets_usage': m0005_secrets_usage,
+  '0006_login_throttle': m0006_login_throttle,
 };

@@ -198,6 +198,12 @@ export interface UsageRecordsTable {
   request_id: string | null;
 }
 
+export interface LoginFailuresTable {
+  /** "a:<email>" for an account, "i:<address>" for a client IP. */
+  key: string;
+  failed_at_ms: number | string;
+}
+
 export interface Database {
   users: UsersTable;
   teams: TeamsTable;
@@ -213,6 +219,7 @@ export interface Database {
   task_results: TaskResultsTable;
   secrets: SecretsTable;
   usage_records: UsageRecordsTable;
+  login_failures: LoginFailuresTable;
 }
 
 /** Exactly what Date#toISOString() writes, which is how every timestamp goes into SQLite. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { AnnounceAccessChange } from '../auth/accessChanges.js';
 import type { Clock } from '../clock.js';
 import type { Db } from './db.js';
 import type { SessionsTable } from './schema.js';
@@ -8,10 +9,18 @@ export type SessionRow = SessionsTable;
 /** Sliding expiry is written at most this often, not on every request. */
 const TOUCH_RESOLUTION_MS = 60_000;
 
+const announceNothing: AnnounceAccessChange = async () => {};
+
 export class SessionStore {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    /**
+     * Tells the other replicas a session ended (services.ts wires the pubsub in). Sessions are
+     * read from the store on every request, so no cache needs it yet; it is there for whatever
+     * comes to hold a session open on a replica.
+     */
+    private readonly announce: AnnounceAccessChange = announceNothing,
   ) {}
 
   async create(input: {
@@ -56,6 +65,7 @@ export class SessionStore {
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .execute();
+    await this.announce({ kind: 'session', id });
   }
 
   /** Revoke every live session of a user (on disable, password change), but `exceptId`. */
@@ -67,6 +77,7 @@ export class SessionStore {
       .where('revoked_at', 'is', null);
     if (exceptId) q = q.where('id', '!=', exceptId);
     await q.execute();
+    await this.announce({ kind: 'user_sessions', userId });
   }
 
   /** Slide the expiry forward on use, at most once a minute. */

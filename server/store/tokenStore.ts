@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ApiToken } from '../../sdk/wire.js';
+import type { AnnounceAccessChange } from '../auth/accessChanges.js';
 import type { Clock } from '../clock.js';
 import type { Db } from './db.js';
 import { type ApiTokensTable, iso } from './schema.js';
@@ -9,17 +10,23 @@ export type TokenRow = ApiTokensTable;
 /** Don't write last_used_at more often than this: a write on every request would cap throughput. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+const announceNothing: AnnounceAccessChange = async () => {};
+
 export class TokenStore {
   private revocations = 0;
 
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    /** Tells the other replicas about a revocation (services.ts wires the pubsub in). */
+    private readonly announce: AnnounceAccessChange = announceNothing,
   ) {}
 
   /**
    * Goes up after every revocation made through this store. The Authenticator's token cache
    * compares it, so that a revocation on this replica refuses the token from the next request on.
+   * Per process on purpose: it orders this process's own write against its own cache reads; other
+   * replicas learn of the revocation from its announcement (server/auth/accessChanges.ts).
    */
   get accessVersion(): number {
     return this.revocations;
@@ -80,6 +87,7 @@ export class TokenStore {
       .execute();
     // After the write, never before: a token read between the two would be cached as still valid.
     this.revocations += 1;
+    await this.announce({ kind: 'token', id });
   }
 
   /** Record use, at most once a minute per token. */

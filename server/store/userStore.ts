@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OrgRole, User } from '../../sdk/wire.js';
+import type { AnnounceAccessChange } from '../auth/accessChanges.js';
 import type { Clock } from '../clock.js';
 import type { Db } from './db.js';
 import { iso, type UsersTable } from './schema.js';
@@ -28,18 +29,29 @@ export interface UserPatch {
   oidcSubject?: string;
 }
 
+const announceNothing: AnnounceAccessChange = async () => {};
+
+/** Every field but the sign-in time can change what a cached user may do. */
+function changesAccess(patch: UserPatch): boolean {
+  return Object.entries(patch).some(([key, value]) => key !== 'lastLoginAt' && value !== undefined);
+}
+
 export class UserStore {
   private changes = 0;
 
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    /** Tells the other replicas about a change to a user (services.ts wires the pubsub in). */
+    private readonly announce: AnnounceAccessChange = announceNothing,
   ) {}
 
   /**
    * Goes up after every change to a user made through this store (disabled, role, name…). The
    * Authenticator's token cache compares it, so that such a change applies to the user's next
-   * request on this replica.
+   * request on this replica. Per process on purpose: it orders this process's own write against
+   * its own cache reads; other replicas learn of the change from its announcement
+   * (server/auth/accessChanges.ts).
    */
   get accessVersion(): number {
     return this.changes;
@@ -130,6 +142,7 @@ export class UserStore {
     });
     // The store inside the transaction counted the change on itself; count it here, once committed.
     this.changes += 1;
+    if (result !== 'last_owner' && result) await this.announce({ kind: 'user', id });
     return result;
   }
 
@@ -150,6 +163,7 @@ export class UserStore {
     await this.db.kysely.updateTable('users').set(values).where('id', '=', id).execute();
     // After the write, never before: a user read between the two would be cached unchanged.
     this.changes += 1;
+    if (changesAccess(patch)) await this.announce({ kind: 'user', id });
     return this.byId(id);
   }
 }

@@ -10,7 +10,7 @@ import { type App, type AppOptions, buildApp } from '../../server/http/app.js';
 import { READINESS_STEPS } from '../../server/readiness.js';
 import { createServices, type ServiceOptions, type Services } from '../../server/services.js';
 import type { UserRow } from '../../server/store/userStore.js';
-import { type Engine, openTestDb } from './testDb.js';
+import { type Engine, openSharedTestDb, openTestDb } from './testDb.js';
 
 /**
  * Test workspaces' cgroup parent. test/globalSetup.ts gives each run its own, so the sweep at the
@@ -28,6 +28,8 @@ export interface TestApp {
   services: Services;
   clock: ManualClock;
   config: Config;
+  /** The PostgreSQL schema of its store (postgres engine only). */
+  schema?: string;
   /** A user with this role (and TEST_PASSWORD). */
   user(role: OrgRole, email?: string): Promise<UserRow>;
   /** An API token for `user`, as the Authorization header value. */
@@ -41,8 +43,19 @@ let counter = 0;
 
 export async function createTestApp(
   engine: Engine,
-  opts: { flags?: Record<string, unknown>; appOptions?: AppOptions; services?: ServiceOptions } = {},
+  opts: {
+    flags?: Record<string, unknown>;
+    appOptions?: AppOptions;
+    services?: ServiceOptions;
+    /**
+     * Another replica of this app's installation: open the same PostgreSQL store (its schema).
+     * Close it before `sameStoreAs`, whose close drops the schema.
+     */
+    sameStoreAs?: TestApp;
+  } = {},
 ): Promise<TestApp> {
+  if (opts.sameStoreAs && (engine !== 'postgres' || !opts.sameStoreAs.schema))
+    throw new Error('replicas share a store on PostgreSQL only (SQLite mode is one process)');
   // A short data dir: agent sockets live under it and unix socket paths are limited to 107 bytes.
   const dataDir = mkdtempSync('/tmp/rc-t-');
   const config = loadConfig({
@@ -57,9 +70,11 @@ export async function createTestApp(
       ...opts.flags,
     },
   });
-  const testDb = await openTestDb(engine);
+  const shared = opts.sameStoreAs?.schema;
+  const testDb = shared ? await openSharedTestDb(shared) : await openTestDb(engine);
   const clock = new ManualClock(new Date());
   const services = createServices(config, testDb.db, clock, opts.services);
+  await services.pubsub.start();
   // A test app is started as far as readiness goes: its store is open, and each test makes the
   // users and workspaces it needs (serve.ts marks these steps for a real server).
   for (const step of READINESS_STEPS) services.readiness.mark(step);
@@ -70,6 +85,7 @@ export async function createTestApp(
     services,
     clock,
     config,
+    ...(testDb.schema ? { schema: testDb.schema } : {}),
     async user(role, email) {
       counter += 1;
       return services.users.create({

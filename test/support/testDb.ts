@@ -31,6 +31,15 @@ export async function dropSchema(schema: string): Promise<void> {
   }
 }
 
+/**
+ * A second store on the PostgreSQL schema of another test store: what a second replica of the
+ * same installation opens. Its cleanup only closes it; the first store's cleanup drops the schema.
+ */
+export async function openSharedTestDb(schema: string): Promise<TestDb> {
+  const db = await openDb({ databaseUrl: PG_URL, schema, poolSize: 4 });
+  return { db, schema, cleanup: () => db.close() };
+}
+
 export async function openTestDb(engine: Engine, sqlitePath = ':memory:'): Promise<TestDb> {
   if (engine === 'sqlite') {
     const db = await openDb({ sqlitePath });

@@ -59,7 +59,7 @@ export function authRoutes(app: App, s: Services): void {
     async (req, reply) => {
       const { email, password } = req.body;
       noteAudit(req, { action: 'auth.login', actorEmail: email, detail: { method: 'password' } });
-      const wait = s.throttle.retryAfter(email, req.ip);
+      const wait = await s.throttle.retryAfter(email, req.ip);
       if (wait > 0) {
         noteAudit(req, { detail: { method: 'password', reason: 'throttled' } });
         throw new HttpError(
@@ -74,7 +74,7 @@ export function authRoutes(app: App, s: Services): void {
       const user = await s.users.byEmail(email);
       const ok = await s.hasher.verify(user?.password_hash, password);
       if (!user || !ok) {
-        s.throttle.recordFailure(email, req.ip);
+        await s.throttle.recordFailure(email, req.ip);
         noteAudit(req, { detail: { method: 'password', reason: 'bad_credentials' } });
         throw new HttpError(401, 'invalid_credentials', 'The email or password is not correct.');
       }
@@ -82,7 +82,7 @@ export function authRoutes(app: App, s: Services): void {
         noteAudit(req, { actorId: user.id, detail: { method: 'password', reason: 'disabled' } });
         throw new HttpError(403, 'account_disabled', 'This account is disabled; ask an administrator.');
       }
-      s.throttle.recordSuccess(email);
+      await s.throttle.recordSuccess(email);
       const principal = await startSession(s, req, reply, user, 'password');
       noteAudit(req, { actorId: user.id, targetType: 'user', targetId: user.id });
       return meFor(s, principal);
