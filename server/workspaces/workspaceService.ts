@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { AGENT_SOCKET_DIR_IN_WORKSPACE, AGENT_SOCKET_NAME, notifications } from '../../sdk/agentProtocol.js';
+import { AGENT_UNIX_URL_IN_WORKSPACE, notifications } from '../../sdk/agentProtocol.js';
 import { RpcError } from '../../sdk/rpcPeer.js';
 import type { CreateWorkspaceBody, WorkspaceStatus } from '../../sdk/workspaceWire.js';
 import type { Clock } from '../clock.js';
@@ -289,10 +289,7 @@ export class WorkspaceService {
         resources: { cpu: Number(row.cpu), memoryBytes: Number(row.memory_bytes), pids: row.pids },
         ...(socketDir === undefined ? {} : { agentSocketDir: socketDir }),
         env: {
-          RC_AGENT_URL:
-            driver.agentTransport === 'network'
-              ? this.o.agentUrl()
-              : `ws+unix://${AGENT_SOCKET_DIR_IN_WORKSPACE}/${AGENT_SOCKET_NAME}:/agent`,
+          RC_AGENT_URL: driver.agentTransport === 'network' ? this.o.agentUrl() : AGENT_UNIX_URL_IN_WORKSPACE,
           RC_AGENT_TOKEN: token,
           RC_WORKSPACE_ID: id,
           RC_AGENT_HEARTBEAT_MS: String(config.workspaces.heartbeatIntervalMs),
