@@ -55,6 +55,11 @@ abstract class FakeDriver implements RuntimeDriver {
     }
   }
 
+  /** The spec a box was last created with (tests check what the server asked for). */
+  specOf(workspaceId: string): WorkspaceSpec | undefined {
+    return this.boxes.get(workspaceId)?.spec;
+  }
+
   /** Brings a box up; the subclass decides how (slowly, never really, or not at all). */
   protected abstract boot(box: FakeBox): Promise<void>;
 
