@@ -10,6 +10,7 @@ import { ErrorEnvelope } from '../../../sdk/wire.js';
 import { WORKSPACE_ID_PATTERN } from '../../drivers/ensureValidSpec.js';
 import type { Services } from '../../services.js';
 import { AGENT_ENDPOINT_PATH } from '../../workspaces/agentEndpoint.js';
+import type { AgentRefusal } from '../../workspaces/agentHub.js';
 import type { App } from '../app.js';
 import { HttpError } from '../errors.js';
 
@@ -57,7 +58,7 @@ export function agentRoutes(app: App, s: Services): void {
   });
 }
 
-function agentRefusedMessage(reason: 'bad_token' | 'not_running' | 'protocol_version'): string {
+function agentRefusedMessage(reason: AgentRefusal['reason']): string {
   return reason === 'not_running'
     ? 'The workspace is not running, so its agent may not connect.'
     : 'The agent token is not valid for this workspace.';
