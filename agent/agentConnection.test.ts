@@ -88,6 +88,13 @@ describe('agent connection', () => {
     await agent.controlPlane.connection(0, 8000);
   });
 
+  it('dials the bound unix socket when RC_AGENT_URL is not set', async () => {
+    const agent = await startAgent({ env: { RC_AGENT_URL: undefined } });
+    await agent.log(/agent\.connecting url=ws\+unix:\/\/\/run\/remote-claude\/agent\.sock:\/agent/);
+    // Nothing listens there on this host: it keeps trying rather than exiting.
+    await agent.log(/agent\.connect_failed .*retryInMs=/);
+  });
+
   it('stops with exit code 2 and names the variable when the environment is bad', async () => {
     const agent = await startAgent({ env: { RC_AGENT_TOKEN: 'short', RC_AGENT_URL: 'http://nope' } });
     const [code] = await agent.exited;

@@ -6,7 +6,12 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { AGENT_FORWARDER_PORT, AGENT_MODEL_PORT, AgentEnv } from '../sdk/agentProtocol.js';
+import {
+  AGENT_FORWARDER_PORT,
+  AGENT_MODEL_PORT,
+  AGENT_UNIX_URL_IN_WORKSPACE,
+  AgentEnv,
+} from '../sdk/agentProtocol.js';
 import { AgentConnection } from './agentConnection.js';
 import { agentHandlers } from './agentHandlers.js';
 import { DiskUsage } from './diskUsage.js';
@@ -19,7 +24,10 @@ import { TerminalService } from './terminals.js';
 import { WorkspaceRoot } from './workspaceRoot.js';
 
 const Env = AgentEnv.extend({
-  RC_AGENT_URL: z.string().refine(isAgentUrl, { error: 'must be a ws://, wss:// or ws+unix:// URL' }),
+  RC_AGENT_URL: z
+    .string()
+    .refine(isAgentUrl, { error: 'must be a ws://, wss:// or ws+unix:// URL' })
+    .default(AGENT_UNIX_URL_IN_WORKSPACE),
   /** Port of the loopback forwarder; tests pass 0 for any free port. */
   RC_AGENT_FORWARDER_PORT: z.coerce.number().int().min(0).max(65535).default(AGENT_FORWARDER_PORT),
   /** Port of the model forwarder (Claude Code's ANTHROPIC_BASE_URL); tests pass 0. */

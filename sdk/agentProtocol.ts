@@ -23,6 +23,8 @@ export const CHANNEL_CHUNK_BYTES = 64 * 1024;
 /** Where the agent's socket directory is bound inside a local or Docker workspace. */
 export const AGENT_SOCKET_DIR_IN_WORKSPACE = '/run/remote-claude';
 export const AGENT_SOCKET_NAME = 'agent.sock';
+/** What the agent dials when RC_AGENT_URL is not set: the bound unix socket (local, Docker). */
+export const AGENT_UNIX_URL_IN_WORKSPACE = `ws+unix://${AGENT_SOCKET_DIR_IN_WORKSPACE}/${AGENT_SOCKET_NAME}:/agent`;
 /** Port of the agent's loopback forwarder inside the workspace (HTTP_PROXY / HTTPS_PROXY). */
 export const AGENT_FORWARDER_PORT = 3128;
 /** Port of the agent's model forwarder inside the workspace (ANTHROPIC_BASE_URL). */
@@ -35,7 +37,8 @@ export const TERMINAL_BUFFER_BYTES = 1024 * 1024;
 
 /** Environment the driver passes to the agent process. */
 export const AgentEnv = z.object({
-  RC_AGENT_URL: z.string().min(1),
+  /** `ws://…/api/v1/agent` or `wss://…` for network drivers; unset, the bound unix socket. */
+  RC_AGENT_URL: z.string().min(1).default(AGENT_UNIX_URL_IN_WORKSPACE),
   RC_AGENT_TOKEN: z.string().min(20),
   RC_WORKSPACE_ID: z.string().min(1),
   RC_WORKSPACE_DIR: z.string().default(WORKSPACE_DIR),

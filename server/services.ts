@@ -113,6 +113,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
       auditStore,
       clock,
       log,
+      publicUrl: () => services.publicUrl,
       ...(opts.driver ? { driver: opts.driver } : {}),
     }),
     audit: new AuditRecorder(auditStore),

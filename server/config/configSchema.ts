@@ -109,6 +109,15 @@ export const ConfigSchema = z.strictObject({
         .describe(
           'URL users reach the platform at (for OIDC redirects and links). Default: http://host:port.',
         ),
+      agentUrl: z
+        .url()
+        .refine((u) => ['ws:', 'wss:'].includes(new URL(u).protocol), {
+          error: 'must be a ws:// or wss:// URL',
+        })
+        .optional()
+        .describe(
+          'URL agents of network-transport workspaces (Kubernetes, ECS) dial, passed to them as RC_AGENT_URL. Default: publicUrl with ws:// (wss:// for https) and /api/v1/agent.',
+        ),
       trustProxy: z
         .boolean()
         .default(false)

@@ -49,6 +49,11 @@ export function runDriverContract(
 
   const spec = async (command: string[] | undefined = SLEEP): Promise<WorkspaceSpec> => {
     const workspaceId = `${prefix}-${++count}`;
+    if (driver.agentTransport === 'network') {
+      // Nothing answers there: the contract's boxes run `command`, not the agent.
+      const env = { RC_CONTRACT: '1', RC_AGENT_URL: 'ws://127.0.0.1:9/api/v1/agent' };
+      return { workspaceId, resources, env, command };
+    }
     const agentSocketDir = join(dataDir, 's', workspaceId);
     await mkdir(agentSocketDir, { recursive: true });
     return { workspaceId, resources, env: { RC_CONTRACT: '1' }, agentSocketDir, command };

@@ -1,4 +1,9 @@
-import { DriverError, type WorkspaceSpec } from './runtimeDriver.js';
+import {
+  type AgentTransport,
+  DriverError,
+  type UnixWorkspaceSpec,
+  type WorkspaceSpec,
+} from './runtimeDriver.js';
 
 /** Workspace ids end up in host paths and cgroup names, so only a safe alphabet is accepted. */
 export const WORKSPACE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -16,11 +21,14 @@ const MAX_CPU = 1024;
 
 /**
  * Checks what every driver relies on before it touches the host: a safe workspace id, sane
- * positive limits and an environment that can be passed through argv-like channels (no NUL).
- * Driver-neutral; the local driver and the fakes use it, and so can the others.
+ * positive limits, an environment that can be passed through argv-like channels (no NUL) and,
+ * for a `unix` driver, the agent socket directory to bind. Driver-neutral; every driver and the
+ * fakes use it.
  * @throws DriverError `invalid_spec` naming the first bad field.
  */
-export function ensureValidSpec(spec: WorkspaceSpec): void {
+export function ensureValidSpec(spec: WorkspaceSpec, transport: 'unix'): asserts spec is UnixWorkspaceSpec;
+export function ensureValidSpec(spec: WorkspaceSpec, transport: AgentTransport): void;
+export function ensureValidSpec(spec: WorkspaceSpec, transport: AgentTransport): void {
   const bad = (field: string, rule: string): never => {
     throw new DriverError({
       reason: 'invalid_spec',
@@ -49,11 +57,15 @@ export function ensureValidSpec(spec: WorkspaceSpec): void {
     if (typeof value !== 'string' || value.includes('\0')) bad(`env.${name}`, 'must be a string without NUL');
   }
   if (
-    typeof spec.agentSocketDir !== 'string' ||
-    !spec.agentSocketDir.startsWith('/') ||
-    spec.agentSocketDir.includes('\0')
+    (transport === 'unix' || spec.agentSocketDir !== undefined) &&
+    (typeof spec.agentSocketDir !== 'string' ||
+      !spec.agentSocketDir.startsWith('/') ||
+      spec.agentSocketDir.includes('\0'))
   ) {
     bad('agentSocketDir', 'must be an absolute host path');
+  }
+  if (transport === 'network' && !spec.env?.RC_AGENT_URL) {
+    bad('env.RC_AGENT_URL', 'must be set: the agent dials the control plane over the network');
   }
   if (spec.command !== undefined) {
     if (!Array.isArray(spec.command) || spec.command.length === 0) bad('command', 'must be a non-empty list');

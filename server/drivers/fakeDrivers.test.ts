@@ -59,3 +59,20 @@ describe('fakes on one data dir', () => {
     await second.remove({ kind: 'local', workspaceId: 'w9', data: {} });
   });
 });
+
+describe('agent transport', () => {
+  it('a unix fake needs the socket directory; a network one needs RC_AGENT_URL instead', async () => {
+    const { agentSocketDir: _dir, ...bare } = spec('w1');
+    const invalid = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: DriverError) => e.userMessage,
+      );
+    expect(await invalid(new NeverStartingDriver().create(bare))).toMatch(/agentSocketDir must be/);
+    const network = new NeverStartingDriver({ agentTransport: 'network' });
+    expect(network.agentTransport).toBe('network');
+    expect(await invalid(network.create(bare))).toMatch(/env\.RC_AGENT_URL must be set/);
+    const ref = await network.create({ ...bare, env: { RC_AGENT_URL: 'wss://rc.example/api/v1/agent' } });
+    expect(ref.workspaceId).toBe('w1');
+  });
+});

@@ -4,6 +4,7 @@
 // they pass runDriverContract (bar the checks that need real commands).
 import { ensureValidSpec } from './ensureValidSpec.js';
 import {
+  type AgentTransport,
   DriverError,
   type DriverKind,
   type RuntimeDriver,
@@ -32,16 +33,20 @@ export interface FakeDriverOptions {
   dataDir?: string;
   /** What the fake reports as its kind (default 'local'). */
   kind?: DriverKind;
+  /** How its boxes would reach the agent channel (default 'unix'), so the spec is built to match. */
+  agentTransport?: AgentTransport;
 }
 
 abstract class FakeDriver implements RuntimeDriver {
   readonly kind: DriverKind;
+  readonly agentTransport: AgentTransport;
   /** Every call in order, as "<method> <workspaceId>", for tests that assert on what the server did. */
   readonly calls: string[] = [];
   protected readonly boxes: Map<string, FakeBox>;
 
   constructor(opts: FakeDriverOptions = {}) {
     this.kind = opts.kind ?? 'local';
+    this.agentTransport = opts.agentTransport ?? 'unix';
     if (opts.dataDir === undefined) this.boxes = new Map();
     else {
       const world = worlds.get(opts.dataDir) ?? new Map<string, FakeBox>();
@@ -50,12 +55,17 @@ abstract class FakeDriver implements RuntimeDriver {
     }
   }
 
+  /** The spec a box was last created with (tests check what the server asked for). */
+  specOf(workspaceId: string): WorkspaceSpec | undefined {
+    return this.boxes.get(workspaceId)?.spec;
+  }
+
   /** Brings a box up; the subclass decides how (slowly, never really, or not at all). */
   protected abstract boot(box: FakeBox): Promise<void>;
 
   async create(spec: WorkspaceSpec): Promise<RuntimeRef> {
     this.calls.push(`create ${spec.workspaceId}`);
-    ensureValidSpec(spec);
+    ensureValidSpec(spec, this.agentTransport);
     const box = this.boxes.get(spec.workspaceId);
     if (box) box.spec = spec;
     else this.boxes.set(spec.workspaceId, { spec, status: 'stopped' });

@@ -7,6 +7,13 @@
 
 export type DriverKind = 'local' | 'docker' | 'kubernetes' | 'ecs';
 
+/**
+ * How a driver's boxes reach the agent channel (DESIGN §4): `unix` — a socket directory on the
+ * control plane's host bound into the box (`WorkspaceSpec.agentSocketDir`); `network` — the agent
+ * dials the control plane's `/api/v1/agent` endpoint at `RC_AGENT_URL`.
+ */
+export type AgentTransport = 'unix' | 'network';
+
 /** What the control plane asks for. Everything a driver needs to (re)build the box. */
 export interface WorkspaceSpec {
   /** Stable id; `create` is idempotent on it. */
@@ -21,11 +28,17 @@ export interface WorkspaceSpec {
   };
   /** Environment for the agent (RC_AGENT_URL, RC_AGENT_TOKEN, …). Secret: never log it. */
   env: Record<string, string>;
-  /** Host directory holding the agent socket; bound at AGENT_SOCKET_DIR_IN_WORKSPACE. */
-  agentSocketDir: string;
+  /**
+   * Host directory holding the agent socket; bound at AGENT_SOCKET_DIR_IN_WORKSPACE. Set for
+   * drivers whose `agentTransport` is `unix`, absent for `network` ones.
+   */
+  agentSocketDir?: string;
   /** Run this instead of the agent (driver contract tests). */
   command?: string[];
 }
+
+/** The spec a `unix` driver gets once ensureValidSpec has checked it. */
+export type UnixWorkspaceSpec = WorkspaceSpec & { agentSocketDir: string };
 
 /** A handle on a box, stored with the workspace so a restarted server can reach it again. */
 export interface RuntimeRef {
@@ -74,6 +87,8 @@ export class DriverError extends Error {
 
 export interface RuntimeDriver {
   readonly kind: DriverKind;
+  /** How this driver's boxes reach the agent channel; the server builds the spec to match. */
+  readonly agentTransport: AgentTransport;
 
   /**
    * Checks, once at startup and before the server listens, that this driver can run boxes here

@@ -28,6 +28,7 @@ import { installErrorHandlers } from './errors.js';
 import { onClientError, onFrameworkError } from './frameworkErrors.js';
 import { installMetrics } from './metrics.js';
 import { RequestLog } from './requestLog.js';
+import { agentRoutes } from './routes/agentRoutes.js';
 import { auditRoutes } from './routes/auditRoutes.js';
 import { authRoutes } from './routes/authRoutes.js';
 import { fileRoutes } from './routes/fileRoutes.js';
@@ -126,6 +127,11 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
             description: 'A personal API token (POST /api/v1/tokens).',
           },
           cookieAuth: { type: 'apiKey', in: 'cookie', name: 'rc_session' },
+          agentToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: "A workspace's agent token (RC_AGENT_TOKEN), for GET /api/v1/agent only.",
+          },
         },
       },
       security: [{ bearerAuth: [] }, { cookieAuth: [] }],
@@ -175,6 +181,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   nodeRoutes(app, services);
   fileRoutes(app, services);
   terminalRoutes(app, services);
+  agentRoutes(app, services);
   taskRoutes(app, services);
   taskEventRoutes(app, services);
   await webRoutes(app, services);

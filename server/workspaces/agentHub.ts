@@ -1,29 +1,22 @@
-// Where agents connect. Each workspace gets its own unix socket, `<dataDir>/run/<id>/agent.sock`;
-// the driver binds that directory into the box, so the agent dials it with no network at all
-// (DESIGN §4). The directory, not the socket file, is bound: a restarted control plane recreates
-// the socket inside it and the running box sees the new one.
+// The registry of agent connections (DESIGN §4): one per workspace, whichever transport it came
+// over. Transports hand it authenticated `ws` connections: the unix listener
+// (agentTransports/unixListener.ts) for boxes on this host, and the network endpoint
+// `GET /api/v1/agent` (http/routes/agentRoutes.ts) for boxes elsewhere. Both authenticate the
+// handshake with `admit`, so the version check, the token check and the audit of a refusal are one
+// code path.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { chmod, mkdir, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { join } from 'node:path';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer } from 'ws';
-import {
-  AGENT_SOCKET_NAME,
-  agentToServer,
-  MAX_AGENT_FRAME_BYTES,
-  notifications,
-  SUPPORTED_AGENT_PROTOCOL_VERSIONS,
-} from '../../sdk/agentProtocol.js';
+import type { WebSocket } from 'ws';
+import { agentToServer, notifications, SUPPORTED_AGENT_PROTOCOL_VERSIONS } from '../../sdk/agentProtocol.js';
 import { RpcPeer } from '../../sdk/rpcPeer.js';
 import type { CancelTimer, Clock } from '../clock.js';
+import type { AgentTransport } from '../drivers/runtimeDriver.js';
 import type { AuditStore } from '../store/auditStore.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
-
-/** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
-export const MAX_SOCKET_PATH = 107;
+import { UnixAgentListener } from './agentTransports/unixListener.js';
 
 export function hashAgentToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -33,8 +26,40 @@ export function hashAgentToken(token: string): string {
 export interface AgentConnection {
   workspaceId: string;
   peer: RpcPeer;
+  /** How it reached this control plane. */
+  transport: AgentTransport;
   connectedAt: number;
   lastHeartbeatAt: number;
+}
+
+/** What a transport saw of an agent's WebSocket handshake. */
+export interface AgentHandshake {
+  transport: AgentTransport;
+  /**
+   * The workspace this connection is for: the socket's (unix), or the one the agent names in
+   * `x-rc-workspace` (network; undefined when that header is missing or malformed).
+   */
+  workspaceId: string | undefined;
+  /** Request target, with the `v` (protocol version) query. */
+  url: string | undefined;
+  headers: IncomingHttpHeaders;
+  /** The peer's address, for the audit entry of a refusal. */
+  ip?: string;
+}
+
+/** Why a handshake was refused, as the transport answers it (an HTTP status before the upgrade). */
+export interface AgentRefusal {
+  status: 401 | 426;
+  reason: 'protocol_version' | 'bad_token' | 'not_running';
+  message: string;
+}
+
+/** The part of the hub a transport uses. */
+export interface AgentAdmission {
+  /** Authenticates a handshake; resolves with a refusal (already logged and audited) or undefined. */
+  admit(handshake: AgentHandshake): Promise<AgentRefusal | undefined>;
+  /** Takes an admitted connection; a previous one of the same workspace is closed. */
+  accept(workspaceId: string, ws: WebSocket, transport: AgentTransport): void;
 }
 
 export interface AgentHubEvents {
@@ -46,6 +71,9 @@ export interface AgentHubEvents {
 }
 
 export interface AgentHubOptions {
+  /** How this installation's boxes reach it (the driver's `agentTransport`). */
+  transport: AgentTransport;
+  /** Where unix sockets live (`<dataDir>/run`); used with the unix transport. */
   runDir: string;
   workspaces: WorkspaceStore;
   audit: AuditStore;
@@ -57,25 +85,33 @@ export interface AgentHubOptions {
   onTunnel(target: 'egress' | 'model', stream: Duplex, workspaceId: string): void;
 }
 
-export class AgentHub extends EventEmitter<AgentHubEvents> {
-  private readonly servers = new Map<string, Server>();
+/** Workspace statuses in which a box, and so its agent, should be up. */
+const ACTIVE = new Set(['starting', 'running']);
+
+export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmission {
   private readonly connections = new Map<string, AgentConnection>();
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_AGENT_FRAME_BYTES });
+  /** Workspaces whose agent this control plane waits for, with when each last went quiet. */
+  private readonly expected = new Map<string, number>();
   private readonly unhealthy = new Set<string>();
-  /** When each workspace's agent last went quiet (listen or disconnect), for the watchdog. */
-  private readonly silentSince = new Map<string, number>();
+  private readonly unix: UnixAgentListener | undefined;
   private readonly stopWatchdog: CancelTimer;
 
   constructor(private readonly opts: AgentHubOptions) {
     super();
     // Every workspace that is starting waits on 'connected' (waitForAgent); there is no fixed bound.
     this.setMaxListeners(0);
+    this.unix = opts.transport === 'unix' ? new UnixAgentListener(opts.runDir, this) : undefined;
     // Three missed heartbeats make a workspace unhealthy (checked at the heartbeat period).
     this.stopWatchdog = opts.clock.every(opts.heartbeatMs, () => this.checkHeartbeats());
   }
 
-  socketDir(workspaceId: string): string {
-    return join(this.opts.runDir, workspaceId);
+  get transport(): AgentTransport {
+    return this.opts.transport;
+  }
+
+  /** The unix socket path of a workspace, for the preflight length check (unix transport only). */
+  socketPath(workspaceId: string): string | undefined {
+    return this.unix?.socketPath(workspaceId);
   }
 
   connection(workspaceId: string): AgentConnection | undefined {
@@ -83,48 +119,25 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
   }
 
   isListening(workspaceId: string): boolean {
-    return this.servers.has(workspaceId);
+    return this.expected.has(workspaceId);
   }
 
-  /** Listens on the workspace's socket (idempotent) and returns the directory to bind. */
-  async listen(workspaceId: string): Promise<string> {
-    const dir = this.socketDir(workspaceId);
-    if (this.servers.has(workspaceId)) return dir;
-    const path = join(dir, AGENT_SOCKET_NAME);
-    if (path.length > MAX_SOCKET_PATH) {
-      throw new Error(
-        `the agent socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes; use a shorter RC_DATA_DIR`,
-      );
-    }
-    await mkdir(dir, { recursive: true, mode: 0o755 });
-    await rm(path, { force: true });
-    const server = createServer((_req, res) => {
-      res.writeHead(426, { 'content-type': 'text/plain' }).end('upgrade to a WebSocket\n');
-    });
-    server.on('upgrade', (req, socket, head) => void this.onUpgrade(workspaceId, req, socket, head));
-    this.servers.set(workspaceId, server);
-    this.silentSince.set(workspaceId, this.now());
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    // The box's uid differs from ours; the directory (visible only inside that box) guards it.
-    await chmod(path, 0o666);
-    return dir;
+  /**
+   * Starts waiting for the workspace's agent (idempotent): the watchdog counts its silence from
+   * now. With the unix transport it also listens on the workspace's socket and returns the
+   * directory the driver binds into the box; with the network transport it returns undefined.
+   */
+  async listen(workspaceId: string): Promise<string | undefined> {
+    if (!this.expected.has(workspaceId)) this.expected.set(workspaceId, this.now());
+    return this.unix?.listen(workspaceId);
   }
 
-  /** Stops listening and drops the connection (the box is going away). */
+  /** Stops waiting for the agent and drops its connection (the box is going away). */
   async unlisten(workspaceId: string): Promise<void> {
-    const server = this.servers.get(workspaceId);
-    this.servers.delete(workspaceId);
-    this.silentSince.delete(workspaceId);
+    this.expected.delete(workspaceId);
     this.unhealthy.delete(workspaceId);
     this.connections.get(workspaceId)?.peer.close(1001, 'workspace stopping');
-    if (server) await new Promise<void>((r) => server.close(() => r()));
-    await rm(this.socketDir(workspaceId), { recursive: true, force: true });
+    await this.unix?.unlisten(workspaceId);
   }
 
   /** Resolves with the agent's connection once it is up, or rejects after `timeoutMs`/abort. */
@@ -156,61 +169,40 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
   async close(): Promise<void> {
     this.stopWatchdog();
     for (const c of this.connections.values()) c.peer.close(1001, 'control plane stopping');
-    await Promise.all([...this.servers.values()].map((s) => new Promise<void>((r) => s.close(() => r()))));
-    this.servers.clear();
-    this.wss.close();
+    await this.unix?.close();
   }
 
-  private async onUpgrade(
-    workspaceId: string,
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-  ): Promise<void> {
-    socket.on('error', () => {});
-    const refuse = async (status: number, reason: string, message: string) => {
-      socket.end(
-        `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Upgrade Required'}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}\n`,
-      );
-      this.opts.log.warn({ workspaceId, reason }, 'agent connection refused');
-      await this.opts.audit
-        .append({
-          actorId: null,
-          actorEmail: null,
-          action: 'agent.connect',
-          targetType: 'workspace',
-          targetId: workspaceId,
-          result: 'denied',
-          statusCode: status,
-          detail: { reason },
-        })
-        .catch((err) => this.opts.log.error({ err }, 'could not audit a refused agent'));
-    };
-    const url = new URL(req.url ?? '/', 'http://agent');
+  async admit(h: AgentHandshake): Promise<AgentRefusal | undefined> {
+    const url = new URL(h.url ?? '/', 'http://agent');
     const version = Number(url.searchParams.get('v'));
     if (!SUPPORTED_AGENT_PROTOCOL_VERSIONS.includes(version)) {
-      return refuse(
-        426,
-        'protocol_version',
-        `unsupported agent protocol version; this server speaks ${SUPPORTED_AGENT_PROTOCOL_VERSIONS.join(', ')}`,
-      );
+      return this.refuse(h, {
+        status: 426,
+        reason: 'protocol_version',
+        message: `unsupported agent protocol version; this server speaks ${SUPPORTED_AGENT_PROTOCOL_VERSIONS.join(', ')}`,
+      });
     }
-    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const claimed = req.headers['x-rc-workspace'];
-    const row = await this.opts.workspaces.byId(workspaceId);
+    const token = /^Bearer (.+)$/.exec(h.headers.authorization ?? '')?.[1];
+    const row = h.workspaceId === undefined ? undefined : await this.opts.workspaces.byId(h.workspaceId);
     if (
       !token ||
-      claimed !== workspaceId ||
-      !row?.agent_token_hash ||
+      !row ||
+      h.headers['x-rc-workspace'] !== row.id ||
+      !row.agent_token_hash ||
       !sameHash(hashAgentToken(token), row.agent_token_hash)
     ) {
-      return refuse(401, 'bad_token', 'wrong agent token');
+      return this.refuse(h, { status: 401, reason: 'bad_token', message: 'wrong agent token' });
     }
-    if (!this.servers.has(workspaceId)) return refuse(401, 'not_listening', 'workspace is not running');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(workspaceId, ws));
+    // Over the network the agent may reach any replica, not only the one that started its box:
+    // the store says whether the box should run. A unix socket exists only while expected.
+    const expected = this.expected.has(row.id) || (h.transport === 'network' && ACTIVE.has(row.status));
+    if (!expected) {
+      return this.refuse(h, { status: 401, reason: 'not_running', message: 'workspace is not running' });
+    }
+    return undefined;
   }
 
-  private accept(workspaceId: string, ws: import('ws').WebSocket): void {
+  accept(workspaceId: string, ws: WebSocket, transport: AgentTransport): void {
     const previous = this.connections.get(workspaceId);
     const peer = new RpcPeer(ws, {
       parity: 'even',
@@ -234,7 +226,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
             targetType: 'workspace',
             targetId: workspaceId,
             result: 'failure',
-            detail: { message },
+            detail: { message, transport },
           })
           .catch((err) =>
             this.opts.log.error({ err, workspaceId }, 'could not audit an agent protocol error'),
@@ -242,19 +234,41 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
       },
     });
     const now = this.now();
-    const conn: AgentConnection = { workspaceId, peer, connectedAt: now, lastHeartbeatAt: now };
+    const conn: AgentConnection = { workspaceId, peer, transport, connectedAt: now, lastHeartbeatAt: now };
     this.connections.set(workspaceId, conn);
     previous?.peer.close(1000, 'replaced by a newer connection');
     ws.on('close', (code) => {
       if (this.connections.get(workspaceId) !== conn) return;
       this.connections.delete(workspaceId);
-      this.silentSince.set(workspaceId, this.now());
-      this.opts.log.info({ workspaceId, code }, 'agent disconnected');
+      if (this.expected.has(workspaceId)) this.expected.set(workspaceId, this.now());
+      this.opts.log.info({ workspaceId, code, transport }, 'agent disconnected');
       this.emit('disconnected', workspaceId, conn);
     });
     this.unhealthy.delete(workspaceId);
-    this.opts.log.info({ workspaceId }, 'agent connected');
+    this.opts.log.info({ workspaceId, transport }, 'agent connected');
     this.emit('connected', conn);
+  }
+
+  private async refuse(h: AgentHandshake, refusal: AgentRefusal): Promise<AgentRefusal> {
+    const workspaceId = h.workspaceId ?? null;
+    this.opts.log.warn(
+      { workspaceId, reason: refusal.reason, transport: h.transport },
+      'agent connection refused',
+    );
+    await this.opts.audit
+      .append({
+        actorId: null,
+        actorEmail: null,
+        action: 'agent.connect',
+        targetType: 'workspace',
+        targetId: workspaceId,
+        result: 'denied',
+        statusCode: refusal.status,
+        ...(h.ip ? { ip: h.ip } : {}),
+        detail: { reason: refusal.reason, transport: h.transport },
+      })
+      .catch((err) => this.opts.log.error({ err }, 'could not audit a refused agent'));
+    return refusal;
   }
 
   private onNotification(conn: AgentConnection, method: string, params: unknown): void {
@@ -275,8 +289,8 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
 
   private checkHeartbeats(): void {
     const limit = this.now() - 3 * this.opts.heartbeatMs;
-    for (const id of this.servers.keys()) {
-      const last = this.connections.get(id)?.lastHeartbeatAt ?? this.silentSince.get(id) ?? 0;
+    for (const [id, silentSince] of this.expected) {
+      const last = this.connections.get(id)?.lastHeartbeatAt ?? silentSince;
       if (last >= limit || this.unhealthy.has(id)) continue;
       this.unhealthy.add(id);
       this.emit('unhealthy', id);

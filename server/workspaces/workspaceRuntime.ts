@@ -3,7 +3,6 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { AGENT_SOCKET_NAME } from '../../sdk/agentProtocol.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/configSchema.js';
 import { dockerDriverConfig } from '../drivers/docker/dockerDriverConfig.js';
@@ -21,7 +20,9 @@ import type { UsageStore } from '../store/usageStore.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
 import { TaskIngest } from '../tasks/taskIngest.js';
 import { TaskService } from '../tasks/taskService.js';
-import { AgentHub, MAX_SOCKET_PATH } from './agentHub.js';
+import { agentEndpointUrl } from './agentEndpoint.js';
+import { AgentHub } from './agentHub.js';
+import { MAX_SOCKET_PATH } from './agentTransports/unixListener.js';
 import { type ReconcileReport, Reconciler } from './reconciler.js';
 import { TerminalHub } from './terminalHub.js';
 import { WorkspaceService, workspaceIdFor } from './workspaceService.js';
@@ -82,6 +83,8 @@ export function createWorkspaceRuntime(opts: {
    */
   clock: Clock;
   log: Logger;
+  /** The URL users reach this server at (it is known once the server listens). */
+  publicUrl: () => string;
   driver?: RuntimeDriver;
 }): WorkspaceRuntime {
   const { config, store, log } = opts;
@@ -129,6 +132,7 @@ export function createWorkspaceRuntime(opts: {
     },
   });
   const hub = new AgentHub({
+    transport: driver.agentTransport,
     runDir: join(dataDir, 'run'),
     workspaces: store,
     audit: opts.auditStore,
@@ -140,7 +144,15 @@ export function createWorkspaceRuntime(opts: {
       else gateway.handle(stream, { workspaceId });
     },
   });
-  const service = new WorkspaceService({ config, store, driver, hub, log, clock: opts.clock });
+  const service = new WorkspaceService({
+    config,
+    store,
+    driver,
+    hub,
+    log,
+    clock: opts.clock,
+    agentUrl: () => agentEndpointUrl(config.server.agentUrl, opts.publicUrl()),
+  });
   const terminals = new TerminalHub({
     hub,
     idleTimeoutMs: config.workspaces.terminalIdleTimeout * 1000,
@@ -177,8 +189,8 @@ export function createWorkspaceRuntime(opts: {
     ingest,
     async preflight() {
       // Every workspace id has the same length, so one sample tells whether any socket fits.
-      const socket = join(hub.socketDir(workspaceIdFor('', '')), AGENT_SOCKET_NAME);
-      if (socket.length > MAX_SOCKET_PATH) {
+      const socket = hub.socketPath(workspaceIdFor('', ''));
+      if (socket && socket.length > MAX_SOCKET_PATH) {
         throw new Error(
           `Agent sockets under RC_DATA_DIR ${dataDir} would be ${socket.length} bytes long, over the ` +
             `${MAX_SOCKET_PATH} a unix socket path may have. Set RC_DATA_DIR to a shorter path, e.g. /var/lib/remote-claude.`,

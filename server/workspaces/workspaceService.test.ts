@@ -22,6 +22,32 @@ describe('workspace lifecycle with fake drivers', () => {
     return row.id;
   };
 
+  it('a network driver gets RC_AGENT_URL from the public URL (or server.agentUrl) and no socket dir', async () => {
+    const driver = new NeverStartingDriver({ agentTransport: 'network' });
+    const id = await start(driver, { 'server.publicUrl': 'https://rc.example.test/base/' });
+    await vi.waitFor(() => expect(driver.specOf(id)).toBeDefined());
+    const spec = driver.specOf(id);
+    expect(spec?.agentSocketDir).toBeUndefined();
+    expect(spec?.env.RC_AGENT_URL).toBe('wss://rc.example.test/base/api/v1/agent');
+    expect(spec?.env.RC_AGENT_TOKEN).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await t?.close();
+
+    const other = new NeverStartingDriver({ agentTransport: 'network' });
+    const next = await start(other, { 'server.agentUrl': 'ws://10.0.0.5:8080/api/v1/agent' });
+    await vi.waitFor(() => expect(other.specOf(next)).toBeDefined());
+    expect(other.specOf(next)?.env.RC_AGENT_URL).toBe('ws://10.0.0.5:8080/api/v1/agent');
+  });
+
+  it('a unix driver gets the socket dir and the in-box socket URL', async () => {
+    const driver = new NeverStartingDriver();
+    const id = await start(driver);
+    await vi.waitFor(() => expect(driver.specOf(id)).toBeDefined());
+    expect(driver.specOf(id)?.agentSocketDir).toBe(
+      t?.services.runtime.hub.socketPath(id)?.replace(/\/agent\.sock$/, ''),
+    );
+    expect(driver.specOf(id)?.env.RC_AGENT_URL).toBe('ws+unix:///run/remote-claude/agent.sock:/agent');
+  });
+
   it('a failing driver fails the workspace with its message', async () => {
     const id = await start(new FailingDriver({ userMessage: 'No room on this host for 4 GB.' }));
     const row = await t?.services.runtime.service.settled(id);

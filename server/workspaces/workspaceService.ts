@@ -4,7 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { AGENT_SOCKET_DIR_IN_WORKSPACE, AGENT_SOCKET_NAME, notifications } from '../../sdk/agentProtocol.js';
+import { AGENT_UNIX_URL_IN_WORKSPACE, notifications } from '../../sdk/agentProtocol.js';
 import { RpcError } from '../../sdk/rpcPeer.js';
 import type { CreateWorkspaceBody, WorkspaceStatus } from '../../sdk/workspaceWire.js';
 import type { Clock } from '../clock.js';
@@ -56,6 +56,8 @@ export interface WorkspaceServiceOptions {
   log: Logger;
   /** Paces the clone-progress writes. */
   clock: Clock;
+  /** What agents of `network` drivers dial (RC_AGENT_URL); read at each start. */
+  agentUrl: () => string;
 }
 
 /** Statuses a workspace passes through on its way to running, stopped or failed. */
@@ -285,9 +287,9 @@ export class WorkspaceService {
       const spec: WorkspaceSpec = {
         workspaceId: id,
         resources: { cpu: Number(row.cpu), memoryBytes: Number(row.memory_bytes), pids: row.pids },
-        agentSocketDir: socketDir,
+        ...(socketDir === undefined ? {} : { agentSocketDir: socketDir }),
         env: {
-          RC_AGENT_URL: `ws+unix://${AGENT_SOCKET_DIR_IN_WORKSPACE}/${AGENT_SOCKET_NAME}:/agent`,
+          RC_AGENT_URL: driver.agentTransport === 'network' ? this.o.agentUrl() : AGENT_UNIX_URL_IN_WORKSPACE,
           RC_AGENT_TOKEN: token,
           RC_WORKSPACE_ID: id,
           RC_AGENT_HEARTBEAT_MS: String(config.workspaces.heartbeatIntervalMs),

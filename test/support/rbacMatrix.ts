@@ -320,6 +320,13 @@ export const rbacMatrix: MatrixRow[] = [
     expect: adminsOnly(200, 403),
   },
   {
+    // Agents only, over a WebSocket with their agent token (test/workspaces/agentNetwork.test.ts
+    // shows a user's API token refused there); a plain request is told to upgrade.
+    route: 'GET /api/v1/agent',
+    prepare: async () => ({ url: '/api/v1/agent' }),
+    expect: all(426, 426),
+  },
+  {
     route: 'GET /api/v1/nodes',
     prepare: async () => ({ url: '/api/v1/nodes' }),
     expect: adminsOnly(200, 403),

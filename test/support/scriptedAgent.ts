@@ -1,7 +1,7 @@
 // An agent the test drives by hand, for server tests that need exact control over what the agent
 // sends and when (heartbeats against a ManualClock, terminals that idle): it dials the workspace's
-// real agent socket with a real token and speaks the real protocol through RpcPeer, but runs no
-// box. Tests of the real agent are agent/*.test.ts and test/workspaces/*.
+// real agent socket (or the network endpoint) with a real token and speaks the real protocol
+// through RpcPeer, but runs no box. Tests of the real agent are agent/*.test.ts and test/workspaces/*.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -23,16 +23,23 @@ export class ScriptedAgent {
   ) {}
 
   /**
-   * Listens on `workspaceId`'s agent socket (the row must exist), gives the row a fresh agent
-   * token and connects with it; resolves once the server has accepted the connection.
+   * Listens for `workspaceId`'s agent (the row must exist), gives the row a fresh agent token and
+   * connects with it — to the unix socket, or to `networkUrl` (the app's `/api/v1/agent`) when
+   * given; resolves once the server has accepted the connection.
    */
-  static async connect(t: TestApp, workspaceId: string): Promise<ScriptedAgent> {
+  static async connect(
+    t: TestApp,
+    workspaceId: string,
+    opts: { networkUrl?: string } = {},
+  ): Promise<ScriptedAgent> {
     const hub = t.services.runtime.hub;
     const token = randomBytes(32).toString('base64url');
     await t.services.workspaces.update(workspaceId, { agent_token_hash: hashAgentToken(token) });
     const dir = await hub.listen(workspaceId);
+    const url = opts.networkUrl ?? (dir && `ws+unix://${join(dir, AGENT_SOCKET_NAME)}:/agent`);
+    if (!url) throw new Error('the hub has no unix socket for this workspace: pass networkUrl');
     const accepted = hub.waitForAgent(workspaceId, 5000);
-    const ws = new WebSocket(`ws+unix://${join(dir, AGENT_SOCKET_NAME)}:/agent?v=${AGENT_PROTOCOL_VERSION}`, {
+    const ws = new WebSocket(`${url}?v=${AGENT_PROTOCOL_VERSION}`, {
       headers: { authorization: `Bearer ${token}`, 'x-rc-workspace': workspaceId },
     });
     const closedTerminals: string[] = [];

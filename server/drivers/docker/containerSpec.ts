@@ -6,7 +6,7 @@ import type Docker from 'dockerode';
 import { AGENT_SOCKET_DIR_IN_WORKSPACE, WORKSPACE_DIR } from '../../../sdk/agentProtocol.js';
 import { boxEnv } from '../local/bwrapArgs.js';
 import { SANDBOX_HOME, SANDBOX_HOSTNAME } from '../local/sandboxFiles.js';
-import type { WorkspaceSpec } from '../runtimeDriver.js';
+import type { UnixWorkspaceSpec } from '../runtimeDriver.js';
 
 /** Labels on every container and volume the driver makes; `list()` filters on the installation. */
 export const LABEL = {
@@ -59,7 +59,7 @@ export function volumeLabels(installation: string, workspaceId: string): Record<
  * `DockerDriver.cgroupParent`).
  */
 export function containerOptions(
-  spec: WorkspaceSpec,
+  spec: UnixWorkspaceSpec,
   s: ContainerSettings,
   hostCpus?: number,
   cgroupParent?: string,

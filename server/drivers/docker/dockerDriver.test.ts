@@ -221,7 +221,7 @@ describe('docker driver specifics', () => {
   });
 
   it('reports an agent that dies at once as start_failed with its last log lines', async () => {
-    // No RC_AGENT_URL: the image's agent refuses to run. A long watch, so a busy machine's slow
+    // No RC_AGENT_TOKEN: the image's agent refuses to run. A long watch, so a busy machine's slow
     // node start cannot outlast it.
     const watching = driverFor(installation, { startWatchMs: 10_000 });
     const ref = await create(await spec());

@@ -92,6 +92,8 @@ interface Found {
  */
 export class DockerDriver implements RuntimeDriver, NodeReporter {
   readonly kind = 'docker' as const;
+  /** Containers have no network (`NetworkMode: none`): the socket directory is bound in. */
+  readonly agentTransport = 'unix' as const;
   private readonly nodeList: DockerNode[];
   private readonly settings: ContainerSettings;
   private readonly locks = new KeyedLock();
@@ -140,7 +142,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
    * has room, or the node is out of disk).
    */
   async create(spec: WorkspaceSpec): Promise<RuntimeRef> {
-    ensureValidSpec(spec);
+    ensureValidSpec(spec, this.agentTransport);
     if (spec.resources.memoryBytes < DOCKER_MIN_MEMORY_BYTES) {
       throw new DriverError({
         reason: 'invalid_spec',

@@ -1,6 +1,6 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { WorkspaceSpec } from '../runtimeDriver.js';
+import type { UnixWorkspaceSpec } from '../runtimeDriver.js';
 
 /**
  * Where one workspace lives on the host:
@@ -71,7 +71,7 @@ export interface BoxRecord {
   workspaceId: string;
   /** Host uid (and gid) the box runs as; also its uid inside the box. */
   uid: number;
-  spec: WorkspaceSpec;
+  spec: UnixWorkspaceSpec;
 }
 
 export async function readBoxRecord(paths: BoxPaths): Promise<BoxRecord | undefined> {

@@ -6,6 +6,7 @@ import {
   type RuntimeDriver,
   type RuntimeRef,
   type RuntimeState,
+  type UnixWorkspaceSpec,
   type WorkspaceSpec,
 } from '../runtimeDriver.js';
 import { allocateUid } from './allocateUid.js';
@@ -71,6 +72,8 @@ const UID_LOCK = '#uids';
  */
 export class LocalDriver implements RuntimeDriver {
   readonly kind = 'local' as const;
+  /** Boxes share this host with the control plane and have no network: the socket is bound in. */
+  readonly agentTransport = 'unix' as const;
   private readonly config: Required<Omit<LocalDriverConfig, 'claudePath' | 'workspacesCpu'>> &
     Pick<LocalDriverConfig, 'claudePath' | 'workspacesCpu'>;
   private readonly locks = new KeyedLock();
@@ -134,7 +137,7 @@ export class LocalDriver implements RuntimeDriver {
    * below its current use).
    */
   async create(spec: WorkspaceSpec): Promise<RuntimeRef> {
-    ensureValidSpec(spec);
+    ensureValidSpec(spec, this.agentTransport);
     await ensureDataDir(this.config.dataDir);
     const id = spec.workspaceId;
     return this.locks.run(id, () =>
@@ -281,7 +284,7 @@ export class LocalDriver implements RuntimeDriver {
     return new LocalBox(this.paths(id), cgroup ?? (await this.cgroup(id).catch(() => undefined)));
   }
 
-  private async ensureVolumes(paths: BoxPaths, uid: number, spec: WorkspaceSpec): Promise<void> {
+  private async ensureVolumes(paths: BoxPaths, uid: number, spec: UnixWorkspaceSpec): Promise<void> {
     await ensureOwnedDir(paths.workspace, uid);
     await ensureOwnedDir(paths.home, uid);
     await ensureOwnedDir(spec.agentSocketDir, uid);
