@@ -4,6 +4,8 @@ import pino, { type DestinationStream } from 'pino';
 import { AuditRetention } from './audit/auditRetention.js';
 import { bootstrapAdmin } from './bootstrapAdmin.js';
 import { type Clock, systemClock } from './clock.js';
+import { replicaAddress } from './cluster/replicaRegistry.js';
+import { ensureSchemaKnown } from './cluster/schemaVersion.js';
 import type { Config } from './config/configSchema.js';
 import { redactUrl } from './config/loadConfig.js';
 import { type App, buildApp } from './http/app.js';
@@ -45,6 +47,12 @@ export async function startServer(
     schema: config.database.schema,
     poolSize: config.database.poolSize,
   });
+  try {
+    await ensureSchemaKnown(db);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
   const services = createServices(config, db, opts.clock ?? systemClock, {
     log: pino({ level: config.log.level, name: 'workspaces' }, logStream),
   });
@@ -61,14 +69,15 @@ export async function startServer(
     app = await buildApp(services, { logStream });
     if (services.oidc) await services.oidc.discover();
     await app.listen({ host: config.server.host, port: config.server.port });
+    await services.replicas.start(replicaAddress(config, listenPort(app, config)));
   } catch (err) {
+    await services.replicas.stop();
     if (app) await app.close();
     else await services.runtime.close();
     await db.close();
     throw err;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const port = listenPort(app, config);
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const url = config.server.publicUrl ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   services.publicUrl = url;
@@ -77,12 +86,6 @@ export async function startServer(
     ? `PostgreSQL ${redactUrl(config.database.url)}`
     : `SQLite ${sqlitePath(config)}`;
   print(`Remote Claude is listening on ${url} (store: ${store})`);
-  if (db.newerMigrations.length) {
-    app.log.warn(
-      { migrations: db.newerMigrations },
-      'the database was migrated by a newer version; running without migrating',
-    );
-  }
   if (created) {
     print('');
     print(`Created the first administrator: ${created.email}`);
@@ -137,8 +140,14 @@ export async function startServer(
       clearInterval(prune);
       clearTimeout(retry);
       await auditRetention.stop();
+      await services.replicas.stop();
       await app.close();
       await db.close();
     },
   };
+}
+
+function listenPort(app: App, config: Config): number {
+  const address = app.server.address();
+  return typeof address === 'object' && address ? address.port : config.server.port;
 }

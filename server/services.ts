@@ -7,8 +7,10 @@ import { LoginThrottle } from './auth/loginThrottle.js';
 import { OidcService } from './auth/oidcService.js';
 import { PasswordHasher } from './auth/passwords.js';
 import type { Clock } from './clock.js';
+import { ReplicaRegistry } from './cluster/replicaRegistry.js';
 import type { Config } from './config/configSchema.js';
 import type { RuntimeDriver } from './drivers/runtimeDriver.js';
+import { packageVersion } from './packageVersion.js';
 import { Readiness } from './readiness.js';
 import { AuditStore } from './store/auditStore.js';
 import type { Db } from './store/db.js';
@@ -42,6 +44,8 @@ export interface Services {
   /** Users' own Anthropic keys, encrypted. */
   secrets: SecretStore;
   usage: UsageStore;
+  /** The control-plane replicas sharing the database; serve.ts starts this one's registration. */
+  replicas: ReplicaRegistry;
   /** Driver, agent hub, egress proxy, lifecycle, terminals; closed with the app. */
   runtime: WorkspaceRuntime;
   log: Logger;
@@ -72,6 +76,17 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   const tokens = new TokenStore(db, clock);
   const sessions = new SessionStore(db, clock);
   const auditStore = new AuditStore(db, clock);
+  const runtime = createWorkspaceRuntime({
+    config,
+    store: workspaces,
+    taskStore: tasks,
+    secrets,
+    usage,
+    auditStore,
+    clock,
+    log,
+    ...(opts.driver ? { driver: opts.driver } : {}),
+  });
   services = {
     config,
     publicUrl: config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`,
@@ -89,16 +104,14 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     secrets,
     usage,
     log,
-    runtime: createWorkspaceRuntime({
-      config,
-      store: workspaces,
-      taskStore: tasks,
-      secrets,
-      usage,
-      auditStore,
+    runtime,
+    replicas: new ReplicaRegistry({
+      db,
       clock,
       log,
-      ...(opts.driver ? { driver: opts.driver } : {}),
+      version: packageVersion(),
+      heartbeatMs: config.server.replicaHeartbeat * 1000,
+      agents: () => runtime.hub.connectionCount,
     }),
     audit: new AuditRecorder(auditStore),
     hasher: new PasswordHasher(config.auth.argon2),

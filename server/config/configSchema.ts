@@ -109,6 +109,17 @@ export const ConfigSchema = z.strictObject({
         .describe(
           'URL users reach the platform at (for OIDC redirects and links). Default: http://host:port.',
         ),
+      replicaUrl: z
+        .url()
+        .optional()
+        .describe(
+          'URL the other control-plane replicas reach this one at (PostgreSQL mode, several replicas). Default: http://host:port, with the host name for 0.0.0.0 or ::.',
+        ),
+      replicaHeartbeat: Duration.refine((n) => n >= 1, { error: 'must be at least 1 second' })
+        .default(5)
+        .describe(
+          'How often this replica renews its row in the replica registry; three missed beats and the others count it as dead.',
+        ),
       trustProxy: z
         .boolean()
         .default(false)

@@ -34,8 +34,9 @@ export interface Db {
   /** PostgreSQL schema in use, when not the server default. */
   readonly schema?: string | undefined;
   /**
-   * Migrations the database has but this code does not know (a newer version migrated it).
-   * Migrations are additive, so this version keeps running on the part of the schema it knows.
+   * Migrations the database has but this code does not know (a newer version migrated it). The
+   * store still opens, without migrating, so tools can read it; a server refuses to run on it
+   * (server/cluster/schemaVersion.ts).
    */
   newerMigrations: string[];
   /** Cheap round trip for /readyz. Throws when the database cannot be reached. */

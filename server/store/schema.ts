@@ -198,6 +198,16 @@ export interface UsageRecordsTable {
   request_id: string | null;
 }
 
+export interface ReplicasTable {
+  id: string;
+  address: string;
+  version: string;
+  schema_version: string;
+  agents: number;
+  started_at: Timestamp;
+  heartbeat_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   teams: TeamsTable;
@@ -213,6 +223,7 @@ export interface Database {
   task_results: TaskResultsTable;
   secrets: SecretsTable;
   usage_records: UsageRecordsTable;
+  replicas: ReplicasTable;
 }
 
 /** Exactly what Date#toISOString() writes, which is how every timestamp goes into SQLite. */

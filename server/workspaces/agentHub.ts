@@ -80,6 +80,11 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     return this.connections.get(workspaceId);
   }
 
+  /** Agents connected to this process now. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
   isListening(workspaceId: string): boolean {
     return this.servers.has(workspaceId);
   }
