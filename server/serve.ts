@@ -4,6 +4,7 @@ import pino, { type DestinationStream } from 'pino';
 import { AuditRetention } from './audit/auditRetention.js';
 import { bootstrapAdmin } from './bootstrapAdmin.js';
 import { type Clock, systemClock } from './clock.js';
+import { DataDirLock } from './cluster/dataDirLock.js';
 import { replicaAddress } from './cluster/replicaRegistry.js';
 import { ensureSchemaKnown } from './cluster/schemaVersion.js';
 import type { Config } from './config/configSchema.js';
@@ -41,16 +42,22 @@ export async function startServer(
     logDestination(effectiveLogFormat(config.log.format, process.stderr.isTTY === true), {
       colorize: process.stderr.isTTY === true,
     });
+  // SQLite: one process per data dir (dataDirLock.ts). PostgreSQL replicas share the database.
+  const dirLock = config.database.url ? undefined : DataDirLock.acquire(config.dataDir);
   const db = await openDb({
     databaseUrl: config.database.url,
     sqlitePath: sqlitePath(config),
     schema: config.database.schema,
     poolSize: config.database.poolSize,
+  }).catch((err) => {
+    dirLock?.release();
+    throw err;
   });
   try {
     await ensureSchemaKnown(db);
   } catch (err) {
     await db.close();
+    dirLock?.release();
     throw err;
   }
   const services = createServices(config, db, opts.clock ?? systemClock, {
@@ -75,6 +82,7 @@ export async function startServer(
     if (app) await app.close();
     else await services.runtime.close();
     await db.close();
+    dirLock?.release();
     throw err;
   }
   const port = listenPort(app, config);
@@ -143,6 +151,7 @@ export async function startServer(
       await services.replicas.stop();
       await app.close();
       await db.close();
+      dirLock?.release();
     },
   };
 }
