@@ -7,6 +7,7 @@ import { LoginThrottle } from './auth/loginThrottle.js';
 import { OidcService } from './auth/oidcService.js';
 import { PasswordHasher } from './auth/passwords.js';
 import type { Clock } from './clock.js';
+import { LeaderLocks } from './cluster/leaderLock.js';
 import { ReplicaRegistry } from './cluster/replicaRegistry.js';
 import type { Config } from './config/configSchema.js';
 import type { RuntimeDriver } from './drivers/runtimeDriver.js';
@@ -46,6 +47,8 @@ export interface Services {
   usage: UsageStore;
   /** The control-plane replicas sharing the database; serve.ts starts this one's registration. */
   replicas: ReplicaRegistry;
+  /** Work that runs on one replica at a time (advisory locks on PostgreSQL; always this one on SQLite). */
+  leaders: LeaderLocks;
   /** Driver, agent hub, egress proxy, lifecycle, terminals; closed with the app. */
   runtime: WorkspaceRuntime;
   log: Logger;
@@ -76,7 +79,9 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   const tokens = new TokenStore(db, clock);
   const sessions = new SessionStore(db, clock);
   const auditStore = new AuditStore(db, clock);
+  const leaders = new LeaderLocks(db, log);
   const runtime = createWorkspaceRuntime({
+    leaders,
     config,
     store: workspaces,
     taskStore: tasks,
@@ -105,6 +110,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     usage,
     log,
     runtime,
+    leaders,
     replicas: new ReplicaRegistry({
       db,
       clock,

@@ -138,7 +138,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     // One byte over the limit reaches the agent, which then refuses the file instead of keeping a cut one.
     limits: { fileSize: parseSize(config.workspaces.fileSizeLimit) + 1, files: 100, fields: 10 },
   });
-  app.addHook('onClose', async () => services.runtime.close());
+  app.addHook('onClose', async () => {
+    await services.runtime.close();
+    await services.leaders.close();
+  });
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);

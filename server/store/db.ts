@@ -39,6 +39,12 @@ export interface Db {
    * (server/cluster/schemaVersion.ts).
    */
   newerMigrations: string[];
+  /**
+   * PostgreSQL only: a connection of its own, outside the pool, with the store's search_path,
+   * for state that lives as long as a session (advisory locks, server/cluster/leaderLock.ts).
+   * The caller ends it.
+   */
+  openSession?(): Promise<pg.Client>;
   /** Cheap round trip for /readyz. Throws when the database cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -93,10 +99,11 @@ async function openPostgres(options: StoreOptions): Promise<Db> {
       await client.end();
     }
   }
+  const searchPath = schema ? { options: `-c search_path=${schema}` } : {};
   const pool = new pg.Pool({
     connectionString: options.databaseUrl,
     max: options.poolSize ?? 10,
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    ...searchPath,
     // bigint (int8) ids fit in a JS number for any table this platform will hold.
     types: {
       getTypeParser: (oid: number, format?: string) =>
@@ -111,6 +118,17 @@ async function openPostgres(options: StoreOptions): Promise<Db> {
     dialect: 'postgres',
     newerMigrations: [],
     schema,
+    async openSession() {
+      // A dead peer must not leave a session (and the locks it holds) looking alive for long.
+      const client = new pg.Client({
+        connectionString: options.databaseUrl,
+        ...searchPath,
+        keepAlive: true,
+        query_timeout: 10_000,
+      });
+      await client.connect();
+      return client;
+    },
     async ping() {
       await sql`select 1`.execute(kysely);
     },

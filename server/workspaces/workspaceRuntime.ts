@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { AGENT_SOCKET_NAME } from '../../sdk/agentProtocol.js';
 import type { Clock } from '../clock.js';
+import type { LeaderLocks } from '../cluster/leaderLock.js';
 import type { Config } from '../config/configSchema.js';
 import { dockerDriverConfig } from '../drivers/docker/dockerDriverConfig.js';
 import { createDriver } from '../drivers/driverRegistry.js';
@@ -83,6 +84,8 @@ export function createWorkspaceRuntime(opts: {
   clock: Clock;
   log: Logger;
   driver?: RuntimeDriver;
+  /** One reconciler at a time across replicas: passes run only while this replica leads `reconcile`. */
+  leaders?: LeaderLocks;
 }): WorkspaceRuntime {
   const { config, store, log } = opts;
   const dataDir = resolve(config.dataDir);
@@ -146,7 +149,16 @@ export function createWorkspaceRuntime(opts: {
     idleTimeoutMs: config.workspaces.terminalIdleTimeout * 1000,
     clock: opts.clock,
   });
-  const reconciler = new Reconciler({ store, driver, hub, service, log, clock: opts.clock });
+  const leaders = opts.leaders;
+  const reconciler = new Reconciler({
+    store,
+    driver,
+    hub,
+    service,
+    log,
+    clock: opts.clock,
+    ...(leaders ? { exclusive: (pass) => leaders.runExclusive('reconcile', pass) } : {}),
+  });
   const tasks = new TaskService({
     config,
     store: opts.taskStore,
@@ -190,7 +202,8 @@ export function createWorkspaceRuntime(opts: {
       return reconciler.start(config.workspaces.reconcileInterval * 1000);
     },
     async close() {
-      reconciler.stop();
+      await reconciler.stop();
+      await leaders?.leaderLock('reconcile').release();
       service.close();
       await tasks.close();
       await ingest.drained();
