@@ -33,6 +33,7 @@ import { authRoutes } from './routes/authRoutes.js';
 import { fileRoutes } from './routes/fileRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
 import { nodeRoutes } from './routes/nodeRoutes.js';
+import { replicaRoutes } from './routes/replicaRoutes.js';
 import { oidcRoutes } from './routes/oidcRoutes.js';
 import { secretRoutes } from './routes/secretRoutes.js';
 import { taskEventRoutes } from './routes/taskEventRoutes.js';
@@ -173,6 +174,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   auditRoutes(app, services);
   workspaceRoutes(app, services);
   nodeRoutes(app, services);
+  replicaRoutes(app, services);
   fileRoutes(app, services);
   terminalRoutes(app, services);
   taskRoutes(app, services);
