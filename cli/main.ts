@@ -1,35 +1,20 @@
 // rclaude: the command-line interface to Remote Claude (and `rclaude serve`, the control plane).
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ApiError } from '../sdk/client/apiError.js';
 import type { ConfigError } from '../server/config/loadConfig.js';
+import { packageVersion } from '../server/packageVersion.js';
 import { CliError } from './cliError.js';
 import { registerAudit } from './commands/auditCommands.js';
 import { registerAuth } from './commands/authCommands.js';
 import { registerConfig } from './commands/configCommand.js';
 import { registerImages } from './commands/imageCommands.js';
+import { registerReplicas } from './commands/replicaCommands.js';
 import { registerServe } from './commands/serveCommand.js';
 import { registerTasks } from './commands/taskCommands.js';
 import { registerTokens } from './commands/tokenCommands.js';
 import { registerUsers } from './commands/userCommands.js';
 import { registerWorkspaces } from './commands/workspaceCommands.js';
 import { type CliContext, defaultContext } from './context.js';
-
-/** The package version; package.json is one level up from cli/ in source and two from dist/cli/. */
-export function version(): string {
-  for (const rel of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
-        name?: string;
-        version: string;
-      };
-      if (pkg.name === 'remote-claude') return pkg.version;
-    } catch {
-      // try the next location
-    }
-  }
-  return 'unknown';
-}
 
 const GETTING_STARTED = `
 Getting started:
@@ -48,7 +33,7 @@ Run \`rclaude <command> --help\` for a command's options.`;
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('rclaude')
     .description('Remote Claude: run Claude Code as a background worker on your repositories.')
-    .version(`rclaude ${version()}`, '-v, --version', 'print the version')
+    .version(`rclaude ${packageVersion()}`, '-v, --version', 'print the version')
     .helpOption('-h, --help', 'show this help')
     .helpCommand('help [command]', 'show help for a command')
     .addHelpText('after', GETTING_STARTED)
@@ -57,7 +42,7 @@ export function buildProgram(ctx: CliContext): Command {
   program
     .command('version')
     .description('print the version')
-    .action(() => ctx.out(`rclaude ${version()} (node ${process.version})`));
+    .action(() => ctx.out(`rclaude ${packageVersion()} (node ${process.version})`));
   registerServe(program, ctx);
   registerConfig(program, ctx);
   registerImages(program, ctx);
@@ -65,6 +50,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerUsers(program, ctx);
   registerTokens(program, ctx);
   registerAudit(program, ctx);
+  registerReplicas(program, ctx);
   registerWorkspaces(program, ctx);
   registerTasks(program, ctx);
   helpForBareGroups(program);

@@ -4,6 +4,9 @@ import pino, { type DestinationStream } from 'pino';
 import { AuditRetention } from './audit/auditRetention.js';
 import { bootstrapAdmin } from './bootstrapAdmin.js';
 import { type Clock, systemClock } from './clock.js';
+import { DataDirLock } from './cluster/dataDirLock.js';
+import { replicaAddress } from './cluster/replicaRegistry.js';
+import { ensureSchemaKnown } from './cluster/schemaVersion.js';
 import type { Config } from './config/configSchema.js';
 import { redactUrl } from './config/loadConfig.js';
 import { type App, buildApp } from './http/app.js';
@@ -39,12 +42,24 @@ export async function startServer(
     logDestination(effectiveLogFormat(config.log.format, process.stderr.isTTY === true), {
       colorize: process.stderr.isTTY === true,
     });
+  // SQLite: one process per data dir (dataDirLock.ts). PostgreSQL replicas share the database.
+  const dirLock = config.database.url ? undefined : DataDirLock.acquire(config.dataDir);
   const db = await openDb({
     databaseUrl: config.database.url,
     sqlitePath: sqlitePath(config),
     schema: config.database.schema,
     poolSize: config.database.poolSize,
+  }).catch((err) => {
+    dirLock?.release();
+    throw err;
   });
+  try {
+    await ensureSchemaKnown(db);
+  } catch (err) {
+    await db.close();
+    dirLock?.release();
+    throw err;
+  }
   const services = createServices(config, db, opts.clock ?? systemClock, {
     log: pino({ level: config.log.level, name: 'workspaces' }, logStream),
   });
@@ -63,17 +78,19 @@ export async function startServer(
     app = await buildApp(services, { logStream });
     if (services.oidc) await services.oidc.discover();
     await app.listen({ host: config.server.host, port: config.server.port });
+    await services.replicas.start(replicaAddress(config, listenPort(app, config)));
   } catch (err) {
+    await services.replicas.stop();
     if (app) await app.close();
     else {
       await services.runtime.close();
       await services.pubsub.close();
     }
     await db.close();
+    dirLock?.release();
     throw err;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const port = listenPort(app, config);
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const url = config.server.publicUrl ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   services.publicUrl = url;
@@ -82,12 +99,6 @@ export async function startServer(
     ? `PostgreSQL ${redactUrl(config.database.url)}`
     : `SQLite ${sqlitePath(config)}`;
   print(`Remote Claude is listening on ${url} (store: ${store})`);
-  if (db.newerMigrations.length) {
-    app.log.warn(
-      { migrations: db.newerMigrations },
-      'the database was migrated by a newer version; running without migrating',
-    );
-  }
   if (created) {
     print('');
     print(`Created the first administrator: ${created.email}`);
@@ -143,8 +154,15 @@ export async function startServer(
       clearInterval(prune);
       clearTimeout(retry);
       await auditRetention.stop();
+      await services.replicas.stop();
       await app.close();
       await db.close();
+      dirLock?.release();
     },
   };
+}
+
+function listenPort(app: App, config: Config): number {
+  const address = app.server.address();
+  return typeof address === 'object' && address ? address.port : config.server.port;
 }

@@ -8,11 +8,14 @@ import { LoginThrottle } from './auth/loginThrottle.js';
 import { OidcService } from './auth/oidcService.js';
 import { PasswordHasher } from './auth/passwords.js';
 import type { Clock } from './clock.js';
+import { LeaderLocks } from './cluster/leaderLock.js';
 import { MemoryPubsub } from './cluster/memoryPubsub.js';
 import { PgPubsub } from './cluster/pgPubsub.js';
 import type { Pubsub } from './cluster/pubsub.js';
+import { ReplicaRegistry } from './cluster/replicaRegistry.js';
 import type { Config } from './config/configSchema.js';
 import type { RuntimeDriver } from './drivers/runtimeDriver.js';
+import { packageVersion } from './packageVersion.js';
 import { Readiness } from './readiness.js';
 import { AuditStore } from './store/auditStore.js';
 import type { Db } from './store/db.js';
@@ -47,6 +50,10 @@ export interface Services {
   /** Users' own Anthropic keys, encrypted. */
   secrets: SecretStore;
   usage: UsageStore;
+  /** The control-plane replicas sharing the database; serve.ts starts this one's registration. */
+  replicas: ReplicaRegistry;
+  /** Work that runs on one replica at a time (advisory locks on PostgreSQL; always this one on SQLite). */
+  leaders: LeaderLocks;
   /** Driver, agent hub, egress proxy, lifecycle, terminals; closed with the app. */
   runtime: WorkspaceRuntime;
   log: Logger;
@@ -86,6 +93,20 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   const tokens = new TokenStore(db, clock, accessChanges.announce);
   const sessions = new SessionStore(db, clock, accessChanges.announce);
   const auditStore = new AuditStore(db, clock);
+  const leaders = new LeaderLocks(db, log);
+  const runtime = createWorkspaceRuntime({
+    leaders,
+    config,
+    store: workspaces,
+    taskStore: tasks,
+    secrets,
+    usage,
+    auditStore,
+    clock,
+    log,
+    publicUrl: () => services.publicUrl,
+    ...(opts.driver ? { driver: opts.driver } : {}),
+  });
   services = {
     config,
     publicUrl: config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`,
@@ -104,17 +125,15 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     usage,
     log,
     pubsub,
-    runtime: createWorkspaceRuntime({
-      config,
-      store: workspaces,
-      taskStore: tasks,
-      secrets,
-      usage,
-      auditStore,
+    runtime,
+    leaders,
+    replicas: new ReplicaRegistry({
+      db,
       clock,
       log,
-      publicUrl: () => services.publicUrl,
-      ...(opts.driver ? { driver: opts.driver } : {}),
+      version: packageVersion(),
+      heartbeatMs: config.server.replicaHeartbeat * 1000,
+      agents: () => runtime.hub.connectionCount,
     }),
     audit: new AuditRecorder(auditStore),
     hasher: new PasswordHasher(config.auth.argon2),

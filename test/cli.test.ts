@@ -101,6 +101,7 @@ describe.concurrent('help and version, as a newcomer meets them', () => {
       'users',
       'tokens',
       'audit',
+      'replicas',
       'config',
       'version',
     ])
@@ -331,6 +332,18 @@ describe('signed in as the administrator', () => {
     const paged = expectSuccess(await rclaude(home, ['audit', 'list', '--action', 'auth.', '--limit', '2']));
     expect(paged.trimEnd().split('\n')).toHaveLength(1 + 2 + 2);
     expect(paged).toMatch(/\nMore: rclaude audit list --action auth\. --limit 2 --cursor \d+\n$/);
+  });
+
+  it('replicas lists this server, alive, marked as the one that answered', async () => {
+    const text = expectSuccess(await rclaude(home, ['replicas']));
+    expect(text).toMatch(/^ID +ADDRESS +VERSION +SCHEMA +STARTED +HEARTBEAT +ALIVE +AGENTS$/m);
+    expect(text).toContain(`${server.services.replicas.id} *`);
+    type Replica = { id: string; address: string; version: string; alive: boolean; self: boolean };
+    const items = parseJson<Replica[]>(await rclaude(home, ['replicas', '--json']));
+    expect(items).toEqual([
+      expect.objectContaining({ id: server.services.replicas.id, version: VERSION, alive: true, self: true }),
+    ]);
+    expect(items[0]?.address).toBe(server.url);
   });
 
   it('logout revokes the saved token and forgets it', async () => {

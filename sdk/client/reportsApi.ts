@@ -1,4 +1,5 @@
-// What admins watch: the nodes that run workspaces (nodeRoutes.ts) and usage (usageRoutes.ts).
+// What admins watch: the nodes that run workspaces (nodeRoutes.ts), the control-plane replicas
+// (replicaRoutes.ts) and usage (usageRoutes.ts).
 import type { UsageQuery } from '../usageWire.js';
 import { queryString, type Transport } from './transport.js';
 
@@ -7,6 +8,10 @@ export class ReportsApi {
 
   nodes() {
     return this.t.call('GET', '/api/v1/nodes', 'NodeList');
+  }
+
+  replicas() {
+    return this.t.call('GET', '/api/v1/replicas', 'ReplicaList');
   }
 
   usage(query: Partial<UsageQuery> = {}) {

@@ -4,6 +4,7 @@
 // zod stays out of the production dashboard.
 import { z } from 'zod';
 import { NodeList } from '../nodeWire.js';
+import { ReplicaList } from '../replicaWire.js';
 import { SecretInfo, SecretList } from '../secretWire.js';
 import { ApprovalList, Task, TaskEvent, TaskEventPage, TaskPage, TaskUsageFrame } from '../taskWire.js';
 import { UsageReport } from '../usageWire.js';
@@ -43,6 +44,7 @@ export const responseSchemas = {
   TaskUsageFrame,
   ApprovalList,
   NodeList,
+  ReplicaList,
   UsageReport,
   SecretInfo,
   SecretList,

@@ -37,6 +37,7 @@ export type Action =
   | 'usage.readAll'
   | 'audit.read'
   | 'node.read'
+  | 'replica.read'
   | 'workspace.create'
   | 'workspace.read'
   | 'workspace.control'
@@ -63,6 +64,7 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
     case 'user.list':
     case 'audit.read':
     case 'node.read':
+    case 'replica.read':
     case 'team.create':
     case 'team.update':
     case 'team.delete':

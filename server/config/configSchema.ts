@@ -118,6 +118,17 @@ export const ConfigSchema = z.strictObject({
         .describe(
           'URL agents of network-transport workspaces (Kubernetes, ECS) dial, passed to them as RC_AGENT_URL. Default: publicUrl with ws:// (wss:// for https) and /api/v1/agent.',
         ),
+      replicaUrl: z
+        .url()
+        .optional()
+        .describe(
+          'URL the other control-plane replicas reach this one at (PostgreSQL mode, several replicas). Default: http://host:port, with the host name for 0.0.0.0 or ::.',
+        ),
+      replicaHeartbeat: Duration.refine((n) => n >= 1, { error: 'must be at least 1 second' })
+        .default(5)
+        .describe(
+          'How often this replica renews its row in the replica registry; three missed beats and the others count it as dead.',
+        ),
       trustProxy: z
         .boolean()
         .default(false)

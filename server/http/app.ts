@@ -35,6 +35,7 @@ import { fileRoutes } from './routes/fileRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
 import { nodeRoutes } from './routes/nodeRoutes.js';
 import { oidcRoutes } from './routes/oidcRoutes.js';
+import { replicaRoutes } from './routes/replicaRoutes.js';
 import { secretRoutes } from './routes/secretRoutes.js';
 import { taskEventRoutes } from './routes/taskEventRoutes.js';
 import { taskRoutes } from './routes/taskRoutes.js';
@@ -147,6 +148,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.addHook('onClose', async () => {
     await services.runtime.close();
     await services.pubsub.close();
+    await services.leaders.close();
   });
 
   app.addHook('onRequest', async (req, reply) => {
@@ -179,6 +181,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   auditRoutes(app, services);
   workspaceRoutes(app, services);
   nodeRoutes(app, services);
+  replicaRoutes(app, services);
   fileRoutes(app, services);
   terminalRoutes(app, services);
   agentRoutes(app, services);

@@ -34,8 +34,9 @@ export interface Db {
   /** PostgreSQL schema in use, when not the server default. */
   readonly schema?: string | undefined;
   /**
-   * Migrations the database has but this code does not know (a newer version migrated it).
-   * Migrations are additive, so this version keeps running on the part of the schema it knows.
+   * Migrations the database has but this code does not know (a newer version migrated it). The
+   * store still opens, without migrating, so tools can read it; a server refuses to run on it
+   * (server/cluster/schemaVersion.ts).
    */
   newerMigrations: string[];
   /**
@@ -43,6 +44,11 @@ export interface Db {
    * one connection, such as LISTEN. The caller connects and ends it.
    */
   dedicatedClient?: (applicationName: string) => pg.Client;
+  /**
+   * PostgreSQL only: a connected client of its own, outside the pool, for state that lives as
+   * long as a session (advisory locks, server/cluster/leaderLock.ts). The caller ends it.
+   */
+  openSession?(): Promise<pg.Client>;
   /** Cheap round trip for /readyz. Throws when the database cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -97,10 +103,11 @@ async function openPostgres(options: StoreOptions): Promise<Db> {
       await client.end();
     }
   }
+  const searchPath = schema ? { options: `-c search_path=${schema}` } : {};
   const pool = new pg.Pool({
     connectionString: options.databaseUrl,
     max: options.poolSize ?? 10,
-    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    ...searchPath,
     // bigint (int8) ids fit in a JS number for any table this platform will hold.
     types: {
       getTypeParser: (oid: number, format?: string) =>
@@ -110,18 +117,28 @@ async function openPostgres(options: StoreOptions): Promise<Db> {
     } as pg.CustomTypesConfig,
   });
   const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // A connection of its own: idle most of the time (LISTEN, a held advisory lock), so keepalive
+  // is what notices that it died.
+  const dedicatedClient = (applicationName: string, extra: pg.ClientConfig = {}) =>
+    new pg.Client({
+      connectionString: options.databaseUrl,
+      application_name: applicationName,
+      ...searchPath,
+      keepAlive: true,
+      ...extra,
+    });
   return {
     kysely,
     dialect: 'postgres',
     newerMigrations: [],
     schema,
-    dedicatedClient: (applicationName) =>
-      new pg.Client({
-        connectionString: options.databaseUrl,
-        application_name: applicationName,
-        // A LISTEN connection is idle most of the time; keepalive is what notices it died.
-        keepAlive: true,
-      }),
+    dedicatedClient,
+    async openSession() {
+      // A dead peer must not leave a session (and the locks it holds) looking alive for long.
+      const client = dedicatedClient('rclaude-leader', { query_timeout: 10_000 });
+      await client.connect();
+      return client;
+    },
     async ping() {
       await sql`select 1`.execute(kysely);
     },

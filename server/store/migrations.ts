@@ -326,6 +326,28 @@ const m0006_login_throttle: DialectMigration = () => ({
   },
 });
 
+/**
+ * The control-plane replicas sharing this database (server/cluster/replicaRegistry.ts): where
+ * the others reach each one, what it runs, and its heartbeat. `agents` is how many agent
+ * connections the replica holds, as it last published it.
+ */
+const m0007_replicas: DialectMigration = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    const t = ts(dialect);
+    await db.schema
+      .createTable('replicas')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('address', 'text', (c) => c.notNull())
+      .addColumn('version', 'text', (c) => c.notNull())
+      .addColumn('schema_version', 'text', (c) => c.notNull())
+      .addColumn('agents', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('started_at', t, (c) => c.notNull())
+      .addColumn('heartbeat_at', t, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('replicas_heartbeat').on('replicas').column('heartbeat_at').execute();
+  },
+});
+
 /** Every migration, in order. Names sort lexically; that order is the order they run in. */
 export const migrations: Record<string, DialectMigration> = {
   '0001_foundation': m0001_foundation,
@@ -334,4 +356,5 @@ export const migrations: Record<string, DialectMigration> = {
   '0004_tasks': m0004_tasks,
   '0005_secrets_usage': m0005_secrets_usage,
   '0006_login_throttle': m0006_login_throttle,
+  '0007_replicas': m0007_replicas,
 };

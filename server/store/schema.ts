@@ -204,6 +204,16 @@ export interface LoginFailuresTable {
   failed_at_ms: number | string;
 }
 
+export interface ReplicasTable {
+  id: string;
+  address: string;
+  version: string;
+  schema_version: string;
+  agents: number;
+  started_at: Timestamp;
+  heartbeat_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   teams: TeamsTable;
@@ -220,6 +230,7 @@ export interface Database {
   secrets: SecretsTable;
   usage_records: UsageRecordsTable;
   login_failures: LoginFailuresTable;
+  replicas: ReplicasTable;
 }
 
 /** Exactly what Date#toISOString() writes, which is how every timestamp goes into SQLite. */

@@ -118,6 +118,11 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
     return this.connections.get(workspaceId);
   }
 
+  /** Agents connected to this process now. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
   isListening(workspaceId: string): boolean {
     return this.expected.has(workspaceId);
   }

@@ -5,6 +5,7 @@
 // no workspace owns.
 import type { Logger } from 'pino';
 import type { CancelTimer, Clock } from '../clock.js';
+import type { Exclusive } from '../cluster/leaderLock.js';
 import type { RuntimeDriver, RuntimeRef, RuntimeState } from '../drivers/runtimeDriver.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
 import type { AgentHub } from './agentHub.js';
@@ -14,6 +15,8 @@ const RESTART_LIMIT = 3;
 const RESTART_WINDOW_MS = 10 * 60_000;
 
 export interface ReconcileReport {
+  /** false: another replica leads reconciling (server/cluster/leaderLock.ts), so this one ran no pass. */
+  ran: boolean;
   adopted: string[];
   /** Boxes that should run but had stopped, started again. */
   restarted: string[];
@@ -37,6 +40,11 @@ export class Reconciler {
       log: Logger;
       /** Paces the periodic passes and measures the restart window. */
       clock: Clock;
+      /**
+       * Runs a pass only while this replica leads (one reconciler at a time across replicas);
+       * without it every pass runs.
+       */
+      exclusive?: (pass: () => Promise<ReconcileReport>) => Promise<Exclusive<ReconcileReport>>;
     },
   ) {}
 
@@ -51,9 +59,11 @@ export class Reconciler {
     return first;
   }
 
-  stop(): void {
+  /** Stops the periodic passes and waits for one in flight, so a leader hands over only between passes. */
+  async stop(): Promise<void> {
     this.stopTimer?.();
     this.stopTimer = undefined;
+    await this.running?.catch(() => undefined);
   }
 
   /** At most RESTART_LIMIT restarts per workspace within RESTART_WINDOW_MS. */
@@ -65,23 +75,23 @@ export class Reconciler {
     return true;
   }
 
-  /** One pass; concurrent calls share the pass in flight. */
+  /** One pass, or none when another replica leads; concurrent calls share the pass in flight. */
   runOnce(): Promise<ReconcileReport> {
-    this.running ??= this.pass().finally(() => {
+    this.running ??= this.passIfLeading().finally(() => {
       this.running = undefined;
     });
     return this.running;
   }
 
+  private async passIfLeading(): Promise<ReconcileReport> {
+    if (!this.o.exclusive) return this.pass();
+    const outcome = await this.o.exclusive(() => this.pass());
+    return outcome.ran ? outcome.value : { ...emptyReport(), ran: false };
+  }
+
   private async pass(): Promise<ReconcileReport> {
     const { store, driver, hub, service, log } = this.o;
-    const report: ReconcileReport = {
-      adopted: [],
-      restarted: [],
-      failed: [],
-      stopped: [],
-      orphansRemoved: [],
-    };
+    const report = emptyReport();
     const rows = await store.list();
     const boxes = await driver.list();
     const boxById = new Map(boxes.map((b) => [b.workspaceId, b]));
@@ -165,4 +175,8 @@ export class Reconciler {
     }
     return report;
   }
+}
+
+function emptyReport(): ReconcileReport {
+  return { ran: true, adopted: [], restarted: [], failed: [], stopped: [], orphansRemoved: [] };
 }

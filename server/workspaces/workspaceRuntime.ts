@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import type { LeaderLocks } from '../cluster/leaderLock.js';
 import type { Config } from '../config/configSchema.js';
 import { dockerDriverConfig } from '../drivers/docker/dockerDriverConfig.js';
 import { createDriver } from '../drivers/driverRegistry.js';
@@ -86,6 +87,8 @@ export function createWorkspaceRuntime(opts: {
   /** The URL users reach this server at (it is known once the server listens). */
   publicUrl: () => string;
   driver?: RuntimeDriver;
+  /** One reconciler at a time across replicas: passes run only while this replica leads `reconcile`. */
+  leaders?: LeaderLocks;
 }): WorkspaceRuntime {
   const { config, store, log } = opts;
   const dataDir = resolve(config.dataDir);
@@ -158,7 +161,16 @@ export function createWorkspaceRuntime(opts: {
     idleTimeoutMs: config.workspaces.terminalIdleTimeout * 1000,
     clock: opts.clock,
   });
-  const reconciler = new Reconciler({ store, driver, hub, service, log, clock: opts.clock });
+  const leaders = opts.leaders;
+  const reconciler = new Reconciler({
+    store,
+    driver,
+    hub,
+    service,
+    log,
+    clock: opts.clock,
+    ...(leaders ? { exclusive: (pass) => leaders.runExclusive('reconcile', pass) } : {}),
+  });
   const tasks = new TaskService({
     config,
     store: opts.taskStore,
@@ -202,7 +214,8 @@ export function createWorkspaceRuntime(opts: {
       return reconciler.start(config.workspaces.reconcileInterval * 1000);
     },
     async close() {
-      reconciler.stop();
+      await reconciler.stop();
+      await leaders?.leaderLock('reconcile').release();
       service.close();
       await tasks.close();
       await ingest.drained();

@@ -331,6 +331,11 @@ export const rbacMatrix: MatrixRow[] = [
     prepare: async () => ({ url: '/api/v1/nodes' }),
     expect: adminsOnly(200, 403),
   },
+  {
+    route: 'GET /api/v1/replicas',
+    prepare: async () => ({ url: '/api/v1/replicas' }),
+    expect: adminsOnly(200, 403),
+  },
 
   {
     route: 'POST /api/v1/workspaces',

@@ -189,6 +189,9 @@ describe('admin, settings and monitor pages in Chromium', () => {
     const node = admin.getByRole('region', { name: 'Node local' });
     await node.waitFor();
     expect(await node.textContent()).toContain('Healthy');
+    const replicas = admin.getByRole('table', { name: 'Replicas' });
+    await replicas.waitFor();
+    expect(await replicas.textContent()).toMatch(/\(this one\).*Alive/);
     const cost = admin.getByRole('table', { name: 'Cost by user' });
     await cost.waitFor({ timeout: 30_000 });
     expect(await cost.textContent()).toContain(`${ADMIN_EMAIL} (you)`);
@@ -236,6 +239,7 @@ describe('admin, settings and monitor pages in Chromium', () => {
     await member.getByRole('heading', { name: 'Your cost this month' }).waitFor();
     await member.getByText('No workspaces yet.').waitFor();
     expect(await member.getByRole('heading', { name: 'Nodes' }).count()).toBe(0);
+    expect(await member.getByRole('heading', { name: 'Replicas' }).count()).toBe(0);
     await shootPage(ARTIFACTS, member, 'member-monitor');
     expect(denied).toEqual([]);
     expect(pageErrors).toEqual([]);

@@ -1,5 +1,5 @@
-// The resource monitor: a utilisation summary, the nodes (admins), workspaces with live usage, the
-// queue and this month's cost. Admins see the whole organisation; everyone else sees their own
+// The resource monitor: a utilisation summary, the nodes and control-plane replicas (admins),
+// workspaces with live usage, the queue and this month's cost. Admins see the whole organisation; everyone else sees their own
 // workspaces, tasks and cost, and the page never calls an admin-only endpoint for them.
 import { Grid, Group, Stack, Text, Title } from '@mantine/core';
 import { useWorkspaces } from '../../api/queries.js';
@@ -8,6 +8,7 @@ import { CostPanel } from './CostPanel.js';
 import { useMonthlyCost, useQueuedTasks } from './monitorQueries.js';
 import { NodesPanel } from './NodesPanel.js';
 import { QueuePanel } from './QueuePanel.js';
+import { ReplicasPanel } from './ReplicasPanel.js';
 import { UtilisationSummary } from './UtilisationSummary.js';
 import { WorkspacesPanel } from './WorkspacesPanel.js';
 
@@ -34,6 +35,7 @@ export default function MonitorPage() {
         costUsd={totalCost}
       />
       {admin && <NodesPanel />}
+      {admin && <ReplicasPanel />}
       <WorkspacesPanel workspaces={workspaces.data?.items} error={workspaces.error} showOwner={admin} />
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, md: 6 }}>

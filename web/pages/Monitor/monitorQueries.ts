@@ -1,4 +1,4 @@
-// What the resource monitor polls. Node and everyone's data are admin-only endpoints: callers pass
+// What the resource monitor polls. Nodes, replicas and everyone's data are admin-only endpoints: callers pass
 // `admin` and the queries stay disabled for anyone else rather than collecting 403s.
 import { useQuery } from '@tanstack/react-query';
 import { ApiError } from '../../../sdk/client/apiError.js';
@@ -11,6 +11,16 @@ export function useNodes(admin: boolean) {
   return useQuery({
     queryKey: ['nodes'],
     queryFn: () => api.reports.nodes(),
+    enabled: admin,
+    refetchInterval: 5000,
+    retry,
+  });
+}
+
+export function useReplicas(admin: boolean) {
+  return useQuery({
+    queryKey: ['replicas'],
+    queryFn: () => api.reports.replicas(),
     enabled: admin,
     refetchInterval: 5000,
     retry,
