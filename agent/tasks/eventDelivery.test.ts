@@ -111,8 +111,17 @@ describe('event delivery', () => {
 
     conn2.peer.notify('task.ack', { taskId: 'survivor', seq: result.seq });
     await expect.poll(() => conn2.peer.request('task.list', {}), { timeout: 5000 }).toEqual({ tasks: [] });
-    await expect(stat(path.join(first.home, '.remote-claude/tasks/survivor'))).rejects.toMatchObject({
-      code: 'ENOENT',
-    });
+    // The queue leaves the list before its directory is gone, so the removal is waited for.
+    const queueDir = path.join(first.home, '.remote-claude/tasks/survivor');
+    await expect
+      .poll(
+        () =>
+          stat(queueDir).then(
+            () => 'exists',
+            (err: NodeJS.ErrnoException) => err.code,
+          ),
+        { timeout: 5000 },
+      )
+      .toBe('ENOENT');
   });
 });
