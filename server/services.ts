@@ -8,6 +8,8 @@ import { LoginThrottle } from './auth/loginThrottle.js';
 import { OidcService } from './auth/oidcService.js';
 import { PasswordHasher } from './auth/passwords.js';
 import type { Clock } from './clock.js';
+import { AgentRelay } from './cluster/agentRelay.js';
+import { ClusterAuth } from './cluster/clusterAuth.js';
 import { LeaderLocks } from './cluster/leaderLock.js';
 import { MemoryPubsub } from './cluster/memoryPubsub.js';
 import { PgPubsub } from './cluster/pgPubsub.js';
@@ -17,6 +19,7 @@ import type { Config } from './config/configSchema.js';
 import type { RuntimeDriver } from './drivers/runtimeDriver.js';
 import { packageVersion } from './packageVersion.js';
 import { Readiness } from './readiness.js';
+import { AgentConnectionStore } from './store/agentConnectionStore.js';
 import { AuditStore } from './store/auditStore.js';
 import type { Db } from './store/db.js';
 import { LoginFailureStore } from './store/loginFailureStore.js';
@@ -52,6 +55,8 @@ export interface Services {
   usage: UsageStore;
   /** The control-plane replicas sharing the database; serve.ts starts this one's registration. */
   replicas: ReplicaRegistry;
+  /** Signs and checks the requests replicas send each other (internal routes). */
+  clusterAuth: ClusterAuth;
   /** Work that runs on one replica at a time (advisory locks on PostgreSQL; always this one on SQLite). */
   leaders: LeaderLocks;
   /** Driver, agent hub, egress proxy, lifecycle, terminals; closed with the app. */
@@ -94,7 +99,24 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   const sessions = new SessionStore(db, clock, accessChanges.announce);
   const auditStore = new AuditStore(db, clock);
   const leaders = new LeaderLocks(db, log);
+  const clusterAuth = new ClusterAuth({ configured: config.server.clusterSecret, settings, clock });
+  const replicas = new ReplicaRegistry({
+    db,
+    clock,
+    log,
+    version: packageVersion(),
+    heartbeatMs: config.server.replicaHeartbeat * 1000,
+    agents: () => runtime.hub.connectionCount,
+    agentConnections: new AgentConnectionStore(db, clock),
+  });
+  const remote = new AgentRelay({
+    connections: new AgentConnectionStore(db, clock),
+    registry: replicas,
+    auth: clusterAuth,
+    log,
+  });
   const runtime = createWorkspaceRuntime({
+    remote,
     leaders,
     config,
     store: workspaces,
@@ -127,14 +149,8 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     pubsub,
     runtime,
     leaders,
-    replicas: new ReplicaRegistry({
-      db,
-      clock,
-      log,
-      version: packageVersion(),
-      heartbeatMs: config.server.replicaHeartbeat * 1000,
-      agents: () => runtime.hub.connectionCount,
-    }),
+    replicas,
+    clusterAuth,
     audit: new AuditRecorder(auditStore),
     hasher: new PasswordHasher(config.auth.argon2),
     throttle: new LoginThrottle(config.auth.throttle, new LoginFailureStore(db), clock),

@@ -12,6 +12,7 @@ import { dropSchema, engines, PG_URL, uniqueSchema } from '../../test/support/te
 import { ManualClock } from '../clock.js';
 import type { Config } from '../config/configSchema.js';
 import { loadConfig } from '../config/loadConfig.js';
+import { AgentConnectionStore } from '../store/agentConnectionStore.js';
 import { type Db, openDb } from '../store/db.js';
 import { ReplicaRegistry, replicaAddress } from './replicaRegistry.js';
 import { SCHEMA_VERSION } from './schemaVersion.js';
@@ -25,10 +26,20 @@ describe.each(engines)('replica registry on %s', (engine) => {
   afterEach(async () => {
     await Promise.all(made.splice(0).map((r) => r.stop()));
     await ctx.db.kysely.deleteFrom('replicas').execute();
+    await ctx.db.kysely.deleteFrom('agent_connections').execute();
   });
 
   const registry = (clock = new ManualClock(new Date(T0)), agents = () => 0) => {
-    const r = new ReplicaRegistry({ db: ctx.db, clock, log, version: '9.9.9', heartbeatMs: BEAT_MS, agents });
+    const agentConnections = new AgentConnectionStore(ctx.db, clock);
+    const r = new ReplicaRegistry({
+      db: ctx.db,
+      clock,
+      log,
+      version: '9.9.9',
+      heartbeatMs: BEAT_MS,
+      agents,
+      agentConnections,
+    });
     made.push(r);
     return { r, clock };
   };
@@ -49,7 +60,7 @@ describe.each(engines)('replica registry on %s', (engine) => {
         alive: true,
       },
     ]);
-    expect(SCHEMA_VERSION).toBe('0007_replicas');
+    expect(SCHEMA_VERSION).toBe('0008_agent_connections');
     await r.stop();
     await r.stop();
     expect(await r.list()).toEqual([]);
@@ -93,6 +104,40 @@ describe.each(engines)('replica registry on %s', (engine) => {
     },
   );
 
+  it.runIf(engine === 'postgres')(
+    'the agents a replica holds are found while it lives and forgotten with it',
+    async () => {
+      const a = registry();
+      const b = registry();
+      await a.r.start('http://a:1');
+      await b.r.start('http://b:1');
+      const store = new AgentConnectionStore(ctx.db, b.clock);
+      await store.claim('ws-1', a.r.id);
+      await store.claim('ws-2', a.r.id);
+      await store.claim('ws-2', b.r.id);
+      expect(await store.holder('ws-1', b.r.liveSince())).toEqual({
+        replicaId: a.r.id,
+        address: 'http://a:1',
+      });
+      // Released only by the replica that holds it: a's late disconnect leaves b's row alone.
+      await store.release('ws-2', a.r.id);
+      expect((await store.holder('ws-2', b.r.liveSince()))?.replicaId).toBe(b.r.id);
+
+      for (let i = 0; i < 3; i++) {
+        b.clock.advance(BEAT_MS);
+        await b.r.beat();
+      }
+      b.clock.advance(1);
+      // Not live any more: absent even before anyone removed the row.
+      expect(await store.holder('ws-1', b.r.liveSince())).toBeUndefined();
+      await b.r.list();
+      const rows = await ctx.db.kysely.selectFrom('agent_connections').select('workspace_id').execute();
+      expect(rows.map((r) => r.workspace_id)).toEqual(['ws-2']);
+      await b.r.stop();
+      expect(await ctx.db.kysely.selectFrom('agent_connections').selectAll().execute()).toEqual([]);
+    },
+  );
+
   it.runIf(engine === 'sqlite')(
     'holds just this process: rows left by a process that died go at start',
     async () => {
@@ -133,6 +178,7 @@ describe.each(engines)('a database migrated by a newer version on %s', (engine) 
         version: '1',
         heartbeatMs: 1000,
         agents: () => 0,
+        agentConnections: new AgentConnectionStore(db, new ManualClock()),
       });
       await expect(r.start('http://x:1')).rejects.toThrow(
         `This replica's schema version is ${SCHEMA_VERSION}, older than the database's 9999_from_the_future`,

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { CancelTimer, Clock } from '../clock.js';
 import type { Config } from '../config/configSchema.js';
+import type { AgentConnectionStore } from '../store/agentConnectionStore.js';
 import type { Db } from '../store/db.js';
 import { iso, type ReplicasTable } from '../store/schema.js';
 import { ensureSchemaKnown, SCHEMA_VERSION } from './schemaVersion.js';
@@ -37,6 +38,8 @@ export interface ReplicaRegistryOptions {
   heartbeatMs: number;
   /** How many agent connections this process holds; published with every heartbeat. */
   agents: () => number;
+  /** Whose rows go with a replica the registry removes (dead, or this one stopping). */
+  agentConnections: AgentConnectionStore;
 }
 
 /**
@@ -131,8 +134,15 @@ export class ReplicaRegistry {
     this.stopped = true;
     this.stopBeating?.();
     await this.beating?.catch(() => undefined);
-    if (this.startedAt !== undefined)
+    if (this.startedAt !== undefined) {
       await this.o.db.kysely.deleteFrom('replicas').where('id', '=', this.id).execute();
+      await this.o.agentConnections.removeOrphans();
+    }
+  }
+
+  /** The oldest heartbeat (ISO time) a live replica can have now. */
+  liveSince(): string {
+    return this.cutoff();
   }
 
   private async writeBeat(): Promise<void> {
@@ -173,6 +183,10 @@ export class ReplicaRegistry {
     const res = await q.executeTakeFirst();
     const removed = Number(res.numDeletedRows);
     if (removed) this.o.log.info({ removed }, 'removed dead replicas from the registry');
+    // Every time, not only after a removal here: another replica may have removed the row and
+    // died before removing the agent rows with it.
+    const orphans = await this.o.agentConnections.removeOrphans();
+    if (orphans) this.o.log.info({ orphans }, 'removed the agent connections of dead replicas');
   }
 
   private cutoff(): string {

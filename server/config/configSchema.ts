@@ -124,6 +124,13 @@ export const ConfigSchema = z.strictObject({
         .describe(
           'URL the other control-plane replicas reach this one at (PostgreSQL mode, several replicas). Default: http://host:port, with the host name for 0.0.0.0 or ::.',
         ),
+      clusterSecret: z
+        .string()
+        .min(32, { error: 'must be at least 32 characters (openssl rand -base64 32)' })
+        .optional()
+        .describe(
+          'Secret the replicas sign their requests to each other with (HMAC-SHA256); every replica needs the same one. Unset: one generated once and kept in the database. Secret.',
+        ),
       replicaHeartbeat: Duration.refine((n) => n >= 1, { error: 'must be at least 1 second' })
         .default(5)
         .describe(
@@ -619,4 +626,5 @@ export const secretPaths = [
   'auth.oidc.clientSecret',
   'claude.apiKey',
   'claude.secretsKey',
+  'server.clusterSecret',
 ] as const;

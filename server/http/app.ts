@@ -33,6 +33,7 @@ import { auditRoutes } from './routes/auditRoutes.js';
 import { authRoutes } from './routes/authRoutes.js';
 import { fileRoutes } from './routes/fileRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
+import { internalRoutes } from './routes/internalRoutes.js';
 import { nodeRoutes } from './routes/nodeRoutes.js';
 import { oidcRoutes } from './routes/oidcRoutes.js';
 import { replicaRoutes } from './routes/replicaRoutes.js';
@@ -185,6 +186,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   fileRoutes(app, services);
   terminalRoutes(app, services);
   agentRoutes(app, services);
+  internalRoutes(app, services);
   taskRoutes(app, services);
   taskEventRoutes(app, services);
   await webRoutes(app, services);

@@ -8,6 +8,7 @@ import { OidcError, type OidcErrorCode } from '../auth/oidcService.js';
 import { DriverError, type DriverErrorReason } from '../drivers/runtimeDriver.js';
 import { SecretUnreadableError } from '../store/secretStore.js';
 import { TaskError } from '../tasks/taskService.js';
+import { AgentNotConnectedError } from '../workspaces/agentHub.js';
 import { WorkspaceError } from '../workspaces/workspaceService.js';
 
 /** What the envelope needs; errors.ts turns it into an HttpError. */
@@ -117,6 +118,14 @@ export function domainHttp(err: unknown): DomainHttp | undefined {
       };
     }
     return { status: agentStatus(err.reason), code: err.reason, message: sentence(err.message) };
+  }
+  if (err instanceof AgentNotConnectedError) {
+    // The workspace runs (callers check that first), so its agent is on its way back.
+    return {
+      status: 409,
+      code: 'workspace_not_running',
+      message: 'The workspace agent is reconnecting; try again in a few seconds.',
+    };
   }
   if (err instanceof SecretUnreadableError) {
     // The internal message names the user id; the user only needs to know what to do.

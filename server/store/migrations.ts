@@ -348,6 +348,27 @@ const m0007_replicas: DialectMigration = (dialect) => ({
   },
 });
 
+/**
+ * Which replica holds each workspace's agent connection (DESIGN §9), so that a request landing on
+ * another replica can be relayed to it. One row per workspace: a newer connection takes the row
+ * over. No foreign key to `replicas`: the registry removes the rows of a replica it removes.
+ */
+const m0008_agent_connections: DialectMigration = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('agent_connections')
+      .addColumn('workspace_id', 'text', (c) => c.primaryKey())
+      .addColumn('replica_id', 'text', (c) => c.notNull())
+      .addColumn('connected_at', ts(dialect), (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('agent_connections_replica')
+      .on('agent_connections')
+      .column('replica_id')
+      .execute();
+  },
+});
+
 /** Every migration, in order. Names sort lexically; that order is the order they run in. */
 export const migrations: Record<string, DialectMigration> = {
   '0001_foundation': m0001_foundation,
@@ -357,4 +378,5 @@ export const migrations: Record<string, DialectMigration> = {
   '0005_secrets_usage': m0005_secrets_usage,
   '0006_login_throttle': m0006_login_throttle,
   '0007_replicas': m0007_replicas,
+  '0008_agent_connections': m0008_agent_connections,
 };

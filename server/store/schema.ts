@@ -214,6 +214,13 @@ export interface ReplicasTable {
   heartbeat_at: Timestamp;
 }
 
+/** Which replica holds each workspace's agent connection (server/cluster/agentConnectionStore.ts). */
+export interface AgentConnectionsTable {
+  workspace_id: string;
+  replica_id: string;
+  connected_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   teams: TeamsTable;
@@ -231,6 +238,7 @@ export interface Database {
   usage_records: UsageRecordsTable;
   login_failures: LoginFailuresTable;
   replicas: ReplicasTable;
+  agent_connections: AgentConnectionsTable;
 }
 
 /** Exactly what Date#toISOString() writes, which is how every timestamp goes into SQLite. */

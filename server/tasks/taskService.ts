@@ -10,7 +10,7 @@ import type { Config } from '../config/configSchema.js';
 import { ACTIVE, type TaskRow, type TaskStore } from '../store/taskStore.js';
 import type { TaskUsageTotals } from '../store/usageStore.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
-import type { AgentConnection, AgentHub } from '../workspaces/agentHub.js';
+import { type AgentHub, AgentNotConnectedError } from '../workspaces/agentHub.js';
 import type { WorkspaceService } from '../workspaces/workspaceService.js';
 import { TaskFeed } from './taskEvents.js';
 
@@ -95,15 +95,9 @@ export class TaskService {
         'The task is waiting for its workspace; send the follow-up once it runs.',
       );
     }
-    const conn = task.workspace_id ? this.o.hub.connection(task.workspace_id) : undefined;
     if ((ACTIVE as readonly string[]).includes(status)) {
-      if (!conn)
-        throw new TaskError(
-          409,
-          'workspace_not_running',
-          'The workspace agent is reconnecting; try again shortly.',
-        );
-      await this.agent(conn, 'task.send', { taskId: task.id, text });
+      const workspaceId = await this.ensureReachable(task);
+      await this.agent(workspaceId, 'task.send', { taskId: task.id, text });
       return;
     }
     // Finished: resume. Start its workspace first, so a workspace that cannot start (it is
@@ -142,20 +136,15 @@ export class TaskService {
         `The task is ${task.status}; there is nothing to interrupt.`,
       );
     }
-    const conn = task.workspace_id ? this.o.hub.connection(task.workspace_id) : undefined;
-    if (!conn)
-      throw new TaskError(
-        409,
-        'workspace_not_running',
-        'The workspace agent is reconnecting; try again shortly.',
-      );
-    await this.agent(conn, 'task.interrupt', { taskId: task.id });
+    const workspaceId = await this.ensureReachable(task);
+    await this.agent(workspaceId, 'task.interrupt', { taskId: task.id });
   }
 
   async cancel(task: TaskRow): Promise<void> {
     if (task.status === 'cancelled')
       throw new TaskError(409, 'task_cancelled', 'The task is already cancelled.');
-    const conn = task.workspace_id ? this.o.hub.connection(task.workspace_id) : undefined;
+    const workspaceId = task.workspace_id;
+    const reachable = workspaceId ? await this.o.hub.isReachable(workspaceId) : false;
     const moved = await this.o.store.transition(task.id, [task.status as TaskStatus], 'cancelled', {
       status_reason: 'Cancelled',
       finished_at: this.o.clock.now().toISOString(),
@@ -165,9 +154,9 @@ export class TaskService {
     // Nobody can answer them now. The process is stopped rather than sent a deny: a deny would
     // let Claude Code carry on, and spend, in a turn the user has just ended.
     await this.expireApprovals(task.id, EXPIRED_BECAUSE.cancelled);
-    if (conn) {
-      await conn.peer
-        .request('task.stop', { taskId: task.id })
+    if (workspaceId && reachable) {
+      await this.o.hub
+        .request(workspaceId, 'task.stop', { taskId: task.id })
         .catch((err) =>
           this.o.log.warn(
             { err, taskId: task.id, workspaceId: task.workspace_id },
@@ -202,13 +191,7 @@ export class TaskService {
         `The approval was already answered (${approval.status}).`,
       );
     }
-    const conn = task.workspace_id ? this.o.hub.connection(task.workspace_id) : undefined;
-    if (!conn)
-      throw new TaskError(
-        409,
-        'workspace_not_running',
-        'The workspace agent is reconnecting; try again shortly.',
-      );
+    const workspaceId = await this.ensureReachable(task);
     const ok = await this.o.store.decide(task.id, approvalId, {
       status: d.decision === 'allow' ? 'allowed' : 'denied',
       message: d.message ?? null,
@@ -216,7 +199,7 @@ export class TaskService {
       by,
     });
     if (!ok) throw new TaskError(409, 'approval_answered', 'The approval was already answered.');
-    await this.agent(conn, 'task.answer', {
+    await this.agent(workspaceId, 'task.answer', {
       taskId: task.id,
       requestId: approvalId,
       behavior: d.decision,
@@ -315,8 +298,7 @@ export class TaskService {
       this.changed(task.id);
       return this.pumpOnce(workspaceId);
     }
-    const conn = ws.status === 'running' ? hub.connection(workspaceId) : undefined;
-    if (!conn) {
+    if (!(ws.status === 'running' && (await hub.isReachable(workspaceId)))) {
       const why =
         ws.status === 'starting'
           ? (ws.status_reason ?? 'Starting the workspace')
@@ -328,15 +310,16 @@ export class TaskService {
       return;
     this.changed(task.id);
     try {
-      const listed = await conn.peer.request<{ tasks: { taskId: string; running: boolean }[] }>(
+      const listed = await hub.request<{ tasks: { taskId: string; running: boolean }[] }>(
+        workspaceId,
         'task.list',
         {},
       );
       // Only the task whose turn starts keeps a process: idle ones of finished tasks end here.
       for (const t of listed.tasks) {
         if (t.running && t.taskId !== task.id) {
-          await conn.peer
-            .request('task.stop', { taskId: t.taskId })
+          await hub
+            .request(workspaceId, 'task.stop', { taskId: t.taskId })
             .catch((err) =>
               this.o.log.warn({ err, taskId: t.taskId, workspaceId }, 'could not stop an idle task process'),
             );
@@ -344,9 +327,9 @@ export class TaskService {
       }
       const alive = listed.tasks.some((t) => t.taskId === task.id && t.running);
       if (task.pending_message !== null && alive) {
-        await conn.peer.request('task.send', { taskId: task.id, text: task.pending_message });
+        await hub.request(workspaceId, 'task.send', { taskId: task.id, text: task.pending_message });
       } else {
-        await conn.peer.request('task.start', {
+        await hub.request(workspaceId, 'task.start', {
           taskId: task.id,
           prompt: task.pending_message ?? task.prompt,
           ...(task.model ? { model: task.model } : {}),
@@ -373,13 +356,26 @@ export class TaskService {
     this.changed(task.id);
   }
 
-  private async agent(conn: AgentConnection, method: string, params: unknown): Promise<void> {
+  /** The task's workspace, when its agent is connected to some replica; else 409 workspace_not_running. */
+  private async ensureReachable(task: TaskRow): Promise<string> {
+    const workspaceId = task.workspace_id;
+    if (!workspaceId || !(await this.o.hub.isReachable(workspaceId))) throw agentReconnecting();
+    return workspaceId;
+  }
+
+  /** A call to the workspace's agent, on whichever replica holds it. */
+  private async agent(workspaceId: string, method: string, params: unknown): Promise<void> {
     try {
-      await conn.peer.request(method, params);
+      await this.o.hub.request(workspaceId, method, params);
     } catch (err) {
       if (err instanceof RpcError)
         throw new TaskError(409, 'agent_refused', `The workspace agent refused: ${err.message}`);
+      // It went away between the check and the call.
+      if (err instanceof AgentNotConnectedError) throw agentReconnecting();
       throw err;
     }
   }
 }
+
+const agentReconnecting = () =>
+  new TaskError(409, 'workspace_not_running', 'The workspace agent is reconnecting; try again shortly.');

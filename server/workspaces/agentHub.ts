@@ -22,6 +22,32 @@ export function hashAgentToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+/** No replica holds the workspace's agent connection (domainErrors.ts: 409 workspace_not_running). */
+export class AgentNotConnectedError extends Error {
+  constructor(readonly workspaceId: string) {
+    super(`no control-plane replica holds the agent connection of workspace ${workspaceId}`);
+    this.name = 'AgentNotConnectedError';
+  }
+}
+
+export interface AgentRequestOptions {
+  /** As RpcPeer.request: 0 waits for ever; unset, the peer's default. */
+  timeoutMs?: number;
+}
+
+/**
+ * The rest of the cluster, for agents connected to other replicas (cluster/agentRelay.ts):
+ * where the hub records which connections it holds, and how it reaches the others.
+ */
+export interface AgentRemote {
+  claim(workspaceId: string): Promise<void>;
+  release(workspaceId: string): Promise<void>;
+  /** The other live replica holding the workspace's agent, if any. */
+  holder(workspaceId: string): Promise<unknown>;
+  /** @throws AgentNotConnectedError, RpcError as the agent answered, Error. */
+  request(workspaceId: string, method: string, params: unknown, opts?: AgentRequestOptions): Promise<unknown>;
+}
+
 /** One connected agent. */
 export interface AgentConnection {
   workspaceId: string;
@@ -83,6 +109,8 @@ export interface AgentHubOptions {
   clock: Clock;
   /** Serves a tunnel the agent opened: egress (port 3128) or the model gateway (port 3129). */
   onTunnel(target: 'egress' | 'model', stream: Duplex, workspaceId: string): void;
+  /** The other replicas; without it, only agents connected here are reachable. */
+  remote?: AgentRemote;
 }
 
 /** Workspace statuses in which a box, and so its agent, should be up. */
@@ -95,6 +123,9 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
   private readonly unhealthy = new Set<string>();
   private readonly unix: UnixAgentListener | undefined;
   private readonly stopWatchdog: CancelTimer;
+  /** Each workspace's last claim of its `agent_connections` row, so the release runs after it. */
+  private readonly claims = new Map<string, Promise<void>>();
+  private closing = false;
 
   constructor(private readonly opts: AgentHubOptions) {
     super();
@@ -116,6 +147,31 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
 
   connection(workspaceId: string): AgentConnection | undefined {
     return this.connections.get(workspaceId);
+  }
+
+  /**
+   * A request/response call to the workspace's agent, wherever it is connected: on this replica's
+   * connection when it holds one, else relayed to the replica that does. For binary streams
+   * (channels) use `connection`: they are not relayed.
+   * @throws AgentNotConnectedError when no replica holds the agent; RpcError as the agent
+   * answered (or on timeout); Error when the connection or the relay broke.
+   */
+  request<T = unknown>(
+    workspaceId: string,
+    method: string,
+    params: unknown,
+    opts: AgentRequestOptions = {},
+  ): Promise<T> {
+    const conn = this.connections.get(workspaceId);
+    if (conn) return conn.peer.request<T>(method, params, opts);
+    if (!this.opts.remote) return Promise.reject(new AgentNotConnectedError(workspaceId));
+    return this.opts.remote.request(workspaceId, method, params, opts) as Promise<T>;
+  }
+
+  /** Whether `request` has an agent to go to: connected here, or held by another live replica. */
+  async isReachable(workspaceId: string): Promise<boolean> {
+    if (this.connections.has(workspaceId)) return true;
+    return (await this.opts.remote?.holder(workspaceId)) !== undefined;
   }
 
   /** Agents connected to this process now. */
@@ -172,6 +228,8 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
   }
 
   async close(): Promise<void> {
+    // The registry removes this replica's agent rows when it deregisters (replicaRegistry.ts).
+    this.closing = true;
     this.stopWatchdog();
     for (const c of this.connections.values()) c.peer.close(1001, 'control plane stopping');
     await this.unix?.close();
@@ -247,11 +305,29 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
       this.connections.delete(workspaceId);
       if (this.expected.has(workspaceId)) this.expected.set(workspaceId, this.now());
       this.opts.log.info({ workspaceId, code, transport }, 'agent disconnected');
+      this.record(workspaceId, 'release');
       this.emit('disconnected', workspaceId, conn);
     });
+    this.record(workspaceId, 'claim');
     this.unhealthy.delete(workspaceId);
     this.opts.log.info({ workspaceId, transport }, 'agent connected');
     this.emit('connected', conn);
+  }
+
+  /** Claims or releases the workspace's row, in the order the connections came and went. */
+  private record(workspaceId: string, what: 'claim' | 'release'): void {
+    const remote = this.opts.remote;
+    if (!remote || (what === 'release' && this.closing)) return;
+    const previous = this.claims.get(workspaceId) ?? Promise.resolve();
+    const next = previous
+      .then(() => remote[what](workspaceId))
+      .catch((err) =>
+        this.opts.log.error({ err, workspaceId }, `could not ${what} the agent connection row`),
+      );
+    this.claims.set(workspaceId, next);
+    void next.finally(() => {
+      if (this.claims.get(workspaceId) === next) this.claims.delete(workspaceId);
+    });
   }
 
   private async refuse(h: AgentHandshake, refusal: AgentRefusal): Promise<AgentRefusal> {

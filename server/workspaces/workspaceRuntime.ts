@@ -22,7 +22,7 @@ import type { WorkspaceStore } from '../store/workspaceStore.js';
 import { TaskIngest } from '../tasks/taskIngest.js';
 import { TaskService } from '../tasks/taskService.js';
 import { agentEndpointUrl } from './agentEndpoint.js';
-import { AgentHub } from './agentHub.js';
+import { AgentHub, type AgentRemote } from './agentHub.js';
 import { MAX_SOCKET_PATH } from './agentTransports/unixListener.js';
 import { type ReconcileReport, Reconciler } from './reconciler.js';
 import { TerminalHub } from './terminalHub.js';
@@ -86,6 +86,8 @@ export function createWorkspaceRuntime(opts: {
   log: Logger;
   /** The URL users reach this server at (it is known once the server listens). */
   publicUrl: () => string;
+  /** The other replicas, for agents connected to them (cluster/agentRelay.ts). */
+  remote?: AgentRemote;
   driver?: RuntimeDriver;
   /** One reconciler at a time across replicas: passes run only while this replica leads `reconcile`. */
   leaders?: LeaderLocks;
@@ -146,6 +148,7 @@ export function createWorkspaceRuntime(opts: {
       if (target === 'egress') egress.handle(stream, { workspaceId });
       else gateway.handle(stream, { workspaceId });
     },
+    ...(opts.remote ? { remote: opts.remote } : {}),
   });
   const service = new WorkspaceService({
     config,

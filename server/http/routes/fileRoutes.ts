@@ -22,11 +22,12 @@ import {
 } from '../../../sdk/workspaceWire.js';
 import { parseSize } from '../../config/units.js';
 import type { Services } from '../../services.js';
+import type { AgentConnection } from '../../workspaces/agentHub.js';
 import type { App } from '../app.js';
 import { HttpError, invalidInput } from '../errors.js';
 import { ensureCaller, ensureCan } from '../guard.js';
 import { noteAudit } from '../requestContext.js';
-import { agentHttpError, ensureAgent } from './agentErrors.js';
+import { agentHttpError, ensureLocalAgent, ensureRunning } from './agentErrors.js';
 import { visibleWorkspace } from './workspaceRoutes.js';
 
 const errors = {
@@ -73,7 +74,10 @@ export function fileRoutes(app: App, s: Services): void {
     const me = await ensureCaller(s, raw);
     const row = await visibleWorkspace(s, me, req.params.id);
     if (write) ensureCan(me, 'workspace.files.write', { kind: 'workspace', ownerId: row.owner_id });
-    return { row, conn: ensureAgent(s, row), path: trimSlash(req.params['*']) };
+    ensureRunning(row);
+    // Request/response calls reach the agent on whichever replica holds it; byte streams need it here.
+    const agent = <T>(method: string, params: unknown) => s.runtime.hub.request<T>(row.id, method, params);
+    return { row, agent, local: () => ensureLocalAgent(s, row), path: trimSlash(req.params['*']) };
   };
 
   for (const url of [URL_PATH, ROOT_PATH])
@@ -89,16 +93,15 @@ export function fileRoutes(app: App, s: Services): void {
         },
       },
       async (req, reply) => {
-        const { conn, path } = await target(req, req, false);
+        const { agent, local, path } = await target(req, req, false);
         try {
-          const stat = await conn.peer.request<AgentFileEntry>('files.stat', { path });
+          const stat = await agent<AgentFileEntry>('files.stat', { path });
           const download = req.query.download === 'true';
           if (stat.type === 'dir' && !download) {
-            const { entries } = await conn.peer.request<{ entries: AgentFileEntry[] }>('files.list', {
-              path,
-            });
+            const { entries } = await agent<{ entries: AgentFileEntry[] }>('files.list', { path });
             return reply.send({ path, entries: entries.map((e) => wireEntry(path, e)) });
           }
+          const conn = await local();
           const name = (path.split('/').pop() || 'workspace').replace(/[^A-Za-z0-9._-]/g, '_');
           const channel = conn.peer.openChannel();
           if (stat.type === 'dir') {
@@ -153,11 +156,11 @@ export function fileRoutes(app: App, s: Services): void {
         // Before anything else, so a body that can never fit is refused at once (and the
         // connection closed, see closeUnreadBody.ts) instead of after a round trip to the store.
         if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
-        const { conn, path } = await target(req, req, true);
+        const { local, path } = await target(req, req, true);
         if (path === '') throw new HttpError(400, 'is_a_directory', 'Give a file path after /files/.');
         const header = req.headers['if-match'];
         const ifMatch = header === undefined ? undefined : ifMatchTags(header);
-        const { size, etag } = await writeStream(conn, path, req.body as Readable, limit, ifMatch);
+        const { size, etag } = await writeStream(await local(), path, req.body as Readable, limit, ifMatch);
         if (etag) reply.header('etag', etag);
         return { path, size };
       },
@@ -188,9 +191,10 @@ export function fileRoutes(app: App, s: Services): void {
         if (!op && !/;\s*boundary=/i.test(req.headers['content-type'] ?? '')) {
           throw malformedUpload('its Content-Type names no boundary');
         }
-        const { conn, path } = await target(req, req, true);
+        const { agent, local, path } = await target(req, req, true);
         try {
           if (!op) {
+            const conn = await local();
             const items: { path: string; size: number }[] = [];
             for await (const part of uploadParts(req)) {
               const name = part.filename;
@@ -212,9 +216,8 @@ export function fileRoutes(app: App, s: Services): void {
             return reply.send({ items });
           }
           const body = op.data;
-          if (body.op === 'mkdir') await conn.peer.request('files.mkdir', { path });
-          else
-            await conn.peer.request('files.rename', { from: path, to: body.to, overwrite: body.overwrite });
+          if (body.op === 'mkdir') await agent('files.mkdir', { path });
+          else await agent('files.rename', { from: path, to: body.to, overwrite: body.overwrite });
           return reply.code(204).send(null);
         } catch (err) {
           throw agentHttpError(err);
@@ -240,9 +243,9 @@ export function fileRoutes(app: App, s: Services): void {
         targetId: req.params.id,
         detail: { path: req.params['*'] },
       });
-      const { conn, path } = await target(req, req, true);
+      const { agent, path } = await target(req, req, true);
       if (path === '') throw new HttpError(400, 'invalid_path', 'The workspace root cannot be deleted.');
-      await conn.peer.request('files.delete', { path, recursive: req.query.recursive }).catch((e) => {
+      await agent('files.delete', { path, recursive: req.query.recursive }).catch((e) => {
         throw agentHttpError(e);
       });
       return reply.code(204).send(null);
@@ -255,7 +258,7 @@ export function fileRoutes(app: App, s: Services): void {
  * (none from an older agent). With `ifMatch`, the agent writes only if the file matches.
  */
 async function writeStream(
-  conn: ReturnType<typeof ensureAgent>,
+  conn: AgentConnection,
   path: string,
   body: Readable,
   limit: number,

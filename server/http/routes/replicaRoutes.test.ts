@@ -7,6 +7,7 @@ import { ManualClock } from '../../clock.js';
 import { ReplicaRegistry } from '../../cluster/replicaRegistry.js';
 import { SCHEMA_VERSION } from '../../cluster/schemaVersion.js';
 import { packageVersion } from '../../packageVersion.js';
+import { AgentConnectionStore } from '../../store/agentConnectionStore.js';
 
 describe.each(engines)('GET /api/v1/replicas (%s)', (engine) => {
   let t: TestApp;
@@ -61,6 +62,7 @@ describe.each(engines)('GET /api/v1/replicas (%s)', (engine) => {
         version: '0.0.1',
         heartbeatMs: 5_000,
         agents: () => 7,
+        agentConnections: new AgentConnectionStore(t.services.db, t.clock),
       });
       await other.start('http://10.0.0.2:8080');
       const both = (await get('admin')).json() as ReplicaList;

@@ -51,6 +51,9 @@ export function terminalRoutes(app: App, s: Services): void {
       { kind: 'workspace', ownerId: row.owner_id },
       'Only the owner of a workspace may open its terminals or watch its files.',
     );
+    // TODO: relay terminals and file watches to the replica holding the agent (DESIGN §9). They
+    // are binary streams and agent notifications, not request/response calls, so hub.request
+    // cannot carry them; until then they open only on the replica the agent is connected to.
     upgrades.set(req, ensureAgent(s, row));
   };
 
