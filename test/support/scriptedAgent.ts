@@ -25,12 +25,13 @@ export class ScriptedAgent {
   /**
    * Listens for `workspaceId`'s agent (the row must exist), gives the row a fresh agent token and
    * connects with it — to the unix socket, or to `networkUrl` (the app's `/api/v1/agent`) when
-   * given; resolves once the server has accepted the connection.
+   * given; resolves once the server has accepted the connection. `handlers` answer further
+   * requests (or replace the built-in pty ones).
    */
   static async connect(
     t: TestApp,
     workspaceId: string,
-    opts: { networkUrl?: string } = {},
+    opts: { networkUrl?: string; handlers?: Record<string, RpcHandler> } = {},
   ): Promise<ScriptedAgent> {
     const hub = t.services.runtime.hub;
     const token = randomBytes(32).toString('base64url');
@@ -54,7 +55,7 @@ export class ScriptedAgent {
         },
       },
     } satisfies Record<string, RpcHandler>;
-    const peer = new RpcPeer(ws, { parity: 'odd', handlers });
+    const peer = new RpcPeer(ws, { parity: 'odd', handlers: { ...handlers, ...opts.handlers } });
     const [conn] = await Promise.all([accepted, once(ws, 'open')]);
     return new ScriptedAgent(hub, workspaceId, peer, conn, closedTerminals);
   }
