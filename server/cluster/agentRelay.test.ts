@@ -132,6 +132,15 @@ describe('agent requests relayed between two replicas on PostgreSQL', () => {
     expect(onB).toEqual(onA);
   });
 
+  it('file contents are not relayed: B says the agent is on another replica', async () => {
+    const res = await b.app.inject({
+      url: `/api/v1/workspaces/${workspaceId}/files/src?download=true`,
+      headers: { authorization: auth.b },
+    });
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error.code).toBe('agent_on_other_replica');
+  });
+
   it('an agent error comes back through B with the status and envelope it has on A', async () => {
     const missing = await both('GET', `/api/v1/workspaces/${workspaceId}/files/nope`);
     expect(missing.onA.status).toBe(404);

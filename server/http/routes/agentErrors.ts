@@ -41,7 +41,7 @@ export async function ensureLocalAgent(s: Services, row: WorkspaceRow): Promise<
 }
 
 /** The connected agent of a running workspace on this replica, or 409 workspace_not_running. */
-export function ensureAgent(s: Services, row: WorkspaceRow): AgentConnection {
+function ensureAgent(s: Services, row: WorkspaceRow): AgentConnection {
   const conn = row.status === 'running' ? s.runtime.hub.connection(row.id) : undefined;
   if (!conn) {
     throw new HttpError(

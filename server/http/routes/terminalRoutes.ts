@@ -24,7 +24,7 @@ import { HttpError } from '../errors.js';
 import { ensureCaller, ensureCan } from '../guard.js';
 import { noteAudit } from '../requestContext.js';
 import { sendWsError, WS_INTERNAL_ERROR } from '../wsErrors.js';
-import { ensureAgent } from './agentErrors.js';
+import { ensureLocalAgent } from './agentErrors.js';
 import { visibleWorkspace } from './workspaceRoutes.js';
 
 const errors = {
@@ -53,8 +53,9 @@ export function terminalRoutes(app: App, s: Services): void {
     );
     // TODO: relay terminals and file watches to the replica holding the agent (DESIGN §9). They
     // are binary streams and agent notifications, not request/response calls, so hub.request
-    // cannot carry them; until then they open only on the replica the agent is connected to.
-    upgrades.set(req, ensureAgent(s, row));
+    // cannot carry them; until then they open only on the replica the agent is connected to
+    // (503 agent_on_other_replica elsewhere).
+    upgrades.set(req, await ensureLocalAgent(s, row));
   };
 
   app.route({
