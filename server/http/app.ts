@@ -147,6 +147,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   });
   app.addHook('onClose', async () => {
     await services.runtime.close();
+    services.liveConnections.close();
     await services.pubsub.close();
     await services.leaders.close();
   });
