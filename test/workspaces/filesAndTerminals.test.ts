@@ -294,7 +294,7 @@ describe('files and terminals (local driver)', () => {
     });
     const closed = [closes(term), closes(watch)];
     const ready = (ws: WebSocket) =>
-      new Promise<void>((resolve) => ws.on('message', (d, binary) => !binary && resolve()));
+      new Promise<void>((resolve) => ws.on('message', (_d, binary) => !binary && resolve()));
     await Promise.all([ready(term), ready(watch)]);
     const kept = await openTerminal(`${wsBase}/api/v1/workspaces/${id}/terminals?cols=80&rows=24`, k.auth);
 
