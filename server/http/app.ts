@@ -154,6 +154,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    services.liveConnections.noteRequest(req);
     if (isStreamRequest(req)) ensureSameOrigin(req, services.publicUrl);
   });
   closeUnreadBody(app as unknown as FastifyInstance);

@@ -4,14 +4,18 @@
 import { once } from 'node:events';
 import { type IncomingMessage, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WS_FORBIDDEN, WS_UNAUTHORIZED } from '../../sdk/limits.js';
 import type { CreatedToken } from '../../sdk/wire.js';
 import { createTaskRow } from '../../test/support/taskRow.js';
 import { createTestApp, type TestApp } from '../../test/support/testApp.js';
+import { hashSecret } from '../auth/secrets.js';
 import { NeverStartingDriver } from '../drivers/fakeDrivers.js';
 import type { UserRow } from '../store/userStore.js';
+import type { HttpError } from './errors.js';
+import type { Principal } from './requestContext.js';
 
 type Headers = Record<string, string>;
 
@@ -163,6 +167,23 @@ describe('open connections when access changes (one process)', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(own.ws.readyState).toBe(WebSocket.OPEN);
     own.ws.close();
+  });
+
+  it('checks at once a connection whose request came before an announcement it was tracked after', async () => {
+    const user = await t.user('member');
+    const cookie = (await t.login(user)).cookie;
+    const row = await t.services.sessions.byHash(hashSecret(cookie.slice('rc_session='.length)));
+    const principal: Principal = { user, method: 'session', sessionId: row?.id as string };
+    const live = t.services.liveConnections;
+    const req = {} as FastifyRequest;
+    live.noteRequest(req);
+    await t.services.sessions.revoke(principal.sessionId as string);
+    await new Promise((r) => setTimeout(r, 50));
+    const ended: HttpError[] = [];
+    const untrack = live.add({ principal, reauthorize: async () => {}, end: (why) => ended.push(why) }, req);
+    await new Promise((r) => setTimeout(r, 200));
+    untrack();
+    expect(ended.map((e) => e.status)).toEqual([401]);
   });
 
   it('forgets connections once they close', async () => {

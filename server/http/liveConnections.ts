@@ -44,14 +44,30 @@ export interface LiveConnectionsDeps {
 export class LiveConnections {
   private readonly open = new Set<LiveConnection>();
   private readonly unsubscribe: () => void;
+  /** Announcements heard so far; only grows. */
+  private heard = 0;
+  private readonly heardAtRequest = new WeakMap<FastifyRequest, number>();
 
   constructor(private readonly deps: LiveConnectionsDeps) {
-    this.unsubscribe = deps.accessChanges.subscribe((change) => void this.recheck(change));
+    this.unsubscribe = deps.accessChanges.subscribe((change) => {
+      this.heard += 1;
+      void this.recheck(change);
+    });
   }
 
-  /** Keeps `conn` until the returned function is called (when it closes). */
-  add(conn: LiveConnection): () => void {
+  /** Called as each request arrives, before it is authenticated (app.ts). */
+  noteRequest(req: FastifyRequest): void {
+    this.heardAtRequest.set(req, this.heard);
+  }
+
+  /**
+   * Keeps `conn`, opened by `req`, until the returned function is called (when it closes). An
+   * announcement heard between the request's arrival and now may have come too late for its
+   * authentication and too early for this registry: then the connection is checked at once.
+   */
+  add(conn: LiveConnection, req: FastifyRequest): () => void {
     this.open.add(conn);
+    if (this.heardAtRequest.get(req) !== this.heard) void this.recheckAll([conn], undefined);
     return () => this.open.delete(conn);
   }
 
@@ -68,8 +84,14 @@ export class LiveConnections {
    * and ends those that lost their access. Resolves once every check has run; one that fails is
    * logged and leaves its connection open.
    */
-  async recheck(change: AccessChange | undefined): Promise<void> {
-    const concerned = [...this.open].filter((c) => concerns(change, c.principal));
+  recheck(change: AccessChange | undefined): Promise<void> {
+    return this.recheckAll(
+      [...this.open].filter((c) => concerns(change, c.principal)),
+      change,
+    );
+  }
+
+  private async recheckAll(concerned: LiveConnection[], change: AccessChange | undefined): Promise<void> {
     const reads = new Reads(this.deps);
     const results = await Promise.allSettled(concerned.map((c) => this.recheckOne(c, reads)));
     for (const r of results) {
@@ -109,15 +131,18 @@ export function trackSocket(
   reauthorize: Reauthorize,
 ): void {
   const principal = callerOf(req);
-  const untrack = live.add({
-    principal,
-    reauthorize,
-    end: (why) => {
-      const signedOut = why.status === 401 && principal.method === 'session';
-      const code = why.status === 401 ? WS_UNAUTHORIZED : WS_FORBIDDEN;
-      sendWsError(socket, why, { close: { code, reason: signedOut ? 'signed out' : 'access revoked' } });
+  const untrack = live.add(
+    {
+      principal,
+      reauthorize,
+      end: (why) => {
+        const signedOut = why.status === 401 && principal.method === 'session';
+        const code = why.status === 401 ? WS_UNAUTHORIZED : WS_FORBIDDEN;
+        sendWsError(socket, why, { close: { code, reason: signedOut ? 'signed out' : 'access revoked' } });
+      },
     },
-  });
+    req,
+  );
   socket.on('close', untrack);
 }
 
@@ -131,14 +156,17 @@ export function trackStream(
   res: ServerResponse,
   reauthorize: Reauthorize,
 ): void {
-  const untrack = live.add({
-    principal: callerOf(req),
-    reauthorize,
-    end: (why) => {
-      if (!res.destroyed)
-        res.end(`event: error\ndata: ${JSON.stringify(envelope(why.code, why.message))}\n\n`);
+  const untrack = live.add(
+    {
+      principal: callerOf(req),
+      reauthorize,
+      end: (why) => {
+        if (!res.destroyed)
+          res.end(`event: error\ndata: ${JSON.stringify(envelope(why.code, why.message))}\n\n`);
+      },
     },
-  });
+    req,
+  );
   res.on('close', untrack);
 }
 
