@@ -117,6 +117,8 @@ export async function printFollowing(
   } catch (err) {
     if (err instanceof ApiError && err.code === 'stream_dropped')
       throw new CliError(`${err.message} The task keeps running: rclaude task logs --follow ${s}`);
+    if (err instanceof ApiError && err.status === 401)
+      throw new ApiError(401, err.code, `Signed out: ${err.message}`);
     throw err;
   } finally {
     process.off('SIGINT', detach);

@@ -18,3 +18,16 @@ export type PermissionMode = (typeof permissionModes)[number];
  * reason reach the page.
  */
 export const WS_NOT_FOUND = 4404;
+
+/**
+ * WebSocket close code for the credential the socket was opened with having stopped working (the
+ * session signed out, the token revoked, the account disabled). The client signs in again rather
+ * than reconnecting with what it has.
+ */
+export const WS_UNAUTHORIZED = 4401;
+
+/**
+ * WebSocket close code for the caller no longer being allowed what the socket shows (their role
+ * changed). Reconnecting will be refused as well.
+ */
+export const WS_FORBIDDEN = 4403;

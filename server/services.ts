@@ -17,6 +17,7 @@ import type { Pubsub } from './cluster/pubsub.js';
 import { ReplicaRegistry } from './cluster/replicaRegistry.js';
 import type { Config } from './config/configSchema.js';
 import type { RuntimeDriver } from './drivers/runtimeDriver.js';
+import { LiveConnections } from './http/liveConnections.js';
 import { packageVersion } from './packageVersion.js';
 import { Readiness } from './readiness.js';
 import { AgentConnectionStore } from './store/agentConnectionStore.js';
@@ -67,6 +68,8 @@ export interface Services {
    * the server calls `start()` before taking traffic; the app closes it.
    */
   pubsub: Pubsub;
+  /** This process's open WebSockets and event streams, closed when their caller loses access. */
+  liveConnections: LiveConnections;
   /** OIDC sign-in, when `auth.oidc` is configured. */
   oidc?: OidcService;
   /** The URL users reach this server at; serve.ts sets it once it listens. */
@@ -147,6 +150,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     usage,
     log,
     pubsub,
+    liveConnections: new LiveConnections({ users, tokens, sessions, clock, accessChanges, log }),
     runtime,
     leaders,
     replicas,

@@ -513,6 +513,29 @@ describe('following a task', () => {
     );
   });
 
+  it('logs --follow says "signed out" and exits 1 when its token is revoked meanwhile', async () => {
+    const { id } = await newTask();
+    await addEvent(id, 1, INIT);
+    const made = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      headers: { authorization: `Bearer ${env.RC_TOKEN}` },
+      payload: { name: 'follow' },
+    });
+    const token = made.json() as { id: string; token: string };
+    const follow = live(['logs', '--follow', id.slice(0, 8)], { env: { ...env, RC_TOKEN: token.token } });
+    await follow.until(/Claude Code 2\.1\.330/);
+    const revoke = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/v1/tokens/${token.id}`,
+      headers: { authorization: `Bearer ${env.RC_TOKEN}` },
+    });
+    expect(revoke.statusCode).toBe(204);
+    const r = await follow.exited;
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^rclaude: Signed out: .*revoked.*\n$/);
+  });
+
   it('logs --follow --json exits 1 with the reason when the task fails', async () => {
     const { id } = await newTask();
     const s = id.slice(0, 8);

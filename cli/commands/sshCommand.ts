@@ -6,7 +6,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import type WebSocket from 'ws';
 import { ApiError } from '../../sdk/client/apiError.js';
-import { WS_NOT_FOUND } from '../../sdk/limits.js';
+import { WS_FORBIDDEN, WS_NOT_FOUND, WS_UNAUTHORIZED } from '../../sdk/limits.js';
 import type { TerminalServerMessage } from '../../sdk/workspaceWire.js';
 import { CliError, usageError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
@@ -193,6 +193,11 @@ function runTerminal(socket: WebSocket): Promise<TerminalEnd> {
       finish();
       if (exit) return resolve({ exitCode: exit.exitCode ?? (exit.signal ? 128 + exit.signal : 0) });
       if (left) return resolve({ signal: left, terminalId });
+      // The credential stopped working (signed out, token revoked, account disabled) or the role
+      // no longer allows the terminal: reconnecting would be refused, so say so and stop.
+      const why = serverError ?? reason.toString('utf8');
+      if (code === WS_UNAUTHORIZED) return reject(new ApiError(401, 'unauthorized', `Signed out: ${why}`));
+      if (code === WS_FORBIDDEN) return reject(new ApiError(403, 'forbidden', why));
       if (transportError instanceof ApiError) return reject(transportError);
       if (serverError) return reject(new CliError(serverError));
       if (transportError)

@@ -77,6 +77,23 @@ describe('ApiClient.followTaskEvents', () => {
     expect(requests).toHaveLength(1);
   });
 
+  it('throws an `event: error` frame (signed out while following) as an ApiError, without resuming', async () => {
+    const message = 'You were signed out; sign in again.';
+    const { client, requests } = await serve((_req, res) => {
+      sse(res);
+      res.end(
+        `${frame(1)}event: error\ndata: ${JSON.stringify({ error: { code: 'unauthorized', message } })}\n\n`,
+      );
+    });
+    const seen: number[] = [];
+    const err = await (async () => {
+      for await (const e of client.tasks.follow('t')) seen.push(e.seq);
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual([1]);
+    expect(err).toMatchObject({ status: 401, code: 'unauthorized', message });
+    expect(requests).toHaveLength(1);
+  });
+
   it('ends quietly on abort, and closes the connection when the loop is left', async () => {
     let closed = 0;
     const { client } = await serve((req, res) => {

@@ -4,7 +4,7 @@
 
 import { SseParser } from '../sseParser.js';
 import type { TaskEvent, TaskUsageFrame } from '../taskWire.js';
-import { ApiError, unreachableError } from './apiError.js';
+import { ApiError, refusalError, unreachableError } from './apiError.js';
 import type { Transport } from './transport.js';
 
 export interface FollowOptions {
@@ -22,7 +22,8 @@ const RESUME_DELAY_MS = 250;
  * `signal` or by leaving the loop. A dropped connection is resumed once from the last seq
  * received (Last-Event-ID); if that fails too, or the resumed stream drops again before
  * delivering anything, it throws ApiError `stream_dropped`. Refusals (404, 401) throw ApiError
- * at once. `onUsage` sees the live usage frames between the events (the task's totals each time
+ * at once, and so does an `event: error` frame (the caller was signed out or lost access while
+ * following: 401 `unauthorized`, 403 `forbidden`). `onUsage` sees the live usage frames between the events (the task's totals each time
  * the gateway metered one of its model requests); one that does not parse is skipped.
  */
 export async function* followTaskEvents(
@@ -49,6 +50,7 @@ export async function* followTaskEvents(
           const { done, value } = await reader.read();
           if (done) break;
           for (const m of parser.push(decoder.decode(value, { stream: true }))) {
+            if (m.event === 'error') throw streamRefusal(m.data);
             if (m.event === 'task_usage') await deliverUsage(t, m.data, opts.onUsage);
             if (m.event !== 'task_event') continue;
             const event = await parseEvent(t, m.data);
@@ -109,6 +111,18 @@ async function openStream(
     throw new ApiError(res.status, 'bad_response', 'The server did not answer with an event stream.');
   }
   return res.body as ReadableStream<Uint8Array>;
+}
+
+/** The ApiError of an `event: error` frame, whose data is the error envelope. */
+function streamRefusal(data: string): ApiError {
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    json = undefined;
+  }
+  const code = (json as { error?: { code?: unknown } } | undefined)?.error?.code;
+  return refusalError(code === 'unauthorized' ? 401 : 403, json, 'The server ended the event stream.');
 }
 
 /** A usage frame that does not parse is dropped: the task's own totals stay right. */

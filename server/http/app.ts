@@ -148,12 +148,14 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   });
   app.addHook('onClose', async () => {
     await services.runtime.close();
+    services.liveConnections.close();
     await services.pubsub.close();
     await services.leaders.close();
   });
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    services.liveConnections.noteRequest(req);
     if (isStreamRequest(req)) ensureSameOrigin(req, services.publicUrl);
   });
   closeUnreadBody(app as unknown as FastifyInstance);

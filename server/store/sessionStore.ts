@@ -17,8 +17,8 @@ export class SessionStore {
     private readonly clock: Clock,
     /**
      * Tells the other replicas a session ended (services.ts wires the pubsub in). Sessions are
-     * read from the store on every request, so no cache needs it yet; it is there for whatever
-     * comes to hold a session open on a replica.
+     * read from the store on every request, so no cache needs it; the WebSockets and streams a
+     * session holds open do (server/http/liveConnections.ts).
      */
     private readonly announce: AnnounceAccessChange = announceNothing,
   ) {}
@@ -56,6 +56,10 @@ export class SessionStore {
       .selectAll()
       .where('token_hash', '=', tokenHash)
       .executeTakeFirst();
+  }
+
+  async byId(id: string): Promise<SessionRow | undefined> {
+    return this.db.kysely.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
   async revoke(id: string): Promise<void> {

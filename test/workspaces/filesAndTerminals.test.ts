@@ -279,6 +279,44 @@ describe('files and terminals (local driver)', () => {
     await open.waitFor(/"type":"exit"/);
   });
 
+  it('a signed-out session closes its terminal and watch with 4401; another credential’s stay open', async () => {
+    const wsBase = base.replace('http', 'ws');
+    const session = await k.t.login(k.owner);
+    const closes = (ws: WebSocket) =>
+      new Promise<{ code: number; reason: string }>((resolve) =>
+        ws.on('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') })),
+      );
+    const term = new WebSocket(`${wsBase}/api/v1/workspaces/${id}/terminals?cols=80&rows=24`, {
+      headers: { cookie: session.cookie },
+    });
+    const watch = new WebSocket(`${wsBase}/api/v1/workspaces/${id}/watch`, {
+      headers: { cookie: session.cookie },
+    });
+    const closed = [closes(term), closes(watch)];
+    const ready = (ws: WebSocket) =>
+      new Promise<void>((resolve) => ws.on('message', (_d, binary) => !binary && resolve()));
+    await Promise.all([ready(term), ready(watch)]);
+    const kept = await openTerminal(`${wsBase}/api/v1/workspaces/${id}/terminals?cols=80&rows=24`, k.auth);
+
+    const out = await k.t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
+    });
+    expect(out.statusCode).toBe(204);
+    const within = Promise.race([
+      Promise.all(closed),
+      new Promise((r) => setTimeout(() => r('still open'), 1_000)),
+    ]);
+    expect(await within).toEqual([
+      { code: 4401, reason: 'signed out' },
+      { code: 4401, reason: 'signed out' },
+    ]);
+    expect(kept.ws.readyState).toBe(WebSocket.OPEN);
+    kept.ws.send(JSON.stringify({ type: 'close' }));
+    await kept.waitFor(/"type":"exit"/);
+  });
+
   it('attaching to an unknown or closed terminal upgrades, then closes with 4404 and a reason', async () => {
     const wsBase = `${base.replace('http', 'ws')}/api/v1/workspaces/${id}/terminals`;
     expect(await closeOf(`${wsBase}?terminalId=nope`, k.auth)).toEqual({

@@ -2,11 +2,10 @@
 // burger menu and closes after a choice.
 import { AppShell, Burger, Group, Menu, NavLink, Text, UnstyledButton } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { Link, useLocation } from 'wouter';
 import { api } from '../api/client.js';
-import { isAdmin, ME_KEY, useSession } from './session.js';
+import { isAdmin, useSession, useSignedOut } from './session.js';
 
 const NAV = [
   { href: '/', label: 'Tasks', admin: false },
@@ -20,12 +19,11 @@ export function Shell({ children }: { children: ReactNode }) {
   const me = useSession();
   const [opened, { toggle, close }] = useDisclosure();
   const [location] = useLocation();
-  const queryClient = useQueryClient();
+  const signedOut = useSignedOut();
   const signOut = async () => {
     // Signed out either way: a session the server already forgot is just as gone.
     await api.auth.logout().catch(() => undefined);
-    queryClient.setQueryData(ME_KEY, null);
-    queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== ME_KEY[0] });
+    signedOut();
   };
   const active = (href: string) =>
     href === '/' ? location === '/' || location.startsWith('/tasks') : location.startsWith(href);

@@ -1,7 +1,7 @@
 // Who is signed in: GET /api/v1/me, shared by every page through React Query's cache. The CSRF
 // token it carries is handed to the API client for mutations.
-import { useQuery } from '@tanstack/react-query';
-import { createContext, useContext } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { createContext, useCallback, useContext } from 'react';
 import { ApiError } from '../../sdk/client/apiError.js';
 import type { Me, OrgRole } from '../../sdk/wire.js';
 import { api, setCsrfToken } from '../api/client.js';
@@ -25,6 +25,18 @@ export function useMeQuery() {
     staleTime: 60_000,
     retry: (n, e) => !(e instanceof ApiError && e.status < 500) && n < 2,
   });
+}
+
+/**
+ * Forgets the caller, so the app shows the sign-in page: after signing out, or when the server
+ * closed a socket with WS_UNAUTHORIZED (4401) because the session ended elsewhere.
+ */
+export function useSignedOut(): () => void {
+  const queryClient = useQueryClient();
+  return useCallback(() => {
+    queryClient.setQueryData(ME_KEY, null);
+    queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== ME_KEY[0] });
+  }, [queryClient]);
 }
 
 const SessionContext = createContext<Me | null>(null);

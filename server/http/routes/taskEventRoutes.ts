@@ -20,6 +20,8 @@ import type { Services } from '../../services.js';
 import { eventJson, toWireEvent } from '../../tasks/taskEvents.js';
 import type { App } from '../app.js';
 import { ensureCaller } from '../guard.js';
+import { trackSocket, trackStream } from '../liveConnections.js';
+import type { Principal } from '../requestContext.js';
 import { sendWsError, WS_INTERNAL_ERROR } from '../wsErrors.js';
 import { visibleTask } from './taskRoutes.js';
 
@@ -27,6 +29,10 @@ const KEEPALIVE_MS = 15_000;
 
 export function taskEventRoutes(app: App, s: Services): void {
   const authorised = new WeakMap<FastifyRequest, string>();
+  /** After a role change: the task must still be visible to its viewer. */
+  const stillVisible = (taskId: string) => async (me: Principal) => {
+    await visibleTask(s, me, taskId);
+  };
 
   app.route({
     method: 'GET',
@@ -65,10 +71,13 @@ export function taskEventRoutes(app: App, s: Services): void {
         'x-accel-buffering': 'no',
       });
       res.write(': remote-claude task events\n\n');
+      trackStream(s.liveConnections, req, res, stillVisible(taskId));
       // Everything that must end with the connection is set up before the history is read: a
       // viewer that leaves in the middle of a long replay must not leave a listener or a timer.
       const left = new AbortController();
-      const keepalive = s.clock.every(KEEPALIVE_MS, () => res.write(': keepalive\n\n'));
+      const keepalive = s.clock.every(KEEPALIVE_MS, () => {
+        if (!res.writableEnded) res.write(': keepalive\n\n');
+      });
       const leave = () => {
         keepalive();
         left.abort();
@@ -81,7 +90,7 @@ export function taskEventRoutes(app: App, s: Services): void {
       const send = (frame: string) => {
         if (batch === '') {
           setImmediate(() => {
-            if (!res.destroyed) res.write(batch);
+            if (!res.writableEnded) res.write(batch);
             batch = '';
           });
         }
@@ -111,6 +120,7 @@ export function taskEventRoutes(app: App, s: Services): void {
       let corked = false;
       const left = new AbortController();
       socket.on('close', () => left.abort());
+      trackSocket(s.liveConnections, req, socket, stillVisible(taskId));
       const send = (frame: string) => {
         if (socket.readyState !== socket.OPEN) return;
         if (raw && !corked) {

@@ -22,7 +22,8 @@ import type { AgentConnection } from '../../workspaces/agentHub.js';
 import type { App } from '../app.js';
 import { HttpError } from '../errors.js';
 import { ensureCaller, ensureCan } from '../guard.js';
-import { noteAudit } from '../requestContext.js';
+import { trackSocket } from '../liveConnections.js';
+import { noteAudit, type Principal } from '../requestContext.js';
 import { sendWsError, WS_INTERNAL_ERROR } from '../wsErrors.js';
 import { ensureLocalAgent } from './agentErrors.js';
 import { visibleWorkspace } from './workspaceRoutes.js';
@@ -41,22 +42,29 @@ export const TERMINAL_GONE = 'terminal not found or closed';
 export function terminalRoutes(app: App, s: Services): void {
   /** Authorises before the upgrade, so a refusal is a plain HTTP status. */
   const authorise = async (req: FastifyRequest) => {
-    const { id } = req.params as { id: string };
     // A cookie from another site's page was refused before this (ensureSameOrigin.ts).
-    const me = await ensureCaller(s, req);
-    const row = await visibleWorkspace(s, me, id);
-    ensureCan(
-      me,
-      'workspace.terminal',
-      { kind: 'workspace', ownerId: row.owner_id },
-      'Only the owner of a workspace may open its terminals or watch its files.',
-    );
+    const row = await ensureOwner(await ensureCaller(s, req), (req.params as { id: string }).id);
     // TODO: relay terminals and file watches to the replica holding the agent (DESIGN §9). They
     // are binary streams and agent notifications, not request/response calls, so hub.request
     // cannot carry them; until then they open only on the replica the agent is connected to
     // (503 agent_on_other_replica elsewhere).
     upgrades.set(req, await ensureLocalAgent(s, row));
   };
+  const ensureOwner = async (me: Principal, workspaceId: string) => {
+    const row = await visibleWorkspace(s, me, workspaceId);
+    ensureCan(
+      me,
+      'workspace.terminal',
+      { kind: 'workspace', ownerId: row.owner_id },
+      'Only the owner of a workspace may open its terminals or watch its files.',
+    );
+    return row;
+  };
+  /** Keeps the socket until it closes; it closes when its caller loses access (liveConnections.ts). */
+  const track = (req: FastifyRequest, socket: WebSocket, workspaceId: string) =>
+    trackSocket(s.liveConnections, req, socket, async (me) => {
+      await ensureOwner(me, workspaceId);
+    });
 
   app.route({
     method: 'GET',
@@ -77,6 +85,7 @@ export function terminalRoutes(app: App, s: Services): void {
       const conn = upgrades.get(req) as AgentConnection;
       const q = req.query as z.output<typeof TerminalQuery>;
       const terms = s.runtime.terminals;
+      track(req, socket, conn.workspaceId);
       let terminalId = q.terminalId;
       if (terminalId && !terms.has(conn.workspaceId, terminalId)) {
         socket.close(WS_NOT_FOUND, TERMINAL_GONE);
@@ -139,6 +148,7 @@ export function terminalRoutes(app: App, s: Services): void {
     },
     wsHandler: async (socket: WebSocket, req) => {
       const conn = upgrades.get(req) as AgentConnection;
+      track(req, socket, conn.workspaceId);
       const watchId = randomBytes(9).toString('base64url');
       const onChange = (workspaceId: string, method: string, params: unknown) => {
         if (workspaceId !== conn.workspaceId || method !== 'files.changed') return;

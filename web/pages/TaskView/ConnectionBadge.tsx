@@ -8,6 +8,7 @@ const LOOK: Record<Connection, { label: string; color: string }> = {
   live: { label: 'Live', color: 'var(--mantine-color-green-6)' },
   reconnecting: { label: 'Reconnecting', color: 'var(--mantine-color-yellow-6)' },
   offline: { label: 'Offline', color: 'var(--mantine-color-red-6)' },
+  refused: { label: 'No longer allowed', color: 'var(--mantine-color-gray-6)' },
 };
 
 export function ConnectionBadge({ state }: { state: Connection }) {

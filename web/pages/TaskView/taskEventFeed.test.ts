@@ -1,6 +1,7 @@
 // The feed's promise: every seq once, in order, across history pages, a live socket, drops and
 // reconnects. Fake I/O with a manual clock, so each step is explicit.
 import { describe, expect, it } from 'vitest';
+import { WS_FORBIDDEN, WS_UNAUTHORIZED } from '../../../sdk/limits.js';
 import type { TaskEvent, TaskUsageFrame } from '../../../sdk/taskWire.js';
 import { EventLog } from './eventLog.js';
 import {
@@ -17,17 +18,17 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 class FakeSocket implements FeedSocket {
   onopen: (() => void) | null = null;
   onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: (() => void) | null = null;
+  onclose: ((ev?: { code: number }) => void) | null = null;
   onerror: (() => void) | null = null;
   closed = false;
   constructor(readonly after: number) {}
   send(...seqs: number[]) {
     for (const s of seqs) this.onmessage?.({ data: JSON.stringify(ev(s)) });
   }
-  close() {
+  close(code?: number) {
     if (this.closed) return;
     this.closed = true;
-    this.onclose?.();
+    this.onclose?.(code === undefined ? undefined : { code });
   }
 }
 
@@ -63,6 +64,7 @@ function harness(stored: number, pageSize = 2) {
     },
   };
   let loaded: number | null = null;
+  let signedOut = 0;
   const usage: TaskUsageFrame[] = [];
   const feed = new TaskEventFeed(io, {
     usage: (f) => usage.push(f),
@@ -71,6 +73,9 @@ function harness(stored: number, pageSize = 2) {
       loaded = n;
     },
     connection: (c) => states.push(c),
+    signedOut: () => {
+      signedOut += 1;
+    },
   });
   const settle = () => new Promise((r) => setTimeout(r, 0));
   /** Runs the timers that are due now, as the browser would. */
@@ -86,6 +91,7 @@ function harness(stored: number, pageSize = 2) {
     settle,
     seqs: () => feed.log.events.map((e) => e.seq),
     loaded: () => loaded,
+    signedOut: () => signedOut,
     usage,
     goOffline: () => {
       online = false;
@@ -184,6 +190,28 @@ describe('TaskEventFeed', () => {
     await h.tick();
     expect(h.seqs()).toEqual(range(1, 4));
     expect(h.loaded()).toBe(4);
+  });
+
+  it('stops and reports signed out when the server closes with 4401, instead of reconnecting', async () => {
+    const h = harness(2);
+    h.feed.start();
+    await h.settle();
+    h.sockets[0]?.onopen?.();
+    h.sockets[0]?.close(WS_UNAUTHORIZED);
+    expect(h.signedOut()).toBe(1);
+    expect(h.pendingDelays()).toEqual([]);
+    h.feed.retryNow();
+    expect(h.sockets).toHaveLength(1);
+  });
+
+  it('stops as refused when the server closes with 4403', async () => {
+    const h = harness(2);
+    h.feed.start();
+    await h.settle();
+    h.sockets[0]?.close(WS_FORBIDDEN);
+    expect(h.states.at(-1)).toBe('refused');
+    expect(h.signedOut()).toBe(0);
+    expect(h.pendingDelays()).toEqual([]);
   });
 
   it('stops for good: no socket, no timer, nothing added', async () => {

@@ -2,16 +2,18 @@
 // that resumes after the last seq held whenever it drops (docs/tasks.md, "Live events"). Plain
 // TypeScript with its I/O passed in, so the reconnect rules are tested without a browser
 // (taskEventFeed.test.ts).
+import { WS_FORBIDDEN, WS_UNAUTHORIZED } from '../../../sdk/limits.js';
 import type { TaskEvent, TaskUsageFrame } from '../../../sdk/taskWire.js';
 import { EventLog } from './eventLog.js';
 
-export type Connection = 'connecting' | 'live' | 'reconnecting' | 'offline';
+/** `refused`: the server closed the socket because the viewer may no longer see the task (4403). */
+export type Connection = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'refused';
 
 /** The part of a browser WebSocket the feed uses. */
 export interface FeedSocket {
   onopen: (() => void) | null;
   onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: (() => void) | null;
+  onclose: ((ev?: { code: number }) => void) | null;
   onerror: (() => void) | null;
   close(): void;
 }
@@ -32,6 +34,8 @@ export interface FeedListener {
   /** The whole history up to when the page was opened is in `log`. */
   historyLoaded(count: number): void;
   connection(state: Connection): void;
+  /** The session ended (the socket closed with WS_UNAUTHORIZED); the feed has stopped. */
+  signedOut?(): void;
   /** The task's cost and tokens moved (a live frame between the events; never replayed). */
   usage?(frame: TaskUsageFrame): void;
 }
@@ -143,12 +147,20 @@ export class TaskEventFeed {
       if (this.flushTimer === null) this.flushTimer = this.io.setTimer(() => this.flush(), FLUSH_MS);
     };
     socket.onerror = () => socket.close();
-    socket.onclose = () => {
+    socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = null;
       // Apply what arrived before the drop, so the reconnect resumes after it.
       this.flush();
-      if (!this.stopped) this.failed();
+      if (this.stopped) return;
+      // Reconnecting would be refused too: with 4401 the viewer signs in again, with 4403 stays out.
+      if (ev?.code === WS_UNAUTHORIZED || ev?.code === WS_FORBIDDEN) {
+        this.stop();
+        if (ev.code === WS_UNAUTHORIZED) this.on.signedOut?.();
+        else this.on.connection('refused');
+        return;
+      }
+      this.failed();
     };
   }
 

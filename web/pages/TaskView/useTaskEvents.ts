@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { TaskEvent, TaskUsageFrame } from '../../../sdk/taskWire.js';
 import { api } from '../../api/client.js';
+import { useSignedOut } from '../../app/session.js';
 import { fetchEventPage, takeHistory } from './historyPrefetch.js';
 import { type Connection, type FeedSocket, TaskEventFeed } from './taskEventFeed.js';
 
@@ -29,6 +30,9 @@ export function useTaskEvents(
   onLiveRef.current = onLive;
   const onUsageRef = useRef(onUsage);
   onUsageRef.current = onUsage;
+  const onSignedOut = useSignedOut();
+  const signedOut = useRef(onSignedOut);
+  signedOut.current = onSignedOut;
 
   useEffect(() => {
     setState({ events: [], historyCount: null, connection: 'connecting' });
@@ -55,6 +59,7 @@ export function useTaskEvents(
         },
         connection: (connection) => setState((s) => ({ ...s, connection })),
         usage: (frame) => onUsageRef.current(frame),
+        signedOut: () => signedOut.current(),
       },
     );
     feed.start();

@@ -7,7 +7,8 @@ import { Button, Group, Text, useComputedColorScheme } from '@mantine/core';
 import { FitAddon } from '@xterm/addon-fit';
 import { type ITheme, Terminal } from '@xterm/xterm';
 import { useEffect, useRef, useState } from 'react';
-import { WS_NOT_FOUND } from '../../../sdk/limits.js';
+import { WS_NOT_FOUND, WS_UNAUTHORIZED } from '../../../sdk/limits.js';
+import { useSignedOut } from '../../app/session.js';
 import { TerminalSocket } from './terminalSocket.js';
 
 const THEMES: Record<'light' | 'dark', ITheme> = {
@@ -33,6 +34,9 @@ export default function TerminalView(props: TerminalViewProps) {
   const socket = useRef<TerminalSocket | null>(null);
   const latest = useRef(props);
   latest.current = props;
+  const onSignedOut = useSignedOut();
+  const signedOut = useRef(onSignedOut);
+  signedOut.current = onSignedOut;
   const knownId = useRef(props.terminalId);
   const exited = useRef(false);
   const [connection, setConnection] = useState(0);
@@ -108,6 +112,8 @@ export default function TerminalView(props: TerminalViewProps) {
       onClose: (_wasReady, close) => {
         // The server closes the socket after "exit"; that is the end, not a lost connection.
         if (exited.current) return;
+        // The session ended elsewhere: sign in again rather than reconnect with it.
+        if (close.code === WS_UNAUTHORIZED) return signedOut.current();
         if (close.code === WS_NOT_FOUND) {
           // The terminal exited or was closed meanwhile; the server says so in the reason.
           exited.current = true;

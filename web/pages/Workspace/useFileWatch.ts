@@ -1,7 +1,10 @@
 // Live file changes from /api/v1/workspaces/:id/watch (owner only). The socket reconnects with a
-// growing delay when it drops, e.g. while the workspace's agent reconnects.
+// growing delay when it drops, e.g. while the workspace's agent reconnects, but not once the server
+// said the session ended (4401: sign in again) or the caller may no longer watch (4403).
 import { useEffect, useRef } from 'react';
+import { WS_FORBIDDEN, WS_UNAUTHORIZED } from '../../../sdk/limits.js';
 import { api } from '../../api/client.js';
+import { useSignedOut } from '../../app/session.js';
 
 export interface FileChange {
   path: string;
@@ -15,6 +18,9 @@ export function useFileWatch(
 ): void {
   const handler = useRef(onChanges);
   handler.current = onChanges;
+  const onSignedOut = useSignedOut();
+  const signedOut = useRef(onSignedOut);
+  signedOut.current = onSignedOut;
 
   useEffect(() => {
     if (!enabled) return;
@@ -37,8 +43,9 @@ export function useFileWatch(
         }
         if (msg.type === 'changes' && msg.changes) handler.current(msg.changes);
       };
-      socket.onclose = () => {
-        if (stopped) return;
+      socket.onclose = (ev) => {
+        if (stopped || ev.code === WS_FORBIDDEN) return;
+        if (ev.code === WS_UNAUTHORIZED) return signedOut.current();
         timer = setTimeout(connect, delay);
         delay = Math.min(delay * 2, 30_000);
       };
