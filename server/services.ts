@@ -96,6 +96,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   const leaders = new LeaderLocks(db, log);
   const runtime = createWorkspaceRuntime({
     leaders,
+    pubsub,
     config,
     store: workspaces,
     taskStore: tasks,

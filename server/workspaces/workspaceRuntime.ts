@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { LeaderLocks } from '../cluster/leaderLock.js';
+import type { Pubsub } from '../cluster/pubsub.js';
 import type { Config } from '../config/configSchema.js';
 import { dockerDriverConfig } from '../drivers/docker/dockerDriverConfig.js';
 import { createDriver } from '../drivers/driverRegistry.js';
@@ -87,6 +88,8 @@ export function createWorkspaceRuntime(opts: {
   /** The URL users reach this server at (it is known once the server listens). */
   publicUrl: () => string;
   driver?: RuntimeDriver;
+  /** Messages between replicas: the task feed crosses them on it. */
+  pubsub: Pubsub;
   /** One reconciler at a time across replicas: passes run only while this replica leads `reconcile`. */
   leaders?: LeaderLocks;
 }): WorkspaceRuntime {
@@ -177,6 +180,7 @@ export function createWorkspaceRuntime(opts: {
     workspaces: store,
     workspaceService: service,
     hub,
+    pubsub: opts.pubsub,
     clock: opts.clock,
     log,
   });
