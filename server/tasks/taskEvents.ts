@@ -109,6 +109,11 @@ export class TaskFeed extends EventEmitter<{
     this.publisher.metered(f);
   }
 
+  /** Tasks whose new events this replica reads, because it has viewers of them. */
+  get followedTasks(): number {
+    return this.tails.size;
+  }
+
   close(): void {
     this.publisher.flush();
     this.unsubscribe();

@@ -1,8 +1,8 @@
 // The notices that carry a task's live feed between replicas: "task T has events up to seq N" and
 // "task T's usage totals are now …". They name rows, never carry them (NOTIFY payloads stay under
 // 8000 bytes); a replica with viewers of T reads the new rows from the store. Notices of one
-// short window go out together, so a thousand events a second are a few hundred NOTIFYs at most,
-// whatever the number of tasks.
+// short window go out together, so a replica sends at most 200 NOTIFYs a second, however many
+// events and tasks.
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { TaskUsageFrame } from '../../sdk/taskWire.js';
@@ -62,6 +62,36 @@ export class TaskFeedPublisher {
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.send();
+  }
+
+  /**
+   * The first notice after a quiet window goes out at once (in a microtask, so the events stored
+   * in the same run go with it); the ones after it wait for the window's end. So a replica sends
+   * at most one message per window and a lone event is not held back.
+   */
+  private notice(taskId: string): TaskFeedNotice {
+    let n = this.pending.get(taskId);
+    if (!n) {
+      n = { taskId };
+      this.pending.set(taskId, n);
+    }
+    if (!this.timer) {
+      this.timer = setTimeout(() => this.windowEnded(), WINDOW_MS);
+      queueMicrotask(() => this.send());
+    }
+    return n;
+  }
+
+  private windowEnded(): void {
+    this.timer = undefined;
+    if (this.pending.size === 0) return;
+    this.send();
+    this.timer = setTimeout(() => this.windowEnded(), WINDOW_MS);
+  }
+
+  private send(): void {
+    if (this.pending.size === 0) return;
     const notices = [...this.pending.values()];
     this.pending = new Map();
     for (const payload of packed(notices)) {
@@ -70,16 +100,6 @@ export class TaskFeedPublisher {
         this.log.warn({ err }, 'publishing task feed notices failed');
       });
     }
-  }
-
-  private notice(taskId: string): TaskFeedNotice {
-    let n = this.pending.get(taskId);
-    if (!n) {
-      n = { taskId };
-      this.pending.set(taskId, n);
-    }
-    this.timer ??= setTimeout(() => this.flush(), WINDOW_MS);
-    return n;
   }
 }
 
