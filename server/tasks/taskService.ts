@@ -279,7 +279,6 @@ export class TaskService {
   /** Waits for queue work in flight (server shutdown). */
   async close(): Promise<void> {
     await Promise.all([...this.pumps.values()]);
-    this.feed.close();
   }
 
   /**

@@ -225,6 +225,9 @@ export function createWorkspaceRuntime(opts: {
       await ingest.drained();
       terminals.stop();
       await hub.close();
+      // No event arrives now: the last ones' notices go out before the app closes the pubsub.
+      await ingest.drained();
+      tasks.feed.close();
       await egress.close();
       await gateway.close();
       await driver.close?.();
