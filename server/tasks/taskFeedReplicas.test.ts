@@ -57,7 +57,7 @@ describe('the task event feed across two replicas on PostgreSQL', () => {
         listenClients.push(c);
         return c;
       },
-      backoff: { initialMs: 1500, maxMs: 1500 },
+      backoff: { initialMs: 3000, maxMs: 3000 },
     });
     b = await createTestApp('postgres', { sameStoreAs: a, services: { pubsub } });
     const owner = await a.user('member');
@@ -119,10 +119,15 @@ describe('the task event feed across two replicas on PostgreSQL', () => {
     });
   }
 
-  async function sseViewer(taskId: string): Promise<Viewer> {
+  /** An EventSource-like viewer on B; `lastEventId` resumes as a reconnecting EventSource does. */
+  async function sseViewer(taskId: string, lastEventId?: number): Promise<Viewer> {
     const ctl = new AbortController();
     const res = await fetch(`http://${bBase}/api/v1/tasks/${taskId}/events`, {
-      headers: { authorization: auth, accept: 'text/event-stream' },
+      headers: {
+        authorization: auth,
+        accept: 'text/event-stream',
+        ...(lastEventId === undefined ? {} : { 'last-event-id': String(lastEventId) }),
+      },
       signal: ctl.signal,
     });
     expect(res.status).toBe(200);
@@ -169,14 +174,19 @@ describe('the task event feed across two replicas on PostgreSQL', () => {
     const joinAt = first + 599;
     await until(() => ws.seqs.length >= 700, 'the first 700 events on B');
     const late = await wsViewer(taskId, joinAt);
+    const lateSse = await sseViewer(taskId, joinAt);
     await until(() => ws.seqs.length >= BURST && sse.seqs.length >= BURST, `${BURST} events on B`);
     const elapsed = performance.now() - t0;
-    await until(() => (late.seqs.at(-1) ?? 0) >= last, 'the late viewer to catch up');
+    await until(
+      () => (late.seqs.at(-1) ?? 0) >= last && (lateSse.seqs.at(-1) ?? 0) >= last,
+      'the late viewers to catch up',
+    );
     await new Promise((r) => setTimeout(r, 100));
     stop();
     expect(ws.seqs).toEqual(range(first, last));
     expect(sse.seqs).toEqual(range(first, last));
     expect(late.seqs).toEqual(range(joinAt + 1, last));
+    expect(lateSse.seqs).toEqual(range(joinAt + 1, last));
     // Notices are batched: at most one NOTIFY per 5 ms window, however fast the events come.
     expect(notices).toBeLessThanOrEqual(Math.ceil(elapsed / 5) + 1);
   });
