@@ -121,6 +121,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   const runtime = createWorkspaceRuntime({
     remote,
     leaders,
+    pubsub,
     config,
     store: workspaces,
     taskStore: tasks,

@@ -86,8 +86,7 @@ async function newTask(prompt = 'fix the tests', repository = REPO): Promise<Tas
 /** Stores an event and announces it to followers, as the ingest does for a line from the agent. */
 async function addEvent(taskId: string, seq: number, payload: { type: string } & Record<string, unknown>) {
   expect(await t.services.tasks.appendEvent(taskId, seq, payload.type, JSON.stringify(payload))).toBe(true);
-  const e: TaskEvent = { seq, type: payload.type, payload, createdAt: new Date().toISOString() };
-  t.services.runtime.tasks.feed.emit('event', taskId, e);
+  t.services.runtime.tasks.feed.stored(taskId, seq);
 }
 
 async function finish(taskId: string, to: TaskStatus, reason: string | null = null): Promise<void> {

@@ -1,11 +1,16 @@
-// Parsing stream-json lines into stored events, and live fan-out to viewers. A viewer that joins
-// late gets the stored history and then the live tail with no gap and no duplicate: it starts
-// listening before it reads the history, then drops live events it has already seen.
+// Parsing stream-json lines into stored events, and live fan-out to viewers on every replica. A
+// viewer that joins late gets the stored history and then the live tail with no gap and no
+// duplicate: it starts listening before it reads the history, then drops live events it has
+// already seen.
 import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
 import { type ClaudeMessage, parseClaudeLine } from '../../sdk/claudeMessages.js';
 import type { TaskEvent, TaskUsageFrame } from '../../sdk/taskWire.js';
+import type { Pubsub } from '../cluster/pubsub.js';
 import { iso } from '../store/schema.js';
 import type { TaskStore } from '../store/taskStore.js';
+import { readNotices, TASK_FEED_CHANNEL, TaskFeedPublisher } from './taskFeedNotices.js';
+import { TaskTail } from './taskTail.js';
 
 export interface ParsedLine {
   /** What the event log stores as the event's type: the message's, "raw" or "unknown". */
@@ -57,15 +62,63 @@ export function eventJson(e: TaskEvent): string {
 /** Rows read per history page while a viewer catches up. */
 const REPLAY_PAGE = 500;
 
-/** In-process fan-out of newly stored events, task changes and metered usage. */
+/**
+ * Fan-out of newly stored events, task changes and metered usage to this replica's viewers.
+ *
+ * Events and usage reach viewers one way only, on every replica alike, the one that ingested them
+ * included: ingest commits the events and publishes a notice (`stored`, taskFeedNotices.ts); each
+ * replica receives it from the pubsub (its own notices too) and, for a task it has viewers of, its
+ * TaskTail reads the rows after the last one it passed on and emits them here. So nothing is
+ * delivered twice by two paths, a replica needs no idea of who ingested what, and SQLite mode
+ * (MemoryPubsub) runs the very same code. The price on the ingesting replica is one indexed read
+ * per task per notice window, shared by all its viewers of the task.
+ */
 export class TaskFeed extends EventEmitter<{
   event: [string, TaskEvent];
   task: [string];
   usage: [string, TaskUsageFrame];
 }> {
-  constructor() {
+  private readonly tails = new Map<string, TaskTail>();
+  private readonly publisher: TaskFeedPublisher;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly o: {
+      store: TaskStore;
+      pubsub: Pubsub;
+      log: Logger;
+    },
+  ) {
     super();
     this.setMaxListeners(0);
+    this.publisher = new TaskFeedPublisher(o.pubsub, o.log);
+    this.unsubscribe = o.pubsub.subscribe(TASK_FEED_CHANNEL, (payload) => this.received(payload), {
+      onResync: () => {
+        for (const tail of this.tails.values()) tail.notice(Number.POSITIVE_INFINITY);
+      },
+    });
+  }
+
+  /** Events of `taskId` up to `seq` are committed: every replica's viewers get them. */
+  stored(taskId: string, seq: number): void {
+    this.publisher.stored(taskId, seq);
+  }
+
+  /** A usage frame for every replica's viewers of the task. */
+  metered(f: TaskUsageFrame): void {
+    this.publisher.metered(f);
+  }
+
+  /** Tasks whose new events this replica reads, because it has viewers of them. */
+  get followedTasks(): number {
+    return this.tails.size;
+  }
+
+  close(): void {
+    this.publisher.flush();
+    this.unsubscribe();
+    for (const tail of this.tails.values()) tail.end();
+    this.tails.clear();
   }
 
   /**
@@ -83,13 +136,13 @@ export class TaskFeed extends EventEmitter<{
 
   /**
    * Calls `deliver` with every event after `after`, history first, then live, in seq order and
-   * each once, until `signal` aborts. The live listener is attached before the history is read
-   * and removed the moment `signal` aborts, even in the middle of a long replay (a viewer that
-   * leaves early must not leave a listener behind); no event is delivered after that.
-   * Resolves once the history has been delivered (or the replay was abandoned).
+   * each once, until `signal` aborts. The live listener is attached, and the task's tail has read
+   * where the task stands, before the history is read: the history reaches at least as far as
+   * the tail starts. The listener goes the moment `signal` aborts, even in the middle of a long
+   * replay (a viewer that leaves early must not leave a listener behind); no event is delivered
+   * after that. Resolves once the history has been delivered (or the replay was abandoned).
    */
   async follow(
-    store: TaskStore,
     taskId: string,
     after: number,
     deliver: (e: TaskEvent) => void,
@@ -108,10 +161,16 @@ export class TaskFeed extends EventEmitter<{
       }
     };
     this.on('event', onEvent);
-    signal.addEventListener('abort', () => this.off('event', onEvent), { once: true });
+    const release = this.acquire(taskId);
+    const leave = () => {
+      this.off('event', onEvent);
+      release.done();
+    };
+    signal.addEventListener('abort', leave, { once: true });
     try {
+      await release.ready;
       while (!signal.aborted) {
-        const rows = await store.events(taskId, last, REPLAY_PAGE);
+        const rows = await this.o.store.events(taskId, last, REPLAY_PAGE);
         for (const r of rows) {
           if (signal.aborted) return;
           last = r.seq;
@@ -127,12 +186,58 @@ export class TaskFeed extends EventEmitter<{
         }
       }
     } catch (err) {
-      // A failed history read ends this viewer's feed; its route closes the stream.
-      this.off('event', onEvent);
+      // A failed read ends this viewer's feed; its route closes the stream.
+      leave();
       throw err;
     } finally {
       replaying = false;
       early.length = 0;
+    }
+  }
+
+  /** The task's tail, made on its first follower; `done` (idempotent) lets go of it. */
+  private acquire(taskId: string): { ready: Promise<void>; done(): void } {
+    let tail = this.tails.get(taskId);
+    if (!tail) {
+      const created = new TaskTail({
+        store: this.o.store,
+        taskId,
+        log: this.o.log,
+        deliver: (row) => this.emit('event', taskId, toWireEvent(row)),
+      });
+      created.ready.catch(() => {
+        if (this.tails.get(taskId) === created) this.tails.delete(taskId);
+      });
+      tail = created;
+      this.tails.set(taskId, tail);
+    }
+    const held = tail;
+    held.refs += 1;
+    let released = false;
+    return {
+      ready: held.ready,
+      done: () => {
+        if (released) return;
+        released = true;
+        held.refs -= 1;
+        if (held.refs === 0 && this.tails.get(taskId) === held) {
+          held.end();
+          this.tails.delete(taskId);
+        }
+      },
+    };
+  }
+
+  private received(payload: string): void {
+    const notices = readNotices(payload);
+    if (!notices) {
+      this.o.log.warn({ payload }, 'a task feed notice could not be read');
+      for (const tail of this.tails.values()) tail.notice(Number.POSITIVE_INFINITY);
+      return;
+    }
+    for (const n of notices) {
+      if (n.usage) this.emit('usage', n.taskId, { type: 'usage', taskId: n.taskId, ...n.usage });
+      if (n.lastSeq !== undefined) this.tails.get(n.taskId)?.notice(n.lastSeq);
     }
   }
 }

@@ -1,5 +1,6 @@
 // Turns the agent's `task.event` notifications into stored events (committed before the ack, so
-// nothing acknowledged is lost), moves task status on the events that matter, and fans them out.
+// nothing acknowledged is lost), moves task status on the events that matter, and announces them
+// to the viewers on every replica (TaskFeed).
 import type { Logger } from 'pino';
 import { taskNotifications } from '../../sdk/agentProtocol.js';
 import type { ClaudeMessage, MessageOf } from '../../sdk/claudeMessages.js';
@@ -8,7 +9,7 @@ import type { Clock } from '../clock.js';
 import { ACTIVE, type TaskStore } from '../store/taskStore.js';
 import type { UsageStore } from '../store/usageStore.js';
 import type { AgentConnection, AgentHub } from '../workspaces/agentHub.js';
-import { parseLine, toWireEvent } from './taskEvents.js';
+import { parseLine } from './taskEvents.js';
 import { EXPIRED_BECAUSE, type TaskService } from './taskService.js';
 
 export class TaskIngest {
@@ -69,11 +70,7 @@ export class TaskIngest {
     conn.peer.notify('task.ack', { taskId, seq });
     if (!inserted) return;
     if (type !== 'raw') await this.effects(task.id, task.workspace_id, seq, message);
-    tasks.feed.emit(
-      'event',
-      taskId,
-      toWireEvent({ seq, type, payload: line, created_at: this.o.clock.now() }),
-    );
+    tasks.feed.stored(taskId, seq);
   }
 
   private async effects(taskId: string, workspaceId: string, seq: number, msg: ClaudeMessage): Promise<void> {

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { RpcError } from '../../sdk/rpcPeer.js';
 import type { CreateTaskBody, TaskStatus } from '../../sdk/taskWire.js';
 import type { Clock } from '../clock.js';
+import type { Pubsub } from '../cluster/pubsub.js';
 import type { Config } from '../config/configSchema.js';
 import { ACTIVE, type TaskRow, type TaskStore } from '../store/taskStore.js';
 import type { TaskUsageTotals } from '../store/usageStore.js';
@@ -41,15 +42,18 @@ export interface TaskServiceOptions {
   workspaces: WorkspaceStore;
   workspaceService: WorkspaceService;
   hub: AgentHub;
+  /** Carries the task feed to the viewers on every replica. */
+  pubsub: Pubsub;
   clock: Clock;
   log: Logger;
 }
 
 export class TaskService {
-  readonly feed = new TaskFeed();
+  readonly feed: TaskFeed;
   private readonly pumps = new Map<string, Promise<void>>();
 
   constructor(readonly o: TaskServiceOptions) {
+    this.feed = new TaskFeed({ store: o.store, pubsub: o.pubsub, log: o.log });
     o.workspaceService.events.on('ready', (workspaceId) => this.pump(workspaceId));
     o.workspaceService.events.on('failed', (workspaceId) => void this.workspaceFailed(workspaceId));
   }
@@ -275,7 +279,7 @@ export class TaskService {
   /** The gateway metered a request of the task; `totals` are the task's totals now. */
   metered(totals: TaskUsageTotals): void {
     const { taskId, costUsd, inputTokens, outputTokens } = totals;
-    this.feed.emit('usage', taskId, { type: 'usage', taskId, costUsd, inputTokens, outputTokens });
+    this.feed.metered({ type: 'usage', taskId, costUsd, inputTokens, outputTokens });
     this.changed(taskId);
   }
 

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { LeaderLocks } from '../cluster/leaderLock.js';
+import type { Pubsub } from '../cluster/pubsub.js';
 import type { Config } from '../config/configSchema.js';
 import { dockerDriverConfig } from '../drivers/docker/dockerDriverConfig.js';
 import { createDriver } from '../drivers/driverRegistry.js';
@@ -89,6 +90,8 @@ export function createWorkspaceRuntime(opts: {
   /** The other replicas, for agents connected to them (cluster/agentRelay.ts). */
   remote?: AgentRemote;
   driver?: RuntimeDriver;
+  /** Messages between replicas: the task feed crosses them on it. */
+  pubsub: Pubsub;
   /** One reconciler at a time across replicas: passes run only while this replica leads `reconcile`. */
   leaders?: LeaderLocks;
 }): WorkspaceRuntime {
@@ -180,6 +183,7 @@ export function createWorkspaceRuntime(opts: {
     workspaces: store,
     workspaceService: service,
     hub,
+    pubsub: opts.pubsub,
     clock: opts.clock,
     log,
   });
@@ -224,6 +228,9 @@ export function createWorkspaceRuntime(opts: {
       await ingest.drained();
       terminals.stop();
       await hub.close();
+      // No event arrives now: the last ones' notices go out before the app closes the pubsub.
+      await ingest.drained();
+      tasks.feed.close();
       await egress.close();
       await gateway.close();
       await driver.close?.();

@@ -1,5 +1,5 @@
 // A viewer that leaves a task's event stream in the middle of replaying a long history leaves
-// nothing behind: no feed listener (events or usage), no keep-alive timer (SSE and WebSocket, real HTTP on loopback).
+// nothing behind: no feed listener (events or usage) or task tail, no keep-alive timer (SSE and WebSocket, real HTTP on loopback).
 import { once } from 'node:events';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -72,12 +72,14 @@ describe('task event streams after a viewer leaves mid-replay', () => {
     }
     expect(feed().listenerCount('event')).toBe(listeners + 1);
     expect(feed().listenerCount('usage')).toBe(usageListeners + 1);
+    expect(feed().followedTasks).toBe(1);
     expect(t.clock.pendingTimers).toBe(timers + 1);
     const removed = once(feed(), 'removeListener');
     req.destroy();
     await removed;
     expect(feed().listenerCount('event')).toBe(listeners);
     expect(feed().listenerCount('usage')).toBe(usageListeners);
+    expect(feed().followedTasks).toBe(0);
     expect(t.clock.pendingTimers).toBe(timers);
     g.open();
   });
@@ -99,11 +101,13 @@ describe('task event streams after a viewer leaves mid-replay', () => {
     });
     expect(feed().listenerCount('event')).toBe(listeners + 1);
     expect(feed().listenerCount('usage')).toBe(usageListeners + 1);
+    expect(feed().followedTasks).toBe(1);
     const removed = once(feed(), 'removeListener');
     ws.terminate();
     await removed;
     expect(feed().listenerCount('event')).toBe(listeners);
     expect(feed().listenerCount('usage')).toBe(usageListeners);
+    expect(feed().followedTasks).toBe(0);
     g.open();
   });
 

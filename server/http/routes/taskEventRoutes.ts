@@ -4,7 +4,8 @@
 //   each as `id: <seq>\nevent: task_event\ndata: <json>`; a reconnecting EventSource resumes
 //   from Last-Event-ID;
 // - a WebSocket: the same events as JSON text frames.
-// Both streams deliver every seq once, in order, with no gap between history and live. Between
+// Both streams deliver every seq once, in order, with no gap between history and live, whichever
+// replica holds the task's agent (TaskFeed: notices on the pubsub, rows from the store). Between
 // the events they carry live usage frames (TaskUsageFrame: `event: task_usage` without an id, or
 // a text frame without a seq) whenever the gateway meters one of the task's model requests.
 import type { FastifyRequest } from 'fastify';
@@ -104,7 +105,7 @@ export function taskEventRoutes(app: App, s: Services): void {
         left.signal,
       );
       try {
-        await s.runtime.tasks.feed.follow(s.tasks, taskId, after, deliver, left.signal);
+        await s.runtime.tasks.feed.follow(taskId, after, deliver, left.signal);
       } catch (err) {
         // The status line is gone already; the stream ends and the EventSource reconnects.
         req.log.error({ err, taskId }, 'could not replay task events');
@@ -136,7 +137,7 @@ export function taskEventRoutes(app: App, s: Services): void {
       const deliver = (e: TaskEvent) => send(eventJson(e));
       s.runtime.tasks.feed.watchUsage(taskId, (f) => send(JSON.stringify(f)), left.signal);
       try {
-        await s.runtime.tasks.feed.follow(s.tasks, taskId, after, deliver, left.signal);
+        await s.runtime.tasks.feed.follow(taskId, after, deliver, left.signal);
       } catch (err) {
         sendWsError(socket, err, {
           log: req.log,
