@@ -34,3 +34,14 @@ export function taskApi(t: TestApp, defaultAuth: string) {
   };
   return { api, until };
 }
+
+/**
+ * `taskApi` for a kit that exists only once `beforeAll` has run: each call reads the kit then, so
+ * the suite can declare `api` and `until` at the top of its `describe`.
+ */
+export function kitTaskApi(kit: () => { t: TestApp; auth: string }) {
+  type Api = ReturnType<typeof taskApi>;
+  const api: Api['api'] = (...a) => taskApi(kit().t, kit().auth).api(...a);
+  const until: Api['until'] = (...a) => taskApi(kit().t, kit().auth).until(...a);
+  return { api, until };
+}

@@ -9,7 +9,7 @@ import { NodeApiClient } from '../../sdk/client/nodeApiClient.js';
 import type { Approval, Task, TaskUsageFrame } from '../../sdk/taskWire.js';
 import type { UsageItem } from '../../sdk/usageWire.js';
 import { type ModelStub, startModelStub } from '../support/modelStub.js';
-import { finished, taskApi } from '../support/taskApi.js';
+import { finished, kitTaskApi } from '../support/taskApi.js';
 import { engines } from '../support/testDb.js';
 import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
 
@@ -68,8 +68,7 @@ describe.each(engines)('task cost on %s', (engine) => {
     await stub?.close();
   });
 
-  const api: ReturnType<typeof taskApi>['api'] = (...a) => taskApi(k.t, k.auth).api(...a);
-  const until: ReturnType<typeof taskApi>['until'] = (...a) => taskApi(k.t, k.auth).until(...a);
+  const { api, until } = kitTaskApi(() => k);
   const usageRows = async (taskId: string) =>
     (await api<{ items: UsageItem[] }>('GET', '/api/v1/usage?groupBy=task')).items.find(
       (i) => i.key === taskId,

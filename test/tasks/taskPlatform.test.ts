@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { WORKSPACE_API_KEY_PLACEHOLDER } from '../../sdk/agentProtocol.js';
 import type { Task, TaskEvent, TaskUsageFrame } from '../../sdk/taskWire.js';
 import { type ModelStub, startModelStub } from '../support/modelStub.js';
-import { finished, taskApi } from '../support/taskApi.js';
+import { finished, kitTaskApi } from '../support/taskApi.js';
 import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
 
 const ORG_KEY = 'sk-ant-org-platform-key-0123456789';
@@ -50,9 +50,7 @@ describe('tasks and the platform', () => {
     await stub?.close();
   });
 
-  // The kit exists only once beforeAll ran, hence the indirection.
-  const api: ReturnType<typeof taskApi>['api'] = (...a) => taskApi(k.t, k.auth).api(...a);
-  const until: ReturnType<typeof taskApi>['until'] = (...a) => taskApi(k.t, k.auth).until(...a);
+  const { api, until } = kitTaskApi(() => k);
 
   it('uses the organisation key, never lets it into the workspace, and prefers the user’s own key', async () => {
     const first = await api<Task>('POST', '/api/v1/tasks', {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task, TaskEvent } from '../../sdk/taskWire.js';
 import { type ModelStub, startModelStub } from '../support/modelStub.js';
-import { finished, taskApi } from '../support/taskApi.js';
+import { finished, kitTaskApi } from '../support/taskApi.js';
 import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
 
 const ORG_KEY = 'sk-ant-org-test-key-0123456789';
@@ -86,9 +86,7 @@ describe('tasks on the local driver with the real claude CLI', () => {
     await stub?.close();
   });
 
-  // The kit exists only once beforeAll ran, hence the indirection.
-  const api: ReturnType<typeof taskApi>['api'] = (...a) => taskApi(k.t, k.auth).api(...a);
-  const until: ReturnType<typeof taskApi>['until'] = (...a) => taskApi(k.t, k.auth).until(...a);
+  const { api, until } = kitTaskApi(() => k);
   const events = async (id: string) =>
     (await api<{ items: TaskEvent[] }>('GET', `/api/v1/tasks/${id}/events?limit=1000`)).items;
 
