@@ -53,7 +53,8 @@ function ReplicaRow({ replica: r }: { replica: ReplicaItem }) {
           </Text>
         )}
       </Table.Td>
-      <Table.Td>
+      {/* Wide enough for the badge: the table otherwise gives its room to the version. */}
+      <Table.Td miw={90} style={{ whiteSpace: 'nowrap' }}>
         <Badge color={r.alive ? 'green' : 'red'} variant="light">
           {r.alive ? 'Alive' : 'Dead'}
         </Badge>
