@@ -77,6 +77,17 @@ const NodeConfig = z.strictObject({
     .prefault({}),
 });
 
+/** A cgroup below the root, shared by every workspace on a host (both drivers default to one). */
+const CgroupPath = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, {
+    error: 'must be a relative cgroup path like "remote-claude"',
+  })
+  .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), {
+    error: 'must not contain "." or ".." segments',
+  })
+  .default('remote-claude');
+
 const Oidc = z.strictObject({
   issuer: z.url().describe('OIDC issuer URL; its /.well-known/openid-configuration is fetched at startup.'),
   clientId: z.string().min(1).describe('OAuth client id registered with the provider.'),
@@ -395,13 +406,9 @@ export const ConfigSchema = z.strictObject({
             .min(1)
             .default('/sys/fs/cgroup')
             .describe('Where the cgroup file system is mounted.'),
-          cgroupParent: z
-            .string()
-            .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, {
-              error: 'must be a relative cgroup path like "remote-claude"',
-            })
-            .default('remote-claude')
-            .describe('Cgroup (under every controller) that holds one child per workspace.'),
+          cgroupParent: CgroupPath.describe(
+            'Cgroup (under every controller) that holds one child per workspace.',
+          ),
           reservedCpu: z
             .number()
             .min(0)
@@ -458,18 +465,9 @@ export const ConfigSchema = z.strictObject({
             .describe(
               'Deadline of one Docker API call (a stop adds its grace); a daemon that does not answer by then is reported down.',
             ),
-          cgroupParent: z
-            .string()
-            .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, {
-              error: 'must be a relative cgroup path like "remote-claude"',
-            })
-            .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), {
-              error: 'must not contain "." or ".." segments',
-            })
-            .default('remote-claude')
-            .describe(
-              "Cgroup that holds every workspace container on a node of this machine (Docker's CgroupParent), with a quarter of one process's CPU weight. Used on daemons reached by socketPath that run on this machine with the cgroupfs driver.",
-            ),
+          cgroupParent: CgroupPath.describe(
+            "Cgroup that holds every workspace container on a node of this machine (Docker's CgroupParent), with a quarter of one process's CPU weight. Used on daemons reached by socketPath that run on this machine with the cgroupfs driver.",
+          ),
           reservedCpu: z
             .number()
             .min(0)

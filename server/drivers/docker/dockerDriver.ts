@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import type { NodeItem } from '../../../sdk/nodeWire.js';
 import { ensureValidSpec, WORKSPACE_ID_PATTERN } from '../ensureValidSpec.js';
-import { prepareWorkspacesParent } from '../local/cgroups.js';
+import { isRelativeCgroupPath, prepareWorkspacesParent } from '../local/cgroups.js';
 import { KeyedLock } from '../local/keyedLock.js';
 import type { NodeReporter } from '../nodeReporter.js';
 import {
@@ -69,7 +69,6 @@ const DEFAULT_START_WATCH_MS = 300;
 /** dockerode passes abortSignal on stats too; its type definitions do not say so. */
 type StatsOptions = { stream?: false; 'one-shot'?: boolean };
 const INSTALLATION_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,39}$/;
-const CGROUP_PARENT_PATTERN = /^(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 /** Serialises placement: a node's load is read and a container made there before the next look. */
 const PLACEMENT_LOCK = '#placement';
 
@@ -113,7 +112,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
     this.callTimeoutMs = config.callTimeoutMs ?? 30_000;
     this.startWatchMs = config.startWatchMs ?? DEFAULT_START_WATCH_MS;
     const parent = config.cgroupParent ?? 'remote-claude';
-    if (!CGROUP_PARENT_PATTERN.test(parent))
+    if (!isRelativeCgroupPath(parent))
       throw new Error('DockerDriverConfig.cgroupParent must be a relative cgroup path without "..".');
     this.cgroup = {
       parent,

@@ -1,5 +1,5 @@
 import { access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { DriverError } from '../runtimeDriver.js';
 import type { BoxCgroup } from './cgroupFiles.js';
 import { CgroupV1 } from './cgroupV1.js';
@@ -36,6 +36,11 @@ export async function openBoxCgroup(
     }
   }
   return new CgroupV1(root, parent, workspaceId, await exists(join(root, 'cpuacct')), parentCpu);
+}
+
+/** Whether `path` names a cgroup below the root: relative, and never stepping out with "..". */
+export function isRelativeCgroupPath(path: string): boolean {
+  return path !== '' && !isAbsolute(path) && !path.split('/').includes('..');
 }
 
 /**

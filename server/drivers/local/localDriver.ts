@@ -23,7 +23,7 @@ import { ensureBoxAssets, ensureHostTools } from './boxPreflight.js';
 import { type StageEntry, stageArgv } from './boxStage.js';
 import { AGENT_COMMAND, BOX_FDS, bwrapArgs } from './bwrapArgs.js';
 import type { BoxCgroup } from './cgroupFiles.js';
-import { openBoxCgroup } from './cgroups.js';
+import { isRelativeCgroupPath, openBoxCgroup } from './cgroups.js';
 import { ensureDataDir, ensureOwnedDir, ensureRootDir } from './hostDirs.js';
 import { KeyedLock } from './keyedLock.js';
 import { launchBox } from './launchBox.js';
@@ -91,7 +91,7 @@ export class LocalDriver implements RuntimeDriver {
       throw new Error('LocalDriverConfig.uidBase must be a whole number of at least 1000.');
     }
     const cgroupParent = config.cgroupParent ?? 'remote-claude';
-    if (isAbsolute(cgroupParent) || cgroupParent.split('/').includes('..')) {
+    if (!isRelativeCgroupPath(cgroupParent)) {
       throw new Error('LocalDriverConfig.cgroupParent must be a relative cgroup path without "..".');
     }
     this.config = {
