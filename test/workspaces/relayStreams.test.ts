@@ -139,10 +139,9 @@ describe('terminals, files and watches relayed to the replica holding the agent'
     form.append('file', new Blob(['second file\n']), 'two.txt');
     const up = await files(baseB, 'b', 'up', { method: 'POST', body: form });
     expect(up.status).toBe(200);
-    expect(((await up.json()) as { items: { path: string }[] }).items.map((i: { path: string }) => i.path)).toEqual([
-      'up/one.txt',
-      'up/two.txt',
-    ]);
+    expect(
+      ((await up.json()) as { items: { path: string }[] }).items.map((i: { path: string }) => i.path),
+    ).toEqual(['up/one.txt', 'up/two.txt']);
     const read = await files(baseA, 'a', 'up/two.txt');
     expect(await read.text()).toBe('second file\n');
     const archive = await files(baseB, 'b', 'up?download=true');
@@ -193,7 +192,8 @@ describe('terminals, files and watches relayed to the replica holding the agent'
       bearer,
     );
     const revokedClose = new Promise<number>((resolve) => revoked.ws.once('close', resolve));
-    const tokenId = (await b.services.tokens.listForUser(owner.id)).find((r) => !known.has(r.id))?.id as string;
+    const tokenId = (await b.services.tokens.listForUser(owner.id)).find((r) => !known.has(r.id))
+      ?.id as string;
     await b.services.tokens.revoke(tokenId);
     expect(await revokedClose).toBe(4401);
 
