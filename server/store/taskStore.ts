@@ -157,6 +157,38 @@ export class TaskStore {
     return Number(res.numUpdatedRows) > 0;
   }
 
+  /**
+   * Moves `id` from queued to starting only while no other task of the workspace is active: the
+   * per-workspace queue's one-turn-at-a-time rule, kept across replicas. On PostgreSQL the
+   * workspace's row is locked (FOR UPDATE) for the check and the move, so two replicas pumping
+   * the same queue at once start one task, not two; SQLite has one writer at a time anyway.
+   */
+  async startTurn(
+    id: string,
+    workspaceId: string,
+    set: Partial<Omit<TaskRow, 'id' | 'status'>> = {},
+  ): Promise<boolean> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      if (this.db.dialect === 'postgres')
+        await trx.selectFrom('workspaces').select('id').where('id', '=', workspaceId).forUpdate().execute();
+      const active = await trx
+        .selectFrom('tasks')
+        .select('id')
+        .where('workspace_id', '=', workspaceId)
+        .where('status', 'in', [...ACTIVE])
+        .where('id', '!=', id)
+        .executeTakeFirst();
+      if (active) return false;
+      const res = await trx
+        .updateTable('tasks')
+        .set({ ...set, status: 'starting', updated_at: this.now() })
+        .where('id', '=', id)
+        .where('status', '=', 'queued')
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
+    });
+  }
+
   async update(id: string, set: Partial<Omit<TaskRow, 'id'>>): Promise<void> {
     await this.db.kysely
       .updateTable('tasks')
