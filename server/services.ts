@@ -2,6 +2,7 @@
 
 import pino, { type Logger } from 'pino';
 import { AuditRecorder } from './audit/auditRecorder.js';
+import { RefusalLimiter } from './audit/refusalLimiter.js';
 import { AccessChanges } from './auth/accessChanges.js';
 import { Authenticator } from './auth/authenticator.js';
 import { LoginThrottle } from './auth/loginThrottle.js';
@@ -61,6 +62,8 @@ export interface Services {
   clusterAuth: ClusterAuth;
   /** Relay, pubsub-lag and agent-connection metrics; the app registers them, serve.ts starts the probe. */
   clusterMetrics: ClusterMetrics;
+  /** Bounds the audit rows of refused unauthenticated callers (refusalLimiter.ts). */
+  refusals: RefusalLimiter;
   /** Reaches agents connected to other replicas: calls, byte channels, terminal and watch sockets. */
   relay: AgentRelay;
   /** Work that runs on one replica at a time (advisory locks on PostgreSQL; always this one on SQLite). */
@@ -177,6 +180,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     replicas,
     clusterAuth,
     relay: remote,
+    refusals: new RefusalLimiter(clock),
     audit: new AuditRecorder(auditStore),
     hasher: new PasswordHasher(config.auth.argon2),
     throttle: new LoginThrottle(config.auth.throttle, new LoginFailureStore(db), clock),
