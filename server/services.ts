@@ -12,6 +12,7 @@ import type { Clock } from './clock.js';
 import { AgentRelay } from './cluster/agentRelay.js';
 import { ClusterAuth } from './cluster/clusterAuth.js';
 import { ClusterMetrics, RelayMetrics } from './cluster/clusterMetrics.js';
+import { ClusterMutex } from './cluster/clusterMutex.js';
 import { LeaderLocks } from './cluster/leaderLock.js';
 import { MemoryPubsub } from './cluster/memoryPubsub.js';
 import { PgPubsub } from './cluster/pgPubsub.js';
@@ -134,6 +135,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   });
   const runtime = createWorkspaceRuntime({
     remote,
+    mutex: new ClusterMutex(db),
     leaders,
     pubsub,
     config,
