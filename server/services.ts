@@ -1,5 +1,6 @@
 // Everything a route handler needs, built once per server from the config and the store.
 
+import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AuditRecorder } from './audit/auditRecorder.js';
 import { AccessChanges } from './auth/accessChanges.js';
@@ -16,14 +17,18 @@ import { PgPubsub } from './cluster/pgPubsub.js';
 import type { Pubsub } from './cluster/pubsub.js';
 import { ReplicaRegistry } from './cluster/replicaRegistry.js';
 import type { Config } from './config/configSchema.js';
+import { remoteNodeNames } from './drivers/docker/dockerDriverConfig.js';
 import type { RuntimeDriver } from './drivers/runtimeDriver.js';
 import { LiveConnections } from './http/liveConnections.js';
+import { NodeHub } from './nodes/nodeHub.js';
 import { packageVersion } from './packageVersion.js';
 import { Readiness } from './readiness.js';
 import { AgentConnectionStore } from './store/agentConnectionStore.js';
 import { AuditStore } from './store/auditStore.js';
 import type { Db } from './store/db.js';
 import { LoginFailureStore } from './store/loginFailureStore.js';
+import { NodeConnectionStore } from './store/nodeConnectionStore.js';
+import { NodeJoinTokenStore } from './store/nodeJoinTokenStore.js';
 import { SecretStore } from './store/secretStore.js';
 import { SessionStore } from './store/sessionStore.js';
 import { SettingStore } from './store/settingStore.js';
@@ -54,6 +59,8 @@ export interface Services {
   /** Users' own Anthropic keys, encrypted. */
   secrets: SecretStore;
   usage: UsageStore;
+  /** Join tokens of `rclaude node` daemons. */
+  nodeJoinTokens: NodeJoinTokenStore;
   /** The control-plane replicas sharing the database; serve.ts starts this one's registration. */
   replicas: ReplicaRegistry;
   /** Signs and checks the requests replicas send each other (internal routes). */
@@ -101,6 +108,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   const tokens = new TokenStore(db, clock, accessChanges.announce);
   const sessions = new SessionStore(db, clock, accessChanges.announce);
   const auditStore = new AuditStore(db, clock);
+  const nodeJoinTokens = new NodeJoinTokenStore(db, clock);
   const leaders = new LeaderLocks(db, log);
   const clusterAuth = new ClusterAuth({ configured: config.server.clusterSecret, settings, clock });
   const replicas = new ReplicaRegistry({
@@ -118,7 +126,17 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     auth: clusterAuth,
     log,
   });
+  const nodes = new NodeHub({
+    runDir: join(resolve(config.dataDir), 'run', 'nodes'),
+    configured: remoteNodeNames(config),
+    tokens: nodeJoinTokens,
+    connections: new NodeConnectionStore(db, clock),
+    audit: auditStore,
+    log,
+    replicaId: () => replicas.id,
+  });
   const runtime = createWorkspaceRuntime({
+    nodes,
     remote,
     leaders,
     pubsub,
@@ -149,6 +167,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     tasks,
     secrets,
     usage,
+    nodeJoinTokens,
     log,
     pubsub,
     liveConnections: new LiveConnections({ users, tokens, sessions, clock, accessChanges, log }),

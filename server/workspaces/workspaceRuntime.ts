@@ -15,6 +15,7 @@ import { EgressProxy } from '../egress/egressProxy.js';
 import { BudgetGuard } from '../gateway/budgetGuard.js';
 import { createCredentialResolver } from '../gateway/credentialResolver.js';
 import { type GatewayAttribution, ModelGateway } from '../gateway/modelGateway.js';
+import type { NodeHub } from '../nodes/nodeHub.js';
 import type { AuditStore } from '../store/auditStore.js';
 import type { SecretStore } from '../store/secretStore.js';
 import type { TaskStore } from '../store/taskStore.js';
@@ -31,6 +32,8 @@ import { WorkspaceService, workspaceIdFor } from './workspaceService.js';
 
 export interface WorkspaceRuntime {
   driver: RuntimeDriver;
+  /** The node daemons connected to this replica (sdk/nodeProtocol.ts); undefined in tests that inject a driver without one. */
+  nodes: NodeHub | undefined;
   hub: AgentHub;
   egress: EgressProxy;
   service: WorkspaceService;
@@ -94,6 +97,8 @@ export function createWorkspaceRuntime(opts: {
   pubsub: Pubsub;
   /** One reconciler at a time across replicas: passes run only while this replica leads `reconcile`. */
   leaders?: LeaderLocks;
+  /** The `rclaude node` daemons connected here (Docker hosts on other machines). */
+  nodes?: NodeHub;
 }): WorkspaceRuntime {
   const { config, store, log } = opts;
   const dataDir = resolve(config.dataDir);
@@ -111,7 +116,7 @@ export function createWorkspaceRuntime(opts: {
         cgroupParent: config.runtime.local.cgroupParent,
         workspacesCpu: workspacesCpu(config.runtime.local.reservedCpu),
       },
-      docker: dockerDriverConfig(config),
+      docker: dockerDriverConfig(config, opts.nodes),
     });
   const egress = new EgressProxy({
     allow: config.egress.allow,
@@ -199,6 +204,7 @@ export function createWorkspaceRuntime(opts: {
   attribute = (workspaceId) => tasks.attribute(workspaceId);
   return {
     driver,
+    nodes: opts.nodes,
     hub,
     egress,
     service,
@@ -234,6 +240,7 @@ export function createWorkspaceRuntime(opts: {
       await egress.close();
       await gateway.close();
       await driver.close?.();
+      await opts.nodes?.close();
     },
   };
 }
