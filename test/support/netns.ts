@@ -63,12 +63,12 @@ export async function createNetns(name: string, hostAddress: string, nsAddress: 
         if (!/^\/[\w./-]+$/.test(dir)) throw new Error(`Cannot hide ${JSON.stringify(dir)}.`);
       }
       const mounts = hidden.map((d) => `mount -t tmpfs -o size=1m,mode=700 rc-hidden ${d} && `).join('');
-      // unshare without --fork and sh's exec keep one process: the caller's child is the command.
+      // nsenter, not `ip netns exec`: that one mounts a fresh /sys, which hides the cgroup mounts
+      // dockerd needs. nsenter and unshare without --fork and sh's exec keep one process: the
+      // caller's child is the command.
       return [
-        'ip',
-        'netns',
-        'exec',
-        name,
+        'nsenter',
+        `--net=/run/netns/${name}`,
         'unshare',
         '--mount',
         '--propagation',
