@@ -6,6 +6,7 @@ import { CliError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
 import { flagError } from '../flagError.js';
 import { NodeDaemon, NodeRefusedError } from '../node/nodeDaemon.js';
+import { RunDirLockedError } from '../node/runDirLock.js';
 import { json, shortTime, table } from '../output.js';
 
 interface DaemonFlags {
@@ -51,7 +52,8 @@ export function registerNode(program: Command, ctx: CliContext): void {
       try {
         await daemon.run();
       } catch (err) {
-        if (err instanceof NodeRefusedError) throw new CliError(err.message);
+        if (err instanceof NodeRefusedError || err instanceof RunDirLockedError)
+          throw new CliError(err.message);
         throw err;
       } finally {
         process.off('SIGTERM', stop);

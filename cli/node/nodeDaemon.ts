@@ -17,6 +17,7 @@ import {
 import { opError, type RpcHandler, RpcPeer } from '../../sdk/rpcPeer.js';
 import { AgentSocketRelay, type RelayLog } from './agentSocketRelay.js';
 import { dockerClient, sampleNodeReport } from './nodeReporter.js';
+import { lockRunDir } from './runDirLock.js';
 
 export interface NodeDaemonOptions {
   /** The control plane's URL (http or https), as users reach it. */
@@ -42,6 +43,7 @@ export class NodeDaemon {
   private attempt = 0;
   private retry: NodeJS.Timeout | undefined;
   private finished: { resolve(): void; reject(e: Error): void } | undefined;
+  private unlock: (() => Promise<void>) | undefined;
 
   constructor(private readonly o: NodeDaemonOptions) {
     this.relay = new AgentSocketRelay(o.runDir, endpoint(o.url, '/api/v1/agent'), o.log);
@@ -50,6 +52,7 @@ export class NodeDaemon {
 
   /** Runs until `stop()` (resolves) or a refusal of the join token (rejects with NodeRefusedError). */
   async run(): Promise<void> {
+    this.unlock = await lockRunDir(this.o.runDir);
     const restored = await this.relay.restore();
     this.o.log('node.starting', { name: this.o.name, restoredWorkspaces: restored.length });
     const done = new Promise<void>((resolve, reject) => {
@@ -59,12 +62,16 @@ export class NodeDaemon {
     return done;
   }
 
-  async stop(): Promise<void> {
+  /** Stops dialling, closes the sockets (their directories stay for the next run) and resolves `run`. */
+  async stop(error?: Error): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.retry);
     this.ws?.close(1001, 'node stopping');
     await this.relay.close();
-    this.finished?.resolve();
+    await this.unlock?.();
+    if (error) this.finished?.reject(error);
+    else this.finished?.resolve();
   }
 
   private dial(): void {
@@ -106,7 +113,7 @@ export class NodeDaemon {
       if (refused && [401, 403, 426].includes(refused.status)) {
         const message = messageOf(refused.body) ?? `HTTP ${refused.status}`;
         this.o.log('node.refused', { status: refused.status, message });
-        this.finished?.reject(new NodeRefusedError(`The control plane refused this node: ${message}`));
+        void this.stop(new NodeRefusedError(`The control plane refused this node: ${message}`));
         return;
       }
       const ceiling = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** this.attempt);

@@ -81,7 +81,7 @@ describe('a remote Docker host through rclaude node', () => {
     });
     await serve.until(/listening on (http:\/\/\S+)/);
   };
-  const startNode = (args: { token?: string; name?: string } = {}) => {
+  const startNode = (args: { token?: string; name?: string; runDir?: string } = {}) => {
     const argv = [
       ...netns.exec([home]),
       process.execPath,
@@ -96,7 +96,7 @@ describe('a remote Docker host through rclaude node', () => {
       '--docker',
       dockerd.socketPath,
       '--run-dir',
-      nodeRunDir,
+      args.runDir ?? nodeRunDir,
     ];
     const child = spawn(argv[0] as string, argv.slice(1), {
       env: childEnv(home),
@@ -221,7 +221,11 @@ describe('a remote Docker host through rclaude node', () => {
     await term.waitFor(/through the node[\s\S]*sum-42/);
     term.ws.close();
 
-    const task = await api<Task>('POST', '/api/v1/tasks', { workspaceId: a, prompt: '[scenario:write] go' });
+    const task = await api<Task>('POST', '/api/v1/tasks', {
+      workspaceId: a,
+      prompt: '[scenario:write] go',
+      permissionMode: 'acceptEdits',
+    });
     const done = await until(
       `task ${task.id} to finish`,
       async () => {
@@ -267,10 +271,16 @@ describe('a remote Docker host through rclaude node', () => {
     });
     expect(bad.stderr).toMatch(/^rclaude: --node must be 1 to 63 letters/);
     // The daemon itself gives up with the control plane's sentence on a refused token.
-    const refusedDaemon = startNode({ token: revoked.token });
+    const refusedDaemon = startNode({ token: revoked.token, runDir: `${nodeRunDir}-refused` });
     const code = await new Promise<number | null>((res) => refusedDaemon.once('exit', res));
     expect(code).not.toBe(0);
     expect(nodeLog).toMatch(/The join token is not valid/);
+
+    // A second daemon on the same run dir would take the agent sockets over: it is refused.
+    const second = startNode();
+    expect(await new Promise<number | null>((res) => second.once('exit', res))).not.toBe(0);
+    expect(nodeLog).toMatch(/already uses --run-dir/);
+    expect((await workspace(ids[0] as string)).agentConnected).toBe(true);
 
     const denied = (await audit('node.connect')).filter((e) => e.result === 'denied');
     expect(denied.map((e) => [e.statusCode, e.detail?.reason])).toEqual(
