@@ -31,6 +31,8 @@ export function registerNode(program: Command, ctx: CliContext): void {
     .option('--run-dir <dir>', 'where the agent sockets of workspaces live', '/var/lib/rclaude-node')
     .action(async (o: DaemonFlags) => {
       const joinToken = o.joinToken ?? ctx.env.RC_NODE_JOIN_TOKEN;
+      // Typed alone, like every other group, it shows its help (the daemon needs a name anyway).
+      if (!joinToken && !o.name && !o.url) return ctx.out(node.helpInformation().trimEnd());
       if (!joinToken) throw new CliError('--join-token (or RC_NODE_JOIN_TOKEN) is required');
       if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(o.name))
         throw new CliError(`--name must be 1 to 63 letters, digits, "_", "." or "-", got "${o.name}"`);
