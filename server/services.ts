@@ -21,6 +21,7 @@ import { remoteNodeNames } from './drivers/docker/dockerDriverConfig.js';
 import type { RuntimeDriver } from './drivers/runtimeDriver.js';
 import { LiveConnections } from './http/liveConnections.js';
 import { NodeHub } from './nodes/nodeHub.js';
+import { NodeRelay } from './nodes/nodeRelay.js';
 import { packageVersion } from './packageVersion.js';
 import { Readiness } from './readiness.js';
 import { AgentConnectionStore } from './store/agentConnectionStore.js';
@@ -126,14 +127,21 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     auth: clusterAuth,
     log,
   });
+  const nodeConnections = new NodeConnectionStore(db, clock);
   const nodes = new NodeHub({
     runDir: join(resolve(config.dataDir), 'run', 'nodes'),
     configured: remoteNodeNames(config),
     tokens: nodeJoinTokens,
-    connections: new NodeConnectionStore(db, clock),
+    connections: nodeConnections,
     audit: auditStore,
     log,
     replicaId: () => replicas.id,
+    relay: new NodeRelay({
+      connections: nodeConnections,
+      auth: clusterAuth,
+      replicaId: () => replicas.id,
+      liveSince: () => replicas.liveSince(),
+    }),
   });
   const runtime = createWorkspaceRuntime({
     nodes,

@@ -33,6 +33,7 @@ import { auditRoutes } from './routes/auditRoutes.js';
 import { authRoutes } from './routes/authRoutes.js';
 import { fileRoutes } from './routes/fileRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
+import { internalNodeRoutes } from './routes/internalNodeRoutes.js';
 import { internalRoutes } from './routes/internalRoutes.js';
 import { nodeConnectRoutes } from './routes/nodeConnectRoutes.js';
 import { nodeJoinTokenRoutes } from './routes/nodeJoinTokenRoutes.js';
@@ -199,6 +200,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   terminalRoutes(app, services);
   agentRoutes(app, services);
   internalRoutes(app, services);
+  internalNodeRoutes(app, services);
   taskRoutes(app, services);
   taskEventRoutes(app, services);
   await webRoutes(app, services);

@@ -17,6 +17,7 @@ import type { NodeConnectionStore } from '../store/nodeConnectionStore.js';
 import type { NodeJoinTokenStore } from '../store/nodeJoinTokenStore.js';
 import { DockerTunnel } from './dockerTunnel.js';
 import { admitNode, type NodeAdmitted, type NodeHandshake, type NodeRefusal } from './nodeAdmission.js';
+import type { NodeRelay } from './nodeRelay.js';
 
 export interface NodeHubOptions {
   /** `<dataDir>/run/nodes`: where the Docker tunnel sockets live. */
@@ -28,6 +29,8 @@ export interface NodeHubOptions {
   audit: AuditStore;
   log: Logger;
   replicaId: () => string;
+  /** Reaches nodes held by other replicas; without it only nodes connected here are reachable. */
+  relay?: NodeRelay;
   requestTimeoutMs?: number;
 }
 
@@ -133,9 +136,13 @@ export class NodeHub implements RemoteNodes {
     return t;
   }
 
-  private async openDocker(node: string): Promise<Duplex> {
+  /**
+   * A fresh stream to the node's Docker socket over this replica's own connection (internal
+   * routes serve other replicas with it). @throws Error when the node is not connected here.
+   */
+  async openLocalDocker(node: string): Promise<Duplex> {
     const c = this.connected.get(node);
-    if (!c) throw new Error(`node ${node} is not connected`);
+    if (!c) throw new Error(`node ${node} is not connected to this replica`);
     const channel = c.peer.openChannel();
     try {
       await c.peer.request('docker.open', { channel: channel.id });
@@ -146,13 +153,32 @@ export class NodeHub implements RemoteNodes {
     return channel;
   }
 
+  /**
+   * A node request on this replica's own connection. @throws Error when the node is not
+   * connected here; RpcError as the node answered.
+   */
+  async requestLocal(node: string, method: keyof typeof serverToNode, params: unknown): Promise<unknown> {
+    const c = this.connected.get(node);
+    if (!c) throw new Error(`node ${node} is not connected to this replica`);
+    return c.peer.request(method, params);
+  }
+
+  private async openDocker(node: string): Promise<Duplex> {
+    if (this.connected.has(node)) return this.openLocalDocker(node);
+    const holder = await this.o.relay?.holder(node);
+    if (!holder) throw new Error(`node ${node} is not connected`);
+    return (this.o.relay as NodeRelay).openDocker(holder, node);
+  }
+
   private async call(node: string, method: keyof typeof serverToNode, params: unknown): Promise<unknown> {
     await this.ensureConnected(node);
-    const c = this.connected.get(node) as Connected;
     try {
-      return await c.peer.request(method, params);
+      if (this.connected.has(node)) return await this.requestLocal(node, method, params);
+      const holder = await this.o.relay?.holder(node);
+      if (!holder) throw new Error('its daemon disconnected meanwhile');
+      return await (this.o.relay as NodeRelay).request(holder, node, method, params);
     } catch (err) {
-      const why = err instanceof RpcError ? err.message : String(err);
+      const why = err instanceof RpcError ? err.message : (err as Error).message;
       throw new DriverError({
         reason: 'unavailable',
         userMessage: `Docker node ${node}'s rclaude node daemon could not do ${method}: ${why}`,
@@ -164,13 +190,8 @@ export class NodeHub implements RemoteNodes {
   /** @throws DriverError `unavailable` naming where the node is connected, or what to do. */
   private async ensureConnected(node: string): Promise<void> {
     if (this.connected.has(node)) return;
-    const row = await this.o.connections.get(node).catch(() => undefined);
-    if (row && row.replicaId !== this.o.replicaId() && this.isFresh(row.reportedAt ?? row.connectedAt)) {
-      throw new DriverError({
-        reason: 'unavailable',
-        userMessage: `Docker node ${node}'s rclaude node daemon is connected to control-plane replica ${row.replicaId}, not to this one; calls are not relayed between replicas for nodes yet.`,
-      });
-    }
+    // Held by another live replica: calls go there (nodeRelay.ts).
+    if (this.o.relay && (await this.o.relay.holder(node).catch(() => undefined))) return;
     throw new DriverError({
       reason: 'unavailable',
       userMessage: `Docker node ${node} is reached through its rclaude node daemon, which is not connected: run \`rclaude node --name ${node} --url <this control plane> --join-token <token>\` on that host.`,

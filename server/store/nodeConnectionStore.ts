@@ -52,6 +52,17 @@ export class NodeConnectionStore {
       .execute();
   }
 
+  /** The replica holding the node, with where it is reached, when its heartbeat is at or after `liveSince`. */
+  async holder(node: string, liveSince: string): Promise<{ replicaId: string; address: string } | undefined> {
+    return this.db.kysely
+      .selectFrom('node_connections')
+      .innerJoin('replicas', 'replicas.id', 'node_connections.replica_id')
+      .select(['node_connections.replica_id as replicaId', 'replicas.address as address'])
+      .where('node_connections.node', '=', node)
+      .where('replicas.heartbeat_at', '>=', liveSince)
+      .executeTakeFirst();
+  }
+
   async get(node: string): Promise<NodeConnection | undefined> {
     const row = await this.db.kysely
       .selectFrom('node_connections')
