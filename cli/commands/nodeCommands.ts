@@ -79,7 +79,13 @@ export function registerNode(program: Command, ctx: CliContext): void {
             ? Number(o.expiresInDays)
             : Number.NaN;
       const parsed = CreateNodeJoinTokenBody.safeParse({ node: o.node, expiresInDays: days });
-      if (!parsed.success) throw flagError(parsed.error, { expiresInDays: '--expires-in-days' });
+      if (!parsed.success) {
+        if (parsed.error.issues[0]?.path[0] === 'expiresInDays')
+          throw new CliError(
+            `--expires-in-days must be a whole number of days from 1 to 3650, or "never", got "${o.expiresInDays}"`,
+          );
+        throw flagError(parsed.error);
+      }
       const created = await ctx.client(o).nodes.createJoinToken(parsed.data);
       if (o.json) return ctx.out(json(created));
       ctx.out(created.token);
