@@ -39,8 +39,8 @@ interface Connected {
   connectedAt: number;
 }
 
-/** A report older than this many intervals means the holder lost the node without saying so. */
-const STALE_REPORTS = 4;
+/** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
+const MAX_SOCKET_PATH = 107;
 
 export class NodeHub implements RemoteNodes {
   private readonly connected = new Map<string, Connected>();
@@ -130,7 +130,13 @@ export class NodeHub implements RemoteNodes {
   private tunnel(node: string): DockerTunnel {
     let t = this.tunnels.get(node);
     if (!t) {
-      t = new DockerTunnel(join(this.o.runDir, `${node}.sock`), () => this.openDocker(node), this.o.log);
+      const path = join(this.o.runDir, `${node}.sock`);
+      if (path.length > MAX_SOCKET_PATH) {
+        throw new Error(
+          `The Docker tunnel socket of node ${node}, ${path}, would be longer than ${MAX_SOCKET_PATH} bytes; use a shorter RC_DATA_DIR or node name.`,
+        );
+      }
+      t = new DockerTunnel(path, () => this.openDocker(node), this.o.log);
       this.tunnels.set(node, t);
     }
     return t;
@@ -198,17 +204,14 @@ export class NodeHub implements RemoteNodes {
     });
   }
 
-  private isFresh(at: string): boolean {
-    return Date.now() - new Date(at).getTime() < STALE_REPORTS * 3000 + 5000;
-  }
-
   private async daemon(node: string): Promise<NonNullable<NodeItem['daemon']>> {
     const row = await this.o.connections.get(node).catch(() => undefined);
     const here = this.connected.has(node);
-    const connected = here || (row !== undefined && this.isFresh(row.reportedAt ?? row.connectedAt));
+    // Another replica's row counts while that replica is alive (its heartbeat), as for agents.
+    const holder = here ? undefined : await this.o.relay?.holder(node).catch(() => undefined);
     return {
-      connected,
-      replicaId: connected && row ? row.replicaId : here ? this.o.replicaId() : null,
+      connected: here || holder !== undefined,
+      replicaId: here ? this.o.replicaId() : (holder?.replicaId ?? null),
       reportedAt: row?.reportedAt ?? null,
       report: row?.report ?? null,
     };
