@@ -328,6 +328,15 @@ describe('a remote Docker host through rclaude node', () => {
       return n && !n.healthy ? n : undefined;
     });
     expect(down.error).toMatch(/reached through its rclaude node daemon, which is not connected/);
+    // Meanwhile a new workspace cannot be placed there, and says why.
+    const third = await api<Workspace>('POST', '/api/v1/workspaces', { repository: git.url('third') });
+    const failed = await until('the third workspace to fail', async () => {
+      const w = await workspace(third.id);
+      return w.status === 'failed' ? w : undefined;
+    });
+    expect(failed.statusReason).toMatch(
+      /^Docker node remote is reached through its rclaude node daemon, which is not connected: run `rclaude node --name remote/,
+    );
     node = startNode();
     for (const id of ids) {
       await until(`the agent of ${id} to reconnect`, async () =>
