@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { NodeDaemon } from '../../cli/node/nodeDaemon.js';
 import type { NodeItem } from '../../sdk/nodeWire.js';
+import { type GitHttpServer, startGitHttpServer } from '../../test/support/gitHttpServer.js';
 import { createTestApp, type TestApp } from '../../test/support/testApp.js';
+import { dockerFlags, TEST_REPOS } from '../../test/support/workspaceKit.js';
 import { hashSecret, randomSecret } from '../auth/secrets.js';
 import { nodeDockerPath, nodeRequestPath } from './nodeRelay.js';
-
-const flags = { 'runtime.driver': 'docker', nodes: [{ name: 'edge', docker: { node: 'edge' } }] };
 
 describe('a node daemon held by another replica (PostgreSQL)', () => {
   let a: TestApp;
@@ -23,8 +23,18 @@ describe('a node daemon held by another replica (PostgreSQL)', () => {
   let running: Promise<void>;
   let runDir: string;
   let adminB: string;
+  let git: GitHttpServer;
 
   beforeAll(async () => {
+    git = await startGitHttpServer({ repos: TEST_REPOS });
+    const flags = {
+      'runtime.driver': 'docker',
+      ...(await dockerFlags()),
+      nodes: [{ name: 'edge', docker: { node: 'edge' } }],
+      'egress.allow': [`127.0.0.1:${git.port}`],
+      'workspaces.heartbeatIntervalMs': 500,
+      'workspaces.startTimeout': 30,
+    };
     a = await createTestApp('postgres', { flags });
     b = await createTestApp('postgres', { flags, sameStoreAs: a });
     baseA = await a.app.listen({ port: 0, host: '127.0.0.1' });
@@ -53,6 +63,9 @@ describe('a node daemon held by another replica (PostgreSQL)', () => {
     await until(async () => (await nodesOn(b)).daemon?.report !== null);
   }, 60_000);
   afterAll(async () => {
+    for (const row of (await a?.services.workspaces.list()) ?? []) {
+      await a.services.runtime.service.remove(row.id, { keepVolume: false }).catch(() => {});
+    }
     await daemon?.stop();
     await running?.catch(() => {});
     await b?.services.replicas.stop();
@@ -60,7 +73,8 @@ describe('a node daemon held by another replica (PostgreSQL)', () => {
     await b?.close();
     await a?.close();
     if (runDir) rmSync(runDir, { recursive: true, force: true });
-  });
+    await git?.close();
+  }, 60_000);
 
   const nodesOn = async (t: TestApp): Promise<NodeItem> => {
     const res = await t.app.inject({
@@ -88,6 +102,28 @@ describe('a node daemon held by another replica (PostgreSQL)', () => {
     // The workspace list of B's driver comes from the node's daemon too.
     expect(Array.isArray(await b.services.runtime.driver.list())).toBe(true);
   });
+
+  it('a workspace started on B runs on the node, its agent relayed to A, and answers through B', async () => {
+    const owner = await b.user('member');
+    const res = await b.app.inject({
+      method: 'POST',
+      url: '/api/v1/workspaces',
+      headers: { authorization: await b.bearer(owner) },
+      payload: { repository: git.url('app') },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const id = (res.json() as { id: string }).id;
+    await until(async () => (await b.services.workspaces.byId(id))?.status !== 'starting', 60_000);
+    const row = await b.services.workspaces.byId(id);
+    expect(row?.status, row?.status_reason ?? '').toBe('running');
+    // The agent is on A (the node dials A); B reaches it through A.
+    expect(a.services.runtime.hub.connection(id)).toBeDefined();
+    expect(b.services.runtime.hub.connection(id)).toBeUndefined();
+    const listed = await b.services.runtime.hub.request<{ entries: { name: string }[] }>(id, 'files.list', {
+      path: '',
+    });
+    expect(listed.entries.map((e) => e.name)).toContain('README.md');
+  }, 90_000);
 
   it('refuses unsigned internal requests with 401, audited', async () => {
     const res = await fetch(`${baseA}${nodeRequestPath('edge')}`, {

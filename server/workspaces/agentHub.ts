@@ -113,6 +113,9 @@ export interface AgentHubOptions {
   remote?: AgentRemote;
 }
 
+/** How often a start looks for its agent on the other replicas (waitForReachable). */
+const REMOTE_AGENT_POLL_MS = 500;
+
 /** Workspace statuses in which a box, and so its agent, should be up. */
 const ACTIVE = new Set(['starting', 'running']);
 
@@ -225,6 +228,37 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
       this.on('connected', onConn);
       signal?.addEventListener('abort', onAbort);
     });
+  }
+
+  /**
+   * Resolves once `request` reaches the workspace's agent: connected here, or (with `remote`) held
+   * by another live replica — an agent that dials the network endpoint, itself or through its
+   * node daemon, may land on any replica. Rejects after `timeoutMs` or on abort.
+   */
+  async waitForReachable(workspaceId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const remote = this.opts.remote;
+    if (!remote) {
+      await this.waitForAgent(workspaceId, timeoutMs, signal);
+      return;
+    }
+    const stop = new AbortController();
+    const abortBoth = () => stop.abort();
+    signal?.addEventListener('abort', abortBoth);
+    // The other replicas' claims arrive in the store only: looked for at a short period.
+    const elsewhere = (async () => {
+      while (!stop.signal.aborted) {
+        if ((await remote.holder(workspaceId).catch(() => undefined)) !== undefined) return;
+        await new Promise((r) => setTimeout(r, REMOTE_AGENT_POLL_MS));
+      }
+      throw new Error('aborted');
+    })();
+    elsewhere.catch(() => {});
+    try {
+      await Promise.race([this.waitForAgent(workspaceId, timeoutMs, stop.signal), elsewhere]);
+    } finally {
+      stop.abort();
+      signal?.removeEventListener('abort', abortBoth);
+    }
   }
 
   async close(): Promise<void> {
