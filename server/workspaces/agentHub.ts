@@ -480,11 +480,26 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
   private checkHeartbeats(): void {
     const limit = this.now() - 3 * this.opts.heartbeatMs;
     for (const [id, silentSince] of this.expected) {
-      const last = this.connections.get(id)?.lastHeartbeatAt ?? silentSince;
+      const conn = this.connections.get(id);
+      const last = conn?.lastHeartbeatAt ?? silentSince;
       if (last >= limit || this.unhealthy.has(id)) continue;
-      this.unhealthy.add(id);
-      this.emit('unhealthy', id);
+      if (conn || !this.opts.remote) this.markUnhealthy(id);
+      // Not here: the agent may beat on another replica (it dialled the load balancer), which
+      // watches it there. Silent only when no live replica holds it.
+      else void this.unlessHeldElsewhere(id);
     }
+  }
+
+  private async unlessHeldElsewhere(id: string): Promise<void> {
+    const held = await this.opts.remote?.holder(id).catch(() => undefined);
+    if (!this.expected.has(id) || this.connections.has(id)) return;
+    if (held) this.expected.set(id, this.now());
+    else if (!this.unhealthy.has(id)) this.markUnhealthy(id);
+  }
+
+  private markUnhealthy(id: string): void {
+    this.unhealthy.add(id);
+    this.emit('unhealthy', id);
   }
 }
 

@@ -235,6 +235,28 @@ describe('terminals, files and watches relayed to the replica holding the agent'
     expect(await metrics(baseA)).toMatch(/^rc_agent_connections 1$/m);
   });
 
+  it('a replica that started a workspace whose agent beats on another one does not call it unhealthy', async () => {
+    const hub = b.services.runtime.hub;
+    const flagged: string[] = [];
+    hub.on('unhealthy', (w) => flagged.push(w));
+    // B waits for this agent (as if B had started it) and for one that no replica holds.
+    const nobody = (
+      await b.services.runtime.service.create(owner.id, {
+        repository: 'https://git.example.test/a/none',
+        start: false,
+      })
+    ).row.id;
+    await hub.listen(id);
+    await hub.listen(nobody);
+    b.clock.advance(5 * 200);
+    await waitFor(async () => flagged.includes(nobody));
+    expect(flagged).not.toContain(id);
+    await hub.unlisten(nobody);
+    // Unlisten here would close the agent's connection only if B held it; A's stays.
+    await hub.unlisten(id);
+    expect(a.services.runtime.hub.connection(id)).toBeDefined();
+  });
+
   it('a replica removed as dead claims its agents again when it registers again', async () => {
     // What another replica does when A misses three beats (a stall): A's row and agent rows go.
     const db = b.services.db.kysely;
