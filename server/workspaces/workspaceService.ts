@@ -106,7 +106,10 @@ export class WorkspaceService {
         await this.finishStart(id, conn, abort.signal);
       } catch (err) {
         if (!abort.signal.aborted) {
-          this.o.log.warn({ err, workspaceId: id }, 'workspace start failed on the replica its agent reached');
+          this.o.log.warn(
+            { err, workspaceId: id },
+            'workspace start failed on the replica its agent reached',
+          );
           await this.fail(id, ['starting'], err);
         }
       } finally {

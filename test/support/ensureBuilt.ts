@@ -28,7 +28,9 @@ function isBuildFresh(): boolean {
     return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
   };
   // test/support too: the cluster tests run dist/test/support/clusterReplica.js as replica processes.
-  const sources = ['cli', 'sdk', 'server', 'agent', 'web', 'test/support'].map((dir) => newest(join(ROOT, dir)));
+  const sources = ['cli', 'sdk', 'server', 'agent', 'web', 'test/support'].map((dir) =>
+    newest(join(ROOT, dir)),
+  );
   const settings = ['package.json', 'tsconfig.json', 'tsconfig.build.json'].map(
     (f) => statSync(join(ROOT, f)).mtimeMs,
   );

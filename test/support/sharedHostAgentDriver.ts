@@ -79,7 +79,9 @@ export class SharedHostAgentDriver implements RuntimeDriver {
   /** How many times an agent process was spawned for the workspace. */
   starts(workspaceId: string): number {
     try {
-      return readFileSync(join(this.dir(workspaceId), 'starts.log'), 'utf8').split('\n').filter(Boolean).length;
+      return readFileSync(join(this.dir(workspaceId), 'starts.log'), 'utf8')
+        .split('\n')
+        .filter(Boolean).length;
     } catch {
       return 0;
     }
