@@ -4,9 +4,11 @@
 // another; `kill -9` of the replica holding an agent mid-task loses, repeats and re-runs nothing;
 // `kill -9` of the reconcile leader hands the lock on.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ReplicaList } from '../../sdk/replicaWire.js';
 import type { Task } from '../../sdk/taskWire.js';
+import type { Workspace } from '../../sdk/workspaceWire.js';
 import { type Cluster, type ClusterUser, startCluster } from '../support/cluster.js';
-import { call, untilTask, watchTask } from '../support/clusterViewer.js';
+import { call, untilTask, type Viewer, watchTask } from '../support/clusterViewer.js';
 import type { Scenario } from '../support/modelStub.js';
 
 /** Read-only tool calls (no approval needed), each turn a little later than the one before. */
@@ -27,7 +29,7 @@ describe('three replicas behind HAProxy: tasks', () => {
   let me: ClusterUser;
   beforeAll(async () => {
     c = await startCluster({
-      scenarios: { steps: steps(6, 300), long: steps(14, 400), after: steps(1, 100) },
+      scenarios: { steps: steps(6, 300), long: steps(14, 400), long2: steps(14, 400) },
     });
     me = await c.member();
   }, 90_000);
@@ -77,4 +79,95 @@ describe('three replicas behind HAProxy: tasks', () => {
     expect((live.at(-1)?.at ?? 0) - (live[0]?.at ?? 0)).toBeGreaterThan(600);
     viewer.close();
   }, 90_000);
+
+  /** The registry as a replica answers it: the addresses of the replicas it lists. */
+  const registry = async () =>
+    (await call<ReplicaList>(lb(), c.admin.auth, 'GET', '/api/v1/replicas')).items.map((r) => r.address);
+  const untilGone = async (url: string) => {
+    const deadline = Date.now() + 15_000;
+    while ((await registry()).includes(url)) {
+      if (Date.now() > deadline) throw new Error(`${url} is still in the registry`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  /**
+   * A long task with a viewer on every replica but `victim`; `victim` is killed once events flow.
+   * Checks every viewer got every seq exactly once, the prompt ran once, the task succeeded, and
+   * the dead replica left the registry. Restarts it at the end.
+   */
+  const killMidTask = async (scenario: string, pickVictim: (holder: number) => Promise<number>) => {
+    const task = await newTask(scenario);
+    const ws = task.workspaceId as string;
+    const holder = await c.waitForHolder(ws, { timeoutMs: 40_000 });
+    const victim = await pickVictim(holder);
+    const viewers: Viewer[] = [];
+    for (const r of c.replicas)
+      if (r.index !== victim) viewers.push(await watchTask(r.url, me.auth, task.id));
+    try {
+      await viewers[0]?.until((e) => e.seq >= 5, 40_000);
+      const killedAt = Date.now();
+      await c.kill(victim);
+      if (victim === holder) {
+        const next = await c.waitForHolder(ws, { not: victim, timeoutMs: 15_000 });
+        expect(next).not.toBe(victim);
+      }
+      for (const v of viewers) await v.until((e) => e.type === 'result', 60_000);
+      const final = await untilTask(lb(), me.auth, task.id, done);
+      expect(final.status, final.statusReason ?? '').toBe('succeeded');
+      const stored = await storedSeqs(task.id);
+      expect(stored).toEqual(stored.map((_, i) => i + 1));
+      for (const v of viewers) expect(v.events.map((e) => e.seq)).toEqual(stored);
+      // Events did come after the kill, live, to the viewers that stayed.
+      for (const v of viewers) expect(v.events.some((e) => e.at > killedAt)).toBe(true);
+      expect(runsOf(scenario)).toBe(1);
+      await untilGone(c.replicas[victim]?.url as string);
+      expect(await registry()).toHaveLength(c.replicas.length - 1);
+      return { task, victim };
+    } finally {
+      for (const v of viewers) v.close();
+      await c.restart(victim);
+    }
+  };
+
+  it('kill -9 of the replica holding the agent mid-task: the agent reconnects, the task goes on, every event once, no re-run', async () => {
+    await killMidTask('long', async (holder) => holder);
+    // It comes back into the registry after its restart.
+    expect(await registry()).toHaveLength(c.replicas.length);
+  }, 120_000);
+
+  it('kill -9 of the reconcile leader mid-task: another replica takes the lock and reconcile runs', async () => {
+    // A second workspace whose box will die while the leader is dead: only a reconcile pass notices.
+    const other = await call<Workspace>(lb(), me.auth, 'POST', '/api/v1/workspaces', {
+      repository: c.git.url('other'),
+    });
+    await expect
+      .poll(
+        async () => (await call<Workspace>(lb(), me.auth, 'GET', `/api/v1/workspaces/${other.id}`)).status,
+        {
+          timeout: 40_000,
+        },
+      )
+      .toBe('running');
+    const startsBefore = c.driver.starts(other.id);
+    let leader: number | undefined;
+    const { victim } = await killMidTask('long2', async () => {
+      await expect.poll(async () => (leader = await c.reconcileLeader()), { timeout: 10_000 }).toBeDefined();
+      return leader as number;
+    });
+    expect(victim).toBe(leader);
+    // killMidTask restarted it; the lock stayed with whoever took it over.
+    const next = await c.reconcileLeader();
+    expect(next).toBeDefined();
+    expect(next).not.toBe(victim);
+    // The box dies now; the new leader's pass starts it again.
+    const pid = c.driver.pid(other.id);
+    expect(pid).toBeDefined();
+    process.kill(-(pid as number), 'SIGKILL');
+    await expect.poll(() => c.driver.starts(other.id), { timeout: 15_000 }).toBe(startsBefore + 1);
+    expect(
+      c.replicas[next as number]?.logs.some((l) => l.includes('restarted a workspace box that had stopped')),
+    ).toBe(true);
+    await c.waitForHolder(other.id, { timeoutMs: 20_000 });
+  }, 150_000);
 });

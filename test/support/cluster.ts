@@ -235,7 +235,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
 
     const stub = await startModelStub({ expectedApiKey: CLUSTER_API_KEY, scenarios: opts.scenarios ?? {} });
     cleanups.push(() => stub.close());
-    const git = await startGitHttpServer({ repos: { app: { 'README.md': '# app\n' } } });
+    const git = await startGitHttpServer({
+      repos: {
+        app: { 'README.md': '# app\n' },
+        other: { 'README.md': '# other\n' },
+        third: { 'README.md': '# third\n' },
+      },
+    });
     cleanups.push(() => git.close());
 
     const ports = await Promise.all(Array.from({ length: n }, () => freePort()));
