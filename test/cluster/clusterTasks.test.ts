@@ -34,6 +34,8 @@ describe('three replicas behind HAProxy: tasks', () => {
     me = await c.member();
   }, 90_000);
   afterAll(async () => {
+    // RC_TEST_CLUSTER_LOGS=1: every replica's log even when all passed.
+    if (process.env.RC_TEST_CLUSTER_LOGS) console.error(c?.describe(100_000));
     await c?.close();
   });
   afterEach((ctx) => {
