@@ -35,9 +35,13 @@ import { isLivePid, SharedHostAgentDriver } from './sharedHostAgentDriver.js';
 import { FAST_ARGON2, TEST_PASSWORD } from './testApp.js';
 import { dropSchema, PG_URL, uniqueSchema } from './testDb.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** Compiled, so a replica starts in well under a second (test/globalSetup.ts builds dist/). */
-const REPLICA_ENTRY = join(ROOT, 'dist', 'test', 'support', 'clusterReplica.js');
+/**
+ * Compiled, so a replica starts in well under a second (test/globalSetup.ts builds dist/): beside
+ * this file when it runs compiled itself (benchmarks), else under dist/ (vitest runs the sources).
+ */
+const REPLICA_ENTRY = import.meta.url.endsWith('.js')
+  ? fileURLToPath(new URL('clusterReplica.js', import.meta.url))
+  : fileURLToPath(new URL('../../dist/test/support/clusterReplica.js', import.meta.url));
 /** Every cluster run has a directory here, named after the pid of the process that made it. */
 const RUNS_DIR = '/tmp/rc-cluster';
 export const CLUSTER_API_KEY = 'sk-ant-org-cluster-test-0123456789';

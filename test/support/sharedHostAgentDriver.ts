@@ -63,8 +63,13 @@ export class SharedHostAgentDriver implements RuntimeDriver {
     mkdirSync(o.root, { recursive: true });
   }
 
-  private dir(workspaceId: string): string {
+  /** The box's directory (its files are under `workspace/`). */
+  boxDir(workspaceId: string): string {
     return join(this.o.root, workspaceId);
+  }
+
+  private dir(workspaceId: string): string {
+    return this.boxDir(workspaceId);
   }
 
   /** The agent's log so far (its stderr), for failure messages. */
