@@ -31,3 +31,13 @@ export const WS_UNAUTHORIZED = 4401;
  * changed). Reconnecting will be refused as well.
  */
 export const WS_FORBIDDEN = 4403;
+
+/**
+ * WebSocket close code (RFC 6455 "Service Restart") for the server side of a workspace socket
+ * going away while the workspace runs: its agent reconnects, maybe to another replica. The
+ * client attaches again after a moment (a terminal by its id) and reaches it wherever it is.
+ */
+export const WS_RECONNECT = 1012;
+
+/** How many times, a second apart, a client attaches again after WS_RECONNECT before it gives up. */
+export const RECONNECT_ATTEMPTS = 10;

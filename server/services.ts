@@ -58,6 +58,8 @@ export interface Services {
   replicas: ReplicaRegistry;
   /** Signs and checks the requests replicas send each other (internal routes). */
   clusterAuth: ClusterAuth;
+  /** Reaches agents connected to other replicas: calls, byte channels, terminal and watch sockets. */
+  relay: AgentRelay;
   /** Work that runs on one replica at a time (advisory locks on PostgreSQL; always this one on SQLite). */
   leaders: LeaderLocks;
   /** Driver, agent hub, egress proxy, lifecycle, terminals; closed with the app. */
@@ -114,6 +116,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   });
   const remote = new AgentRelay({
     connections: new AgentConnectionStore(db, clock),
+    pubsub,
     registry: replicas,
     auth: clusterAuth,
     log,
@@ -156,6 +159,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     leaders,
     replicas,
     clusterAuth,
+    relay: remote,
     audit: new AuditRecorder(auditStore),
     hasher: new PasswordHasher(config.auth.argon2),
     throttle: new LoginThrottle(config.auth.throttle, new LoginFailureStore(db), clock),

@@ -86,68 +86,6 @@ export class WorkspaceService {
     o.hub.on('notification', (id, method, params) => {
       if (method === 'repo.progress') void this.onCloneProgress(id, params);
     });
-    o.hub.on('connected', (conn) => this.onConnected(conn));
-  }
-
-  /**
-   * A network agent may dial any replica behind the load balancer, not only the one that started
-   * its box (DESIGN §9). The replica it reaches finishes a start no process here carries out: the
-   * clone and the move to running need the agent's connection, which only this replica has. The
-   * replica that started the box sees the agent held elsewhere and leaves the start to it
-   * (`awaitAgent`).
-   */
-  private onConnected(conn: AgentConnection): void {
-    const id = conn.workspaceId;
-    if (conn.transport !== 'network' || this.starts.has(id)) return;
-    const abort = new AbortController();
-    this.starts.set(id, abort);
-    void (async () => {
-      try {
-        await this.finishStart(id, conn, abort.signal);
-      } catch (err) {
-        if (!abort.signal.aborted) {
-          this.o.log.warn(
-            { err, workspaceId: id },
-            'workspace start failed on the replica its agent reached',
-          );
-          await this.fail(id, ['starting'], err);
-        }
-      } finally {
-        if (this.starts.get(id) === abort) this.starts.delete(id);
-      }
-    })().catch((err) => this.o.log.error({ err, workspaceId: id }, 'could not record a workspace start'));
-  }
-
-  /**
-   * Waits until the starting workspace's agent connects: to this replica (its connection is
-   * returned and this replica finishes the start) or, network agents, to another one (undefined:
-   * that replica finishes it, see `onConnected`).
-   * @throws Error when neither happens within `workspaces.startTimeout`, or on abort.
-   */
-  private async awaitAgent(id: string, signal: AbortSignal): Promise<AgentConnection | undefined> {
-    const { hub, config } = this.o;
-    const timeoutMs = config.workspaces.startTimeout * 1000;
-    if (hub.transport !== 'network') return hub.waitForAgent(id, timeoutMs, signal);
-    const done = new AbortController();
-    const stop = () => done.abort();
-    signal.addEventListener('abort', stop);
-    const elsewhere = (async () => {
-      // Real time, not the clock: this waits for a real agent process to dial in.
-      while (!done.signal.aborted) {
-        await new Promise((r) => setTimeout(r, 200));
-        if (done.signal.aborted) break;
-        if (await hub.isReachable(id).catch(() => false)) {
-          if (!hub.connection(id)) return undefined;
-        }
-      }
-      return new Promise<never>(() => undefined);
-    })();
-    try {
-      return await Promise.race([hub.waitForAgent(id, timeoutMs, done.signal), elsewhere]);
-    } finally {
-      done.abort();
-      signal.removeEventListener('abort', stop);
-    }
   }
 
   async create(ownerId: string, body: CreateWorkspaceBody): Promise<{ row: WorkspaceRow; created: boolean }> {
@@ -316,8 +254,8 @@ export class WorkspaceService {
     this.starts.set(id, abort);
     void (async () => {
       try {
-        const conn = await this.awaitAgent(id, abort.signal);
-        if (conn) await this.finishStart(id, conn, abort.signal);
+        await this.o.hub.waitForAgentAnywhere(id, this.o.config.workspaces.startTimeout * 1000, abort.signal);
+        await this.finishStart(id, abort.signal);
       } catch (err) {
         if (!abort.signal.aborted) {
           this.o.log.warn({ err, workspaceId: id }, 'resumed workspace start failed');
@@ -358,8 +296,8 @@ export class WorkspaceService {
       await store.update(id, { runtime_ref: JSON.stringify(ref) });
       ref = await driver.start(ref);
       await store.update(id, { runtime_ref: JSON.stringify(ref), status_reason: 'Waiting for the agent' });
-      const conn = await this.awaitAgent(id, signal);
-      if (conn) await this.finishStart(id, conn, signal);
+      await hub.waitForAgentAnywhere(id, config.workspaces.startTimeout * 1000, signal);
+      await this.finishStart(id, signal);
     } catch (err) {
       if (signal.aborted) return;
       log.warn({ err, workspaceId: id }, 'workspace start failed');
@@ -380,12 +318,14 @@ export class WorkspaceService {
   }
 
   /** After the agent connected during a start: clone on first start, then running. */
-  async finishStart(id: string, conn: AgentConnection, signal?: AbortSignal): Promise<void> {
+  async finishStart(id: string, signal?: AbortSignal): Promise<void> {
     const row = await this.o.store.byId(id);
     if (row?.status !== 'starting') return;
     if (!row.cloned) {
       await this.o.store.update(id, { status_reason: `Cloning ${row.repository}` });
-      await conn.peer.request(
+      // The agent may be connected to another replica; hub.request relays the call there.
+      await this.o.hub.request(
+        id,
         'repo.clone',
         { url: row.repository },
         { timeoutMs: this.o.config.workspaces.cloneTimeout * 1000 },
