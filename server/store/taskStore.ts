@@ -157,6 +157,27 @@ export class TaskStore {
     return Number(res.numUpdatedRows) > 0;
   }
 
+  /**
+   * Moves the queued task to `starting` only while no other task of its workspace is active: the
+   * per-workspace queue runs one turn at a time. Replicas pump the queue each on their own, so the
+   * check and the move share one transaction with the workspace row locked on PostgreSQL (SQLite
+   * runs one write transaction at a time); two replicas claiming different tasks of one workspace
+   * at the same moment cannot both succeed.
+   */
+  async startIfIdle(
+    id: string,
+    workspaceId: string,
+    set: Partial<Omit<TaskRow, 'id' | 'status'>> = {},
+  ): Promise<boolean> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      if (this.db.dialect === 'postgres')
+        await trx.selectFrom('workspaces').select('id').where('id', '=', workspaceId).forUpdate().execute();
+      const inTrx = new TaskStore({ ...this.db, kysely: trx }, this.clock);
+      if (await inTrx.activeIn(workspaceId)) return false;
+      return inTrx.transition(id, ['queued'], 'starting', set);
+    });
+  }
+
   async update(id: string, set: Partial<Omit<TaskRow, 'id'>>): Promise<void> {
     await this.db.kysely
       .updateTable('tasks')
