@@ -52,6 +52,24 @@ export class LeaderLocks {
     return { ran: true, value: await fn() };
   }
 
+  /**
+   * Runs `fn` while holding `name`, unless another replica holds it now (then skips it and says
+   * so). Unlike `runExclusive`, the lock is taken for this one call and given up after it, on a
+   * connection of its own: for short, per-object work such as finishing one workspace's start,
+   * which the starting replica and another replica's reconciler may both try at once.
+   */
+  async runOnce<T>(name: string, fn: () => Promise<T>): Promise<Exclusive<T>> {
+    const open = this.db.openSession?.bind(this.db);
+    if (!open) return { ran: true, value: await fn() };
+    const lock = new PgLeaderLock(name, open, this.log, 'debug');
+    try {
+      if (!(await lock.tryLead())) return { ran: false };
+      return { ran: true, value: await fn() };
+    } finally {
+      await lock.release();
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.locks.values()].map((l) => l.release()));
   }
@@ -71,6 +89,8 @@ class PgLeaderLock implements LeaderLock {
     readonly name: string,
     private readonly open: () => Promise<pg.Client>,
     private readonly log: Logger,
+    /** Level of the "this replica leads" line: info for long-held leadership, debug for one call. */
+    private readonly leadLevel: 'info' | 'debug' = 'info',
   ) {}
 
   tryLead(): Promise<boolean> {
@@ -110,7 +130,7 @@ class PgLeaderLock implements LeaderLock {
       [this.name],
     );
     this.leading = rows[0]?.ok === true;
-    if (this.leading) this.log.info({ lock: this.name }, 'this replica leads');
+    if (this.leading) this.log[this.leadLevel]({ lock: this.name }, 'this replica leads');
     return this.leading;
   }
 

@@ -8,6 +8,7 @@ import { AGENT_UNIX_URL_IN_WORKSPACE, notifications } from '../../sdk/agentProto
 import { RpcError } from '../../sdk/rpcPeer.js';
 import type { CreateWorkspaceBody, WorkspaceStatus } from '../../sdk/workspaceWire.js';
 import type { Clock } from '../clock.js';
+import type { Exclusive } from '../cluster/leaderLock.js';
 import type { Config } from '../config/configSchema.js';
 import { parseCpu, parseSize } from '../config/units.js';
 import {
@@ -58,6 +59,11 @@ export interface WorkspaceServiceOptions {
   clock: Clock;
   /** What agents of `network` drivers dial (RC_AGENT_URL); read at each start. */
   agentUrl: () => string;
+  /**
+   * Runs `fn` unless another replica runs work of that name now (LeaderLocks.runOnce); without it
+   * (one process) `fn` always runs.
+   */
+  once?: <T>(name: string, fn: () => Promise<T>) => Promise<Exclusive<T>>;
 }
 
 /** Statuses a workspace passes through on its way to running, stopped or failed. */
@@ -319,6 +325,17 @@ export class WorkspaceService {
 
   /** After the agent connected during a start: clone on first start, then running. */
   async finishStart(id: string, signal?: AbortSignal): Promise<void> {
+    if ((await this.o.store.byId(id))?.status !== 'starting') return;
+    // The replica that started the box and another replica's reconciler (which cannot see that
+    // start in flight, and resumes a `starting` workspace whose box is alive) may both get here;
+    // a second clone would fail the workspace with "a clone is already running". One of them
+    // finishes the start; the other leaves it to that one.
+    const once = this.o.once ?? (async (_name, fn) => ({ ran: true as const, value: await fn() }));
+    const outcome = await once(`workspace-start/${id}`, () => this.finishStartAlone(id, signal));
+    if (!outcome.ran) this.o.log.debug({ workspaceId: id }, 'another replica finishes this start');
+  }
+
+  private async finishStartAlone(id: string, signal?: AbortSignal): Promise<void> {
     const row = await this.o.store.byId(id);
     if (row?.status !== 'starting') return;
     if (!row.cloned) {

@@ -29,7 +29,7 @@ describe('three replicas behind nginx: access changes, starts and the queue', ()
   beforeAll(async () => {
     c = await startCluster({
       lb: 'nginx',
-      scenarios: { q0: steps(3, 200), q1: steps(3, 200), q2: steps(3, 200), watched: steps(30, 500) },
+      scenarios: { warm: steps(0, 0), q0: steps(3, 200), q1: steps(3, 200), q2: steps(3, 200), watched: steps(30, 500) },
     });
   }, 90_000);
   afterAll(async () => {
@@ -111,7 +111,7 @@ describe('three replicas behind nginx: access changes, starts and the queue', ()
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: user.email, password: TEST_PASSWORD }),
     });
-    expect(again.status).toBe(401);
+    expect(again.status).toBe(403);
     await call(c.lb.url, c.admin.auth, 'POST', `/api/v1/tasks/${task.id}/cancel`).catch(() => undefined);
   });
 
@@ -145,6 +145,13 @@ describe('three replicas behind nginx: access changes, starts and the queue', ()
 
   it('the per-workspace queue runs one task at a time across replicas', async () => {
     const me = await c.member();
+    // The workspace runs first, so that each replica's queue pump runs when its task arrives.
+    const warm = await call<Task>(c.lb.url, me.auth, 'POST', '/api/v1/tasks', {
+      repository: c.git.url('app'),
+      prompt: '[scenario:warm] go',
+      permissionMode: 'default',
+    });
+    expect((await untilTask(c.lb.url, me.auth, warm.id, done, 60_000)).status).toBe('succeeded');
     // Tasks for one workspace sent through each replica at once.
     const tasks = await Promise.all(
       c.replicas.map((r, i) =>
