@@ -29,7 +29,13 @@ describe('three replicas behind nginx: access changes, starts and the queue', ()
   beforeAll(async () => {
     c = await startCluster({
       lb: 'nginx',
-      scenarios: { warm: steps(0, 0), q0: steps(3, 200), q1: steps(3, 200), q2: steps(3, 200), watched: steps(30, 500) },
+      scenarios: {
+        warm: steps(0, 0),
+        q0: steps(3, 200),
+        q1: steps(3, 200),
+        q2: steps(3, 200),
+        watched: steps(30, 500),
+      },
     });
   }, 90_000);
   afterAll(async () => {
