@@ -1,8 +1,10 @@
 // Three real `rclaude serve` replicas on one PostgreSQL behind real HAProxy (round-robin, no
 // stickiness), workspaces whose real agents dial the load balancer, tasks run by the real claude
 // CLI against the scripted model stub. A viewer on one replica follows a task whose agent is on
-// another; `kill -9` of the replica holding an agent mid-task loses, repeats and re-runs nothing;
+// another; terminals and file bytes cross replicas; `kill -9` of the replica holding an agent mid-task loses, repeats and re-runs nothing;
 // `kill -9` of the reconcile leader hands the lock on.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplicaList } from '../../sdk/replicaWire.js';
 import type { Task } from '../../sdk/taskWire.js';
@@ -10,6 +12,7 @@ import type { Workspace } from '../../sdk/workspaceWire.js';
 import { type Cluster, type ClusterUser, startCluster } from '../support/cluster.js';
 import { call, untilTask, type Viewer, watchTask } from '../support/clusterViewer.js';
 import type { Scenario } from '../support/modelStub.js';
+import { openTerminal } from '../support/terminalClient.js';
 
 /** Read-only tool calls (no approval needed), each turn a little later than the one before. */
 const steps = (n: number, delayMs: number): Scenario => ({
@@ -81,6 +84,37 @@ describe('three replicas behind HAProxy: tasks', () => {
     expect((live.at(-1)?.at ?? 0) - (live[0]?.at ?? 0)).toBeGreaterThan(600);
     viewer.close();
   }, 90_000);
+
+  it('a terminal opened through C on a workspace whose agent A holds echoes; a file written through B reads back through C', async () => {
+    const holder = await c.waitForHolder(workspaceId);
+    const [b, cc] = [1, 2].map((k) => c.replicas[(holder + k) % c.replicas.length]);
+    if (!b || !cc) throw new Error('three replicas');
+    const term = await openTerminal(
+      `${cc.url.replace(/^http/, 'ws')}/api/v1/workspaces/${workspaceId}/terminals?cols=80&rows=24`,
+      me.auth,
+    );
+    term.ws.send(Buffer.from('echo across-$((20+3))\r'));
+    await term.waitFor(/across-23/);
+    term.ws.send(JSON.stringify({ type: 'close' }));
+    const body = `written through ${b.name} at ${Date.now()}\n`;
+    const put = await fetch(`${b.url}/api/v1/workspaces/${workspaceId}/files/notes/cross.txt`, {
+      method: 'PUT',
+      headers: { authorization: me.auth },
+      body,
+    });
+    expect(put.status, await put.clone().text()).toBe(200);
+    const got = await fetch(`${cc.url}/api/v1/workspaces/${workspaceId}/files/notes/cross.txt`, {
+      headers: { authorization: me.auth },
+    });
+    expect(got.status).toBe(200);
+    expect(await got.text()).toBe(body);
+    // Neither replica holds the agent: both went through the holder.
+    expect(await c.holderOf(workspaceId)).toBe(holder);
+    // And it is the box's own file.
+    expect(readFileSync(join(c.driver.boxDir(workspaceId), 'workspace', 'notes', 'cross.txt'), 'utf8')).toBe(
+      body,
+    );
+  }, 60_000);
 
   /** The registry as a replica answers it: the addresses of the replicas it lists. */
   const registry = async () =>
