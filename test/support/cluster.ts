@@ -43,7 +43,7 @@ const REPLICA_ENTRY = import.meta.url.endsWith('.js')
   ? fileURLToPath(new URL('clusterReplica.js', import.meta.url))
   : fileURLToPath(new URL('../../dist/test/support/clusterReplica.js', import.meta.url));
 /** Every cluster run has a directory here, named after the pid of the process that made it. */
-const RUNS_DIR = '/tmp/rc-cluster';
+export const RUNS_DIR = '/tmp/rc-cluster';
 export const CLUSTER_API_KEY = 'sk-ant-org-cluster-test-0123456789';
 const START_TIMEOUT_MS = 30_000;
 
@@ -118,7 +118,7 @@ async function freePort(): Promise<number> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Kills what runs of an earlier cluster run whose test process is gone, and removes its schema. */
-async function clearLeftovers(): Promise<void> {
+export async function clearLeftovers(): Promise<void> {
   if (!existsSync(RUNS_DIR)) return;
   for (const name of readdirSync(RUNS_DIR)) {
     const owner = Number(name.split('-')[0]);
@@ -137,7 +137,7 @@ async function clearLeftovers(): Promise<void> {
         }
       }
     }
-    SharedHostAgentDriver.killAll(join(dir, 'boxes'));
+    await SharedHostAgentDriver.killAll(join(dir, 'boxes'));
     const schemaFile = join(dir, 'schema');
     if (existsSync(schemaFile)) await dropSchema(readFileSync(schemaFile, 'utf8').trim()).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
@@ -197,7 +197,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const schema = uniqueSchema();
   writeFileSync(join(dir, 'schema'), schema);
   const boxes = join(dir, 'boxes');
-  const cleanups: (() => Promise<void>)[] = [];
+  // Run in reverse order: the directory goes last, after the agents its pid files name are killed.
+  const cleanups: (() => Promise<void>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
     cleanups.length = 0;
@@ -256,7 +257,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     );
     cleanups.push(() => lb.close());
     const driver = new SharedHostAgentDriver({ root: boxes });
-    cleanups.push(async () => SharedHostAgentDriver.killAll(boxes));
+    cleanups.push(() => SharedHostAgentDriver.killAll(boxes));
 
     const secret = randomBytes(32).toString('base64');
     const children: (ChildProcess | undefined)[] = ports.map(() => undefined);
@@ -381,7 +382,6 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     };
     await Promise.all(replicas.map((_, i) => launch(i)));
     await settle();
-    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
 
     const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
     await client.connect();
@@ -458,7 +458,6 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     return cluster;
   } catch (err) {
     await cleanup();
-    rmSync(dir, { recursive: true, force: true });
     throw err;
   }
 }

@@ -183,18 +183,27 @@ export class SharedHostAgentDriver implements RuntimeDriver {
       .map((e) => this.ref(e.name));
   }
 
-  /** Kills every agent under `root` (end of a test, or leftovers of a killed run). */
-  static killAll(root: string): void {
+  /**
+   * Kills every agent under `root` with its process group (the claude it runs, shells), end of a
+   * test or leftovers of a killed run; resolves once they are gone (bounded).
+   */
+  static async killAll(root: string): Promise<void> {
     if (!existsSync(root)) return;
+    const killed: number[] = [];
     for (const e of readdirSync(root, { withFileTypes: true })) {
       if (!e.isDirectory()) continue;
       try {
         const pid = Number(readFileSync(join(root, e.name, 'pid'), 'utf8'));
-        if (pid > 0 && isLivePid(pid)) process.kill(-pid, 'SIGKILL');
+        if (pid > 0 && isLivePid(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('agent.js')) {
+          process.kill(-pid, 'SIGKILL');
+          killed.push(pid);
+        }
       } catch {
         // No pid file, or gone.
       }
     }
+    const deadline = Date.now() + 5_000;
+    while (killed.some(isLivePid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   private ref(workspaceId: string): RuntimeRef {
