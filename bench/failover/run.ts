@@ -2,9 +2,9 @@
 // dies. Three real replicas on one PostgreSQL behind real HAProxy (test/support/cluster.ts), the
 // real agent and claude CLI against the scripted model stub. Each round starts a task whose turns
 // come every 300 ms, opens a WebSocket viewer on a replica that does not hold the agent, and once
-// events flow sends `kill -9` to the holder: the figure is the time from the kill to the next
-// event reaching the viewer (the agent reconnects through the load balancer, resends what was not
-// acked, the task goes on). The baseline is the normal gap between two events of the same runs.
+// events flow sends `kill -9` to the holder: the figure is the time from the kill to the first
+// event the dead replica had not stored reaching the viewer (the agent reconnects through the load
+// balancer, resends what was not acked, the task goes on). The baseline is the normal gap between two events of the same runs.
 // The killed replica is started again after each round. Exits 1 when an event was lost or
 // repeated, a prompt ran twice, or a task did not finish.
 //
@@ -62,7 +62,14 @@ async function main(): Promise<number> {
       await viewer.until((e) => e.seq >= 6, 30_000);
       const killedAt = Date.now();
       await c.kill(holder);
-      const next = await viewer.until((e) => e.at > killedAt, 60_000);
+      // The next event is one the dead replica never stored: past the last seq in the store once
+      // it is gone (an event it stored just before dying may still be on its way to the viewer).
+      const [last] = await c.query<{ seq: number | null }>(
+        'select max(seq) as seq from task_events where task_id = $1',
+        [task.id],
+      );
+      const storedBefore = Number(last?.seq ?? 0);
+      const next = await viewer.until((e) => e.seq > storedBefore, 60_000);
       failovers.push(next.at - killedAt);
       await viewer.until((e) => e.type === 'result', 60_000);
       const final = await untilTask(c.lb.url, me.auth, task.id, done, 60_000);

@@ -104,6 +104,14 @@ export class SharedHostAgentDriver implements RuntimeDriver {
     }
   }
 
+  /** The pids of every agent running now. */
+  livePids(): number[] {
+    return readdirSync(this.o.root, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => this.pid(e.name))
+      .filter((p): p is number => p !== undefined);
+  }
+
   async create(spec: WorkspaceSpec): Promise<RuntimeRef> {
     ensureValidSpec(spec, this.agentTransport);
     const dir = this.dir(spec.workspaceId);
