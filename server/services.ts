@@ -10,6 +10,7 @@ import { PasswordHasher } from './auth/passwords.js';
 import type { Clock } from './clock.js';
 import { AgentRelay } from './cluster/agentRelay.js';
 import { ClusterAuth } from './cluster/clusterAuth.js';
+import { ClusterMetrics, RelayMetrics } from './cluster/clusterMetrics.js';
 import { LeaderLocks } from './cluster/leaderLock.js';
 import { MemoryPubsub } from './cluster/memoryPubsub.js';
 import { PgPubsub } from './cluster/pgPubsub.js';
@@ -58,6 +59,8 @@ export interface Services {
   replicas: ReplicaRegistry;
   /** Signs and checks the requests replicas send each other (internal routes). */
   clusterAuth: ClusterAuth;
+  /** Relay, pubsub-lag and agent-connection metrics; the app registers them, serve.ts starts the probe. */
+  clusterMetrics: ClusterMetrics;
   /** Reaches agents connected to other replicas: calls, byte channels, terminal and watch sockets. */
   relay: AgentRelay;
   /** Work that runs on one replica at a time (advisory locks on PostgreSQL; always this one on SQLite). */
@@ -114,7 +117,9 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     agents: () => runtime.hub.connectionCount,
     agentConnections: new AgentConnectionStore(db, clock),
   });
+  const relayMetrics = new RelayMetrics();
   const remote = new AgentRelay({
+    metrics: relayMetrics,
     connections: new AgentConnectionStore(db, clock),
     pubsub,
     registry: replicas,
@@ -136,7 +141,16 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     publicUrl: () => services.publicUrl,
     ...(opts.driver ? { driver: opts.driver } : {}),
   });
+  const clusterMetrics = new ClusterMetrics({
+    relay: relayMetrics,
+    pubsub,
+    registry: replicas,
+    agents: () => runtime.hub.connectionCount,
+    clock,
+    log,
+  });
   services = {
+    clusterMetrics,
     config,
     publicUrl: config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`,
     readiness: new Readiness(),

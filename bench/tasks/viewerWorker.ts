@@ -7,6 +7,8 @@ import WebSocket from 'ws';
 
 export interface ViewerJob {
   url: string;
+  /** When set, viewer i connects to urls[i % urls.length] instead (viewers spread over replicas). */
+  urls?: string[];
   headers: Record<string, string>;
   viewers: number;
   /** The one event sent before timing starts; every viewer has it once all are subscribed. */
@@ -77,7 +79,8 @@ function run(job: ViewerJob, post: (m: ViewerMessage) => void, onStop: (f: () =>
   onStop(finish);
 
   for (let i = 0; i < job.viewers; i++) {
-    const ws = new WebSocket(job.url, { headers: job.headers, perMessageDeflate: false });
+    const url = job.urls?.length ? (job.urls[i % job.urls.length] as string) : job.url;
+    const ws = new WebSocket(url, { headers: job.headers, perMessageDeflate: false });
     sockets.push(ws);
     ws.on('open', () => {
       if (++opened === job.viewers) post({ kind: 'open' });

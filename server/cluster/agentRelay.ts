@@ -24,6 +24,7 @@ import {
   type AgentStream,
 } from '../workspaces/agentHub.js';
 import type { ClusterAuth } from './clusterAuth.js';
+import type { RelayKind, RelayMetrics } from './clusterMetrics.js';
 import type { Pubsub } from './pubsub.js';
 import type { ReplicaRegistry } from './replicaRegistry.js';
 
@@ -58,6 +59,8 @@ const DEFAULT_AGENT_TIMEOUT_MS = 30_000;
 export const AGENT_CLAIMS_CHANNEL = 'agent_claims';
 
 export interface AgentRelayOptions {
+  /** Relay counts and latencies for /metrics. */
+  metrics: RelayMetrics;
   connections: AgentConnectionStore;
   pubsub: Pubsub;
   registry: ReplicaRegistry;
@@ -108,12 +111,22 @@ export class AgentRelay {
    * @throws AgentNotConnectedError when no live replica holds it (or the holder cannot be reached
    * or has lost it meanwhile); RpcError as the agent answered it; Error for anything else.
    */
-  async request(
+  request(
     workspaceId: string,
     method: string,
     params: unknown,
     opts: AgentRequestOptions = {},
     at?: AgentHolder,
+  ): Promise<unknown> {
+    return this.timed('request', this.call(workspaceId, method, params, opts, at));
+  }
+
+  private async call(
+    workspaceId: string,
+    method: string,
+    params: unknown,
+    opts: AgentRequestOptions,
+    at: AgentHolder | undefined,
   ): Promise<unknown> {
     const holder = at ?? (await this.holder(workspaceId));
     if (!holder) throw new AgentNotConnectedError(workspaceId);
@@ -163,7 +176,11 @@ export class AgentRelay {
    * The JSON a plain GET of the holder's `what` route answers (the terminal list).
    * @throws AgentNotConnectedError as `request`; Error when the holder answers another error.
    */
-  async get(workspaceId: string, what: RelayedSocket): Promise<unknown> {
+  get(workspaceId: string, what: RelayedSocket): Promise<unknown> {
+    return this.timed('list', this.list(workspaceId, what));
+  }
+
+  private async list(workspaceId: string, what: RelayedSocket): Promise<unknown> {
     const holder = await this.holder(workspaceId);
     if (!holder) throw new AgentNotConnectedError(workspaceId);
     const path = relaySocketPath(workspaceId, what);
@@ -193,10 +210,18 @@ export class AgentRelay {
    * @throws AgentNotConnectedError when no live replica holds the agent, the holder cannot be
    * reached, or it answers that it no longer holds it; Error when it refuses otherwise.
    */
-  async openSocket(
+  openSocket(
     workspaceId: string,
     what: RelayedSocket,
     query = '',
+  ): Promise<{ ws: WebSocket; holder: AgentHolder }> {
+    return this.timed('socket', this.connect(workspaceId, what, query));
+  }
+
+  private async connect(
+    workspaceId: string,
+    what: RelayedSocket,
+    query: string,
   ): Promise<{ ws: WebSocket; holder: AgentHolder }> {
     const holder = await this.holder(workspaceId);
     if (!holder) throw new AgentNotConnectedError(workspaceId);
@@ -243,8 +268,12 @@ export class AgentRelay {
    * A byte channel on the holder's connection to the agent, with calls that go to that same
    * holder (a channel id means nothing on another connection).
    */
-  async openStream(workspaceId: string): Promise<AgentStream> {
-    const { ws, holder } = await this.openSocket(workspaceId, 'channel');
+  openStream(workspaceId: string): Promise<AgentStream> {
+    return this.timed('stream', this.channel(workspaceId));
+  }
+
+  private async channel(workspaceId: string): Promise<AgentStream> {
+    const { ws, holder } = await this.connect(workspaceId, 'channel', '');
     const opened = new Promise<ChannelOpened>((resolve, reject) => {
       const timer = setTimeout(() => reject(new AgentNotConnectedError(workspaceId)), OPEN_TIMEOUT_MS);
       ws.once('message', (data) => {
@@ -278,5 +307,18 @@ export class AgentRelay {
       request: <T>(method: string, params: unknown, opts?: AgentRequestOptions) =>
         this.request(workspaceId, method, params, opts, holder) as Promise<T>,
     };
+  }
+
+  /** Records how long `work` took and how it ended (an agent's own error is an answer: ok). */
+  private async timed<T>(kind: RelayKind, work: Promise<T>): Promise<T> {
+    const end = this.o.metrics.start(kind);
+    try {
+      const result = await work;
+      end('ok');
+      return result;
+    } catch (err) {
+      end(err instanceof AgentNotConnectedError ? 'not_connected' : err instanceof RpcError ? 'ok' : 'error');
+      throw err;
+    }
   }
 }

@@ -153,12 +153,13 @@ describe('terminals, files and watches relayed to the replica holding the agent'
   });
 
   it('a watch opened through B reports a file written through A', async () => {
+    // The directory exists before the watch starts (a watch of a missing path is an error).
+    expect((await files(baseA, 'a', 'w/seed.txt', { method: 'PUT', body: 'seed' })).status).toBe(200);
     const watch = new WebSocket(`${ws(baseB)}/api/v1/workspaces/${id}/watch?path=w`, {
       headers: { authorization: auth.b },
     });
     const messages: { type: string; changes?: { path: string }[] }[] = [];
     watch.on('message', (d) => messages.push(JSON.parse(String(d))));
-    expect((await files(baseA, 'a', 'w/seed.txt', { method: 'PUT', body: 'seed' })).status).toBe(200);
     await waitFor(async () => messages.some((m) => m.type === 'ready'));
     expect((await files(baseA, 'a', 'w/changed.txt', { method: 'PUT', body: 'x' })).status).toBe(200);
     await waitFor(async () => messages.some((m) => m.changes?.some((c) => c.path === 'w/changed.txt')));
@@ -214,6 +215,21 @@ describe('terminals, files and watches relayed to the replica holding the agent'
     back.ws.send(Buffer.from('echo back-$((1+1))\r'));
     await back.waitFor(/back-2/);
     back.ws.close();
+  });
+
+  it('/metrics counts the relays, the pubsub lag and the agents of each replica', async () => {
+    await a.services.replicas.beat();
+    await b.services.clusterMetrics.probe();
+    const metrics = async (base: string) => (await fetch(`${base}/metrics`)).text();
+    let onB = '';
+    await waitFor(async () => /rc_pubsub_lag_seconds_count [1-9]/.test((onB = await metrics(baseB))));
+    const count = (text: string, labels: string) =>
+      Number(new RegExp(`rc_relay_duration_seconds_count\\{${labels}\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    for (const kind of ['request', 'socket', 'stream', 'list'])
+      expect(count(onB, `kind="${kind}",outcome="ok"`), kind).toBeGreaterThan(0);
+    expect(onB).toMatch(/^rc_agent_connections 0$/m);
+    expect(onB).toContain(`rc_cluster_agent_connections{replica="${a.services.replicas.id}"} 1`);
+    expect(await metrics(baseA)).toMatch(/^rc_agent_connections 1$/m);
   });
 
   it('the internal socket routes refuse unsigned and forged callers, audited', async () => {
