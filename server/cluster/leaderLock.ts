@@ -53,20 +53,29 @@ export class LeaderLocks {
   }
 
   /**
-   * Runs `fn` while holding `name`, unless another replica holds it now (then skips it and says
-   * so). Unlike `runExclusive`, the lock is taken for this one call and given up after it, on a
-   * connection of its own: for short, per-object work such as finishing one workspace's start,
-   * which the starting replica and another replica's reconciler may both try at once.
+   * Takes `name` for as long as the caller needs it, unless another replica holds it now
+   * (undefined). Unlike `leaderLock`, the lock is not kept for good: it lives on a connection of
+   * its own until the returned release is called (or that connection dies, e.g. with the
+   * process). For per-object work such as one workspace's start, which the starting replica and
+   * another replica's reconcile pass may both try. On SQLite (one process) it is always free.
    */
-  async runOnce<T>(name: string, fn: () => Promise<T>): Promise<Exclusive<T>> {
+  async tryHold(name: string): Promise<(() => Promise<void>) | undefined> {
     const open = this.db.openSession?.bind(this.db);
-    if (!open) return { ran: true, value: await fn() };
+    if (!open) return async () => undefined;
     const lock = new PgLeaderLock(name, open, this.log, 'debug');
+    if (await lock.tryLead()) return () => lock.release();
+    await lock.release();
+    return undefined;
+  }
+
+  /** Runs `fn` while holding `name` (tryHold), or skips it when another replica holds it. */
+  async runOnce<T>(name: string, fn: () => Promise<T>): Promise<Exclusive<T>> {
+    const release = await this.tryHold(name);
+    if (!release) return { ran: false };
     try {
-      if (!(await lock.tryLead())) return { ran: false };
       return { ran: true, value: await fn() };
     } finally {
-      await lock.release();
+      await release();
     }
   }
 

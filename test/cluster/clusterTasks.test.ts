@@ -1,5 +1,5 @@
-// Three real `rclaude serve` replicas on one PostgreSQL behind real HAProxy (round-robin, no
-// stickiness), workspaces whose real agents dial the load balancer, tasks run by the real claude
+// Three real `rclaude serve` replicas on one PostgreSQL behind real HAProxy, then real nginx
+// (round-robin, no stickiness; their failure handling differs: active checks vs passive), workspaces whose real agents dial the load balancer, tasks run by the real claude
 // CLI against the scripted model stub. A viewer on one replica follows a task whose agent is on
 // another; terminals and file bytes cross replicas; `kill -9` of the replica holding an agent mid-task loses, repeats and re-runs nothing;
 // `kill -9` of the reconcile leader hands the lock on.
@@ -11,6 +11,7 @@ import type { Task } from '../../sdk/taskWire.js';
 import type { Workspace } from '../../sdk/workspaceWire.js';
 import { type Cluster, type ClusterUser, startCluster } from '../support/cluster.js';
 import { call, untilTask, type Viewer, watchTask } from '../support/clusterViewer.js';
+import type { LoadBalancerKind } from '../support/loadBalancer.js';
 import type { Scenario } from '../support/modelStub.js';
 import { isLivePid } from '../support/sharedHostAgentDriver.js';
 import { openTerminal } from '../support/terminalClient.js';
@@ -28,11 +29,14 @@ const steps = (n: number, delayMs: number): Scenario => ({
 
 const done = (t: Task) => ['succeeded', 'failed', 'cancelled', 'waiting_for_input'].includes(t.status);
 
-describe('three replicas behind HAProxy: tasks', () => {
+const balancers: LoadBalancerKind[] = ['haproxy', 'nginx'];
+
+describe.each(balancers)('three replicas behind %s: tasks', (lbKind) => {
   let c: Cluster;
   let me: ClusterUser;
   beforeAll(async () => {
     c = await startCluster({
+      lb: lbKind,
       scenarios: { steps: steps(6, 300), long: steps(14, 400), long2: steps(14, 400) },
     });
     me = await c.member();
