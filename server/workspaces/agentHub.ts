@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { agentToServer, notifications, SUPPORTED_AGENT_PROTOCOL_VERSIONS } from '../../sdk/agentProtocol.js';
 import { RpcPeer } from '../../sdk/rpcPeer.js';
+import { RefusalLimiter } from '../audit/refusalLimiter.js';
 import type { CancelTimer, Clock } from '../clock.js';
 import type { AgentTransport } from '../drivers/runtimeDriver.js';
 import type { AuditStore } from '../store/auditStore.js';
@@ -146,12 +147,14 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
   /** Each workspace's last claim of its `agent_connections` row, so the release runs after it. */
   private readonly claims = new Map<string, Promise<void>>();
   private closing = false;
+  private readonly refusals: RefusalLimiter;
 
   constructor(private readonly opts: AgentHubOptions) {
     super();
     // Every workspace that is starting waits on 'connected' (waitForAgent); there is no fixed bound.
     this.setMaxListeners(0);
     this.unix = opts.transport === 'unix' ? new UnixAgentListener(opts.runDir, this) : undefined;
+    this.refusals = new RefusalLimiter(opts.clock);
     // Three missed heartbeats make a workspace unhealthy (checked at the heartbeat period).
     this.stopWatchdog = opts.clock.every(opts.heartbeatMs, () => this.checkHeartbeats());
   }
@@ -407,6 +410,12 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
     this.emit('connected', conn);
   }
 
+  /** Claims the row of every agent connected here again; resolves once they are written. */
+  async claimAll(): Promise<void> {
+    for (const id of this.connections.keys()) this.record(id, 'claim');
+    await Promise.all([...this.claims.values()]);
+  }
+
   /** Claims or releases the workspace's row, in the order the connections came and went. */
   private record(workspaceId: string, what: 'claim' | 'release'): void {
     const remote = this.opts.remote;
@@ -425,6 +434,9 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
 
   private async refuse(h: AgentHandshake, refusal: AgentRefusal): Promise<AgentRefusal> {
     const workspaceId = h.workspaceId ?? null;
+    // A flood of refusals from one source writes a bounded number of rows (refusalLimiter.ts).
+    const admitted = this.refusals.admit('agent.connect', h.ip ?? workspaceId ?? undefined);
+    if (!admitted.write) return refusal;
     this.opts.log.warn(
       { workspaceId, reason: refusal.reason, transport: h.transport },
       'agent connection refused',
@@ -439,7 +451,11 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
         result: 'denied',
         statusCode: refusal.status,
         ...(h.ip ? { ip: h.ip } : {}),
-        detail: { reason: refusal.reason, transport: h.transport },
+        detail: {
+          reason: refusal.reason,
+          transport: h.transport,
+          ...(admitted.suppressed ? { suppressed: admitted.suppressed } : {}),
+        },
       })
       .catch((err) => this.opts.log.error({ err }, 'could not audit a refused agent'));
     return refusal;

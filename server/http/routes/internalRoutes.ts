@@ -122,6 +122,13 @@ export function internalRoutes(app: App, s: Services): void {
 export async function ensureClusterRequest(s: Services, req: FastifyRequest, body: string): Promise<void> {
   const refusal = await s.clusterAuth.check(req.method, req.url, req.headers, body);
   if (!refusal) return;
+  // A flood of forged requests from one address writes a bounded number of rows.
+  const admitted = s.refusals.admit('cluster.request', req.ip);
+  if (admitted.write) await auditRefusal(s, req, refusal, admitted.suppressed);
+  throw new HttpError(401, 'cluster_auth_failed', 'This endpoint is for the other control-plane replicas.');
+}
+
+async function auditRefusal(s: Services, req: FastifyRequest, refusal: string, suppressed: number) {
   req.log.warn({ reason: refusal, ip: req.ip }, 'refused an unauthenticated internal request');
   await s.auditStore
     .append({
@@ -133,10 +140,9 @@ export async function ensureClusterRequest(s: Services, req: FastifyRequest, bod
       result: 'denied',
       statusCode: 401,
       ip: req.ip,
-      detail: { reason: refusal, path: req.url },
+      detail: { reason: refusal, path: req.url, ...(suppressed ? { suppressed } : {}) },
     })
     .catch((err) => req.log.error({ err }, 'could not audit a refused internal request'));
-  throw new HttpError(401, 'cluster_auth_failed', 'This endpoint is for the other control-plane replicas.');
 }
 
 /**
