@@ -150,10 +150,16 @@ describe.each(balancers)('three replicas behind %s: tasks', (lbKind) => {
     const viewers: Viewer[] = [];
     for (const r of c.replicas)
       if (r.index !== victim) viewers.push(await watchTask(r.url, me.auth, task.id));
+    // And one on the victim itself: it loses its socket, and resumes through the load balancer.
+    const onVictim = await watchTask(c.replicas[victim]?.url as string, me.auth, task.id);
     try {
       await viewers[0]?.until((e) => e.seq >= 5, 40_000);
       const killedAt = Date.now();
       await c.kill(victim);
+      await expect.poll(() => onVictim.closed(), { timeout: 5_000 }).toBeDefined();
+      const resumedAfter = onVictim.events.at(-1)?.seq ?? 0;
+      const resumed = await watchTask(lb(), me.auth, task.id, resumedAfter);
+      viewers.push(resumed);
       const [last] = await c.query<{ seq: number | null }>(
         'select max(seq) as seq from task_events where task_id = $1',
         [task.id],
@@ -168,10 +174,12 @@ describe.each(balancers)('three replicas behind %s: tasks', (lbKind) => {
       expect(final.status, final.statusReason ?? '').toBe('succeeded');
       const stored = await storedSeqs(task.id);
       expect(stored).toEqual(stored.map((_, i) => i + 1));
-      for (const v of viewers) expect(v.events.map((e) => e.seq)).toEqual(stored);
+      for (const v of viewers.slice(0, -1)) expect(v.events.map((e) => e.seq)).toEqual(stored);
+      // The viewer that was on the dead replica: what it had, then the rest after resuming, once each.
+      expect([...onVictim.events, ...resumed.events].map((e) => e.seq)).toEqual(stored);
       // The task went on past the kill: events the dead replica never stored reached the viewers live.
       expect(stored.length).toBeGreaterThan(storedBefore);
-      for (const v of viewers)
+      for (const v of viewers.slice(0, -1))
         expect(v.events.filter((e) => e.seq > storedBefore).every((e) => e.at > killedAt)).toBe(true);
       expect(runsOf(scenario)).toBe(1);
       await untilGone(c.replicas[victim]?.url as string);
@@ -179,6 +187,7 @@ describe.each(balancers)('three replicas behind %s: tasks', (lbKind) => {
       return { task, victim };
     } finally {
       for (const v of viewers) v.close();
+      onVictim.close();
       await c.restart(victim);
     }
   };
