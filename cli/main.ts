@@ -8,6 +8,7 @@ import { registerAudit } from './commands/auditCommands.js';
 import { registerAuth } from './commands/authCommands.js';
 import { registerConfig } from './commands/configCommand.js';
 import { registerImages } from './commands/imageCommands.js';
+import { registerNode } from './commands/nodeCommands.js';
 import { registerReplicas } from './commands/replicaCommands.js';
 import { registerServe } from './commands/serveCommand.js';
 import { registerTasks } from './commands/taskCommands.js';
@@ -51,6 +52,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerTokens(program, ctx);
   registerAudit(program, ctx);
   registerReplicas(program, ctx);
+  registerNode(program, ctx);
   registerWorkspaces(program, ctx);
   registerTasks(program, ctx);
   helpForBareGroups(program);

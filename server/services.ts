@@ -1,5 +1,6 @@
 // Everything a route handler needs, built once per server from the config and the store.
 
+import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { AuditRecorder } from './audit/auditRecorder.js';
 import { RefusalLimiter } from './audit/refusalLimiter.js';
@@ -19,14 +20,19 @@ import { PgPubsub } from './cluster/pgPubsub.js';
 import type { Pubsub } from './cluster/pubsub.js';
 import { ReplicaRegistry } from './cluster/replicaRegistry.js';
 import type { Config } from './config/configSchema.js';
+import { remoteNodeNames } from './drivers/docker/dockerDriverConfig.js';
 import type { RuntimeDriver } from './drivers/runtimeDriver.js';
 import { LiveConnections } from './http/liveConnections.js';
+import { NodeHub } from './nodes/nodeHub.js';
+import { NodeRelay } from './nodes/nodeRelay.js';
 import { packageVersion } from './packageVersion.js';
 import { Readiness } from './readiness.js';
 import { AgentConnectionStore } from './store/agentConnectionStore.js';
 import { AuditStore } from './store/auditStore.js';
 import type { Db } from './store/db.js';
 import { LoginFailureStore } from './store/loginFailureStore.js';
+import { NodeConnectionStore } from './store/nodeConnectionStore.js';
+import { NodeJoinTokenStore } from './store/nodeJoinTokenStore.js';
 import { SecretStore } from './store/secretStore.js';
 import { SessionStore } from './store/sessionStore.js';
 import { SettingStore } from './store/settingStore.js';
@@ -57,6 +63,8 @@ export interface Services {
   /** Users' own Anthropic keys, encrypted. */
   secrets: SecretStore;
   usage: UsageStore;
+  /** Join tokens of `rclaude node` daemons. */
+  nodeJoinTokens: NodeJoinTokenStore;
   /** The control-plane replicas sharing the database; serve.ts starts this one's registration. */
   replicas: ReplicaRegistry;
   /** Signs and checks the requests replicas send each other (internal routes). */
@@ -110,6 +118,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   const tokens = new TokenStore(db, clock, accessChanges.announce);
   const sessions = new SessionStore(db, clock, accessChanges.announce);
   const auditStore = new AuditStore(db, clock);
+  const nodeJoinTokens = new NodeJoinTokenStore(db, clock);
   const leaders = new LeaderLocks(db, log);
   const clusterAuth = new ClusterAuth({ configured: config.server.clusterSecret, settings, clock });
   const replicas = new ReplicaRegistry({
@@ -133,7 +142,24 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     auth: clusterAuth,
     log,
   });
+  const nodeConnections = new NodeConnectionStore(db, clock);
+  const nodes = new NodeHub({
+    runDir: join(resolve(config.dataDir), 'run', 'nodes'),
+    configured: remoteNodeNames(config),
+    tokens: nodeJoinTokens,
+    connections: nodeConnections,
+    audit: auditStore,
+    log,
+    replicaId: () => replicas.id,
+    relay: new NodeRelay({
+      connections: nodeConnections,
+      auth: clusterAuth,
+      replicaId: () => replicas.id,
+      liveSince: () => replicas.liveSince(),
+    }),
+  });
   const runtime = createWorkspaceRuntime({
+    nodes,
     remote,
     mutex: new ClusterMutex(db),
     leaders,
@@ -174,6 +200,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     tasks,
     secrets,
     usage,
+    nodeJoinTokens,
     log,
     pubsub,
     liveConnections: new LiveConnections({ users, tokens, sessions, clock, accessChanges, log }),

@@ -466,6 +466,27 @@ const badCases: BadCase[] = [
     message: /^rclaude: --name must not be empty$/,
   },
   {
+    name: 'node without a join token',
+    args: ['node', '--name', 'edge', '--url', 'http://127.0.0.1:1'],
+    message: /^rclaude: --join-token \(or RC_NODE_JOIN_TOKEN\) is required$/,
+  },
+  {
+    name: 'node with a bad --name',
+    args: ['node', '--name', 'no spaces', '--join-token', 'rcn_x'],
+    message: /^rclaude: --name must be 1 to 63 letters, digits, "_", "\." or "-", got "no spaces"$/,
+  },
+  {
+    name: 'node with a relative --run-dir',
+    args: ['node', '--name', 'edge', '--join-token', 'rcn_x', '--run-dir', 'run'],
+    message: /^rclaude: --run-dir must be an absolute path, got "run"$/,
+  },
+  {
+    name: 'node token create with a bad --expires-in-days',
+    args: ['node', 'token', 'create', '--node', 'edge', '--expires-in-days', '0'],
+    message:
+      /^rclaude: --expires-in-days must be a whole number of days from 1 to 3650, or "never", got "0"$/,
+  },
+  {
     name: 'a --url that is not a URL',
     args: ['whoami', '--url', 'notaurl'],
     message: /--url must be an http\(s\) URL/,

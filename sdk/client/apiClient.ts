@@ -5,6 +5,7 @@
 import { AuditApi } from './auditApi.js';
 import { AuthApi } from './authApi.js';
 import { FilesApi } from './filesApi.js';
+import { NodesApi } from './nodesApi.js';
 import { ReportsApi } from './reportsApi.js';
 import { SecretsApi } from './secretsApi.js';
 import { TasksApi } from './tasksApi.js';
@@ -27,6 +28,7 @@ export class ApiClient {
   readonly terminals: TerminalsApi;
   readonly tasks: TasksApi;
   readonly reports: ReportsApi;
+  readonly nodes: NodesApi;
   protected readonly transport: Transport;
 
   constructor(readonly options: ClientOptions) {
@@ -43,5 +45,6 @@ export class ApiClient {
     this.terminals = new TerminalsApi(t);
     this.tasks = new TasksApi(t);
     this.reports = new ReportsApi(t);
+    this.nodes = new NodesApi(t);
   }
 }

@@ -3,7 +3,7 @@
 // through validateResponse.ts, which Node always uses and the browser only in development, so
 // zod stays out of the production dashboard.
 import { z } from 'zod';
-import { NodeList } from '../nodeWire.js';
+import { CreatedNodeJoinToken, NodeJoinTokenList, NodeList } from '../nodeWire.js';
 import { ReplicaList } from '../replicaWire.js';
 import { SecretInfo, SecretList } from '../secretWire.js';
 import { ApprovalList, Task, TaskEvent, TaskEventPage, TaskPage, TaskUsageFrame } from '../taskWire.js';
@@ -44,6 +44,8 @@ export const responseSchemas = {
   TaskUsageFrame,
   ApprovalList,
   NodeList,
+  NodeJoinTokenList,
+  CreatedNodeJoinToken,
   ReplicaList,
   UsageReport,
   SecretInfo,

@@ -37,6 +37,7 @@ export type Action =
   | 'usage.readAll'
   | 'audit.read'
   | 'node.read'
+  | 'node.manage'
   | 'replica.read'
   | 'workspace.create'
   | 'workspace.read'
@@ -64,6 +65,7 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
     case 'user.list':
     case 'audit.read':
     case 'node.read':
+    case 'node.manage':
     case 'replica.read':
     case 'team.create':
     case 'team.update':

@@ -66,6 +66,16 @@ const NodeConfig = z.strictObject({
         ssh: z.string().min(1).describe('ssh://user@host[:port]; runs `docker system dial-stdio` there.'),
         identityFile: z.string().min(1).optional().describe('Private key file for the SSH login.'),
       }),
+      z.strictObject({
+        node: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
+            error: 'must be 1 to 63 letters, digits, "_", "." or "-"',
+          })
+          .describe(
+            'Name of the `rclaude node` daemon on that host (its --name): it dials this control plane, so no port is open on the host.',
+          ),
+      }),
     ])
     .describe("How to reach the node's Docker daemon."),
   capacity: z
@@ -487,7 +497,7 @@ export const ConfigSchema = z.strictObject({
       error: 'node names must be unique',
     })
     .describe(
-      'Docker hosts the docker driver places workspaces on: [{name, docker: {socketPath} | {host, port, tls: {ca, cert, key}} | {ssh, identityFile}, capacity: {cpu, memory, maxWorkspaces}}]. TLS values are PEM file paths. Capacity values are what workspaces may reserve (their limits); unset ones are not enforced. Empty: one node "local" on /var/run/docker.sock. A new workspace goes to the node with the most free capacity.',
+      'Docker hosts the docker driver places workspaces on: [{name, docker: {socketPath} | {host, port, tls: {ca, cert, key}} | {ssh, identityFile} | {node}, capacity: {cpu, memory, maxWorkspaces}}]. TLS values are PEM file paths. Capacity values are what workspaces may reserve (their limits); unset ones are not enforced. Empty: one node "local" on /var/run/docker.sock. A new workspace goes to the node with the most free capacity.',
     ),
   workspaces: z
     .strictObject({

@@ -33,7 +33,10 @@ import { auditRoutes } from './routes/auditRoutes.js';
 import { authRoutes } from './routes/authRoutes.js';
 import { fileRoutes } from './routes/fileRoutes.js';
 import { healthRoutes } from './routes/healthRoutes.js';
+import { internalNodeRoutes } from './routes/internalNodeRoutes.js';
 import { internalRoutes } from './routes/internalRoutes.js';
+import { nodeConnectRoutes } from './routes/nodeConnectRoutes.js';
+import { nodeJoinTokenRoutes } from './routes/nodeJoinTokenRoutes.js';
 import { nodeRoutes } from './routes/nodeRoutes.js';
 import { oidcRoutes } from './routes/oidcRoutes.js';
 import { replicaRoutes } from './routes/replicaRoutes.js';
@@ -134,6 +137,12 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
             scheme: 'bearer',
             description: "A workspace's agent token (RC_AGENT_TOKEN), for GET /api/v1/agent only.",
           },
+          joinToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'A node join token (POST /api/v1/nodes/join-tokens), for GET /api/v1/nodes/connect only.',
+          },
         },
       },
       security: [{ bearerAuth: [] }, { cookieAuth: [] }],
@@ -186,11 +195,14 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   auditRoutes(app, services);
   workspaceRoutes(app, services);
   nodeRoutes(app, services);
+  nodeJoinTokenRoutes(app, services);
+  nodeConnectRoutes(app, services);
   replicaRoutes(app, services);
   fileRoutes(app, services);
   terminalRoutes(app, services);
   agentRoutes(app, services);
   internalRoutes(app, services);
+  internalNodeRoutes(app, services);
   taskRoutes(app, services);
   taskEventRoutes(app, services);
   await webRoutes(app, services);

@@ -369,6 +369,37 @@ const m0008_agent_connections: DialectMigration = (dialect) => ({
   },
 });
 
+/**
+ * Remote Docker hosts reached through their `rclaude node` daemon (server/nodes/): the join tokens
+ * (stored hashed, each admitting one node name) and which replica holds each node's connection
+ * with the node's last report. As with agent_connections, no foreign key to `replicas`.
+ */
+const m0009_nodes: DialectMigration = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    const t = ts(dialect);
+    await db.schema
+      .createTable('node_join_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('node', 'text', (c) => c.notNull())
+      .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('prefix', 'text', (c) => c.notNull())
+      .addColumn('created_by', 'text')
+      .addColumn('created_at', t, (c) => c.notNull())
+      .addColumn('expires_at', t)
+      .addColumn('last_used_at', t)
+      .addColumn('revoked_at', t)
+      .execute();
+    await db.schema
+      .createTable('node_connections')
+      .addColumn('node', 'text', (c) => c.primaryKey())
+      .addColumn('replica_id', 'text', (c) => c.notNull())
+      .addColumn('connected_at', t, (c) => c.notNull())
+      .addColumn('report', 'text')
+      .addColumn('reported_at', t)
+      .execute();
+  },
+});
+
 /** Every migration, in order. Names sort lexically; that order is the order they run in. */
 export const migrations: Record<string, DialectMigration> = {
   '0001_foundation': m0001_foundation,
@@ -379,4 +410,5 @@ export const migrations: Record<string, DialectMigration> = {
   '0006_login_throttle': m0006_login_throttle,
   '0007_replicas': m0007_replicas,
   '0008_agent_connections': m0008_agent_connections,
+  '0009_nodes': m0009_nodes,
 };

@@ -221,6 +221,29 @@ export interface AgentConnectionsTable {
   connected_at: Timestamp;
 }
 
+/** Join tokens of `rclaude node` daemons (server/store/nodeJoinTokenStore.ts). */
+export interface NodeJoinTokensTable {
+  id: string;
+  node: string;
+  token_hash: string;
+  prefix: string;
+  created_by: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+/** Which replica holds each node daemon's connection, and its last report (nodeConnectionStore.ts). */
+export interface NodeConnectionsTable {
+  node: string;
+  replica_id: string;
+  connected_at: Timestamp;
+  /** The last `node.report`, as JSON. */
+  report: string | null;
+  reported_at: Timestamp | null;
+}
+
 export interface Database {
   users: UsersTable;
   teams: TeamsTable;
@@ -239,6 +262,8 @@ export interface Database {
   login_failures: LoginFailuresTable;
   replicas: ReplicasTable;
   agent_connections: AgentConnectionsTable;
+  node_join_tokens: NodeJoinTokensTable;
+  node_connections: NodeConnectionsTable;
 }
 
 /** Exactly what Date#toISOString() writes, which is how every timestamp goes into SQLite. */

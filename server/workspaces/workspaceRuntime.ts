@@ -16,6 +16,7 @@ import { EgressProxy } from '../egress/egressProxy.js';
 import { BudgetGuard } from '../gateway/budgetGuard.js';
 import { createCredentialResolver } from '../gateway/credentialResolver.js';
 import { type GatewayAttribution, ModelGateway } from '../gateway/modelGateway.js';
+import type { NodeHub } from '../nodes/nodeHub.js';
 import type { AuditStore } from '../store/auditStore.js';
 import type { SecretStore } from '../store/secretStore.js';
 import type { TaskStore } from '../store/taskStore.js';
@@ -32,6 +33,8 @@ import { WorkspaceService, workspaceIdFor } from './workspaceService.js';
 
 export interface WorkspaceRuntime {
   driver: RuntimeDriver;
+  /** The node daemons connected to this replica (sdk/nodeProtocol.ts); undefined in tests that inject a driver without one. */
+  nodes: NodeHub | undefined;
   hub: AgentHub;
   egress: EgressProxy;
   service: WorkspaceService;
@@ -97,6 +100,8 @@ export function createWorkspaceRuntime(opts: {
   leaders?: LeaderLocks;
   /** Sections no two replicas run at once (Docker placement). */
   mutex?: ClusterMutex;
+  /** The `rclaude node` daemons connected here (Docker hosts on other machines). */
+  nodes?: NodeHub;
 }): WorkspaceRuntime {
   const { config, store, log } = opts;
   const dataDir = resolve(config.dataDir);
@@ -115,7 +120,7 @@ export function createWorkspaceRuntime(opts: {
         workspacesCpu: workspacesCpu(config.runtime.local.reservedCpu),
       },
       docker: {
-        ...dockerDriverConfig(config),
+        ...dockerDriverConfig(config, opts.nodes),
         // Replicas on one database place one workspace at a time between them.
         ...(opts.mutex
           ? { placementLock: (section) => opts.mutex?.run('placement', section) ?? section() }
@@ -209,6 +214,7 @@ export function createWorkspaceRuntime(opts: {
   attribute = (workspaceId) => tasks.attribute(workspaceId);
   return {
     driver,
+    nodes: opts.nodes,
     hub,
     egress,
     service,
@@ -244,6 +250,7 @@ export function createWorkspaceRuntime(opts: {
       await egress.close();
       await gateway.close();
       await driver.close?.();
+      await opts.nodes?.close();
     },
   };
 }

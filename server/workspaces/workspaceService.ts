@@ -363,7 +363,10 @@ export class WorkspaceService {
     }
   }
 
-  /** After the agent connected during a start: clone on first start, then running. */
+  /**
+   * After the agent connected during a start (to this replica or another one): clone on first
+   * start, then running.
+   */
   async finishStart(id: string, signal?: AbortSignal): Promise<void> {
     const row = await this.o.store.byId(id);
     if (row?.status !== 'starting') return;

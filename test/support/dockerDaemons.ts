@@ -32,7 +32,16 @@ const STOP_TIMEOUT_MS = 30_000;
  * name left by a killed test run is stopped first; one whose owning process still runs is an error.
  * Throws with the end of the daemon's log when it exits or does not answer within 60 s.
  */
-export async function startExtraDockerd(name: string): Promise<ExtraDockerd> {
+export async function startExtraDockerd(
+  name: string,
+  opts: {
+    /**
+     * Runs dockerd under this argv prefix, e.g. test/support/netns.ts's `exec()`: in a network
+     * namespace of its own, with directories hidden from it. The prefix must exec dockerd in place.
+     */
+    prefix?: string[];
+  } = {},
+): Promise<ExtraDockerd> {
   if (!/^[a-z0-9][a-z0-9-]{0,19}$/.test(name)) throw new Error(`Bad dockerd name ${JSON.stringify(name)}.`);
   const base = `rc-test-dockerd-${name}`;
   const paths = {
@@ -62,9 +71,11 @@ export async function startExtraDockerd(name: string): Promise<ExtraDockerd> {
   const logFd = openSync(paths.log, 'a');
   let child: ChildProcess;
   try {
+    const [command, ...prefixArgs] = [...(opts.prefix ?? []), 'dockerd'];
     child = spawn(
-      'dockerd',
+      command as string,
       [
+        ...prefixArgs,
         `--data-root=${paths.dataRoot}`,
         `--exec-root=${paths.execRoot}`,
         `--pidfile=${paths.pidfile}`,

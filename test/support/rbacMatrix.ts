@@ -332,6 +332,37 @@ export const rbacMatrix: MatrixRow[] = [
     expect: adminsOnly(200, 403),
   },
   {
+    route: 'POST /api/v1/nodes/join-tokens',
+    prepare: async () => ({ url: '/api/v1/nodes/join-tokens', payload: { node: 'matrix-node' } }),
+    expect: adminsOnly(201, 403),
+  },
+  {
+    route: 'GET /api/v1/nodes/join-tokens',
+    prepare: async () => ({ url: '/api/v1/nodes/join-tokens' }),
+    expect: adminsOnly(200, 403),
+  },
+  {
+    route: 'DELETE /api/v1/nodes/join-tokens/{id}',
+    prepare: async (t) => {
+      const row = await t.services.nodeJoinTokens.create({
+        node: 'matrix-node',
+        tokenHash: Math.random().toString(36),
+        prefix: 'rcn_x',
+        createdBy: null,
+        expiresAt: null,
+      });
+      return { url: `/api/v1/nodes/join-tokens/${row.id}` };
+    },
+    expect: adminsOnly(204, 403),
+  },
+  {
+    // Node daemons only, over a WebSocket with their join token (test/workspaces/remoteDockerNode.test.ts);
+    // a plain request is told to upgrade.
+    route: 'GET /api/v1/nodes/connect',
+    prepare: async () => ({ url: '/api/v1/nodes/connect' }),
+    expect: all(426, 426),
+  },
+  {
     route: 'GET /api/v1/replicas',
     prepare: async () => ({ url: '/api/v1/replicas' }),
     expect: adminsOnly(200, 403),

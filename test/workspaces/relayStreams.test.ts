@@ -222,7 +222,10 @@ describe('terminals, files and watches relayed to the replica holding the agent'
     await b.services.clusterMetrics.probe();
     const metrics = async (base: string) => (await fetch(`${base}/metrics`)).text();
     let onB = '';
-    await waitFor(async () => /rc_pubsub_lag_seconds_count [1-9]/.test((onB = await metrics(baseB))));
+    await waitFor(async () => {
+      onB = await metrics(baseB);
+      return /rc_pubsub_lag_seconds_count [1-9]/.test(onB);
+    });
     const count = (text: string, labels: string) =>
       Number(new RegExp(`rc_relay_duration_seconds_count\\{${labels}\\} (\\d+)`).exec(text)?.[1] ?? 0);
     for (const kind of ['request', 'socket', 'stream', 'list'])

@@ -10,6 +10,7 @@ import {
   type RuntimeDriver,
   type RuntimeRef,
   type RuntimeState,
+  type UnixWorkspaceSpec,
   type WorkspaceSpec,
 } from '../runtimeDriver.js';
 import {
@@ -24,6 +25,7 @@ import { runtimeState, runtimeUsage } from './containerState.js';
 import { isNotFound } from './dockerCall.js';
 import { type DockerHost, DockerNode, type DockerNodeConfig } from './dockerNodes.js';
 import { pickNode } from './placement.js';
+import type { RemoteNodes } from './remoteNode.js';
 import { WorkspaceContainer } from './workspaceContainer.js';
 
 export interface DockerDriverConfig {
@@ -62,6 +64,8 @@ export interface DockerDriverConfig {
   reservedCpu?: number | undefined;
   /** Where the cgroup file system is mounted on this machine. Default /sys/fs/cgroup. */
   cgroupRoot?: string | undefined;
+  /** The links of nodes reached through their `rclaude node` daemon (`docker: {node}`). */
+  remoteNodes?: RemoteNodes | undefined;
 }
 
 const DEFAULT_GRACE_SECONDS = 10;
@@ -126,7 +130,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
       reservedCpu: config.reservedCpu ?? 0,
       root: config.cgroupRoot ?? '/sys/fs/cgroup',
     };
-    this.nodeList = config.nodes.map((n) => new DockerNode(n, this.callTimeoutMs));
+    this.nodeList = config.nodes.map((n) => new DockerNode(n, this.callTimeoutMs, config.remoteNodes));
     this.settings = {
       installation: config.installation,
       image: config.image,
@@ -163,7 +167,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
         const { container } = found;
         const node = container.node;
         const want = containerOptions(
-          spec,
+          await this.onNode(node, spec),
           this.settings,
           (await node.host()).cpu,
           await this.cgroupParent(node),
@@ -178,7 +182,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
         this.placementLock(async () => {
           const node = await this.place(spec);
           const options = containerOptions(
-            spec,
+            await this.onNode(node, spec),
             this.settings,
             (await node.host()).cpu,
             await this.cgroupParent(node),
@@ -220,6 +224,15 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
     const { parent, reservedCpu, root } = this.cgroup;
     await prepareWorkspacesParent(root, parent, reservedCpu > 0 ? host.cpu - reservedCpu : undefined);
     return `/${parent}`;
+  }
+
+  /**
+   * The spec as `node` runs it: on a node reached through its `rclaude node` daemon the agent
+   * socket directory is the one that daemon serves on its own host, not the control plane's.
+   */
+  private async onNode(node: DockerNode, spec: UnixWorkspaceSpec): Promise<UnixWorkspaceSpec> {
+    if (!node.remote) return spec;
+    return { ...spec, agentSocketDir: await node.remote.listen(spec.workspaceId) };
   }
 
   /** A daemon on a unix socket may still run elsewhere (Docker Desktop's VM): its name says. */
@@ -265,6 +278,8 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
       const found = await this.find(id, ref.node);
       if (!found) throw notFound;
       const { container, info } = found;
+      // A node daemon restarted meanwhile listens again from its run dir; asking is cheap and idempotent.
+      await container.node.remote?.listen(id);
       if (info.State.Running || info.State.Restarting) return this.ref(id, container.node);
       const started = await container.start(notFound);
       if (started && info.Config.Labels?.[LABEL.role] === 'agent') {
@@ -286,6 +301,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
     await this.locks.run(id, async () => {
       const found = await this.find(id, ref.node);
       await found?.container.stop(opts?.graceSeconds ?? DEFAULT_GRACE_SECONDS);
+      await found?.container.node.remote?.unlisten(id);
     });
   }
 
@@ -300,6 +316,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
     await this.locks.run(id, async () => {
       const found = await this.find(id, ref.node);
       await found?.container.remove(DEFAULT_GRACE_SECONDS);
+      await found?.container.node.remote?.unlisten(id);
       if (opts?.keepVolume) return;
       const nodes = found ? [found.container.node] : ref.node ? [this.node(ref.node)] : this.nodeList;
       for (const node of nodes) await this.container(node, id).removeVolumes();

@@ -2,6 +2,7 @@ import type { Config } from '../../config/configSchema.js';
 import { parseCpu, parseSize } from '../../config/units.js';
 import type { DockerDriverConfig } from './dockerDriver.js';
 import type { DockerNodeConfig } from './dockerNodes.js';
+import type { RemoteNodes } from './remoteNode.js';
 
 /** Where a single-host installation finds its daemon when `nodes` is empty. */
 export const DEFAULT_DOCKER_NODE: DockerNodeConfig = {
@@ -9,8 +10,13 @@ export const DEFAULT_DOCKER_NODE: DockerNodeConfig = {
   docker: { socketPath: '/var/run/docker.sock' },
 };
 
+/** Names of the `rclaude node` daemons the `nodes` config reaches Docker hosts through. */
+export function remoteNodeNames(config: Config): string[] {
+  return config.nodes.flatMap((n) => ('node' in n.docker ? [n.docker.node] : []));
+}
+
 /** The docker driver's part of the process config (`runtime.docker` and `nodes`). */
-export function dockerDriverConfig(config: Config): DockerDriverConfig {
+export function dockerDriverConfig(config: Config, remoteNodes?: RemoteNodes): DockerDriverConfig {
   const d = config.runtime.docker;
   const nodes: DockerNodeConfig[] =
     config.nodes.length === 0
@@ -35,5 +41,6 @@ export function dockerDriverConfig(config: Config): DockerDriverConfig {
     callTimeoutMs: d.callTimeout * 1000,
     cgroupParent: d.cgroupParent,
     reservedCpu: d.reservedCpu,
+    remoteNodes,
   };
 }

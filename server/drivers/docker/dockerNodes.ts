@@ -8,6 +8,7 @@ import { DriverError } from '../runtimeDriver.js';
 import { LABEL } from './containerSpec.js';
 import { type CallContext, dockerCall } from './dockerCall.js';
 import type { NodeLoad } from './placement.js';
+import type { RemoteNodeLink, RemoteNodes } from './remoteNode.js';
 
 /** How the control plane reaches a node's Docker daemon. */
 export type DockerEndpoint =
@@ -15,7 +16,9 @@ export type DockerEndpoint =
   /** TCP; with `tls` (paths of PEM files) it speaks HTTPS and checks the daemon's certificate. */
   | { host: string; port?: number | undefined; tls?: { ca: string; cert: string; key: string } | undefined }
   /** "ssh://user@host[:port]": runs `docker system dial-stdio` on the host over SSH. */
-  | { ssh: string; identityFile?: string | undefined };
+  | { ssh: string; identityFile?: string | undefined }
+  /** Through the host's `rclaude node` daemon, named so (remoteNode.ts). */
+  | { node: string };
 
 export interface DockerNodeConfig {
   name: string;
@@ -61,15 +64,27 @@ export class DockerNode {
   readonly capacity: NonNullable<DockerNodeConfig['capacity']>;
   /** Whether the daemon is reached by a unix socket on this machine (it may still be a VM's). */
   readonly local: boolean;
+  /** Set when the node is reached through its `rclaude node` daemon. */
+  readonly remote: RemoteNodeLink | undefined;
   private hostInfo?: DockerHost;
 
   constructor(
     config: DockerNodeConfig,
     private readonly callTimeoutMs: number,
+    remoteNodes?: RemoteNodes,
   ) {
     this.name = config.name;
     this.capacity = config.capacity ?? {};
-    const { options, endpoint } = clientOptions(config.docker);
+    if ('node' in config.docker) {
+      if (!remoteNodes) throw new Error(`Docker node ${config.name} needs the control plane's node hub.`);
+      this.remote = remoteNodes.link(config.docker.node);
+    }
+    const { options, endpoint } = this.remote
+      ? {
+          options: { ...clientOptions({ socketPath: this.remote.socketPath }).options },
+          endpoint: `rclaude-node://${(config.docker as { node: string }).node}`,
+        }
+      : clientOptions(config.docker as Exclude<DockerEndpoint, { node: string }>);
     this.client = new Docker(options);
     this.endpoint = endpoint;
     this.local = 'socketPath' in config.docker;
@@ -81,7 +96,9 @@ export class DockerNode {
     opts: { ms?: number; image?: string } = {},
   ) {
     const ctx: CallContext = { node: this.name, endpoint: this.endpoint, image: opts.image };
-    return dockerCall(ctx, opts.ms ?? this.callTimeoutMs, (signal) => fn(this.client, signal));
+    const run = () => dockerCall(ctx, opts.ms ?? this.callTimeoutMs, (signal) => fn(this.client, signal));
+    // A node daemon that is not connected gets its own sentence instead of "connection reset".
+    return this.remote ? this.remote.ensureConnected().then(run) : run();
   }
 
   /** The machine's CPU count and memory (docker info), asked once. */
@@ -155,15 +172,25 @@ export class DockerNode {
       maxWorkspaces: this.capacity.maxWorkspaces ?? null,
     };
     const empty = { cpu: 0, memoryBytes: 0, workspaces: 0, running: 0 };
+    const daemon = this.remote ? { daemon: await this.remote.daemon() } : {};
     if (!health.healthy)
-      return { name: this.name, driver: 'docker', ...health, capacity, host: null, used: empty };
+      return { name: this.name, driver: 'docker', ...health, capacity, host: null, used: empty, ...daemon };
     try {
       const [boxes, host] = await Promise.all([this.boxes(installation), this.host()]);
       const used = { ...sumBoxes(boxes), running: boxes.filter((b) => b.running).length };
-      return { name: this.name, driver: 'docker', healthy: true, capacity, host, used };
+      return { name: this.name, driver: 'docker', healthy: true, capacity, host, used, ...daemon };
     } catch (err) {
       const error = err instanceof DriverError ? err.userMessage : String(err);
-      return { name: this.name, driver: 'docker', healthy: false, error, capacity, host: null, used: empty };
+      return {
+        name: this.name,
+        driver: 'docker',
+        healthy: false,
+        error,
+        capacity,
+        host: null,
+        used: empty,
+        ...daemon,
+      };
     }
   }
 }
@@ -181,7 +208,10 @@ function sumBoxes(boxes: NodeBox[]): { cpu: number; memoryBytes: number; workspa
  * otherwise fills gaps from DOCKER_HOST, DOCKER_CERT_PATH and DOCKER_CLIENT_TIMEOUT, and a driver
  * must not depend on the server's environment.
  */
-function clientOptions(e: DockerEndpoint): { options: Docker.DockerOptions; endpoint: string } {
+function clientOptions(e: Exclude<DockerEndpoint, { node: string }>): {
+  options: Docker.DockerOptions;
+  endpoint: string;
+} {
   const none: Docker.DockerOptions = {
     socketPath: undefined,
     host: undefined,

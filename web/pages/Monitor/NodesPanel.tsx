@@ -16,6 +16,14 @@ function limits(node: NodeItem): string {
   return cpu === null ? 'CPU against the host.' : 'Memory against the host.';
 }
 
+/** A node reached through its `rclaude node` daemon: whether it is connected, and its last report. */
+function daemonLine(d: NonNullable<NodeItem['daemon']>): string {
+  if (!d.connected) return 'Through rclaude node: not connected.';
+  const r = d.report;
+  const docker = r?.dockerVersion ? `, Docker ${r.dockerVersion}, ${r.containers} containers running` : '';
+  return `Through rclaude node, connected to replica ${d.replicaId?.slice(0, 8) ?? '?'}${docker}.`;
+}
+
 export function NodesPanel() {
   const nodes = useNodes(true);
   return (
@@ -88,6 +96,11 @@ function NodeCard({ node }: { node: NodeItem }) {
             ? ` Host: ${cores(node.host.cpu)}, ${formatBytes(node.host.memoryBytes)} memory.`
             : ' Host size unknown: its engine did not answer.'}
         </Text>
+        {node.daemon && (
+          <Text size="xs" c="dimmed">
+            {daemonLine(node.daemon)}
+          </Text>
+        )}
       </Stack>
     </Paper>
   );
