@@ -9,6 +9,7 @@ import { replicaAddress } from './cluster/replicaRegistry.js';
 import { ensureSchemaKnown } from './cluster/schemaVersion.js';
 import type { Config } from './config/configSchema.js';
 import { redactUrl } from './config/loadConfig.js';
+import type { RuntimeDriver } from './drivers/runtimeDriver.js';
 import { type App, buildApp } from './http/app.js';
 import { effectiveLogFormat, logDestination } from './logDestination.js';
 import { createServices, type Services } from './services.js';
@@ -34,6 +35,11 @@ export async function startServer(
     print?: (line: string) => void;
     /** Where log lines go; default stderr, pretty or JSON as `log.format` and the terminal say. */
     logStream?: DestinationStream;
+    /**
+     * Run workspaces on this driver instead of the configured one. For tests that run real
+     * `rclaude serve` processes (test/support/clusterReplica.ts); the CLI never sets it.
+     */
+    driver?: RuntimeDriver;
   } = {},
 ): Promise<RunningServer> {
   const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -62,6 +68,7 @@ export async function startServer(
   }
   const services = createServices(config, db, opts.clock ?? systemClock, {
     log: pino({ level: config.log.level, name: 'workspaces' }, logStream),
+    ...(opts.driver ? { driver: opts.driver } : {}),
   });
   let app: App | undefined;
   let created: Awaited<ReturnType<typeof bootstrapAdmin>>;

@@ -145,5 +145,10 @@ if ! command -v haproxy >/dev/null 2>&1; then
   if [ "$apt_updated" -eq 0 ]; then log "apt-get update"; as_root apt-get update -qq; apt_updated=1; fi
   install_without_service haproxy
 fi
+# nginx, the second session router those tests run (loadBalancer.ts `kind: 'nginx'`): Debian's
+# package, no service started; each test runs its own instance in the foreground on loopback.
+if [ ! -x /usr/sbin/nginx ]; then
+  install_without_service nginx
+fi
 
 log "ready"

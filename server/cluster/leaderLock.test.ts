@@ -133,3 +133,54 @@ describe('leader locks on SQLite', () => {
     await b.close();
   });
 });
+
+describe('LeaderLocks.runOnce: one call at a time across replicas', () => {
+  const schema = uniqueSchema();
+  const dbs: Db[] = [];
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++) dbs.push(await openDb({ databaseUrl: PG_URL, schema, poolSize: 2 }));
+  });
+  afterAll(async () => {
+    for (const db of dbs) await db.close();
+    await dropSchema(schema);
+  });
+
+  it('skips the call on one replica while another runs it, and gives the lock up after each call', async () => {
+    const [a, b] = dbs.map((db) => new LeaderLocks(db, log));
+    if (!a || !b) throw new Error('two replicas');
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const first = a.runOnce('workspace-start/w1', async () => {
+      await held;
+      return 'a';
+    });
+    // Give the first call time to take its lock.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await b.runOnce('workspace-start/w1', async () => 'b')).toEqual({ ran: false });
+    // Another name is not held up.
+    expect(await b.runOnce('workspace-start/w2', async () => 'b2')).toEqual({ ran: true, value: 'b2' });
+    release();
+    expect(await first).toEqual({ ran: true, value: 'a' });
+    // Free again, on either replica; a throwing call gives it up too.
+    await expect(
+      b.runOnce('workspace-start/w1', async () => Promise.reject(new Error('boom'))),
+    ).rejects.toThrow('boom');
+    expect(await a.runOnce('workspace-start/w1', async () => 'again')).toEqual({ ran: true, value: 'again' });
+    // No connection is left open by those calls.
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ n: number }>(
+        `select count(*)::int as n from pg_locks l join pg_stat_activity s on s.pid = l.pid
+          where l.locktype = 'advisory' and s.application_name = 'rclaude-leader'
+            and l.objid = (hashtextextended($1 || '/workspace-start/w1', 0) & 4294967295)::bigint::oid`,
+        [schema],
+      );
+      expect(rows[0]?.n).toBe(0);
+    } finally {
+      await client.end();
+    }
+  });
+});

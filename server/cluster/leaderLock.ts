@@ -52,6 +52,33 @@ export class LeaderLocks {
     return { ran: true, value: await fn() };
   }
 
+  /**
+   * Takes `name` for as long as the caller needs it, unless another replica holds it now
+   * (undefined). Unlike `leaderLock`, the lock is not kept for good: it lives on a connection of
+   * its own until the returned release is called (or that connection dies, e.g. with the
+   * process). For per-object work such as one workspace's start, which the starting replica and
+   * another replica's reconcile pass may both try. On SQLite (one process) it is always free.
+   */
+  async tryHold(name: string): Promise<(() => Promise<void>) | undefined> {
+    const open = this.db.openSession?.bind(this.db);
+    if (!open) return async () => undefined;
+    const lock = new PgLeaderLock(name, open, this.log, 'debug');
+    if (await lock.tryLead()) return () => lock.release();
+    await lock.release();
+    return undefined;
+  }
+
+  /** Runs `fn` while holding `name` (tryHold), or skips it when another replica holds it. */
+  async runOnce<T>(name: string, fn: () => Promise<T>): Promise<Exclusive<T>> {
+    const release = await this.tryHold(name);
+    if (!release) return { ran: false };
+    try {
+      return { ran: true, value: await fn() };
+    } finally {
+      await release();
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.locks.values()].map((l) => l.release()));
   }
@@ -71,6 +98,8 @@ class PgLeaderLock implements LeaderLock {
     readonly name: string,
     private readonly open: () => Promise<pg.Client>,
     private readonly log: Logger,
+    /** Level of the "this replica leads" line: info for long-held leadership, debug for one call. */
+    private readonly leadLevel: 'info' | 'debug' = 'info',
   ) {}
 
   tryLead(): Promise<boolean> {
@@ -110,7 +139,7 @@ class PgLeaderLock implements LeaderLock {
       [this.name],
     );
     this.leading = rows[0]?.ok === true;
-    if (this.leading) this.log.info({ lock: this.name }, 'this replica leads');
+    if (this.leading) this.log[this.leadLevel]({ lock: this.name }, 'this replica leads');
     return this.leading;
   }
 

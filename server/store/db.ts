@@ -162,11 +162,36 @@ async function migrationSchema(db: Db): Promise<string | undefined> {
 
 /** Names in Kysely's migration table that are not in our list; none on a fresh database. */
 async function appliedButUnknown(db: Db, schema: string | undefined): Promise<string[]> {
-  const tables = await db.kysely.introspection.getTables({ withInternalKyselyTables: true });
-  const hasTable = tables.some((t) => t.name === 'kysely_migration' && (!schema || t.schema === schema));
-  if (!hasTable) return [];
+  if (!(await hasMigrationTable(db, schema))) return [];
   const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db.kysely);
   return rows.map((r) => r.name).filter((name) => !(name in migrations));
+}
+
+/** A missing-schema error about another schema than ours: one dropped while Kysely looked. */
+function droppedElsewhere(err: unknown, schema: string | undefined): boolean {
+  const e = err as { code?: string; message?: string };
+  return e.code === '3F000' && !(schema && (e.message ?? '').includes(`"${schema}"`));
+}
+
+/**
+ * Whether Kysely's migration table exists in the store's schema. Asked of that one schema only:
+ * Kysely's introspection reads every table of the database, and fails ("schema … does not
+ * exist") when another schema is dropped while it reads, e.g. another installation's or another
+ * test's, so a replica starting beside such a drop would refuse to start.
+ */
+async function hasMigrationTable(db: Db, schema: string | undefined): Promise<boolean> {
+  if (db.dialect === 'postgres') {
+    const { rows } = await sql<{ found: boolean }>`select exists (
+        select 1 from information_schema.tables
+         where table_schema = coalesce(${schema ?? null}, current_schema()) and table_name = 'kysely_migration'
+      ) as found`.execute(db.kysely);
+    return rows[0]?.found === true;
+  }
+  const { rows } =
+    await sql`select 1 from sqlite_master where type = 'table' and name = 'kysely_migration'`.execute(
+      db.kysely,
+    );
+  return rows.length > 0;
 }
 
 async function migrate(db: Db, schema: string | undefined): Promise<void> {
@@ -183,7 +208,14 @@ async function migrate(db: Db, schema: string | undefined): Promise<void> {
     provider,
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely's check for its own tables reads every table of the database; another schema dropped
+  // meanwhile fails it with "schema … does not exist" (3F000) though nothing of ours is wrong.
+  // Nothing ran then (the check comes first), so it is tried again.
+  for (let attempt = 0; attempt < 5 && error && droppedElsewhere(error, schema); attempt++) {
+    await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(

@@ -99,6 +99,8 @@ export class Reconciler {
 
     for (const row of rows) {
       if (service.isBusy(row.id)) continue;
+      // A start in flight on another replica: its box may not exist yet, or not run yet.
+      if (row.status === 'starting' && !(await service.startIsFree(row.id))) continue;
       const ref: RuntimeRef | undefined = parseRef(row) ?? boxById.get(row.id);
       let state: RuntimeState;
       try {

@@ -175,6 +175,7 @@ export function createWorkspaceRuntime(opts: {
     log,
     clock: opts.clock,
     agentUrl: () => agentEndpointUrl(config.server.agentUrl, opts.publicUrl()),
+    ...(opts.leaders ? { hold: opts.leaders.tryHold.bind(opts.leaders) } : {}),
   });
   const terminals = new TerminalHub({
     hub,

@@ -58,6 +58,11 @@ export interface WorkspaceServiceOptions {
   clock: Clock;
   /** What agents of `network` drivers dial (RC_AGENT_URL); read at each start. */
   agentUrl: () => string;
+  /**
+   * Takes a lock by name across replicas until the returned release is called, or undefined when
+   * another replica holds it (LeaderLocks.tryHold); without it (one process) always free.
+   */
+  hold?: (name: string) => Promise<(() => Promise<void>) | undefined>;
 }
 
 /** Statuses a workspace passes through on its way to running, stopped or failed. */
@@ -130,30 +135,66 @@ export class WorkspaceService {
 
   /** Moves the workspace to starting and brings it up in the background. Idempotent while starting/running. */
   async start(id: string): Promise<void> {
-    const token = randomBytes(32).toString('base64url');
-    const moved = await this.o.store.transition(id, ['pending', 'stopped', 'failed'], 'starting', {
-      status_reason: 'Starting the sandbox',
-      agent_token_hash: hashAgentToken(token),
-      started_at: null,
-      stopped_at: null,
-    });
-    if (!moved) {
+    // One start of a workspace at a time across replicas, held from before the row says
+    // `starting` until the start has finished or failed: the leader's reconcile pass, which
+    // cannot see a start in flight on another replica, leaves the workspace alone meanwhile
+    // instead of failing it for a box not created yet or finishing the start a second time.
+    const release = await this.hold(id);
+    if (!release) {
       const row = await this.o.store.byId(id);
       if (row && (row.status === 'starting' || row.status === 'running')) return;
       throw new WorkspaceError(
         'conflict',
-        `The workspace is ${row?.status ?? 'gone'}; wait until it has stopped.`,
+        'Another server replica is starting this workspace; try again shortly.',
       );
     }
-    const abort = new AbortController();
-    this.starts.set(id, abort);
-    void this.bringUp(id, token, abort.signal)
-      .catch((err) =>
-        this.o.log.error({ err, workspaceId: id }, 'workspace start could not record its outcome'),
-      )
-      .finally(() => {
-        if (this.starts.get(id) === abort) this.starts.delete(id);
+    let handedOver = false;
+    try {
+      const token = randomBytes(32).toString('base64url');
+      const moved = await this.o.store.transition(id, ['pending', 'stopped', 'failed'], 'starting', {
+        status_reason: 'Starting the sandbox',
+        agent_token_hash: hashAgentToken(token),
+        started_at: null,
+        stopped_at: null,
       });
+      if (!moved) {
+        const row = await this.o.store.byId(id);
+        if (row && (row.status === 'starting' || row.status === 'running')) return;
+        throw new WorkspaceError(
+          'conflict',
+          `The workspace is ${row?.status ?? 'gone'}; wait until it has stopped.`,
+        );
+      }
+      const abort = new AbortController();
+      this.starts.set(id, abort);
+      handedOver = true;
+      void this.bringUp(id, token, abort.signal)
+        .catch((err) =>
+          this.o.log.error({ err, workspaceId: id }, 'workspace start could not record its outcome'),
+        )
+        .finally(() => {
+          if (this.starts.get(id) === abort) this.starts.delete(id);
+          void release();
+        });
+    } finally {
+      if (!handedOver) await release();
+    }
+  }
+
+  /** The cross-replica start lock of a workspace (see `start`); free when there is one process. */
+  private hold(id: string): Promise<(() => Promise<void>) | undefined> {
+    return this.o.hold ? this.o.hold(`workspace-start/${id}`) : Promise.resolve(async () => undefined);
+  }
+
+  /**
+   * Whether no replica is starting the workspace now (its start lock is free). The reconcile pass
+   * asks before it touches a `starting` workspace whose start it does not carry out itself.
+   */
+  async startIsFree(id: string): Promise<boolean> {
+    const release = await this.hold(id);
+    if (!release) return false;
+    await release();
+    return true;
   }
 
   /** Waits for a background start to finish (tests, CLI --wait). */
@@ -253,7 +294,11 @@ export class WorkspaceService {
     const abort = new AbortController();
     this.starts.set(id, abort);
     void (async () => {
+      let release: (() => Promise<void>) | undefined;
       try {
+        // Another replica (its starter, alive after all) may be carrying the start out.
+        release = await this.hold(id);
+        if (!release) return;
         await this.o.hub.waitForAgentAnywhere(id, this.o.config.workspaces.startTimeout * 1000, abort.signal);
         await this.finishStart(id, abort.signal);
       } catch (err) {
@@ -265,6 +310,7 @@ export class WorkspaceService {
         }
       } finally {
         if (this.starts.get(id) === abort) this.starts.delete(id);
+        await release?.();
       }
     })();
   }

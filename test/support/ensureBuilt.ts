@@ -27,7 +27,10 @@ function isBuildFresh(): boolean {
       return /\.(ts|tsx|css|html)$/.test(path) && !/\.test\.tsx?$/.test(path) ? st.mtimeMs : 0;
     return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
   };
-  const sources = ['cli', 'sdk', 'server', 'agent', 'web'].map((dir) => newest(join(ROOT, dir)));
+  // test/support too: the cluster tests run dist/test/support/clusterReplica.js as replica processes.
+  const sources = ['cli', 'sdk', 'server', 'agent', 'web', 'test/support'].map((dir) =>
+    newest(join(ROOT, dir)),
+  );
   const settings = ['package.json', 'tsconfig.json', 'tsconfig.build.json'].map(
     (f) => statSync(join(ROOT, f)).mtimeMs,
   );

@@ -1,10 +1,11 @@
-// The session router the replica tests stand behind: real HAProxy round-robin over two loopback
-// backends, WebSocket upgrades passed through, and a backend whose /readyz fails taken out.
+// The session routers the replica tests stand behind: real HAProxy and real nginx, round-robin
+// over loopback backends, WebSocket upgrades passed through, SSE not buffered, a dead backend
+// skipped, and (HAProxy's active checks) a backend whose /readyz fails taken out.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { type LoadBalancer, startLoadBalancer } from './loadBalancer.js';
+import { type LoadBalancer, type LoadBalancerKind, startLoadBalancer } from './loadBalancer.js';
 
 interface Replica {
   name: string;
@@ -18,6 +19,14 @@ async function startReplica(name: string): Promise<Replica> {
   const server = http.createServer((req, res) => {
     if (req.url === '/readyz') {
       res.writeHead(replica.ready ? 200 : 503).end();
+      return;
+    }
+    if (req.url === '/sse') {
+      // One event now, the next a second later: a buffering router would hold the first back.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${name}-1\n\n`);
+      const timer = setTimeout(() => res.end(`data: ${name}-2\n\n`), 1000);
+      res.on('close', () => clearTimeout(timer));
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain' }).end(name);
@@ -39,17 +48,22 @@ async function startReplica(name: string): Promise<Replica> {
 const who = async (lb: LoadBalancer) =>
   (await fetch(`${lb.url}/who`, { headers: { connection: 'close' } })).text();
 
-describe('the HAProxy session router in front of replicas', () => {
+const kinds: LoadBalancerKind[] = ['haproxy', 'nginx'];
+
+describe.each(kinds)('the %s session router in front of replicas', (kind) => {
   let a: Replica;
   let b: Replica;
   let lb: LoadBalancer;
   beforeAll(async () => {
     a = await startReplica('a');
     b = await startReplica('b');
-    lb = await startLoadBalancer([
-      { name: 'a', address: a.address },
-      { name: 'b', address: b.address },
-    ]);
+    lb = await startLoadBalancer(
+      [
+        { name: 'a', address: a.address },
+        { name: 'b', address: b.address },
+      ],
+      { kind },
+    );
   });
   afterAll(async () => {
     await lb?.close();
@@ -82,15 +96,49 @@ describe('the HAProxy session router in front of replicas', () => {
     expect(replies[1]?.split(':')[0]).toBe(replies[0]?.split(':')[0]);
   });
 
-  it('takes a backend whose /readyz fails out of the rotation within two seconds', async () => {
-    b.ready = false;
+  it('streams SSE event by event, unbuffered', async () => {
+    const res = await fetch(`${lb.url}/sse`, { headers: { connection: 'close' } });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const started = Date.now();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toMatch(/^data: [ab]-1/);
+    // Well before the second event (1 s later) and the end of the response.
+    expect(Date.now() - started).toBeLessThan(800);
+    await reader.cancel();
+  });
+
+  it('sends nothing to a backend that refuses connections (a killed replica)', async () => {
+    const dead = await startReplica('dead');
+    const address = dead.address;
+    await dead.close();
+    const withDead = await startLoadBalancer(
+      [
+        { name: 'a', address: a.address },
+        { name: 'dead', address },
+      ],
+      { kind },
+    );
     try {
-      await new Promise((r) => setTimeout(r, 2000));
       const seen: string[] = [];
-      for (let i = 0; i < 6; i++) seen.push(await who(lb));
+      for (let i = 0; i < 6; i++) seen.push(await who(withDead));
       expect(seen).toEqual(['a', 'a', 'a', 'a', 'a', 'a']);
     } finally {
-      b.ready = true;
+      await withDead.close();
     }
   });
+
+  it.runIf(kind === 'haproxy')(
+    'takes a backend whose /readyz fails out of the rotation within two seconds',
+    async () => {
+      b.ready = false;
+      try {
+        await new Promise((r) => setTimeout(r, 2000));
+        const seen: string[] = [];
+        for (let i = 0; i < 6; i++) seen.push(await who(lb));
+        expect(seen).toEqual(['a', 'a', 'a', 'a', 'a', 'a']);
+      } finally {
+        b.ready = true;
+      }
+    },
+  );
 });
