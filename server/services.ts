@@ -116,6 +116,9 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     heartbeatMs: config.server.replicaHeartbeat * 1000,
     agents: () => runtime.hub.connectionCount,
     agentConnections: new AgentConnectionStore(db, clock),
+    // An agent may connect in the moment between listening and registering (or while another
+    // replica had removed this one as dead): its row is written again once this one is listed.
+    onRegistered: () => runtime.hub.claimAll(),
   });
   const relayMetrics = new RelayMetrics();
   const remote = new AgentRelay({

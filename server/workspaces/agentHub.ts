@@ -407,6 +407,12 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
     this.emit('connected', conn);
   }
 
+  /** Claims the row of every agent connected here again; resolves once they are written. */
+  async claimAll(): Promise<void> {
+    for (const id of this.connections.keys()) this.record(id, 'claim');
+    await Promise.all([...this.claims.values()]);
+  }
+
   /** Claims or releases the workspace's row, in the order the connections came and went. */
   private record(workspaceId: string, what: 'claim' | 'release'): void {
     const remote = this.opts.remote;

@@ -232,6 +232,16 @@ describe('terminals, files and watches relayed to the replica holding the agent'
     expect(await metrics(baseA)).toMatch(/^rc_agent_connections 1$/m);
   });
 
+  it('a replica removed as dead claims its agents again when it registers again', async () => {
+    // What another replica does when A misses three beats (a stall): A's row and agent rows go.
+    const db = b.services.db.kysely;
+    await db.deleteFrom('replicas').where('id', '=', a.services.replicas.id).execute();
+    await db.deleteFrom('agent_connections').where('replica_id', '=', a.services.replicas.id).execute();
+    expect(await b.services.relay.holder(id)).toBeUndefined();
+    await a.services.replicas.beat();
+    expect((await b.services.relay.holder(id))?.replicaId).toBe(a.services.replicas.id);
+  });
+
   it('the internal socket routes refuse unsigned and forged callers, audited', async () => {
     for (const what of ['channel', 'terminals', 'watch'] as const) {
       const url = `${ws(baseA)}${relaySocketPath(id, what)}`;
