@@ -9,6 +9,7 @@ import type WebSocket from 'ws';
 import { ApiError } from '../../sdk/client/apiError.js';
 import {
   RECONNECT_ATTEMPTS,
+  WS_CONNECTION_LOST,
   WS_FORBIDDEN,
   WS_NOT_FOUND,
   WS_RECONNECT,
@@ -97,7 +98,8 @@ class TerminalNotFound extends Error {
 
 /**
  * Runs the terminal; when the server says the workspace's side went away (WS_RECONNECT: its
- * agent reconnects, maybe to another replica), attaches again to the same terminal a second later,
+ * agent reconnects, maybe to another replica), or the connection to the replica broke
+ * (WS_CONNECTION_LOST: that replica died), attaches again to the same terminal a second later,
  * up to RECONNECT_ATTEMPTS times in a row, also over refusals while the agent is not back yet.
  */
 async function runReattaching(
@@ -110,7 +112,10 @@ async function runReattaching(
     try {
       return await runTerminal(open(terminalId));
     } catch (err) {
-      const dropped = err instanceof TerminalDropped && err.code === WS_RECONNECT && err.terminalId;
+      const dropped =
+        err instanceof TerminalDropped &&
+        (err.code === WS_RECONNECT || err.code === WS_CONNECTION_LOST) &&
+        err.terminalId;
       const notBack = retries > 0 && err instanceof ApiError && err.status === 409;
       if (!(dropped || notBack) || retries >= RECONNECT_ATTEMPTS) throw err;
       if (err instanceof TerminalDropped) {
@@ -238,6 +243,10 @@ function runTerminal(socket: WebSocket): Promise<TerminalEnd> {
       if (code === WS_FORBIDDEN) return reject(new ApiError(403, 'forbidden', why));
       if (transportError instanceof ApiError) return reject(transportError);
       if (serverError) return reject(new CliError(serverError));
+      // A connection that broke under an attached terminal (a reset rather than a close) is lost
+      // like one that closed without a frame; the terminal itself is still there to attach to.
+      if (transportError && terminalId)
+        return reject(new TerminalDropped(transportError.message, terminalId, WS_CONNECTION_LOST));
       if (transportError)
         return reject(new CliError(`the terminal connection failed (${transportError.message})`));
       if (code === WS_NOT_FOUND)

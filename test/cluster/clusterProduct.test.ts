@@ -63,14 +63,14 @@ describe('the product through three replicas behind HAProxy, the agent holder ki
       repository: c.git.url('app'),
     });
     workspaceId = ws.id;
-    await expect
-      .poll(
-        async () => (await call<Workspace>(c.lb.url, me.auth, 'GET', `/api/v1/workspaces/${ws.id}`)).status,
-        {
-          timeout: 40_000,
-        },
-      )
-      .toBe('running');
+    // expect.poll is for tests only, not hooks.
+    const deadline = Date.now() + 40_000;
+    while (
+      (await call<Workspace>(c.lb.url, me.auth, 'GET', `/api/v1/workspaces/${ws.id}`)).status !== 'running'
+    ) {
+      if (Date.now() > deadline) throw new Error(`workspace ${ws.id} is not running`);
+      await sleep(200);
+    }
     await c.waitForHolder(ws.id, { timeoutMs: 20_000 });
   }, 120_000);
   afterAll(async () => {
@@ -167,7 +167,7 @@ describe('the product through three replicas behind HAProxy, the agent holder ki
         // Reloaded, the page lists the open terminal and attaches to it again.
         else await wsPage.reload();
         first = false;
-        await expect.poll(() => terminalScreen(wsPage), SLOW).toMatch(/\$/);
+        await expect.poll(() => terminalScreen(wsPage), SLOW).toMatch(/[$#] *$/m);
       },
     );
     expect(terminalOn).toBe(holder);
