@@ -20,6 +20,7 @@ import { CliError, usageError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
 import { shortId } from '../resolveRef.js';
 import { ensureRunning, resolveWorkspace } from '../resolveWorkspace.js';
+import { PrintedTail, unseenReplay } from '../terminalReplay.js';
 
 /** End of transmission: what Ctrl-D types. */
 const EOT = Buffer.from([4]);
@@ -108,9 +109,11 @@ async function runReattaching(
 ): Promise<TerminalEnd> {
   let terminalId = attach;
   let retries = 0;
+  // Across attaches: what an attach again replays of it is not printed twice.
+  const printed = new PrintedTail();
   for (;;) {
     try {
-      return await runTerminal(open(terminalId));
+      return await runTerminal(open(terminalId), printed);
     } catch (err) {
       const dropped =
         err instanceof TerminalDropped &&
@@ -143,7 +146,7 @@ function terminalSize(): { cols: number; rows: number } {
  * ApiError), has no such terminal (TerminalNotFound) or drops the connection (TerminalDropped).
  * The local terminal is back in its normal mode on every way out.
  */
-function runTerminal(socket: WebSocket): Promise<TerminalEnd> {
+function runTerminal(socket: WebSocket, printed: PrintedTail): Promise<TerminalEnd> {
   const stdin = process.stdin;
   const stdout = process.stdout;
   const raw = stdin.isTTY === true;
@@ -153,6 +156,8 @@ function runTerminal(socket: WebSocket): Promise<TerminalEnd> {
   let transportError: Error | undefined;
   let left: LeaveSignal | undefined;
   let closeTimer: NodeJS.Timeout | undefined;
+  /** The length of the replay frame announced by "ready" and not yet received. */
+  let replayBytes = 0;
 
   const onInput = (data: Buffer) => socket.send(data, { binary: true });
   // Piped input ends without a Ctrl-D; type one so the shell sees end of input, as `sh < file` would.
@@ -205,8 +210,13 @@ function runTerminal(socket: WebSocket): Promise<TerminalEnd> {
 
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) {
+        const out =
+          replayBytes > 0 && data.length === replayBytes ? unseenReplay(printed.bytes(), data) : data;
+        replayBytes = 0;
+        printed.add(out);
+        if (out.length === 0) return;
         // Let a slow stdout (a pipe into `less`) hold the terminal back instead of buffering here.
-        if (!stdout.write(data)) {
+        if (!stdout.write(out)) {
           socket.pause();
           stdout.once('drain', () => socket.resume());
         }
@@ -220,6 +230,7 @@ function runTerminal(socket: WebSocket): Promise<TerminalEnd> {
       }
       if (msg.type === 'ready') {
         terminalId = msg.terminalId;
+        replayBytes = msg.replayBytes ?? 0;
         // Input goes out only now: the server reads the socket once the terminal is open.
         if (raw) stdin.setRawMode(true);
         stdin.on('data', onInput);
