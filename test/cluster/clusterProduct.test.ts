@@ -244,6 +244,23 @@ describe('the product through three replicas behind HAProxy, the agent holder ki
     expect(await wsPage.getByText('Disconnected.').count()).toBe(0);
     expect(streams(terminals, 101).slice(terminalSocketsBefore)).not.toContain(c.replicas[holder]?.name);
 
+    // The file tree's watch socket came back too: a file written now shows up without a reload.
+    await wsPage.getByRole('tab', { name: 'Files' }).click();
+    const late = await fetch(`${lb()}/api/v1/workspaces/${workspaceId}/files/after-kill.txt`, {
+      method: 'PUT',
+      headers: { authorization: me.auth },
+      body: 'written after the kill\n',
+    });
+    expect(late.status).toBe(200);
+    const watches = streams(`/api/v1/workspaces/${workspaceId}/watch`, 101).join(',');
+    await tree
+      .getByRole('treeitem', { name: /after-kill\.txt/ })
+      .waitFor(SLOW)
+      .catch((err: unknown) => {
+        throw new Error(`the tree did not hear of after-kill.txt (watch sockets on ${watches}): ${err}`);
+      });
+    await wsPage.getByRole('tab', { name: 'Terminals' }).click();
+
     await pageOnHolder.page.screenshot({ path: '/tmp/clusterui-task.png' });
     await wsPage.screenshot({ path: '/tmp/clusterui-workspace.png' });
     expect(errors).toEqual([]);
