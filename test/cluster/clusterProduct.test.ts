@@ -104,16 +104,16 @@ describe('the product through three replicas behind HAProxy, the agent holder ki
     wanted: (i: number) => boolean,
     open: () => Promise<void>,
   ) => {
-    for (let attempt = 0; attempt < 9; attempt++) {
+    for (let attempt = 0; attempt < 20; attempt++) {
       const before = streams(path, status).length;
       await open();
       await expect.poll(() => streams(path, status).length, SLOW).toBeGreaterThan(before);
       const name = streams(path, status).at(-1);
       const i = c.replicas.findIndex((r) => r.name === name);
       if (wanted(i)) return i;
-      // A client that makes as many requests per attempt as there are replicas would land on the
-      // same one every time: one more request moves the round-robin on.
-      await fetch(`${lb()}/readyz`);
+      // A client that makes as many requests per attempt as there are replicas (or a multiple)
+      // would land on the same one every time: a random number more moves the round-robin on.
+      for (let k = Math.floor(Math.random() * 3); k > 0; k--) await fetch(`${lb()}/readyz`);
     }
     throw new Error(`no socket under ${path} landed where wanted: ${streams(path, status).join(',')}`);
   };
