@@ -22,6 +22,15 @@ const THEMES: Record<'light' | 'dark', ITheme> = {
   dark: { background: '#1a1b1e', foreground: '#e3e3e3', cursor: '#e3e3e3', selectionBackground: '#3a4a66' },
 };
 
+/**
+ * Whether a socket that closed with `code` attaches again: WS_RECONNECT, or a connection that
+ * broke (1006) under an attached terminal or while attaching again after one of those (a browser
+ * reports a refused upgrade, e.g. 409 while the agent is not back yet, as 1006 too).
+ */
+function reattaches(code: number, wasReady: boolean, retrying: boolean): boolean {
+  return code === WS_RECONNECT || (code === WS_CONNECTION_LOST && (wasReady || retrying));
+}
+
 export interface TerminalViewProps {
   workspaceId: string;
   /** Reattach to this terminal; null opens a new one. Read once, on mount. */
@@ -128,7 +137,10 @@ export default function TerminalView(props: TerminalViewProps) {
           exited.current = true;
           t.write(`\r\n\x1b[2m[${close.reason || 'this terminal is no longer open'}]\x1b[0m\r\n`);
           latest.current.onExit();
-        } else if (reattaches(close.code, wasReady) && retries.current < RECONNECT_ATTEMPTS) {
+        } else if (
+          reattaches(close.code, wasReady, retries.current > 0) &&
+          retries.current < RECONNECT_ATTEMPTS
+        ) {
           // The agent moves to another replica (or comes back), or the replica this socket was on
           // died: attach again by id shortly, through whichever replica answers.
           retries.current += 1;
@@ -136,13 +148,6 @@ export default function TerminalView(props: TerminalViewProps) {
         } else setDisconnected(true);
       },
     });
-    /**
-     * WS_RECONNECT, or a connection that broke (1006) under an attached terminal, or while
-     * attaching again after one of those (a browser reports a refused upgrade, e.g. 409 while the
-     * agent is not back yet, as 1006 too).
-     */
-    const reattaches = (code: number, wasReady: boolean) =>
-      code === WS_RECONNECT || (code === WS_CONNECTION_LOST && (wasReady || retries.current > 0));
     socket.current = s;
     setDisconnected(false);
     return () => {
