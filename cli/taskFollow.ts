@@ -21,6 +21,19 @@ const DETACH_EXIT_CODE = 130;
  * cancelled elsewhere, or whose workspace failed to start, ends without a further event.
  */
 const POLL_MS = 1000;
+/**
+ * Status reads in a row that may fail for want of a live replica before following gives up: the
+ * one a read was on can die (the load balancer answers 502), or be unreachable for a moment.
+ */
+const TRANSIENT_POLLS = 5;
+
+/** A failure of the kind a replica dying behind the load balancer causes, worth another try. */
+function isTransient(err: unknown): boolean {
+  return (
+    err instanceof ApiError &&
+    ((err.status === 0 && err.code === 'unreachable') || [502, 503, 504].includes(err.status))
+  );
+}
 
 export interface FollowCallbacks {
   onEvent(e: TaskEvent): void;
@@ -53,9 +66,16 @@ export async function followTask(
     if (final && seen >= final.lastSeq) stop.abort();
   };
   const poller = (async () => {
+    let misses = 0;
     try {
       while (!stop.signal.aborted) {
-        await check();
+        try {
+          await check();
+          misses = 0;
+        } catch (err) {
+          misses += 1;
+          if (!isTransient(err) || misses >= TRANSIENT_POLLS) throw err;
+        }
         // Rejects only when `stop` aborts, which ends the loop.
         await delay(POLL_MS, undefined, { signal: stop.signal }).catch(() => {});
       }
@@ -70,7 +90,11 @@ export async function followTask(
       cb.onEvent(e);
       if (final && seen >= final.lastSeq) break;
       // The status moves when these are stored: look now rather than at the next poll.
-      if (e.type === 'result' || e.type === 'rc_exit') await check();
+      // A read that fails here for a transient cause is left to the poller's next one.
+      if (e.type === 'result' || e.type === 'rc_exit')
+        await check().catch((err: unknown) => {
+          if (!isTransient(err)) throw err;
+        });
     }
   } catch (err) {
     failure ??= err;

@@ -39,5 +39,13 @@ export const WS_FORBIDDEN = 4403;
  */
 export const WS_RECONNECT = 1012;
 
+/**
+ * The close code a WebSocket client reports (RFC 6455 "Abnormal Closure"; never sent by a server)
+ * when the connection broke without a close frame: the replica it was on died, or the network
+ * between. Once a terminal was attached, the client attaches again as after WS_RECONNECT: the
+ * terminal lives with the workspace's agent, not with the replica the socket was on.
+ */
+export const WS_CONNECTION_LOST = 1006;
+
 /** How many times, a second apart, a client attaches again after WS_RECONNECT before it gives up. */
 export const RECONNECT_ATTEMPTS = 10;

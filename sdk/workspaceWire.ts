@@ -176,7 +176,17 @@ export const TerminalClientMessage = z.discriminatedUnion('type', [
 export type TerminalClientMessage = z.infer<typeof TerminalClientMessage>;
 
 export type TerminalServerMessage =
-  | { type: 'ready'; terminalId: string; cols: number; rows: number }
+  | {
+      type: 'ready';
+      terminalId: string;
+      cols: number;
+      rows: number;
+      /**
+       * The length of the binary frame that follows with the terminal's buffered output (the
+       * screen replayed on attach); 0 when nothing was buffered and no such frame comes.
+       */
+      replayBytes?: number;
+    }
   | { type: 'exit'; exitCode: number | null; signal: number | null }
   | { type: 'error'; code: string; message: string };
 

@@ -9,6 +9,7 @@ import type WebSocket from 'ws';
 import { ApiError } from '../../sdk/client/apiError.js';
 import {
   RECONNECT_ATTEMPTS,
+  WS_CONNECTION_LOST,
   WS_FORBIDDEN,
   WS_NOT_FOUND,
   WS_RECONNECT,
@@ -19,6 +20,7 @@ import { CliError, usageError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
 import { shortId } from '../resolveRef.js';
 import { ensureRunning, resolveWorkspace } from '../resolveWorkspace.js';
+import { PrintedTail, unseenReplay } from '../terminalReplay.js';
 
 /** End of transmission: what Ctrl-D types. */
 const EOT = Buffer.from([4]);
@@ -97,7 +99,8 @@ class TerminalNotFound extends Error {
 
 /**
  * Runs the terminal; when the server says the workspace's side went away (WS_RECONNECT: its
- * agent reconnects, maybe to another replica), attaches again to the same terminal a second later,
+ * agent reconnects, maybe to another replica), or the connection to the replica broke
+ * (WS_CONNECTION_LOST: that replica died), attaches again to the same terminal a second later,
  * up to RECONNECT_ATTEMPTS times in a row, also over refusals while the agent is not back yet.
  */
 async function runReattaching(
@@ -106,11 +109,16 @@ async function runReattaching(
 ): Promise<TerminalEnd> {
   let terminalId = attach;
   let retries = 0;
+  // Across attaches: what an attach again replays of it is not printed twice.
+  const printed = new PrintedTail();
   for (;;) {
     try {
-      return await runTerminal(open(terminalId));
+      return await runTerminal(open(terminalId), printed);
     } catch (err) {
-      const dropped = err instanceof TerminalDropped && err.code === WS_RECONNECT && err.terminalId;
+      const dropped =
+        err instanceof TerminalDropped &&
+        (err.code === WS_RECONNECT || err.code === WS_CONNECTION_LOST) &&
+        err.terminalId;
       const notBack = retries > 0 && err instanceof ApiError && err.status === 409;
       if (!(dropped || notBack) || retries >= RECONNECT_ATTEMPTS) throw err;
       if (err instanceof TerminalDropped) {
@@ -138,7 +146,7 @@ function terminalSize(): { cols: number; rows: number } {
  * ApiError), has no such terminal (TerminalNotFound) or drops the connection (TerminalDropped).
  * The local terminal is back in its normal mode on every way out.
  */
-function runTerminal(socket: WebSocket): Promise<TerminalEnd> {
+function runTerminal(socket: WebSocket, printed: PrintedTail): Promise<TerminalEnd> {
   const stdin = process.stdin;
   const stdout = process.stdout;
   const raw = stdin.isTTY === true;
@@ -148,6 +156,8 @@ function runTerminal(socket: WebSocket): Promise<TerminalEnd> {
   let transportError: Error | undefined;
   let left: LeaveSignal | undefined;
   let closeTimer: NodeJS.Timeout | undefined;
+  /** The length of the replay frame announced by "ready" and not yet received. */
+  let replayBytes = 0;
 
   const onInput = (data: Buffer) => socket.send(data, { binary: true });
   // Piped input ends without a Ctrl-D; type one so the shell sees end of input, as `sh < file` would.
@@ -200,8 +210,13 @@ function runTerminal(socket: WebSocket): Promise<TerminalEnd> {
 
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) {
+        const out =
+          replayBytes > 0 && data.length === replayBytes ? unseenReplay(printed.bytes(), data) : data;
+        replayBytes = 0;
+        printed.add(out);
+        if (out.length === 0) return;
         // Let a slow stdout (a pipe into `less`) hold the terminal back instead of buffering here.
-        if (!stdout.write(data)) {
+        if (!stdout.write(out)) {
           socket.pause();
           stdout.once('drain', () => socket.resume());
         }
@@ -215,6 +230,7 @@ function runTerminal(socket: WebSocket): Promise<TerminalEnd> {
       }
       if (msg.type === 'ready') {
         terminalId = msg.terminalId;
+        replayBytes = msg.replayBytes ?? 0;
         // Input goes out only now: the server reads the socket once the terminal is open.
         if (raw) stdin.setRawMode(true);
         stdin.on('data', onInput);
@@ -238,6 +254,10 @@ function runTerminal(socket: WebSocket): Promise<TerminalEnd> {
       if (code === WS_FORBIDDEN) return reject(new ApiError(403, 'forbidden', why));
       if (transportError instanceof ApiError) return reject(transportError);
       if (serverError) return reject(new CliError(serverError));
+      // A connection that broke under an attached terminal (a reset rather than a close) is lost
+      // like one that closed without a frame; the terminal itself is still there to attach to.
+      if (transportError && terminalId)
+        return reject(new TerminalDropped(transportError.message, terminalId, WS_CONNECTION_LOST));
       if (transportError)
         return reject(new CliError(`the terminal connection failed (${transportError.message})`));
       if (code === WS_NOT_FOUND)

@@ -84,8 +84,9 @@ export class TerminalHub {
     if (!t) throw new Error('no such terminal');
     t.viewers.add(ws);
     t.lastActivity = this.now();
-    send(ws, { type: 'ready', terminalId, cols: t.cols, rows: t.rows });
     const screen = t.ring.snapshot();
+    // The length says which frame is the replay, so a client attaching again can skip what it has.
+    send(ws, { type: 'ready', terminalId, cols: t.cols, rows: t.rows, replayBytes: screen.length });
     if (screen.length > 0) ws.send(screen, { binary: true });
     ws.on('close', () => {
       t.viewers.delete(ws);

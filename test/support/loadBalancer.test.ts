@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { type LoadBalancer, type LoadBalancerKind, startLoadBalancer } from './loadBalancer.js';
+import { type LoadBalancer, type LoadBalancerKind, routedTo, startLoadBalancer } from './loadBalancer.js';
 
 interface Replica {
   name: string;
@@ -94,6 +94,25 @@ describe.each(kinds)('the %s session router in front of replicas', (kind) => {
     expect(replies).toHaveLength(2);
     expect(replies[0]).toMatch(/^[ab]:one$/);
     expect(replies[1]?.split(':')[0]).toBe(replies[0]?.split(':')[0]);
+  });
+
+  it('logs which backend each request and WebSocket went to (HAProxy; nginx logs none)', async () => {
+    const socket = new WebSocket(`${lb.url.replace('http', 'ws')}/routed?n=1`);
+    const reply = new Promise<string>((resolve) =>
+      socket.once('message', (d: Buffer) => resolve(d.toString())),
+    );
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    socket.send('x');
+    const backend = (await reply).split(':')[0];
+    // Logged once the upgrade is answered, while the socket is still open.
+    await new Promise((r) => setTimeout(r, 200));
+    const routed = routedTo(lb.output(), '/routed');
+    socket.close();
+    expect(routed).toEqual(kind === 'haproxy' ? [{ backend, status: 101, path: '/routed?n=1' }] : []);
+    expect(routedTo(lb.output(), '/nothing-like-it')).toEqual([]);
   });
 
   it('streams SSE event by event, unbuffered', async () => {

@@ -46,8 +46,14 @@ export function haproxyConfig(port: number, backends: Backend[], healthPath = '/
     'global',
     // Two descriptors per proxied connection; this machine's hard limit is 20,000 files.
     '  maxconn 8000',
+    // One line per request on stderr (LoadBalancer.output()) as soon as the replica answered its
+    // headers (logasap), so a test can tell which replica a live WebSocket or SSE stream is on.
+    '  log stderr format raw local0 info',
     'defaults',
     '  mode http',
+    '  log global',
+    '  option httplog',
+    '  option logasap',
     '  timeout connect 2s',
     '  timeout client 60s',
     '  timeout server 60s',
@@ -108,6 +114,30 @@ export function nginxConfig(port: number, backends: Backend[], dir: string): str
     '}',
     '',
   ].join('\n');
+}
+
+export interface RoutedRequest {
+  /** The backend's name, as given to startLoadBalancer. */
+  backend: string;
+  /** The status the replica answered (101 for a WebSocket upgrade). */
+  status: number;
+  /** The path with its query. */
+  path: string;
+}
+
+/**
+ * The requests HAProxy routed whose path starts with `pathPrefix`, in order, from its request
+ * log (`output`): which replica each went to. nginx logs none.
+ */
+export function routedTo(output: string, pathPrefix: string): RoutedRequest[] {
+  const routed: RoutedRequest[] = [];
+  for (const line of output.split('\n')) {
+    // … replicas_in replicas/replicaA 0/0/0/1/+1 101 +0 … "GET /path?query HTTP/1.1"
+    const m = / replicas\/(\S+) \S+ (\d{3}) .*"[A-Z]+ (\S+) HTTP\/[\d.]+"\s*$/.exec(line);
+    if (m?.[1] && m[3]?.startsWith(pathPrefix))
+      routed.push({ backend: m[1], status: Number(m[2]), path: m[3] });
+  }
+  return routed;
 }
 
 export async function startLoadBalancer(

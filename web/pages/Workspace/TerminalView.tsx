@@ -7,7 +7,13 @@ import { Button, Group, Text, useComputedColorScheme } from '@mantine/core';
 import { FitAddon } from '@xterm/addon-fit';
 import { type ITheme, Terminal } from '@xterm/xterm';
 import { useEffect, useRef, useState } from 'react';
-import { RECONNECT_ATTEMPTS, WS_NOT_FOUND, WS_RECONNECT, WS_UNAUTHORIZED } from '../../../sdk/limits.js';
+import {
+  RECONNECT_ATTEMPTS,
+  WS_CONNECTION_LOST,
+  WS_NOT_FOUND,
+  WS_RECONNECT,
+  WS_UNAUTHORIZED,
+} from '../../../sdk/limits.js';
 import { useSignedOut } from '../../app/session.js';
 import { TerminalSocket } from './terminalSocket.js';
 
@@ -15,6 +21,15 @@ const THEMES: Record<'light' | 'dark', ITheme> = {
   light: { background: '#ffffff', foreground: '#1f2328', cursor: '#1f2328', selectionBackground: '#b6d4fe' },
   dark: { background: '#1a1b1e', foreground: '#e3e3e3', cursor: '#e3e3e3', selectionBackground: '#3a4a66' },
 };
+
+/**
+ * Whether a socket that closed with `code` attaches again: WS_RECONNECT, or a connection that
+ * broke (1006) under an attached terminal or while attaching again after one of those (a browser
+ * reports a refused upgrade, e.g. 409 while the agent is not back yet, as 1006 too).
+ */
+function reattaches(code: number, wasReady: boolean, retrying: boolean): boolean {
+  return code === WS_RECONNECT || (code === WS_CONNECTION_LOST && (wasReady || retrying));
+}
 
 export interface TerminalViewProps {
   workspaceId: string;
@@ -112,7 +127,7 @@ export default function TerminalView(props: TerminalViewProps) {
           t.write(`\r\n\x1b[31m${msg.message}\x1b[0m\r\n`);
         }
       },
-      onClose: (_wasReady, close) => {
+      onClose: (wasReady, close) => {
         // The server closes the socket after "exit"; that is the end, not a lost connection.
         if (exited.current) return;
         // The session ended elsewhere: sign in again rather than reconnect with it.
@@ -122,8 +137,12 @@ export default function TerminalView(props: TerminalViewProps) {
           exited.current = true;
           t.write(`\r\n\x1b[2m[${close.reason || 'this terminal is no longer open'}]\x1b[0m\r\n`);
           latest.current.onExit();
-        } else if (close.code === WS_RECONNECT && retries.current < RECONNECT_ATTEMPTS) {
-          // The agent moves to another replica (or comes back): attach again by id shortly.
+        } else if (
+          reattaches(close.code, wasReady, retries.current > 0) &&
+          retries.current < RECONNECT_ATTEMPTS
+        ) {
+          // The agent moves to another replica (or comes back), or the replica this socket was on
+          // died: attach again by id shortly, through whichever replica answers.
           retries.current += 1;
           setTimeout(() => setConnection((n) => n + 1), 1000);
         } else setDisconnected(true);
