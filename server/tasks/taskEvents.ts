@@ -59,6 +59,30 @@ export function eventJson(e: TaskEvent): string {
   return s;
 }
 
+const encoded = new WeakMap<TaskEvent, Buffer>();
+
+/** The event's JSON as UTF-8, encoded once however many WebSocket viewers send it. */
+export function eventBytes(e: TaskEvent): Buffer {
+  let b = encoded.get(e);
+  if (b === undefined) {
+    b = Buffer.from(eventJson(e));
+    encoded.set(e, b);
+  }
+  return b;
+}
+
+const sseFrames = new WeakMap<TaskEvent, string>();
+
+/** The event as one SSE frame (`id`, `event: task_event`, `data`), built once for all viewers. */
+export function eventSseFrame(e: TaskEvent): string {
+  let f = sseFrames.get(e);
+  if (f === undefined) {
+    f = `id: ${e.seq}\nevent: task_event\ndata: ${eventJson(e)}\n\n`;
+    sseFrames.set(e, f);
+  }
+  return f;
+}
+
 /** Rows read per history page while a viewer catches up. */
 const REPLAY_PAGE = 500;
 
@@ -147,6 +171,11 @@ export class TaskFeed extends EventEmitter<{
     after: number,
     deliver: (e: TaskEvent) => void,
     signal: AbortSignal,
+    /**
+     * Awaited before each history page after the first: the viewer's connection takes in what it
+     * was sent before more is read, so a long history is not all buffered for a slow reader.
+     */
+    beforePage?: () => Promise<void>,
   ): Promise<void> {
     if (signal.aborted) return;
     let last = after;
@@ -169,7 +198,9 @@ export class TaskFeed extends EventEmitter<{
     signal.addEventListener('abort', leave, { once: true });
     try {
       await release.ready;
-      while (!signal.aborted) {
+      for (let page = 0; !signal.aborted; page++) {
+        if (page > 0 && beforePage) await beforePage();
+        if (signal.aborted) return;
         const rows = await this.o.store.events(taskId, last, REPLAY_PAGE);
         for (const r of rows) {
           if (signal.aborted) return;
