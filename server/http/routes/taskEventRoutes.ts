@@ -15,21 +15,21 @@
 import type { Socket } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type WebSocket from 'ws';
+import { MAX_VIEWER_BACKLOG_BYTES, SSE_RESUME_EVENT, WS_TOO_SLOW } from '../../../sdk/limits.js';
 import {
   type TaskEvent,
   TaskEventPage,
   TaskEventsQuery,
   type TaskUsageFrame,
 } from '../../../sdk/taskWire.js';
-import { MAX_VIEWER_BACKLOG_BYTES, SSE_RESUME_EVENT, WS_TOO_SLOW } from '../../../sdk/limits.js';
 import { ErrorEnvelope, IdParams } from '../../../sdk/wire.js';
 import type { Services } from '../../services.js';
 import { eventBytes, eventSseFrame, toWireEvent } from '../../tasks/taskEvents.js';
 import type { App } from '../app.js';
 import { ensureCaller } from '../guard.js';
 import { trackSocket, trackStream } from '../liveConnections.js';
-import { backlogBelow, dropIfStalled } from '../viewerBacklog.js';
 import type { Principal } from '../requestContext.js';
+import { backlogBelow, dropIfStalled } from '../viewerBacklog.js';
 import { sendWsError, WS_INTERNAL_ERROR } from '../wsErrors.js';
 import { visibleTask } from './taskRoutes.js';
 
