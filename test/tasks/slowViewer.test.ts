@@ -117,7 +117,7 @@ describe('a task event viewer that stops reading', () => {
     expect(backlog.max()).toBeGreaterThan(MAX_VIEWER_BACKLOG_BYTES / 2);
     expect(heapGrowth).toBeLessThan(64 * 1024 * 1024);
     // The feed no longer delivers to it: only the two readers follow the task.
-    expect(t.services.runtime.tasks.feed.listenerCount('event')).toBe(2);
+    expect(t.services.runtime.tasks.feed.followerCount(taskId)).toBe(2);
 
     // The others: every seq once, in order, none held up behind the stalled one.
     const lags: number[] = [];
@@ -175,7 +175,7 @@ describe('a task event viewer that stops reading', () => {
     expect(held).toBeGreaterThan(MAX_VIEWER_BACKLOG_BYTES / 2);
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
     expect(reading.seqs).toEqual(range(before + 1, last));
-    expect(t.services.runtime.tasks.feed.listenerCount('event')).toBe(1);
+    expect(t.services.runtime.tasks.feed.followerCount(taskId)).toBe(1);
 
     const parser = new SseParser();
     const ids: number[] = [];
