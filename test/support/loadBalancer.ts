@@ -32,11 +32,16 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-export function haproxyConfig(port: number, backends: Backend[], healthPath = '/readyz'): string {
+export function haproxyConfig(
+  port: number,
+  backends: Backend[],
+  healthPath = '/readyz',
+  maxconn = 8000,
+): string {
   return [
     'global',
     // Two descriptors per proxied connection; this machine's hard limit is 20,000 files.
-    '  maxconn 8000',
+    `  maxconn ${maxconn}`,
     'defaults',
     '  mode http',
     '  timeout connect 2s',
@@ -57,12 +62,17 @@ export function haproxyConfig(port: number, backends: Backend[], healthPath = '/
   ].join('\n');
 }
 
-export async function startLoadBalancer(backends: Backend[]): Promise<LoadBalancer> {
+export async function startLoadBalancer(
+  backends: Backend[],
+  opts: {
+    /** Connections at once (default 8,000); at most ~9,900 under a 20,000-file limit. */ maxconn?: number;
+  } = {},
+): Promise<LoadBalancer> {
   if (backends.length === 0) throw new Error('startLoadBalancer needs at least one backend');
   const dir = mkdtempSync(join(tmpdir(), 'rc-lb-'));
   const port = await freePort();
   const config = join(dir, 'haproxy.cfg');
-  writeFileSync(config, haproxyConfig(port, backends));
+  writeFileSync(config, haproxyConfig(port, backends, '/readyz', opts.maxconn));
   let output = '';
   // -db: stay in the foreground, so the process is ours to stop.
   const child: ChildProcess = spawn('haproxy', ['-db', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
