@@ -12,8 +12,12 @@ import type { AgentConnection, AgentHub } from '../workspaces/agentHub.js';
 import { parseLine } from './taskEvents.js';
 import { EXPIRED_BECAUSE, type TaskService } from './taskService.js';
 
+/** Tasks whose workspace ingest keeps in mind (see TaskIngest.remember). */
+const REMEMBERED_TASKS = 10_000;
+
 export class TaskIngest {
   private readonly chains = new Map<string, Promise<void>>();
+  private readonly workspaceOf = new Map<string, string>();
 
   constructor(
     private readonly o: {
@@ -59,18 +63,41 @@ export class TaskIngest {
 
   private async handle(conn: AgentConnection, taskId: string, seq: number, line: string): Promise<void> {
     const { store, tasks } = this.o;
-    const task = await store.byId(taskId);
-    if (!task || task.workspace_id !== conn.workspaceId) {
+    const known = this.workspaceOf.get(taskId);
+    let workspaceId = known;
+    if (workspaceId === undefined) {
+      workspaceId = (await store.byId(taskId))?.workspace_id ?? undefined;
+      if (workspaceId) this.remember(taskId, workspaceId);
+    }
+    if (!workspaceId || workspaceId !== conn.workspaceId) {
       // Not ours (deleted, or another workspace's id): ack so the agent stops resending it.
       conn.peer.notify('task.ack', { taskId, seq });
       return;
     }
     const { type, message } = parseLine(line);
-    const inserted = await store.appendEvent(taskId, seq, type, line);
+    let inserted: boolean;
+    try {
+      inserted = await store.appendEvent(taskId, seq, type, line);
+    } catch (err) {
+      // Perhaps deleted since it was remembered: look again before calling it a failure.
+      if (known === undefined) throw err;
+      this.workspaceOf.delete(taskId);
+      return this.handle(conn, taskId, seq, line);
+    }
     conn.peer.notify('task.ack', { taskId, seq });
     if (!inserted) return;
-    if (type !== 'raw') await this.effects(task.id, task.workspace_id, seq, message);
+    if (type !== 'raw') await this.effects(taskId, workspaceId, seq, message);
     tasks.feed.stored(taskId, seq);
+  }
+
+  /**
+   * A task never moves to another workspace, so its workspace is read once, not per event: at a
+   * few thousand events a second that read was a quarter of ingest's queries. Bounded; forgetting
+   * only costs a read.
+   */
+  private remember(taskId: string, workspaceId: string): void {
+    if (this.workspaceOf.size >= REMEMBERED_TASKS) this.workspaceOf.clear();
+    this.workspaceOf.set(taskId, workspaceId);
   }
 
   private async effects(taskId: string, workspaceId: string, seq: number, msg: ClaudeMessage): Promise<void> {
