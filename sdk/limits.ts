@@ -33,6 +33,16 @@ export const WS_UNAUTHORIZED = 4401;
 export const WS_FORBIDDEN = 4403;
 
 /**
+ * WebSocket close code (RFC 6455 "Service Restart") for the server side of a workspace socket
+ * going away while the workspace runs: its agent reconnects, maybe to another replica. The
+ * client attaches again after a moment (a terminal by its id) and reaches it wherever it is.
+ */
+export const WS_RECONNECT = 1012;
+
+/** How many times, a second apart, a client attaches again after WS_RECONNECT before it gives up. */
+export const RECONNECT_ATTEMPTS = 10;
+
+/**
  * The most a viewer of a task's event stream (WebSocket or SSE) may have written to it and not
  * yet taken, in bytes. A viewer that falls this far behind is cut off with its resume point
  * (WS_TOO_SLOW, or SSE `event: task_resume`) and reconnects from the store, so a stalled viewer

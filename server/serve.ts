@@ -79,6 +79,7 @@ export async function startServer(
     if (services.oidc) await services.oidc.discover();
     await app.listen({ host: config.server.host, port: config.server.port });
     await services.replicas.start(replicaAddress(config, listenPort(app, config)));
+    services.clusterMetrics.start();
   } catch (err) {
     await services.replicas.stop();
     if (app) await app.close();

@@ -2,6 +2,7 @@
 
 import pino, { type Logger } from 'pino';
 import { AuditRecorder } from './audit/auditRecorder.js';
+import { RefusalLimiter } from './audit/refusalLimiter.js';
 import { AccessChanges } from './auth/accessChanges.js';
 import { Authenticator } from './auth/authenticator.js';
 import { LoginThrottle } from './auth/loginThrottle.js';
@@ -10,6 +11,8 @@ import { PasswordHasher } from './auth/passwords.js';
 import type { Clock } from './clock.js';
 import { AgentRelay } from './cluster/agentRelay.js';
 import { ClusterAuth } from './cluster/clusterAuth.js';
+import { ClusterMetrics, RelayMetrics } from './cluster/clusterMetrics.js';
+import { ClusterMutex } from './cluster/clusterMutex.js';
 import { LeaderLocks } from './cluster/leaderLock.js';
 import { MemoryPubsub } from './cluster/memoryPubsub.js';
 import { PgPubsub } from './cluster/pgPubsub.js';
@@ -58,6 +61,12 @@ export interface Services {
   replicas: ReplicaRegistry;
   /** Signs and checks the requests replicas send each other (internal routes). */
   clusterAuth: ClusterAuth;
+  /** Relay, pubsub-lag and agent-connection metrics; the app registers them, serve.ts starts the probe. */
+  clusterMetrics: ClusterMetrics;
+  /** Bounds the audit rows of refused unauthenticated callers (refusalLimiter.ts). */
+  refusals: RefusalLimiter;
+  /** Reaches agents connected to other replicas: calls, byte channels, terminal and watch sockets. */
+  relay: AgentRelay;
   /** Work that runs on one replica at a time (advisory locks on PostgreSQL; always this one on SQLite). */
   leaders: LeaderLocks;
   /** Driver, agent hub, egress proxy, lifecycle, terminals; closed with the app. */
@@ -111,15 +120,22 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     heartbeatMs: config.server.replicaHeartbeat * 1000,
     agents: () => runtime.hub.connectionCount,
     agentConnections: new AgentConnectionStore(db, clock),
+    // An agent may connect in the moment between listening and registering (or while another
+    // replica had removed this one as dead): its row is written again once this one is listed.
+    onRegistered: () => runtime.hub.claimAll(),
   });
+  const relayMetrics = new RelayMetrics();
   const remote = new AgentRelay({
+    metrics: relayMetrics,
     connections: new AgentConnectionStore(db, clock),
+    pubsub,
     registry: replicas,
     auth: clusterAuth,
     log,
   });
   const runtime = createWorkspaceRuntime({
     remote,
+    mutex: new ClusterMutex(db),
     leaders,
     pubsub,
     config,
@@ -133,7 +149,16 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     publicUrl: () => services.publicUrl,
     ...(opts.driver ? { driver: opts.driver } : {}),
   });
+  const clusterMetrics = new ClusterMetrics({
+    relay: relayMetrics,
+    pubsub,
+    registry: replicas,
+    agents: () => runtime.hub.connectionCount,
+    clock,
+    log,
+  });
   services = {
+    clusterMetrics,
     config,
     publicUrl: config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`,
     readiness: new Readiness(),
@@ -156,6 +181,8 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     leaders,
     replicas,
     clusterAuth,
+    relay: remote,
+    refusals: new RefusalLimiter(clock),
     audit: new AuditRecorder(auditStore),
     hasher: new PasswordHasher(config.auth.argon2),
     throttle: new LoginThrottle(config.auth.throttle, new LoginFailureStore(db), clock),

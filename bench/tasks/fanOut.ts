@@ -9,6 +9,8 @@ import { nowMs, type ViewerJob, type ViewerMessage, type ViewerResult } from './
 export interface FanOutOptions {
   /** The viewers' WebSocket URL and headers. */
   url: string;
+  /** Spread the viewers round-robin over these URLs instead (one per replica). */
+  urls?: string[];
   headers: Record<string, string>;
   viewers: number;
   /** Events per second, for `seconds`. */
@@ -35,6 +37,7 @@ export async function measureFanOut(o: FanOutOptions): Promise<ViewerResult & { 
   const total = o.rate * o.seconds;
   const job: ViewerJob = {
     url: o.url,
+    ...(o.urls ? { urls: o.urls } : {}),
     headers: o.headers,
     viewers: o.viewers,
     warmSeq: WARM_SEQ,

@@ -8,6 +8,8 @@ import { resumePoint, WS_TOO_SLOW } from '../../sdk/limits.js';
 
 export interface ViewerJob {
   url: string;
+  /** When set, viewer i connects to urls[i % urls.length] instead (viewers spread over replicas). */
+  urls?: string[];
   headers: Record<string, string>;
   viewers: number;
   /** The one event sent before timing starts; every viewer has it once all are subscribed. */
@@ -82,7 +84,8 @@ function run(job: ViewerJob, post: (m: ViewerMessage) => void, onStop: (f: () =>
   onStop(finish);
 
   const connect = (i: number, after: number) => {
-    const ws = new WebSocket(`${job.url}${after > 0 ? `?after=${after}` : ''}`, {
+    const base = job.urls?.length ? (job.urls[i % job.urls.length] as string) : job.url;
+    const ws = new WebSocket(`${base}${after > 0 ? `?after=${after}` : ''}`, {
       headers: job.headers,
       perMessageDeflate: false,
     });

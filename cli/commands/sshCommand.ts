@@ -3,10 +3,17 @@
 // Ctrl-D reach the remote shell; Ctrl-D at an empty prompt ends it and with it this command, which
 // exits with the shell's exit code. SIGTERM and SIGHUP leave the shell running, for `--attach`.
 import { constants } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Command } from 'commander';
 import type WebSocket from 'ws';
 import { ApiError } from '../../sdk/client/apiError.js';
-import { WS_FORBIDDEN, WS_NOT_FOUND, WS_UNAUTHORIZED } from '../../sdk/limits.js';
+import {
+  RECONNECT_ATTEMPTS,
+  WS_FORBIDDEN,
+  WS_NOT_FOUND,
+  WS_RECONNECT,
+  WS_UNAUTHORIZED,
+} from '../../sdk/limits.js';
 import type { TerminalServerMessage } from '../../sdk/workspaceWire.js';
 import { CliError, usageError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
@@ -33,8 +40,10 @@ export function registerSsh(ws: Command, ctx: CliContext): void {
     const client = ctx.client(o);
     const w = await resolveWorkspace(client, ref);
     ensureRunning(w);
-    const socket = client.openTerminal(w.id, o.attach ? { terminalId: o.attach } : terminalSize());
-    const end = await runTerminal(socket).catch(async (err: unknown) => {
+    const end = await runReattaching(
+      (terminalId) => client.openTerminal(w.id, terminalId ? { terminalId } : terminalSize()),
+      o.attach,
+    ).catch(async (err: unknown) => {
       if (err instanceof TerminalNotFound)
         throw new CliError(`cannot attach to terminal ${o.attach}: ${err.reason}`);
       if (!(err instanceof TerminalDropped)) throw err;
@@ -73,6 +82,7 @@ class TerminalDropped extends Error {
   constructor(
     readonly why: string,
     readonly terminalId: string | undefined,
+    readonly code: number,
   ) {
     super(`the terminal connection closed (${why})`);
   }
@@ -82,6 +92,34 @@ class TerminalDropped extends Error {
 class TerminalNotFound extends Error {
   constructor(readonly reason: string) {
     super(reason);
+  }
+}
+
+/**
+ * Runs the terminal; when the server says the workspace's side went away (WS_RECONNECT: its
+ * agent reconnects, maybe to another replica), attaches again to the same terminal a second later,
+ * up to RECONNECT_ATTEMPTS times in a row, also over refusals while the agent is not back yet.
+ */
+async function runReattaching(
+  open: (terminalId: string | undefined) => WebSocket,
+  attach: string | undefined,
+): Promise<TerminalEnd> {
+  let terminalId = attach;
+  let retries = 0;
+  for (;;) {
+    try {
+      return await runTerminal(open(terminalId));
+    } catch (err) {
+      const dropped = err instanceof TerminalDropped && err.code === WS_RECONNECT && err.terminalId;
+      const notBack = retries > 0 && err instanceof ApiError && err.status === 409;
+      if (!(dropped || notBack) || retries >= RECONNECT_ATTEMPTS) throw err;
+      if (err instanceof TerminalDropped) {
+        terminalId = err.terminalId;
+        retries = 0;
+      }
+      retries += 1;
+      await delay(1000);
+    }
   }
 }
 
@@ -204,7 +242,7 @@ function runTerminal(socket: WebSocket): Promise<TerminalEnd> {
         return reject(new CliError(`the terminal connection failed (${transportError.message})`));
       if (code === WS_NOT_FOUND)
         return reject(new TerminalNotFound(reason.toString('utf8') || 'terminal not found'));
-      reject(new TerminalDropped(reason.toString('utf8') || `code ${code}`, terminalId));
+      reject(new TerminalDropped(reason.toString('utf8') || `code ${code}`, terminalId, code));
     });
   });
 }

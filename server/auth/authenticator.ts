@@ -113,7 +113,12 @@ export class Authenticator {
       throw unauthorized('This API token has expired.');
     if (!found.user || found.user.disabled_at) throw unauthorized('This account is disabled.');
     await this.deps.tokens.touch(found.row);
-    return { user: found.user, method: 'token', tokenId: found.row.id };
+    return {
+      user: found.user,
+      method: 'token',
+      tokenId: found.row.id,
+      ...(found.expiresAtMs === null ? {} : { expiresAt: found.expiresAtMs }),
+    };
   }
 
   /** The token and its owner from the store, cached when both are usable. */
@@ -140,7 +145,13 @@ export class Authenticator {
     const user = await this.deps.users.byId(row.user_id);
     if (!user || user.disabled_at) throw unauthorized('This account is disabled.');
     await this.deps.sessions.touch(row, this.deps.sessionTtlSeconds);
-    return { user, method: 'session', sessionId: row.id, csrfToken: row.csrf_token };
+    return {
+      user,
+      method: 'session',
+      sessionId: row.id,
+      csrfToken: row.csrf_token,
+      expiresAt: new Date(row.expires_at).getTime(),
+    };
   }
 
   /** Set the session cookie: HttpOnly, SameSite=Lax, Secure over HTTPS (or as configured). */

@@ -29,6 +29,13 @@ export interface Replica {
   alive: boolean;
 }
 
+/**
+ * Called after this replica's row is written (at start, and again after another replica had
+ * removed it as dead, which took its agent_connections rows with it): whoever holds agents here
+ * claims them again, so the others can find them.
+ */
+export type OnRegistered = () => Promise<void>;
+
 export interface ReplicaRegistryOptions {
   db: Db;
   clock: Clock;
@@ -40,6 +47,8 @@ export interface ReplicaRegistryOptions {
   agents: () => number;
   /** Whose rows go with a replica the registry removes (dead, or this one stopping). */
   agentConnections: AgentConnectionStore;
+  /** See OnRegistered. */
+  onRegistered?: OnRegistered;
 }
 
 /**
@@ -96,6 +105,7 @@ export class ReplicaRegistry {
     // One process per SQLite data dir (dataDirLock.ts): any row there is left by one that died.
     if (dialect === 'sqlite') await kysely.deleteFrom('replicas').execute();
     await this.insertSelf();
+    await this.registered();
     this.stopBeating = this.o.clock.every(this.o.heartbeatMs, () => {
       void this.beat().catch((err) => this.o.log.warn({ err }, 'replica heartbeat failed'));
     });
@@ -155,8 +165,15 @@ export class ReplicaRegistry {
     if (Number(res.numUpdatedRows) === 0) {
       this.o.log.warn({ replica: this.id }, 'this replica had been removed as dead; registering again');
       await this.insertSelf();
+      await this.registered();
     }
     await this.removeDead();
+  }
+
+  private async registered(): Promise<void> {
+    await this.o
+      .onRegistered?.()
+      .catch((err) => this.o.log.error({ err }, 'could not claim this replica’s agent connections again'));
   }
 
   private async insertSelf(): Promise<void> {

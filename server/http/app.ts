@@ -147,6 +147,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     limits: { fileSize: parseSize(config.workspaces.fileSizeLimit) + 1, files: 100, fields: 10 },
   });
   app.addHook('onClose', async () => {
+    services.clusterMetrics.stop();
     await services.runtime.close();
     services.liveConnections.close();
     await services.pubsub.close();
@@ -172,6 +173,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     return payload;
   });
   const metrics = installMetrics(app);
+  services.clusterMetrics.register(metrics);
 
   healthRoutes(app, services, metrics);
   authRoutes(app, services);

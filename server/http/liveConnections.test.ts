@@ -15,6 +15,7 @@ import { hashSecret } from '../auth/secrets.js';
 import { NeverStartingDriver } from '../drivers/fakeDrivers.js';
 import type { UserRow } from '../store/userStore.js';
 import type { HttpError } from './errors.js';
+import { EXPIRY_SWEEP_MS } from './liveConnections.js';
 import type { Principal } from './requestContext.js';
 
 type Headers = Record<string, string>;
@@ -184,6 +185,25 @@ describe('open connections when access changes (one process)', () => {
     await new Promise((r) => setTimeout(r, 200));
     untrack();
     expect(ended.map((e) => e.status)).toEqual([401]);
+  });
+
+  it('a session that runs out unused closes its socket at the next sweep; one still in use lives on', async () => {
+    const user = await t.user('member');
+    const task = await createTaskRow(t, user.id);
+    const idle = await t.login(user);
+    const used = await t.login(user);
+    const expiring = await openSocket(t, task, { cookie: idle.cookie });
+    const living = await openSocket(t, task, { cookie: used.cookie });
+    const ttl = t.services.config.auth.sessionTtl * 1000;
+    // Past the TTL for the idle one; the other is used (and slides on) just before.
+    t.clock.advance(ttl - 60_000);
+    const touched = await t.app.inject({ url: '/api/v1/me', headers: { cookie: used.cookie } });
+    expect(touched.statusCode).toBe(200);
+    t.clock.advance(60_000 + EXPIRY_SWEEP_MS);
+    expect(await withinASecond(expiring.closed)).toEqual({ code: WS_UNAUTHORIZED, reason: 'signed out' });
+    await t.services.liveConnections.sweepExpired();
+    expect(living.ws.readyState).toBe(WebSocket.OPEN);
+    living.ws.close();
   });
 
   it('forgets connections once they close', async () => {

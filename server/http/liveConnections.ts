@@ -4,6 +4,10 @@
 // the connections it may concern are checked against the store again and closed when their
 // credential no longer works or their caller may no longer see what they show.
 //
+// A credential that simply runs out (a session nobody used for its TTL, a token past its expiry)
+// is not announced: every EXPIRY_SWEEP_MS the connections whose credential had expired as last
+// read are checked again (a session used meanwhile elsewhere has slid on, and lives).
+//
 // Per process by nature: a connection lives in the process that accepted it. Every replica hears
 // every announcement, its own included, and closes its own connections.
 import type { ServerResponse } from 'node:http';
@@ -41,9 +45,13 @@ export interface LiveConnectionsDeps {
   log: Logger;
 }
 
+/** How often connections whose credential has expired are checked again. */
+export const EXPIRY_SWEEP_MS = 30_000;
+
 export class LiveConnections {
   private readonly open = new Set<LiveConnection>();
   private readonly unsubscribe: () => void;
+  private readonly stopSweep: () => void;
   /** Announcements heard so far; only grows. */
   private heard = 0;
   private readonly heardAtRequest = new WeakMap<FastifyRequest, number>();
@@ -53,6 +61,16 @@ export class LiveConnections {
       this.heard += 1;
       void this.recheck(change);
     });
+    this.stopSweep = deps.clock.every(EXPIRY_SWEEP_MS, () => void this.sweepExpired());
+  }
+
+  /** Checks again the connections whose credential had expired when last read; resolves once done. */
+  sweepExpired(): Promise<void> {
+    const now = this.deps.clock.now().getTime();
+    const due = [...this.open].filter(
+      (c) => c.principal.expiresAt !== undefined && c.principal.expiresAt <= now,
+    );
+    return due.length ? this.recheckAll(due, undefined) : Promise.resolve();
   }
 
   /** Called as each request arrives, before it is authenticated (app.ts). */
@@ -77,6 +95,7 @@ export class LiveConnections {
 
   close(): void {
     this.unsubscribe();
+    this.stopSweep();
   }
 
   /**
@@ -105,6 +124,8 @@ export class LiveConnections {
 
   private async recheckOne(conn: LiveConnection, reads: Reads): Promise<void> {
     let why = await reads.refusal(conn.principal);
+    // Still valid: remember its expiry as it is now (a session slides on while it is used).
+    if (!why) conn.principal = { ...conn.principal, ...(await reads.expiry(conn.principal)) };
     if (!why) {
       const user = (await reads.user(conn.principal.user.id)) as UserRow;
       try {
@@ -198,6 +219,16 @@ class Reads {
 
   user(id: string): Promise<UserRow | undefined> {
     return this.once(`user:${id}`, () => this.deps.users.byId(id));
+  }
+
+  /** The credential's expiry as stored now, as Principal's `expiresAt` (absent: never). */
+  async expiry(p: Principal): Promise<{ expiresAt?: number }> {
+    const row =
+      p.method === 'session'
+        ? await this.once(`session:${p.sessionId}`, () => this.deps.sessions.byId(p.sessionId ?? ''))
+        : await this.once(`token:${p.tokenId}`, () => this.deps.tokens.byId(p.tokenId ?? ''));
+    const at = (row as { expires_at: string | null } | undefined)?.expires_at;
+    return at ? { expiresAt: new Date(at).getTime() } : {};
   }
 
   /** Why the credential no longer works, or undefined while it does. */

@@ -9,6 +9,8 @@ export interface Principal {
   sessionId?: string;
   csrfToken?: string;
   tokenId?: string;
+  /** When the credential stops working (ms since the epoch) as it was read; unset: never. */
+  expiresAt?: number;
 }
 
 export interface AuditNote {

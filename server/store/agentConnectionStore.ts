@@ -50,6 +50,19 @@ export class AgentConnectionStore {
     return row;
   }
 
+  /** Which of `workspaceIds` a live replica (heartbeat at or after `liveSince`) holds the agent of. */
+  async heldAmong(workspaceIds: readonly string[], liveSince: string): Promise<Set<string>> {
+    if (workspaceIds.length === 0) return new Set();
+    const rows = await this.db.kysely
+      .selectFrom('agent_connections')
+      .innerJoin('replicas', 'replicas.id', 'agent_connections.replica_id')
+      .select('agent_connections.workspace_id as id')
+      .where('agent_connections.workspace_id', 'in', workspaceIds)
+      .where('replicas.heartbeat_at', '>=', liveSince)
+      .execute();
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** Removes the rows of replicas no longer registered (the registry calls this after removing the dead). */
   async removeOrphans(): Promise<number> {
     const res = await this.db.kysely

@@ -157,6 +157,38 @@ export class TaskStore {
     return Number(res.numUpdatedRows) > 0;
   }
 
+  /**
+   * Moves `id` from queued to starting only while no other task of the workspace is active: the
+   * per-workspace queue's one-turn-at-a-time rule, kept across replicas. On PostgreSQL the
+   * workspace's row is locked (FOR UPDATE) for the check and the move, so two replicas pumping
+   * the same queue at once start one task, not two; SQLite has one writer at a time anyway.
+   */
+  async startTurn(
+    id: string,
+    workspaceId: string,
+    set: Partial<Omit<TaskRow, 'id' | 'status'>> = {},
+  ): Promise<boolean> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      if (this.db.dialect === 'postgres')
+        await trx.selectFrom('workspaces').select('id').where('id', '=', workspaceId).forUpdate().execute();
+      const active = await trx
+        .selectFrom('tasks')
+        .select('id')
+        .where('workspace_id', '=', workspaceId)
+        .where('status', 'in', [...ACTIVE])
+        .where('id', '!=', id)
+        .executeTakeFirst();
+      if (active) return false;
+      const res = await trx
+        .updateTable('tasks')
+        .set({ ...set, status: 'starting', updated_at: this.now() })
+        .where('id', '=', id)
+        .where('status', '=', 'queued')
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
+    });
+  }
+
   async update(id: string, set: Partial<Omit<TaskRow, 'id'>>): Promise<void> {
     await this.db.kysely
       .updateTable('tasks')
@@ -167,21 +199,40 @@ export class TaskStore {
 
   /** Inserts the event unless that seq is stored already; returns whether it was new. */
   async appendEvent(taskId: string, seq: number, type: string, payload: string): Promise<boolean> {
-    const res = await this.db.kysely
-      .insertInto('task_events')
-      .values({ task_id: taskId, seq, type, payload, created_at: this.now() })
-      .onConflict((oc) => oc.columns(['task_id', 'seq']).doNothing())
-      .executeTakeFirst();
-    const inserted = Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
-    if (inserted) {
-      await this.db.kysely
-        .updateTable('tasks')
-        .set({ last_seq: seq })
-        .where('id', '=', taskId)
-        .where('last_seq', '<', seq)
+    return (await this.appendEvents(taskId, [{ seq, type, payload }])).has(seq);
+  }
+
+  /**
+   * Stores a task's events in one transaction (a seq already stored is skipped) and moves
+   * `last_seq` to the highest; resolves with the seqs that were new. One round trip for a burst of
+   * events instead of two per event: what lets PostgreSQL ingest keep up with a streaming turn.
+   */
+  async appendEvents(
+    taskId: string,
+    events: readonly { seq: number; type: string; payload: string }[],
+  ): Promise<Set<number>> {
+    if (events.length === 0) return new Set();
+    const created_at = this.now();
+    return this.db.kysely.transaction().execute(async (trx) => {
+      const rows = await trx
+        .insertInto('task_events')
+        .values(
+          events.map((e) => ({ task_id: taskId, seq: e.seq, type: e.type, payload: e.payload, created_at })),
+        )
+        .onConflict((oc) => oc.columns(['task_id', 'seq']).doNothing())
+        .returning('seq')
         .execute();
-    }
-    return inserted;
+      const inserted = new Set(rows.map((r) => Number(r.seq)));
+      if (inserted.size > 0) {
+        await trx
+          .updateTable('tasks')
+          .set({ last_seq: Math.max(...inserted) })
+          .where('id', '=', taskId)
+          .where('last_seq', '<', Math.max(...inserted))
+          .execute();
+      }
+      return inserted;
+    });
   }
 
   async events(taskId: string, after: number, limit: number) {

@@ -12,12 +12,19 @@ import type { AgentConnection, AgentHub } from '../workspaces/agentHub.js';
 import { parseLine } from './taskEvents.js';
 import { EXPIRED_BECAUSE, type TaskService } from './taskService.js';
 
-/** Tasks whose workspace ingest keeps in mind (see TaskIngest.remember). */
-const REMEMBERED_TASKS = 10_000;
+/** The most events of one task stored in one transaction. */
+const BATCH = 500;
+
+interface QueuedEvent {
+  conn: AgentConnection;
+  seq: number;
+  line: string;
+}
 
 export class TaskIngest {
+  /** Each task's drain, while it has events queued or being stored. */
   private readonly chains = new Map<string, Promise<void>>();
-  private readonly workspaceOf = new Map<string, string>();
+  private readonly queued = new Map<string, QueuedEvent[]>();
 
   constructor(
     private readonly o: {
@@ -50,54 +57,62 @@ export class TaskIngest {
     else await Promise.all([...this.chains.values()]);
   }
 
+  /**
+   * Queues the event behind the task's earlier ones. Events that arrive while a batch is being
+   * stored wait and go in the next batch together (at most BATCH), so a fast stream costs one
+   * transaction per burst, not per event; their order is kept.
+   */
   private enqueue(conn: AgentConnection, taskId: string, seq: number, line: string): void {
-    const prev = this.chains.get(taskId) ?? Promise.resolve();
-    const next = prev
-      .then(() => this.handle(conn, taskId, seq, line))
-      .catch((err) => this.o.log.error({ err, taskId, seq }, 'could not store a task event'));
+    let queue = this.queued.get(taskId);
+    if (!queue) {
+      queue = [];
+      this.queued.set(taskId, queue);
+    }
+    queue.push({ conn, seq, line });
+    if (this.chains.has(taskId)) return;
+    const next = this.drain(taskId);
     this.chains.set(taskId, next);
     void next.finally(() => {
       if (this.chains.get(taskId) === next) this.chains.delete(taskId);
     });
   }
 
-  private async handle(conn: AgentConnection, taskId: string, seq: number, line: string): Promise<void> {
-    const { store, tasks } = this.o;
-    const known = this.workspaceOf.get(taskId);
-    let workspaceId = known;
-    if (workspaceId === undefined) {
-      workspaceId = (await store.byId(taskId))?.workspace_id ?? undefined;
-      if (workspaceId) this.remember(taskId, workspaceId);
+  private async drain(taskId: string): Promise<void> {
+    for (;;) {
+      const queue = this.queued.get(taskId);
+      if (!queue || queue.length === 0) {
+        this.queued.delete(taskId);
+        return;
+      }
+      const batch = queue.splice(0, BATCH);
+      await this.handle(taskId, batch).catch((err) =>
+        this.o.log.error(
+          { err, taskId, seqs: [batch[0]?.seq, batch.at(-1)?.seq] },
+          'could not store task events',
+        ),
+      );
     }
-    if (!workspaceId || workspaceId !== conn.workspaceId) {
-      // Not ours (deleted, or another workspace's id): ack so the agent stops resending it.
-      conn.peer.notify('task.ack', { taskId, seq });
-      return;
-    }
-    const { type, message } = parseLine(line);
-    let inserted: boolean;
-    try {
-      inserted = await store.appendEvent(taskId, seq, type, line);
-    } catch (err) {
-      // Perhaps deleted since it was remembered: look again before calling it a failure.
-      if (known === undefined) throw err;
-      this.workspaceOf.delete(taskId);
-      return this.handle(conn, taskId, seq, line);
-    }
-    conn.peer.notify('task.ack', { taskId, seq });
-    if (!inserted) return;
-    if (type !== 'raw') await this.effects(taskId, workspaceId, seq, message);
-    tasks.feed.stored(taskId, seq);
   }
 
-  /**
-   * A task never moves to another workspace, so its workspace is read once, not per event: at a
-   * few thousand events a second that read was a quarter of ingest's queries. Bounded; forgetting
-   * only costs a read.
-   */
-  private remember(taskId: string, workspaceId: string): void {
-    if (this.workspaceOf.size >= REMEMBERED_TASKS) this.workspaceOf.clear();
-    this.workspaceOf.set(taskId, workspaceId);
+  private async handle(taskId: string, batch: QueuedEvent[]): Promise<void> {
+    const { store, tasks } = this.o;
+    const task = await store.byId(taskId);
+    const ours = batch.filter((e) => task && task.workspace_id === e.conn.workspaceId);
+    // Not ours (deleted, or another workspace's id): ack so the agent stops resending it.
+    for (const e of batch) if (!ours.includes(e)) e.conn.peer.notify('task.ack', { taskId, seq: e.seq });
+    if (!task || ours.length === 0) return;
+    const parsed = ours.map((e) => ({ ...e, ...parseLine(e.line) }));
+    const inserted = await store.appendEvents(
+      taskId,
+      parsed.map((e) => ({ seq: e.seq, type: e.type, payload: e.line })),
+    );
+    // Committed: now the agent may forget them.
+    for (const e of ours) e.conn.peer.notify('task.ack', { taskId, seq: e.seq });
+    for (const e of parsed) {
+      if (!inserted.has(e.seq)) continue;
+      if (e.type !== 'raw') await this.effects(task.id, e.conn.workspaceId, e.seq, e.message);
+      tasks.feed.stored(taskId, e.seq);
+    }
   }
 
   private async effects(taskId: string, workspaceId: string, seq: number, msg: ClaudeMessage): Promise<void> {

@@ -310,8 +310,8 @@ export class TaskService {
       if (task.status_reason !== why) await this.note(task.id, why);
       return; // pumped again when the workspace runs (see onWorkspaceReady)
     }
-    if (!(await store.transition(task.id, ['queued'], 'starting', { status_reason: 'Starting Claude Code' })))
-      return;
+    // Another replica may pump the same queue: the store starts one turn per workspace at a time.
+    if (!(await store.startTurn(task.id, workspaceId, { status_reason: 'Starting Claude Code' }))) return;
     this.changed(task.id);
     try {
       const listed = await hub.request<{ tasks: { taskId: string; running: boolean }[] }>(

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { agentToServer, notifications, SUPPORTED_AGENT_PROTOCOL_VERSIONS } from '../../sdk/agentProtocol.js';
 import { RpcPeer } from '../../sdk/rpcPeer.js';
+import { RefusalLimiter } from '../audit/refusalLimiter.js';
 import type { CancelTimer, Clock } from '../clock.js';
 import type { AgentTransport } from '../drivers/runtimeDriver.js';
 import type { AuditStore } from '../store/auditStore.js';
@@ -36,6 +37,17 @@ export interface AgentRequestOptions {
 }
 
 /**
+ * A byte channel to a workspace's agent, and calls on the same connection (a call naming the
+ * channel must reach the connection the channel is on): local, or through the replica holding it.
+ */
+export interface AgentStream {
+  channel: Duplex;
+  /** The id to name in the agent call (`files.read`, `files.write`, …). */
+  channelId: number;
+  request<T = unknown>(method: string, params: unknown, opts?: AgentRequestOptions): Promise<T>;
+}
+
+/**
  * The rest of the cluster, for agents connected to other replicas (cluster/agentRelay.ts):
  * where the hub records which connections it holds, and how it reaches the others.
  */
@@ -46,6 +58,12 @@ export interface AgentRemote {
   holder(workspaceId: string): Promise<unknown>;
   /** @throws AgentNotConnectedError, RpcError as the agent answered, Error. */
   request(workspaceId: string, method: string, params: unknown, opts?: AgentRequestOptions): Promise<unknown>;
+  /** @throws AgentNotConnectedError, Error. */
+  openStream(workspaceId: string): Promise<AgentStream>;
+  /** Which of `workspaceIds` have their agent on a live replica (this one included). */
+  connectedAmong(workspaceIds: readonly string[]): Promise<Set<string>>;
+  /** Calls `listener` with each workspace whose agent some replica (this one too) claims from now. */
+  onClaimed(listener: (workspaceId: string) => void): () => void;
 }
 
 /** One connected agent. */
@@ -113,6 +131,9 @@ export interface AgentHubOptions {
   remote?: AgentRemote;
 }
 
+/** How often a start waiting for an agent on another replica reads the store, besides pubsub. */
+const POLL_MS = 2000;
+
 /** Workspace statuses in which a box, and so its agent, should be up. */
 const ACTIVE = new Set(['starting', 'running']);
 
@@ -126,12 +147,14 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
   /** Each workspace's last claim of its `agent_connections` row, so the release runs after it. */
   private readonly claims = new Map<string, Promise<void>>();
   private closing = false;
+  private readonly refusals: RefusalLimiter;
 
   constructor(private readonly opts: AgentHubOptions) {
     super();
     // Every workspace that is starting waits on 'connected' (waitForAgent); there is no fixed bound.
     this.setMaxListeners(0);
     this.unix = opts.transport === 'unix' ? new UnixAgentListener(opts.runDir, this) : undefined;
+    this.refusals = new RefusalLimiter(opts.clock);
     // Three missed heartbeats make a workspace unhealthy (checked at the heartbeat period).
     this.stopWatchdog = opts.clock.every(opts.heartbeatMs, () => this.checkHeartbeats());
   }
@@ -151,8 +174,8 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
 
   /**
    * A request/response call to the workspace's agent, wherever it is connected: on this replica's
-   * connection when it holds one, else relayed to the replica that does. For binary streams
-   * (channels) use `connection`: they are not relayed.
+   * connection when it holds one, else relayed to the replica that does. For byte streams use
+   * `openStream`.
    * @throws AgentNotConnectedError when no replica holds the agent; RpcError as the agent
    * answered (or on timeout); Error when the connection or the relay broke.
    */
@@ -168,10 +191,39 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
     return this.opts.remote.request(workspaceId, method, params, opts) as Promise<T>;
   }
 
+  /**
+   * A byte channel to the workspace's agent wherever it is connected, with calls bound to the
+   * same connection.
+   * @throws AgentNotConnectedError when no replica holds the agent.
+   */
+  async openStream(workspaceId: string): Promise<AgentStream> {
+    const conn = this.connections.get(workspaceId);
+    if (conn) {
+      const channel = conn.peer.openChannel();
+      return {
+        channel,
+        channelId: channel.id,
+        request: <T>(method: string, params: unknown, opts?: AgentRequestOptions) =>
+          conn.peer.request<T>(method, params, opts),
+      };
+    }
+    if (!this.opts.remote) throw new AgentNotConnectedError(workspaceId);
+    return this.opts.remote.openStream(workspaceId);
+  }
+
   /** Whether `request` has an agent to go to: connected here, or held by another live replica. */
   async isReachable(workspaceId: string): Promise<boolean> {
     if (this.connections.has(workspaceId)) return true;
     return (await this.opts.remote?.holder(workspaceId)) !== undefined;
+  }
+
+  /** Which of `workspaceIds` have their agent connected here or on another live replica. */
+  async connectedAmong(workspaceIds: readonly string[]): Promise<Set<string>> {
+    const here = new Set(workspaceIds.filter((id) => this.connections.has(id)));
+    const rest = workspaceIds.filter((id) => !here.has(id));
+    if (!this.opts.remote || rest.length === 0) return here;
+    for (const id of await this.opts.remote.connectedAmong(rest)) here.add(id);
+    return here;
   }
 
   /** Agents connected to this process now. */
@@ -224,6 +276,50 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
       );
       this.on('connected', onConn);
       signal?.addEventListener('abort', onAbort);
+    });
+  }
+
+  /**
+   * Resolves once the workspace's agent is connected to this replica or to another live one
+   * (an agent on the network may dial any replica through the load balancer), or rejects after
+   * `timeoutMs` or on abort. Another replica's claim arrives over pubsub; the store is read once
+   * now and then every POLL_MS in case a message was missed.
+   */
+  waitForAgentAnywhere(workspaceId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const remote = this.opts.remote;
+    if (!remote) return this.waitForAgent(workspaceId, timeoutMs, signal).then(() => {});
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const done = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        clearInterval(poll);
+        stopClaims();
+        this.off('connected', onConn);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const check = () => {
+        if (this.connections.has(workspaceId)) return done();
+        void remote.holder(workspaceId).then(
+          (h) => h !== undefined && done(),
+          () => {},
+        );
+      };
+      const onConn = (c: AgentConnection) => c.workspaceId === workspaceId && done();
+      const onAbort = () => done(new Error('aborted'));
+      const stopClaims = remote.onClaimed((id) => id === workspaceId && check());
+      // Real time, not the clock: this waits for a real agent process to dial in.
+      const timer = setTimeout(
+        () => done(new Error(`the agent did not connect within ${Math.round(timeoutMs / 1000)} s`)),
+        timeoutMs,
+      );
+      const poll = setInterval(check, POLL_MS);
+      this.on('connected', onConn);
+      signal?.addEventListener('abort', onAbort);
+      check();
     });
   }
 
@@ -314,6 +410,12 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
     this.emit('connected', conn);
   }
 
+  /** Claims the row of every agent connected here again; resolves once they are written. */
+  async claimAll(): Promise<void> {
+    for (const id of this.connections.keys()) this.record(id, 'claim');
+    await Promise.all([...this.claims.values()]);
+  }
+
   /** Claims or releases the workspace's row, in the order the connections came and went. */
   private record(workspaceId: string, what: 'claim' | 'release'): void {
     const remote = this.opts.remote;
@@ -332,6 +434,9 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
 
   private async refuse(h: AgentHandshake, refusal: AgentRefusal): Promise<AgentRefusal> {
     const workspaceId = h.workspaceId ?? null;
+    // A flood of refusals from one source writes a bounded number of rows (refusalLimiter.ts).
+    const admitted = this.refusals.admit('agent.connect', h.ip ?? workspaceId ?? undefined);
+    if (!admitted.write) return refusal;
     this.opts.log.warn(
       { workspaceId, reason: refusal.reason, transport: h.transport },
       'agent connection refused',
@@ -346,7 +451,11 @@ export class AgentHub extends EventEmitter<AgentHubEvents> implements AgentAdmis
         result: 'denied',
         statusCode: refusal.status,
         ...(h.ip ? { ip: h.ip } : {}),
-        detail: { reason: refusal.reason, transport: h.transport },
+        detail: {
+          reason: refusal.reason,
+          transport: h.transport,
+          ...(admitted.suppressed ? { suppressed: admitted.suppressed } : {}),
+        },
       })
       .catch((err) => this.opts.log.error({ err }, 'could not audit a refused agent'));
     return refusal;

@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import type { ClusterMutex } from '../cluster/clusterMutex.js';
 import type { LeaderLocks } from '../cluster/leaderLock.js';
 import type { Pubsub } from '../cluster/pubsub.js';
 import type { Config } from '../config/configSchema.js';
@@ -94,6 +95,8 @@ export function createWorkspaceRuntime(opts: {
   pubsub: Pubsub;
   /** One reconciler at a time across replicas: passes run only while this replica leads `reconcile`. */
   leaders?: LeaderLocks;
+  /** Sections no two replicas run at once (Docker placement). */
+  mutex?: ClusterMutex;
 }): WorkspaceRuntime {
   const { config, store, log } = opts;
   const dataDir = resolve(config.dataDir);
@@ -111,7 +114,13 @@ export function createWorkspaceRuntime(opts: {
         cgroupParent: config.runtime.local.cgroupParent,
         workspacesCpu: workspacesCpu(config.runtime.local.reservedCpu),
       },
-      docker: dockerDriverConfig(config),
+      docker: {
+        ...dockerDriverConfig(config),
+        // Replicas on one database place one workspace at a time between them.
+        ...(opts.mutex
+          ? { placementLock: (section) => opts.mutex?.run('placement', section) ?? section() }
+          : {}),
+      },
     });
   const egress = new EgressProxy({
     allow: config.egress.allow,

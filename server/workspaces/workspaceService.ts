@@ -254,12 +254,8 @@ export class WorkspaceService {
     this.starts.set(id, abort);
     void (async () => {
       try {
-        const conn = await this.o.hub.waitForAgent(
-          id,
-          this.o.config.workspaces.startTimeout * 1000,
-          abort.signal,
-        );
-        await this.finishStart(id, conn, abort.signal);
+        await this.o.hub.waitForAgentAnywhere(id, this.o.config.workspaces.startTimeout * 1000, abort.signal);
+        await this.finishStart(id, abort.signal);
       } catch (err) {
         if (!abort.signal.aborted) {
           this.o.log.warn({ err, workspaceId: id }, 'resumed workspace start failed');
@@ -300,8 +296,8 @@ export class WorkspaceService {
       await store.update(id, { runtime_ref: JSON.stringify(ref) });
       ref = await driver.start(ref);
       await store.update(id, { runtime_ref: JSON.stringify(ref), status_reason: 'Waiting for the agent' });
-      const conn = await hub.waitForAgent(id, config.workspaces.startTimeout * 1000, signal);
-      await this.finishStart(id, conn, signal);
+      await hub.waitForAgentAnywhere(id, config.workspaces.startTimeout * 1000, signal);
+      await this.finishStart(id, signal);
     } catch (err) {
       if (signal.aborted) return;
       log.warn({ err, workspaceId: id }, 'workspace start failed');
@@ -322,12 +318,14 @@ export class WorkspaceService {
   }
 
   /** After the agent connected during a start: clone on first start, then running. */
-  async finishStart(id: string, conn: AgentConnection, signal?: AbortSignal): Promise<void> {
+  async finishStart(id: string, signal?: AbortSignal): Promise<void> {
     const row = await this.o.store.byId(id);
     if (row?.status !== 'starting') return;
     if (!row.cloned) {
       await this.o.store.update(id, { status_reason: `Cloning ${row.repository}` });
-      await conn.peer.request(
+      // The agent may be connected to another replica; hub.request relays the call there.
+      await this.o.hub.request(
+        id,
         'repo.clone',
         { url: row.repository },
         { timeoutMs: this.o.config.workspaces.cloneTimeout * 1000 },

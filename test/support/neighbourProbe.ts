@@ -6,6 +6,7 @@
 import WebSocket from 'ws';
 import type { Task } from '../../sdk/taskWire.js';
 import type { ModelStub } from './modelStub.js';
+import { openEchoTerminal } from './terminalEcho.js';
 
 /**
  * Runs for as long as its workspace does: a fork bomb (held at the workspace's pids limit, its
@@ -48,22 +49,10 @@ const TIMEOUT_MS = 60_000;
 export async function openNeighbourProbe(o: ProbeOptions): Promise<NeighbourProbe> {
   const ws = o.base.replace(/^http/, 'ws');
   const headers = { authorization: o.auth };
-  const term = new WebSocket(`${ws}/api/v1/workspaces/${o.workspaceId}/terminals?cols=80&rows=24`, {
-    headers,
-  });
-  await new Promise<void>((resolve, reject) => {
-    term.once('open', () => resolve());
-    term.once('error', reject);
-  });
-  let screen = '';
-  let onScreen: (() => void) | undefined;
-  term.on('message', (d: Buffer, binary: boolean) => {
-    if (!binary) return;
-    screen += d.toString('latin1');
-    onScreen?.();
-  });
-  // The shell's prompt, before the first keystroke is timed.
-  await new Promise((r) => setTimeout(r, 500));
+  const term = await openEchoTerminal(
+    `${ws}/api/v1/workspaces/${o.workspaceId}/terminals?cols=80&rows=24`,
+    o.auth,
+  );
 
   const api = async (): Promise<number[]> => {
     const times: number[] = [];
@@ -77,27 +66,7 @@ export async function openNeighbourProbe(o: ProbeOptions): Promise<NeighbourProb
     return times;
   };
 
-  const echo = async (): Promise<number[]> => {
-    const times: number[] = [];
-    for (let i = 0; i < o.keys; i++) {
-      screen = '';
-      const t0 = performance.now();
-      const seen = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no terminal echo within 60 s')), TIMEOUT_MS);
-        onScreen = () => {
-          if (!screen.includes('x')) return;
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      term.send(Buffer.from('x'));
-      await seen;
-      times.push(performance.now() - t0);
-      // Ctrl-U: the line is emptied now and then, so the shell never holds a long one.
-      if (i % 100 === 99) term.send(Buffer.from('\u0015'));
-    }
-    return times;
-  };
+  const echo = () => term.measure(o.keys);
 
   let runs = 0;
   const events = async (): Promise<number[]> => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ApiError } from '../../sdk/client/apiError.js';
 import { NodeApiClient } from '../../sdk/client/nodeApiClient.js';
+import { openTerminal } from '../support/terminalClient.js';
 import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
 
 describe('files and terminals (local driver)', () => {
@@ -332,37 +333,6 @@ describe('files and terminals (local driver)', () => {
     });
   });
 });
-
-async function openTerminal(url: string, auth: string) {
-  const ws = new WebSocket(url, { headers: { authorization: auth } });
-  let text = '';
-  const waiters: (() => void)[] = [];
-  ws.on('message', (data: Buffer, isBinary) => {
-    text += isBinary ? data.toString('utf8') : `\n${data.toString('utf8')}\n`;
-    for (const w of waiters.splice(0)) w();
-  });
-  const ready = await new Promise<{ type: string; terminalId: string; cols: number; rows: number }>(
-    (resolve, reject) => {
-      ws.once('message', (d) => resolve(JSON.parse(d.toString())));
-      ws.once('error', reject);
-    },
-  );
-  return {
-    ws,
-    ready,
-    async waitFor(re: RegExp, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!re.test(text)) {
-        if (Date.now() > deadline)
-          throw new Error(`timed out waiting for ${re}; got ${JSON.stringify(text.slice(-500))}`);
-        await new Promise<void>((r) => {
-          waiters.push(r);
-          setTimeout(r, 100);
-        });
-      }
-    },
-  };
-}
 
 function upgradeStatus(url: string, auth: string): Promise<number> {
   return new Promise((resolve) => {

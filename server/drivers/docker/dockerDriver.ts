@@ -43,6 +43,11 @@ export interface DockerDriverConfig {
   nodes: DockerNodeConfig[];
   /** Deadline of one Docker API call (a stop adds its grace). Default 30 000 ms. */
   callTimeoutMs?: number | undefined;
+  /**
+   * Runs a placement (read the nodes' load, create the container) so that no other replica places
+   * at the same time (cluster/clusterMutex.ts); default: this process only.
+   */
+  placementLock?: (<T>(section: () => Promise<T>) => Promise<T>) | undefined;
   /** How long `start` watches a new workspace container for an agent that dies at once. Default 300 ms. */
   startWatchMs?: number | undefined;
   /**
@@ -97,6 +102,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
   private readonly settings: ContainerSettings;
   private readonly locks = new KeyedLock();
   private readonly callTimeoutMs: number;
+  private readonly placementLock: <T>(section: () => Promise<T>) => Promise<T>;
   private readonly startWatchMs: number;
   private readonly cgroup: { parent: string; reservedCpu: number; root: string };
 
@@ -110,6 +116,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
     if (new Set(names).size !== names.length)
       throw new Error('DockerDriverConfig.nodes have duplicate names.');
     this.callTimeoutMs = config.callTimeoutMs ?? 30_000;
+    this.placementLock = config.placementLock ?? ((section) => section());
     this.startWatchMs = config.startWatchMs ?? DEFAULT_START_WATCH_MS;
     const parent = config.cgroupParent ?? 'remote-claude';
     if (!isRelativeCgroupPath(parent))
@@ -167,17 +174,19 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
         }
         return this.ref(id, container.node);
       }
-      return this.locks.run(PLACEMENT_LOCK, async () => {
-        const node = await this.place(spec);
-        const options = containerOptions(
-          spec,
-          this.settings,
-          (await node.host()).cpu,
-          await this.cgroupParent(node),
-        );
-        await this.container(node, id).create(options, this.settings.image);
-        return this.ref(id, node);
-      });
+      return this.locks.run(PLACEMENT_LOCK, () =>
+        this.placementLock(async () => {
+          const node = await this.place(spec);
+          const options = containerOptions(
+            spec,
+            this.settings,
+            (await node.host()).cpu,
+            await this.cgroupParent(node),
+          );
+          await this.container(node, id).create(options, this.settings.image);
+          return this.ref(id, node);
+        }),
+      );
     });
   }
 

@@ -22,12 +22,12 @@ import {
 } from '../../../sdk/workspaceWire.js';
 import { parseSize } from '../../config/units.js';
 import type { Services } from '../../services.js';
-import type { AgentConnection } from '../../workspaces/agentHub.js';
+import type { AgentStream } from '../../workspaces/agentHub.js';
 import type { App } from '../app.js';
 import { HttpError, invalidInput } from '../errors.js';
 import { ensureCaller, ensureCan } from '../guard.js';
 import { noteAudit } from '../requestContext.js';
-import { agentHttpError, ensureLocalAgent, ensureRunning } from './agentErrors.js';
+import { agentHttpError, ensureRunning } from './agentErrors.js';
 import { visibleWorkspace } from './workspaceRoutes.js';
 
 const errors = {
@@ -75,9 +75,13 @@ export function fileRoutes(app: App, s: Services): void {
     const row = await visibleWorkspace(s, me, req.params.id);
     if (write) ensureCan(me, 'workspace.files.write', { kind: 'workspace', ownerId: row.owner_id });
     ensureRunning(row);
-    // Request/response calls reach the agent on whichever replica holds it; byte streams need it here.
+    // Calls and byte channels reach the agent on whichever replica holds it (agentRelay.ts).
     const agent = <T>(method: string, params: unknown) => s.runtime.hub.request<T>(row.id, method, params);
-    return { row, agent, local: () => ensureLocalAgent(s, row), path: trimSlash(req.params['*']) };
+    const stream = () =>
+      s.runtime.hub.openStream(row.id).catch((err) => {
+        throw agentHttpError(err);
+      });
+    return { row, agent, stream, path: trimSlash(req.params['*']) };
   };
 
   for (const url of [URL_PATH, ROOT_PATH])
@@ -93,7 +97,7 @@ export function fileRoutes(app: App, s: Services): void {
         },
       },
       async (req, reply) => {
-        const { agent, local, path } = await target(req, req, false);
+        const { agent, stream, path } = await target(req, req, false);
         try {
           const stat = await agent<AgentFileEntry>('files.stat', { path });
           const download = req.query.download === 'true';
@@ -101,20 +105,25 @@ export function fileRoutes(app: App, s: Services): void {
             const { entries } = await agent<{ entries: AgentFileEntry[] }>('files.list', { path });
             return reply.send({ path, entries: entries.map((e) => wireEntry(path, e)) });
           }
-          const conn = await local();
           const name = (path.split('/').pop() || 'workspace').replace(/[^A-Za-z0-9._-]/g, '_');
-          const channel = conn.peer.openChannel();
+          if (stat.type !== 'dir' && stat.size > limit) throw tooLarge();
+          const { channel, channelId, request } = await stream();
           if (stat.type === 'dir') {
-            await conn.peer.request('files.archive', { path, channel: channel.id });
+            await request('files.archive', { path, channel: channelId }).catch((err) => {
+              channel.destroy();
+              throw err;
+            });
             reply.header('content-type', 'application/gzip');
             reply.header('content-disposition', `attachment; filename="${name}.tar.gz"`);
             return reply.send(channel);
           }
-          if (stat.size > limit) throw tooLarge();
-          const { size, etag } = await conn.peer.request<{ size: number; etag?: string }>('files.read', {
+          const { size, etag } = await request<{ size: number; etag?: string }>('files.read', {
             path,
-            channel: channel.id,
+            channel: channelId,
             maxBytes: limit,
+          }).catch((err) => {
+            channel.destroy();
+            throw err;
           });
           reply.header('content-type', 'application/octet-stream');
           reply.header('content-length', size);
@@ -156,11 +165,11 @@ export function fileRoutes(app: App, s: Services): void {
         // Before anything else, so a body that can never fit is refused at once (and the
         // connection closed, see closeUnreadBody.ts) instead of after a round trip to the store.
         if (Number(req.headers['content-length'] ?? 0) > limit) throw tooLarge();
-        const { local, path } = await target(req, req, true);
+        const { stream, path } = await target(req, req, true);
         if (path === '') throw new HttpError(400, 'is_a_directory', 'Give a file path after /files/.');
         const header = req.headers['if-match'];
         const ifMatch = header === undefined ? undefined : ifMatchTags(header);
-        const { size, etag } = await writeStream(await local(), path, req.body as Readable, limit, ifMatch);
+        const { size, etag } = await writeStream(stream, path, req.body as Readable, limit, ifMatch);
         if (etag) reply.header('etag', etag);
         return { path, size };
       },
@@ -191,10 +200,9 @@ export function fileRoutes(app: App, s: Services): void {
         if (!op && !/;\s*boundary=/i.test(req.headers['content-type'] ?? '')) {
           throw malformedUpload('its Content-Type names no boundary');
         }
-        const { agent, local, path } = await target(req, req, true);
+        const { agent, stream, path } = await target(req, req, true);
         try {
           if (!op) {
-            const conn = await local();
             const items: { path: string; size: number }[] = [];
             for await (const part of uploadParts(req)) {
               const name = part.filename;
@@ -207,7 +215,7 @@ export function fileRoutes(app: App, s: Services): void {
                 );
               }
               const dest = path ? `${path}/${name}` : name;
-              const { size } = await writeStream(conn, dest, part.file, limit);
+              const { size } = await writeStream(stream, dest, part.file, limit);
               if (part.file.truncated) throw tooLarge();
               items.push({ path: dest, size });
             }
@@ -258,17 +266,17 @@ export function fileRoutes(app: App, s: Services): void {
  * (none from an older agent). With `ifMatch`, the agent writes only if the file matches.
  */
 async function writeStream(
-  conn: AgentConnection,
+  open: () => Promise<AgentStream>,
   path: string,
   body: Readable,
   limit: number,
   ifMatch?: IfMatch,
 ): Promise<{ size: number; etag?: string }> {
   RelPath.parse(path);
-  const channel = conn.peer.openChannel();
-  const written = conn.peer.request<{ size: number; etag?: string }>(
+  const { channel, channelId, request } = await open();
+  const written = request<{ size: number; etag?: string }>(
     'files.write',
-    { path, channel: channel.id, maxBytes: limit, ...(ifMatch ? { ifMatch } : {}) },
+    { path, channel: channelId, maxBytes: limit, ...(ifMatch ? { ifMatch } : {}) },
     { timeoutMs: 0 },
   );
   const sent = pipeline(body, channel).catch((err: Error) => err);

@@ -7,16 +7,23 @@
 // An agent error is answered with the status and envelope a local call maps it to
 // (domainErrors.ts) plus the agent's error itself in `rpc`, from which the relaying replica
 // rebuilds the same RpcError.
+//
+// GET /internal/v1/agents/:workspaceId/channel (WebSocket) opens a byte channel on this replica's
+// connection, says its id in a first text frame and then carries its bytes both ways, for file
+// contents read or written through another replica. The terminal and watch sockets are in
+// terminalRoutes.ts, beside the routes whose code they share.
+import type { FastifyRequest } from 'fastify';
+import { createWebSocketStream } from 'ws';
 import { z } from 'zod';
 import { RpcError } from '../../../sdk/rpcPeer.js';
-import type { RelayedRpcError } from '../../cluster/agentRelay.js';
+import type { ChannelOpened, RelayedRpcError } from '../../cluster/agentRelay.js';
 import { WORKSPACE_ID_PATTERN } from '../../drivers/ensureValidSpec.js';
 import type { Services } from '../../services.js';
 import type { App } from '../app.js';
 import { domainHttp } from '../domainErrors.js';
 import { HttpError, invalidInput } from '../errors.js';
 
-const RelayParams = z.strictObject({ workspaceId: z.string().regex(WORKSPACE_ID_PATTERN) });
+export const RelayParams = z.strictObject({ workspaceId: z.string().regex(WORKSPACE_ID_PATTERN) });
 const RelayBody = z.strictObject({
   method: z.string().min(1).max(100),
   params: z.unknown(),
@@ -40,30 +47,8 @@ export function internalRoutes(app: App, s: Services): void {
       { schema: { hide: true } },
       async (req, reply) => {
         const raw = typeof req.body === 'string' ? req.body : '';
-        const refusal = await s.clusterAuth.check(req.method, req.url, req.headers, raw);
-        if (refusal) {
-          req.log.warn({ reason: refusal, ip: req.ip }, 'refused an unauthenticated internal request');
-          await s.auditStore
-            .append({
-              actorId: null,
-              actorEmail: null,
-              action: 'cluster.request',
-              targetType: 'replica',
-              targetId: null,
-              result: 'denied',
-              statusCode: 401,
-              ip: req.ip,
-              detail: { reason: refusal, path: req.url },
-            })
-            .catch((err) => req.log.error({ err }, 'could not audit a refused internal request'));
-          throw new HttpError(
-            401,
-            'cluster_auth_failed',
-            'This endpoint is for the other control-plane replicas.',
-          );
-        }
-        const params = RelayParams.safeParse(req.params);
-        if (!params.success) throw invalidInput('params', params.error.issues);
+        await ensureClusterRequest(s, req, raw);
+        const conn = holderConnection(s, req);
         let json: unknown;
         try {
           json = JSON.parse(raw);
@@ -74,17 +59,6 @@ export function internalRoutes(app: App, s: Services): void {
         }
         const body = RelayBody.safeParse(json);
         if (!body.success) throw invalidInput('body', body.error.issues);
-
-        const { workspaceId } = params.data;
-        const conn = s.runtime.hub.connection(workspaceId);
-        if (!conn) {
-          return reply.code(409).send({
-            error: {
-              code: 'agent_not_connected',
-              message: 'This replica holds no connection of that agent.',
-            },
-          });
-        }
         try {
           const { method, params: callParams, timeoutMs } = body.data;
           const result = await conn.peer.request(
@@ -108,5 +82,78 @@ export function internalRoutes(app: App, s: Services): void {
         }
       },
     );
+
+    internal.route({
+      method: 'GET',
+      url: '/internal/v1/agents/:workspaceId/channel',
+      schema: { hide: true },
+      preHandler: async (req) => {
+        await ensureClusterRequest(s, req, '');
+        holderConnection(s, req);
+      },
+      handler: async () => {
+        throw new HttpError(426, 'upgrade_required', 'This endpoint is a WebSocket.');
+      },
+      wsHandler: (socket, req) => {
+        const conn = s.runtime.hub.connection((req.params as { workspaceId: string }).workspaceId);
+        if (!conn) {
+          socket.close(1012, 'the agent left this replica');
+          return;
+        }
+        const channel = conn.peer.openChannel();
+        const opened: ChannelOpened = { channel: channel.id };
+        socket.send(JSON.stringify(opened));
+        // Ending either side ends the other: the agent's end of a read closes the socket, the
+        // relaying replica's close after a write ends what the agent writes to the file.
+        const stream = createWebSocketStream(socket);
+        stream.on('error', () => channel.destroy());
+        channel.on('error', () => stream.destroy());
+        stream.pipe(channel);
+        channel.pipe(stream);
+      },
+    });
   });
+}
+
+/**
+ * 401 `cluster_auth_failed` (logged and audited) unless the request is signed with the cluster
+ * secret over its method, path with query and `body`.
+ */
+export async function ensureClusterRequest(s: Services, req: FastifyRequest, body: string): Promise<void> {
+  const refusal = await s.clusterAuth.check(req.method, req.url, req.headers, body);
+  if (!refusal) return;
+  // A flood of forged requests from one address writes a bounded number of rows.
+  const admitted = s.refusals.admit('cluster.request', req.ip);
+  if (admitted.write) await auditRefusal(s, req, refusal, admitted.suppressed);
+  throw new HttpError(401, 'cluster_auth_failed', 'This endpoint is for the other control-plane replicas.');
+}
+
+async function auditRefusal(s: Services, req: FastifyRequest, refusal: string, suppressed: number) {
+  req.log.warn({ reason: refusal, ip: req.ip }, 'refused an unauthenticated internal request');
+  await s.auditStore
+    .append({
+      actorId: null,
+      actorEmail: null,
+      action: 'cluster.request',
+      targetType: 'replica',
+      targetId: null,
+      result: 'denied',
+      statusCode: 401,
+      ip: req.ip,
+      detail: { reason: refusal, path: req.url, ...(suppressed ? { suppressed } : {}) },
+    })
+    .catch((err) => req.log.error({ err }, 'could not audit a refused internal request'));
+}
+
+/**
+ * This replica's connection to the agent of the workspace in the path; 400 for a bad id, 409
+ * `agent_not_connected` (which the relaying replica reads as "no holder") when it has none.
+ */
+export function holderConnection(s: Services, req: FastifyRequest) {
+  const params = RelayParams.safeParse(req.params);
+  if (!params.success) throw invalidInput('params', params.error.issues);
+  const conn = s.runtime.hub.connection(params.data.workspaceId);
+  if (!conn)
+    throw new HttpError(409, 'agent_not_connected', 'This replica holds no connection of that agent.');
+  return conn;
 }

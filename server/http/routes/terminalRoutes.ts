@@ -9,8 +9,13 @@
 // another user's workspace); attaching to a terminal that is not open (any more) upgrades and then
 // closes with WS_NOT_FOUND (4404) and a reason, which a browser can read and a refused upgrade
 // would not give it.
+//
+// The terminal's PTY and mirror live on the replica holding the workspace's agent. A socket that
+// reaches another replica is authorised there and then bridged, frame for frame (wsBridge.ts), to
+// that holder's `GET /internal/v1/agents/:id/terminals` (or `/watch`), which runs the same code
+// below on its own connection; a plain GET of the list is relayed the same way.
 import { randomBytes } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type WebSocket from 'ws';
 import { z } from 'zod';
 import { notifications, RelPath } from '../../../sdk/agentProtocol.js';
@@ -24,8 +29,10 @@ import { HttpError } from '../errors.js';
 import { ensureCaller, ensureCan } from '../guard.js';
 import { trackSocket } from '../liveConnections.js';
 import { noteAudit, type Principal } from '../requestContext.js';
+import { bridgeSockets, HOLDER_LOST_REASON } from '../wsBridge.js';
 import { sendWsError, WS_INTERNAL_ERROR } from '../wsErrors.js';
-import { ensureLocalAgent } from './agentErrors.js';
+import { agentHttpError, ensureRunning } from './agentErrors.js';
+import { ensureClusterRequest, holderConnection } from './internalRoutes.js';
 import { visibleWorkspace } from './workspaceRoutes.js';
 
 const errors = {
@@ -35,8 +42,9 @@ const errors = {
   404: ErrorEnvelope,
   409: ErrorEnvelope,
 };
-const upgrades = new WeakMap<FastifyRequest, AgentConnection>();
-/** The close reason with WS_NOT_FOUND; a close reason must stay under 123 bytes. */
+/** Where an authorised upgrade goes: the agent's connection here, or the holder's bridged socket. */
+type Upgrade = { conn: AgentConnection } | { holder: WebSocket };
+const upgrades = new WeakMap<FastifyRequest, Upgrade>();
 export const TERMINAL_GONE = 'terminal not found or closed';
 
 export function terminalRoutes(app: App, s: Services): void {
@@ -44,11 +52,17 @@ export function terminalRoutes(app: App, s: Services): void {
   const authorise = async (req: FastifyRequest) => {
     // A cookie from another site's page was refused before this (ensureSameOrigin.ts).
     const row = await ensureOwner(await ensureCaller(s, req), (req.params as { id: string }).id);
-    // TODO: relay terminals and file watches to the replica holding the agent (DESIGN §9). They
-    // are binary streams and agent notifications, not request/response calls, so hub.request
-    // cannot carry them; until then they open only on the replica the agent is connected to
-    // (503 agent_on_other_replica elsewhere).
-    upgrades.set(req, await ensureLocalAgent(s, row));
+    ensureRunning(row);
+    const conn = s.runtime.hub.connection(row.id);
+    if (conn) upgrades.set(req, { conn });
+    else if (req.ws) {
+      const what = req.routeOptions.url?.endsWith('/watch') ? 'watch' : 'terminals';
+      const query = new URL(req.url, 'http://x').search.slice(1);
+      const { ws } = await s.relay.openSocket(row.id, what, query).catch((err) => {
+        throw agentHttpError(err);
+      });
+      upgrades.set(req, { holder: ws });
+    }
   };
   const ensureOwner = async (me: Principal, workspaceId: string) => {
     const row = await visibleWorkspace(s, me, workspaceId);
@@ -80,50 +94,86 @@ export function terminalRoutes(app: App, s: Services): void {
       noteAudit(req, { action: 'workspace.terminal', targetType: 'workspace', targetId: req.params.id });
       await authorise(req);
     },
-    handler: async (req) => ({ items: s.runtime.terminals.list(req.params.id) }),
+    handler: async (req) => {
+      if (upgrades.has(req)) return { items: s.runtime.terminals.list(req.params.id) };
+      return TerminalList.parse(
+        await s.relay.get(req.params.id, 'terminals').catch((err) => {
+          throw agentHttpError(err);
+        }),
+      );
+    },
     wsHandler: async (socket, req) => {
-      const conn = upgrades.get(req) as AgentConnection;
-      const q = req.query as z.output<typeof TerminalQuery>;
-      const terms = s.runtime.terminals;
-      track(req, socket, conn.workspaceId);
-      let terminalId = q.terminalId;
-      if (terminalId && !terms.has(conn.workspaceId, terminalId)) {
-        socket.close(WS_NOT_FOUND, TERMINAL_GONE);
-        return;
-      }
-      try {
-        terminalId ??= await terms.open(conn, { cols: q.cols, rows: q.rows });
-        terms.attach(terminalId, socket);
-      } catch (err) {
-        sendWsError(socket, err, {
-          log: req.log,
-          context: { workspaceId: conn.workspaceId },
-          close: { code: WS_INTERNAL_ERROR, reason: 'terminal failed' },
-        });
-        return;
-      }
-      const id = terminalId;
-      socket.on('message', (data: Buffer, isBinary: boolean) => {
-        if (isBinary) return terms.input(id, data);
-        let msg: z.infer<typeof TerminalClientMessage>;
-        try {
-          msg = TerminalClientMessage.parse(JSON.parse(data.toString('utf8')));
-        } catch (err) {
-          const why =
-            err instanceof z.ZodError
-              ? err.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ')
-              : 'not JSON';
-          sendWsError(socket, new HttpError(400, 'bad_message', `Bad terminal message (${why}).`));
-          return;
-        }
-        if (msg.type === 'close') void terms.close(conn, id);
-        else
-          void terms
-            .resize(conn, id, { cols: msg.cols, rows: msg.rows })
-            .catch((err) => sendWsError(socket, err));
-      });
+      const up = upgrades.get(req) as Upgrade;
+      track(req, socket, req.params.id);
+      if ('holder' in up) return bridgeSockets(socket, up.holder);
+      serveTerminal(socket, up.conn, req.query as z.output<typeof TerminalQuery>, req.log);
     },
   });
+
+  /** The terminal socket on the replica holding the agent, for a user socket elsewhere. */
+  app.route({
+    method: 'GET',
+    url: '/internal/v1/agents/:workspaceId/terminals',
+    schema: { hide: true, querystring: TerminalQuery },
+    preHandler: async (req) => {
+      await ensureClusterRequest(s, req, '');
+      holderConnection(s, req);
+    },
+    handler: async (req) => ({
+      items: s.runtime.terminals.list((req.params as { workspaceId: string }).workspaceId),
+    }),
+    wsHandler: async (socket, req) => {
+      const conn = s.runtime.hub.connection((req.params as { workspaceId: string }).workspaceId);
+      if (!conn) return socket.close(1012, HOLDER_LOST_REASON);
+      serveTerminal(socket, conn, req.query as z.output<typeof TerminalQuery>, req.log);
+    },
+  });
+
+  /** Opens (cols, rows) or attaches to (terminalId) a terminal on `conn` and serves it on `socket`. */
+  const serveTerminal = async (
+    socket: WebSocket,
+    conn: AgentConnection,
+    q: z.output<typeof TerminalQuery>,
+    log: FastifyBaseLogger,
+  ) => {
+    const terms = s.runtime.terminals;
+    let terminalId = q.terminalId;
+    if (terminalId && !terms.has(conn.workspaceId, terminalId)) {
+      socket.close(WS_NOT_FOUND, TERMINAL_GONE);
+      return;
+    }
+    try {
+      terminalId ??= await terms.open(conn, { cols: q.cols, rows: q.rows });
+      terms.attach(terminalId, socket);
+    } catch (err) {
+      sendWsError(socket, err, {
+        log,
+        context: { workspaceId: conn.workspaceId },
+        close: { code: WS_INTERNAL_ERROR, reason: 'terminal failed' },
+      });
+      return;
+    }
+    const id = terminalId;
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) return terms.input(id, data);
+      let msg: z.infer<typeof TerminalClientMessage>;
+      try {
+        msg = TerminalClientMessage.parse(JSON.parse(data.toString('utf8')));
+      } catch (err) {
+        const why =
+          err instanceof z.ZodError
+            ? err.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ')
+            : 'not JSON';
+        sendWsError(socket, new HttpError(400, 'bad_message', `Bad terminal message (${why}).`));
+        return;
+      }
+      if (msg.type === 'close') void terms.close(conn, id);
+      else
+        void terms
+          .resize(conn, id, { cols: msg.cols, rows: msg.rows })
+          .catch((err) => sendWsError(socket, err));
+    });
+  };
 
   app.route({
     method: 'GET',
@@ -147,31 +197,60 @@ export function terminalRoutes(app: App, s: Services): void {
       throw new HttpError(426, 'upgrade_required', 'This endpoint is a WebSocket.');
     },
     wsHandler: async (socket: WebSocket, req) => {
-      const conn = upgrades.get(req) as AgentConnection;
-      track(req, socket, conn.workspaceId);
-      const watchId = randomBytes(9).toString('base64url');
-      const onChange = (workspaceId: string, method: string, params: unknown) => {
-        if (workspaceId !== conn.workspaceId || method !== 'files.changed') return;
-        const p = notifications['files.changed'].safeParse(params);
-        if (p.success && p.data.watchId === watchId)
-          socket.send(JSON.stringify({ type: 'changes', changes: p.data.changes }));
-      };
-      s.runtime.hub.on('notification', onChange);
-      socket.on('close', () => {
-        s.runtime.hub.off('notification', onChange);
-        // Cannot matter: it fails only when the agent is gone, and its watches went with it.
-        void conn.peer.request('files.unwatch', { watchId }).catch(() => {});
-      });
-      try {
-        await conn.peer.request('files.watch', { watchId, path: (req.query as { path: string }).path });
-        socket.send(JSON.stringify({ type: 'ready' }));
-      } catch (err) {
-        sendWsError(socket, err, {
-          log: req.log,
-          context: { workspaceId: conn.workspaceId },
-          close: { code: WS_INTERNAL_ERROR, reason: 'watch failed' },
-        });
-      }
+      const up = upgrades.get(req) as Upgrade;
+      track(req, socket, req.params.id);
+      if ('holder' in up) return bridgeSockets(socket, up.holder);
+      serveWatch(socket, up.conn, (req.query as { path: string }).path, req.log);
     },
   });
+
+  app.route({
+    method: 'GET',
+    url: '/internal/v1/agents/:workspaceId/watch',
+    schema: { hide: true, querystring: z.strictObject({ path: RelPath.default('') }) },
+    preHandler: async (req) => {
+      await ensureClusterRequest(s, req, '');
+      holderConnection(s, req);
+    },
+    handler: async () => {
+      throw new HttpError(426, 'upgrade_required', 'This endpoint is a WebSocket.');
+    },
+    wsHandler: async (socket, req) => {
+      const conn = s.runtime.hub.connection((req.params as { workspaceId: string }).workspaceId);
+      if (!conn) return socket.close(1012, HOLDER_LOST_REASON);
+      serveWatch(socket, conn, (req.query as { path: string }).path, req.log);
+    },
+  });
+
+  /** Watches `path` through `conn` and sends its changes on `socket` until it closes. */
+  const serveWatch = async (
+    socket: WebSocket,
+    conn: AgentConnection,
+    path: string,
+    log: FastifyBaseLogger,
+  ) => {
+    const watchId = randomBytes(9).toString('base64url');
+    const onChange = (workspaceId: string, method: string, params: unknown) => {
+      if (workspaceId !== conn.workspaceId || method !== 'files.changed') return;
+      const p = notifications['files.changed'].safeParse(params);
+      if (p.success && p.data.watchId === watchId)
+        socket.send(JSON.stringify({ type: 'changes', changes: p.data.changes }));
+    };
+    s.runtime.hub.on('notification', onChange);
+    socket.on('close', () => {
+      s.runtime.hub.off('notification', onChange);
+      // Cannot matter: it fails only when the agent is gone, and its watches went with it.
+      void conn.peer.request('files.unwatch', { watchId }).catch(() => {});
+    });
+    try {
+      await conn.peer.request('files.watch', { watchId, path });
+      socket.send(JSON.stringify({ type: 'ready' }));
+    } catch (err) {
+      sendWsError(socket, err, {
+        log,
+        context: { workspaceId: conn.workspaceId },
+        close: { code: WS_INTERNAL_ERROR, reason: 'watch failed' },
+      });
+    }
+  };
 }

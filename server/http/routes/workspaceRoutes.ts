@@ -31,7 +31,13 @@ export async function visibleWorkspace(s: Services, me: Principal, id: string): 
 }
 
 export function workspaceRoutes(app: App, s: Services): void {
-  const wire = (row: WorkspaceRow) => toWireWorkspace(row, s.runtime.hub.connection(row.id) !== undefined);
+  /** The rows as the API shows them; `agentConnected` whichever replica holds the agent. */
+  const wireAll = async (rows: WorkspaceRow[]) => {
+    const running = rows.filter((r) => r.status === 'running' || r.status === 'starting').map((r) => r.id);
+    const connected = await s.runtime.hub.connectedAmong(running);
+    return rows.map((row) => toWireWorkspace(row, connected.has(row.id)));
+  };
+  const wire = async (row: WorkspaceRow) => (await wireAll([row]))[0] as ReturnType<typeof toWireWorkspace>;
   const tags = ['workspaces'];
 
   app.post(
@@ -50,7 +56,7 @@ export function workspaceRoutes(app: App, s: Services): void {
       ensureCan(me, 'workspace.create', { kind: 'org' }, 'Viewers cannot create workspaces.');
       const { row, created } = await s.runtime.service.create(me.user.id, req.body);
       noteAudit(req, { targetId: row.id, detail: { repository: row.repository, created } });
-      return reply.code(created ? 201 : 200).send(wire(row));
+      return reply.code(created ? 201 : 200).send(await wire(row));
     },
   );
 
@@ -75,7 +81,7 @@ export function workspaceRoutes(app: App, s: Services): void {
         ...(status ? { status } : {}),
         ...(repository ? { repository } : {}),
       });
-      return { items: rows.map(wire) };
+      return { items: await wireAll(rows) };
     },
   );
 
@@ -121,7 +127,7 @@ export function workspaceRoutes(app: App, s: Services): void {
         if (action === 'start') await s.runtime.service.start(row.id);
         else await s.runtime.service.stop(row.id);
         const now = (await s.workspaces.byId(row.id)) ?? row;
-        return reply.code(action === 'start' ? 202 : 200).send(wire(now));
+        return reply.code(action === 'start' ? 202 : 200).send(await wire(now));
       },
     );
   control('start');

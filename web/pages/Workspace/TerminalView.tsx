@@ -7,7 +7,7 @@ import { Button, Group, Text, useComputedColorScheme } from '@mantine/core';
 import { FitAddon } from '@xterm/addon-fit';
 import { type ITheme, Terminal } from '@xterm/xterm';
 import { useEffect, useRef, useState } from 'react';
-import { WS_NOT_FOUND, WS_UNAUTHORIZED } from '../../../sdk/limits.js';
+import { RECONNECT_ATTEMPTS, WS_NOT_FOUND, WS_RECONNECT, WS_UNAUTHORIZED } from '../../../sdk/limits.js';
 import { useSignedOut } from '../../app/session.js';
 import { TerminalSocket } from './terminalSocket.js';
 
@@ -41,6 +41,8 @@ export default function TerminalView(props: TerminalViewProps) {
   const exited = useRef(false);
   const [connection, setConnection] = useState(0);
   const [disconnected, setDisconnected] = useState(false);
+  /** Attaches in a row after WS_RECONNECT without a "ready" in between. */
+  const retries = useRef(0);
   const scheme = useComputedColorScheme('light');
   // The terminal is created once with the scheme of the moment; its own effect follows changes.
   const initialScheme = useRef(scheme);
@@ -97,6 +99,7 @@ export default function TerminalView(props: TerminalViewProps) {
       onOutput: (bytes) => t.write(bytes),
       onMessage: (msg) => {
         if (msg.type === 'ready') {
+          retries.current = 0;
           knownId.current = msg.terminalId;
           latest.current.onReady(msg.terminalId);
           if (msg.cols !== t.cols || msg.rows !== t.rows) s.resize(t.cols, t.rows);
@@ -119,6 +122,10 @@ export default function TerminalView(props: TerminalViewProps) {
           exited.current = true;
           t.write(`\r\n\x1b[2m[${close.reason || 'this terminal is no longer open'}]\x1b[0m\r\n`);
           latest.current.onExit();
+        } else if (close.code === WS_RECONNECT && retries.current < RECONNECT_ATTEMPTS) {
+          // The agent moves to another replica (or comes back): attach again by id shortly.
+          retries.current += 1;
+          setTimeout(() => setConnection((n) => n + 1), 1000);
         } else setDisconnected(true);
       },
     });

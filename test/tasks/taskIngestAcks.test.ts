@@ -1,7 +1,6 @@
-// Ingest reads a task's workspace once and remembers it (TaskIngest.remember). What that must not
-// change: an event for another workspace's task is acked and not stored, even once the task is
-// remembered; and an event for a task deleted after it was remembered is acked, not retried for
-// ever, and nothing is stored. Real SQLite, a scripted agent on the hub's unix socket.
+// Ingest acks what it will not store: an event for another workspace's task is acked and not
+// stored, and so is one for a task deleted after its earlier events were stored (not retried for
+// ever). Real SQLite, a scripted agent on the hub's unix socket.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScriptedAgent } from '../support/scriptedAgent.js';
@@ -14,7 +13,7 @@ const line = (n: number) =>
     message: { role: 'assistant', content: [{ type: 'text', text: `e${n}` }] },
   });
 
-describe('task ingest with remembered workspaces', () => {
+describe('task ingest acks', () => {
   let t: TestApp;
   let agent: ScriptedAgent;
   let taskId: string;
@@ -61,7 +60,7 @@ describe('task ingest with remembered workspaces', () => {
     ]);
   });
 
-  it('acks an event of a task deleted since it was remembered, and stores nothing', async () => {
+  it('acks an event of a task deleted since its earlier events, and stores nothing', async () => {
     acks.length = 0;
     await sql`delete from tasks where id = ${taskId}`.execute(t.services.db.kysely);
     await ingest(taskId, 3);
