@@ -19,6 +19,8 @@ import type { GenCommand, GenReport, SimUser } from './protocol.js';
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 const API_EVERY_MS = 10_000;
 const PAD = 'x'.repeat(200);
+/** How long a stream may take to open before it counts as refused. */
+const OPEN_TIMEOUT_MS = 20_000;
 
 const send = (m: GenReport) => process.send?.(m);
 
@@ -112,7 +114,15 @@ async function openUsers(base: string, users: SimUser[], perSecond: number): Pro
     const due = t0 + (i * 1000) / perSecond;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    started.push(openUser(base, users[i] as SimUser));
+    // A server too busy to answer must not hold the bench: a stream not open in time is an error.
+    started.push(
+      Promise.race([
+        openUser(base, users[i] as SimUser),
+        new Promise<void>((r) => setTimeout(r, OPEN_TIMEOUT_MS).unref()).then(() => {
+          errors++;
+        }),
+      ]),
+    );
   }
   await Promise.all(started);
 }
