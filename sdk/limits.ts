@@ -49,3 +49,27 @@ export const WS_CONNECTION_LOST = 1006;
 
 /** How many times, a second apart, a client attaches again after WS_RECONNECT before it gives up. */
 export const RECONNECT_ATTEMPTS = 10;
+
+/**
+ * The most a viewer of a task's event stream (WebSocket or SSE) may have written to it and not
+ * yet taken, in bytes. A viewer that falls this far behind is cut off with its resume point
+ * (WS_TOO_SLOW, or SSE `event: task_resume`) and reconnects from the store, so a stalled viewer
+ * costs the server this much memory at most, never the whole stream.
+ */
+export const MAX_VIEWER_BACKLOG_BYTES = 1024 * 1024;
+
+/**
+ * WebSocket close code for a viewer of a task's events that fell more than
+ * MAX_VIEWER_BACKLOG_BYTES behind. The reason ends `after=<seq>`, the last seq sent on the socket:
+ * reconnecting with `?after=<seq>` gets the rest, each event once.
+ */
+export const WS_TOO_SLOW = 4408;
+
+/** The SSE event that ends a task event stream for the same reason; its data is `{"after":<seq>}`. */
+export const SSE_RESUME_EVENT = 'task_resume';
+
+/** The resume point in a WS_TOO_SLOW close reason, or undefined when it has none. */
+export function resumePoint(reason: string): number | undefined {
+  const m = /after=(\d+)$/.exec(reason);
+  return m ? Number(m[1]) : undefined;
+}

@@ -81,7 +81,7 @@ async function main(): Promise<number> {
     const cross = b ? await run('b') : undefined;
     const spread = c ? await run('spread') : undefined;
     const line = (r: typeof same) =>
-      `p50 ${ms(r.lagMs.p50)}  p99 ${ms(r.lagMs.p99)}  max ${ms(r.lagMs.max)}  lost ${r.lost}  duplicated ${r.duplicated}  dropped ${r.dropped}`;
+      `p50 ${ms(r.lagMs.p50)}  p99 ${ms(r.lagMs.p99)}  max ${ms(r.lagMs.max)}  lost ${r.lost}  duplicated ${r.duplicated}  dropped ${r.dropped}  cut off and resumed ${r.cutOff}`;
     console.log(
       `\nreplica fan-out on ${values.sqlite ? 'SQLite' : 'PostgreSQL'}: ${RATE} events/s ingested on A, ${VIEWERS} WebSocket viewers, ${SECONDS} s (${same.sent} events, delivery lag)`,
     );

@@ -184,7 +184,7 @@ async function main(): Promise<number> {
       emit: broadcast.emit,
     });
     const line = (r: typeof ours) =>
-      `p50 ${ms(r.lagMs.p50)}  p99 ${ms(r.lagMs.p99)}  max ${ms(r.lagMs.max)}  lost ${r.lost}  duplicated ${r.duplicated}  dropped ${r.dropped}`;
+      `p50 ${ms(r.lagMs.p50)}  p99 ${ms(r.lagMs.p99)}  max ${ms(r.lagMs.max)}  lost ${r.lost}  duplicated ${r.duplicated}  dropped ${r.dropped}  cut off and resumed ${r.cutOff}`;
     console.log(
       `\n2. fan-out: ${RATE} events/s to ${VIEWERS} WebSocket viewers for ${SECONDS} s (${ours.sent} events, delivery lag)`,
     );

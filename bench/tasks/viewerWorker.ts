@@ -4,6 +4,7 @@
 // in it. Stamps are process.hrtime (CLOCK_MONOTONIC) in ms, one clock for every thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
+import { resumePoint, WS_TOO_SLOW } from '../../sdk/limits.js';
 
 export interface ViewerJob {
   url: string;
@@ -25,8 +26,10 @@ export interface ViewerResult {
   lost: number;
   /** Events a viewer got again or after a later one. */
   duplicated: number;
-  /** Sockets that closed or failed before the end. */
+  /** Sockets that closed or failed before the end (a cut-off viewer that resumed is not one). */
   dropped: number;
+  /** Times a viewer was cut off for falling behind (close 4408) and resumed from its seq. */
+  cutOff: number;
 }
 
 /** Worker → parent. The parent sends `'stop'` to end early (a drain timeout). */
@@ -53,6 +56,7 @@ function run(job: ViewerJob, post: (m: ViewerMessage) => void, onStop: (f: () =>
   let lost = 0;
   let opened = 0;
   let dropped = 0;
+  let cutOff = 0;
   let warm = 0;
   let complete = 0;
   let finished = false;
@@ -73,17 +77,21 @@ function run(job: ViewerJob, post: (m: ViewerMessage) => void, onStop: (f: () =>
         lost,
         duplicated,
         dropped,
+        cutOff,
       },
     });
   };
   onStop(finish);
 
-  for (let i = 0; i < job.viewers; i++) {
-    const url = job.urls?.length ? (job.urls[i % job.urls.length] as string) : job.url;
-    const ws = new WebSocket(url, { headers: job.headers, perMessageDeflate: false });
-    sockets.push(ws);
+  const connect = (i: number, after: number) => {
+    const base = job.urls?.length ? (job.urls[i % job.urls.length] as string) : job.url;
+    const ws = new WebSocket(`${base}${after > 0 ? `?after=${after}` : ''}`, {
+      headers: job.headers,
+      perMessageDeflate: false,
+    });
+    sockets[i] = ws;
     ws.on('open', () => {
-      if (++opened === job.viewers) post({ kind: 'open' });
+      if (after === 0 && ++opened === job.viewers) post({ kind: 'open' });
     });
     ws.on('message', (data: Buffer) => {
       const at = nowMs();
@@ -101,10 +109,17 @@ function run(job: ViewerJob, post: (m: ViewerMessage) => void, onStop: (f: () =>
       if (f.seq === job.lastSeq && ++complete === job.viewers) finish();
     });
     ws.on('error', (err) => post({ kind: 'error', message: `viewer ${i}: ${err.message}` }));
-    ws.on('close', () => {
-      if (!finished) dropped++;
+    ws.on('close', (code: number, reason: Buffer) => {
+      if (finished) return;
+      // Cut off for falling behind: resume from the store where it says, as the web UI does.
+      const from = code === WS_TOO_SLOW ? resumePoint(reason.toString()) : undefined;
+      if (from !== undefined) {
+        cutOff++;
+        connect(i, from);
+      } else dropped++;
     });
-  }
+  };
+  for (let i = 0; i < job.viewers; i++) connect(i, 0);
 }
 
 if (parentPort) {

@@ -94,6 +94,29 @@ describe('ApiClient.followTaskEvents', () => {
     expect(requests).toHaveLength(1);
   });
 
+  it('reopens at once from the last seq, however often, when the server ends with task_resume', async () => {
+    const resume = (after: number) => `event: task_resume\ndata: {"after":${after}}\n\n`;
+    const { client, requests } = await serve((_req, res, n) => {
+      sse(res);
+      // Cut off three times in a row: each would count as a drop after resuming, were it one.
+      if (n <= 3) res.end(frame(n) + resume(n));
+      else res.end(frame(4) + frame(5));
+    });
+    const seen: number[] = [];
+    const err = await (async () => {
+      for await (const e of client.tasks.follow('t')) seen.push(e.seq);
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    expect(requests.map((r) => r.url)).toEqual([
+      '/api/v1/tasks/t/events?after=0',
+      '/api/v1/tasks/t/events?after=1',
+      '/api/v1/tasks/t/events?after=2',
+      '/api/v1/tasks/t/events?after=3',
+      '/api/v1/tasks/t/events?after=5',
+    ]);
+    expect(err).toMatchObject({ code: 'stream_dropped' });
+  });
+
   it('ends quietly on abort, and closes the connection when the loop is left', async () => {
     let closed = 0;
     const { client } = await serve((req, res) => {

@@ -2,6 +2,7 @@
 // resuming a dropped stream once from the last seq received. Web streams and fetch only, so it
 // runs in Node and in a browser alike.
 
+import { SSE_RESUME_EVENT } from '../limits.js';
 import { SseParser } from '../sseParser.js';
 import type { TaskEvent, TaskUsageFrame } from '../taskWire.js';
 import { ApiError, refusalError, unreachableError } from './apiError.js';
@@ -23,7 +24,9 @@ const RESUME_DELAY_MS = 250;
  * received (Last-Event-ID); if that fails too, or the resumed stream drops again before
  * delivering anything, it throws ApiError `stream_dropped`. Refusals (404, 401) throw ApiError
  * at once, and so does an `event: error` frame (the caller was signed out or lost access while
- * following: 401 `unauthorized`, 403 `forbidden`). `onUsage` sees the live usage frames between the events (the task's totals each time
+ * following: 401 `unauthorized`, 403 `forbidden`). A stream the server ends with `event:
+ * task_resume` (this viewer read too slowly: sdk/limits.ts MAX_VIEWER_BACKLOG_BYTES) is reopened at
+ * once from the last seq received, and that is not a drop. `onUsage` sees the live usage frames between the events (the task's totals each time
  * the gateway metered one of its model requests); one that does not parse is skipped.
  */
 export async function* followTaskEvents(
@@ -45,12 +48,19 @@ export async function* followTaskEvents(
       const parser = new SseParser();
       const decoder = new TextDecoder();
       let why = 'the server closed the stream';
+      let resumeAsked = false;
       try {
-        for (;;) {
+        while (!resumeAsked) {
           const { done, value } = await reader.read();
           if (done) break;
           for (const m of parser.push(decoder.decode(value, { stream: true }))) {
             if (m.event === 'error') throw streamRefusal(m.data);
+            // The server cut this viewer off for reading too slowly: it has had every event up to
+            // the resume point, so reconnecting from the last seq held is right, and not a drop.
+            if (m.event === SSE_RESUME_EVENT) {
+              resumeAsked = true;
+              break;
+            }
             if (m.event === 'task_usage') await deliverUsage(t, m.data, opts.onUsage);
             if (m.event !== 'task_event') continue;
             const event = await parseEvent(t, m.data);
@@ -70,6 +80,7 @@ export async function* followTaskEvents(
         // Releasing a stream that already failed or ended; its error was handled above.
         void reader.cancel().catch(() => {});
       }
+      if (resumeAsked) continue;
       if (!mayResume)
         throw new ApiError(
           0,

@@ -59,6 +59,30 @@ export function eventJson(e: TaskEvent): string {
   return s;
 }
 
+const encoded = new WeakMap<TaskEvent, Buffer>();
+
+/** The event's JSON as UTF-8, encoded once however many WebSocket viewers send it. */
+export function eventBytes(e: TaskEvent): Buffer {
+  let b = encoded.get(e);
+  if (b === undefined) {
+    b = Buffer.from(eventJson(e));
+    encoded.set(e, b);
+  }
+  return b;
+}
+
+const sseFrames = new WeakMap<TaskEvent, string>();
+
+/** The event as one SSE frame (`id`, `event: task_event`, `data`), built once for all viewers. */
+export function eventSseFrame(e: TaskEvent): string {
+  let f = sseFrames.get(e);
+  if (f === undefined) {
+    f = `id: ${e.seq}\nevent: task_event\ndata: ${eventJson(e)}\n\n`;
+    sseFrames.set(e, f);
+  }
+  return f;
+}
+
 /** Rows read per history page while a viewer catches up. */
 const REPLAY_PAGE = 500;
 
@@ -74,11 +98,15 @@ const REPLAY_PAGE = 500;
  * per task per notice window, shared by all its viewers of the task.
  */
 export class TaskFeed extends EventEmitter<{
-  event: [string, TaskEvent];
   task: [string];
   usage: [string, TaskUsageFrame];
 }> {
   private readonly tails = new Map<string, TaskTail>();
+  /**
+   * Each task's followers on this replica. Keyed by task, so a new event costs a call per viewer
+   * of its own task, not one per viewer of every task (10,000 viewers of 1,000 tasks).
+   */
+  private readonly followers = new Map<string, Set<(e: TaskEvent) => void>>();
   private readonly publisher: TaskFeedPublisher;
   private readonly unsubscribe: () => void;
 
@@ -107,6 +135,14 @@ export class TaskFeed extends EventEmitter<{
   /** A usage frame for every replica's viewers of the task. */
   metered(f: TaskUsageFrame): void {
     this.publisher.metered(f);
+  }
+
+  /** Live followers of `taskId` on this replica, or of every task when it is omitted. */
+  followerCount(taskId?: string): number {
+    if (taskId !== undefined) return this.followers.get(taskId)?.size ?? 0;
+    let n = 0;
+    for (const set of this.followers.values()) n += set.size;
+    return n;
   }
 
   /** Tasks whose new events this replica reads, because it has viewers of them. */
@@ -147,29 +183,43 @@ export class TaskFeed extends EventEmitter<{
     after: number,
     deliver: (e: TaskEvent) => void,
     signal: AbortSignal,
+    /**
+     * Awaited before each history page after the first: the viewer's connection takes in what it
+     * was sent before more is read, so a long history is not all buffered for a slow reader.
+     */
+    beforePage?: () => Promise<void>,
   ): Promise<void> {
     if (signal.aborted) return;
     let last = after;
     let replaying = true;
     const early: TaskEvent[] = [];
-    const onEvent = (id: string, e: TaskEvent) => {
-      if (id !== taskId || signal.aborted) return;
+    const onEvent = (e: TaskEvent) => {
+      if (signal.aborted) return;
       if (replaying) early.push(e);
       else if (e.seq > last) {
         last = e.seq;
         deliver(e);
       }
     };
-    this.on('event', onEvent);
+    let set = this.followers.get(taskId);
+    if (!set) {
+      set = new Set();
+      this.followers.set(taskId, set);
+    }
+    const mine = set;
+    mine.add(onEvent);
     const release = this.acquire(taskId);
     const leave = () => {
-      this.off('event', onEvent);
+      mine.delete(onEvent);
+      if (mine.size === 0 && this.followers.get(taskId) === mine) this.followers.delete(taskId);
       release.done();
     };
     signal.addEventListener('abort', leave, { once: true });
     try {
       await release.ready;
-      while (!signal.aborted) {
+      for (let page = 0; !signal.aborted; page++) {
+        if (page > 0 && beforePage) await beforePage();
+        if (signal.aborted) return;
         const rows = await this.o.store.events(taskId, last, REPLAY_PAGE);
         for (const r of rows) {
           if (signal.aborted) return;
@@ -203,7 +253,10 @@ export class TaskFeed extends EventEmitter<{
         store: this.o.store,
         taskId,
         log: this.o.log,
-        deliver: (row) => this.emit('event', taskId, toWireEvent(row)),
+        deliver: (row) => {
+          const e = toWireEvent(row);
+          for (const f of this.followers.get(taskId) ?? []) f(e);
+        },
       });
       created.ready.catch(() => {
         if (this.tails.get(taskId) === created) this.tails.delete(taskId);

@@ -41,11 +41,16 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-export function haproxyConfig(port: number, backends: Backend[], healthPath = '/readyz'): string {
+export function haproxyConfig(
+  port: number,
+  backends: Backend[],
+  healthPath = '/readyz',
+  maxconn = 8000,
+): string {
   return [
     'global',
     // Two descriptors per proxied connection; this machine's hard limit is 20,000 files.
-    '  maxconn 8000',
+    `  maxconn ${maxconn}`,
     // One line per request on stderr (LoadBalancer.output()) as soon as the replica answered its
     // headers (logasap), so a test can tell which replica a live WebSocket or SSE stream is on.
     '  log stderr format raw local0 info',
@@ -142,7 +147,11 @@ export function routedTo(output: string, pathPrefix: string): RoutedRequest[] {
 
 export async function startLoadBalancer(
   backends: Backend[],
-  opts: { kind?: LoadBalancerKind } = {},
+  opts: {
+    kind?: LoadBalancerKind;
+    /** HAProxy's connections at once (default 8,000); at most ~9,900 under a 20,000-file limit. */
+    maxconn?: number;
+  } = {},
 ): Promise<LoadBalancer> {
   if (backends.length === 0) throw new Error('startLoadBalancer needs at least one backend');
   const kind = opts.kind ?? 'haproxy';
@@ -152,7 +161,7 @@ export async function startLoadBalancer(
   let child: ChildProcess;
   if (kind === 'haproxy') {
     const config = join(dir, 'haproxy.cfg');
-    writeFileSync(config, haproxyConfig(port, backends));
+    writeFileSync(config, haproxyConfig(port, backends, '/readyz', opts.maxconn));
     // -db: stay in the foreground, so the process is ours to stop.
     child = spawn('haproxy', ['-db', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   } else {

@@ -55,7 +55,7 @@ describe('task event streams after a viewer leaves mid-replay', () => {
   const feed = () => t.services.runtime.tasks.feed;
 
   it('SSE: the listener and the keep-alive timer go when the client does', async () => {
-    const listeners = feed().listenerCount('event');
+    const listeners = feed().followerCount();
     const usageListeners = feed().listenerCount('usage');
     const timers = t.clock.pendingTimers;
     const g = closeGate();
@@ -70,14 +70,14 @@ describe('task event streams after a viewer leaves mid-replay', () => {
       text += String(chunk);
       if (text.includes('id: 500\n')) break;
     }
-    expect(feed().listenerCount('event')).toBe(listeners + 1);
+    expect(feed().followerCount()).toBe(listeners + 1);
     expect(feed().listenerCount('usage')).toBe(usageListeners + 1);
     expect(feed().followedTasks).toBe(1);
     expect(t.clock.pendingTimers).toBe(timers + 1);
     const removed = once(feed(), 'removeListener');
     req.destroy();
     await removed;
-    expect(feed().listenerCount('event')).toBe(listeners);
+    expect(feed().followerCount()).toBe(listeners);
     expect(feed().listenerCount('usage')).toBe(usageListeners);
     expect(feed().followedTasks).toBe(0);
     expect(t.clock.pendingTimers).toBe(timers);
@@ -85,7 +85,7 @@ describe('task event streams after a viewer leaves mid-replay', () => {
   });
 
   it('WebSocket: the listener goes when the client does', async () => {
-    const listeners = feed().listenerCount('event');
+    const listeners = feed().followerCount();
     const usageListeners = feed().listenerCount('usage');
     const g = closeGate();
     const ws = new WebSocket(`ws://${base}/api/v1/tasks/${task.id}/events`, {
@@ -99,13 +99,13 @@ describe('task event streams after a viewer leaves mid-replay', () => {
         if (seen === 500) resolve();
       });
     });
-    expect(feed().listenerCount('event')).toBe(listeners + 1);
+    expect(feed().followerCount()).toBe(listeners + 1);
     expect(feed().listenerCount('usage')).toBe(usageListeners + 1);
     expect(feed().followedTasks).toBe(1);
     const removed = once(feed(), 'removeListener');
     ws.terminate();
     await removed;
-    expect(feed().listenerCount('event')).toBe(listeners);
+    expect(feed().followerCount()).toBe(listeners);
     expect(feed().listenerCount('usage')).toBe(usageListeners);
     expect(feed().followedTasks).toBe(0);
     g.open();
@@ -121,17 +121,11 @@ describe('task event streams after a viewer leaves mid-replay', () => {
       ws.on('message', (data) => {
         seqs.push((JSON.parse(String(data)) as { seq: number }).seq);
         if (seqs.length === 600) {
-          // History is through; a new event must arrive live.
+          // History is through; a new event must arrive live, by the real path: stored, then
+          // the feed's notice to the task's tail.
           void t.services.tasks
             .appendEvent(task.id, EVENTS + 1, 'assistant', '{"type":"assistant"}')
-            .then(() =>
-              feed().emit('event', task.id, {
-                seq: EVENTS + 1,
-                type: 'assistant',
-                payload: {},
-                createdAt: t.clock.now().toISOString(),
-              }),
-            );
+            .then(() => feed().stored(task.id, EVENTS + 1));
         }
         if (seqs.length === 601) resolve();
       });

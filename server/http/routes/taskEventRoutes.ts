@@ -8,8 +8,14 @@
 // replica holds the task's agent (TaskFeed: notices on the pubsub, rows from the store). Between
 // the events they carry live usage frames (TaskUsageFrame: `event: task_usage` without an id, or
 // a text frame without a seq) whenever the gateway meters one of the task's model requests.
+// A viewer's unread backlog is bounded (MAX_VIEWER_BACKLOG_BYTES): the history waits for it page
+// by page; live, one that falls further behind is cut off with its resume point — the WebSocket
+// closes with WS_TOO_SLOW and `after=<seq>` in its reason, the SSE stream ends with
+// `event: task_resume` and `{"after":<seq>}` — and reconnects from the store.
+import type { Socket } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type WebSocket from 'ws';
+import { MAX_VIEWER_BACKLOG_BYTES, SSE_RESUME_EVENT, WS_TOO_SLOW } from '../../../sdk/limits.js';
 import {
   type TaskEvent,
   TaskEventPage,
@@ -18,16 +24,16 @@ import {
 } from '../../../sdk/taskWire.js';
 import { ErrorEnvelope, IdParams } from '../../../sdk/wire.js';
 import type { Services } from '../../services.js';
-import { eventJson, toWireEvent } from '../../tasks/taskEvents.js';
+import { eventBytes, eventSseFrame, toWireEvent } from '../../tasks/taskEvents.js';
 import type { App } from '../app.js';
 import { ensureCaller } from '../guard.js';
 import { trackSocket, trackStream } from '../liveConnections.js';
 import type { Principal } from '../requestContext.js';
+import { backlogBelow, dropIfStalled } from '../viewerBacklog.js';
 import { sendWsError, WS_INTERNAL_ERROR } from '../wsErrors.js';
 import { visibleTask } from './taskRoutes.js';
 
 const KEEPALIVE_MS = 15_000;
-
 export function taskEventRoutes(app: App, s: Services): void {
   const authorised = new WeakMap<FastifyRequest, string>();
   /** After a role change: the task must still be visible to its viewer. */
@@ -88,7 +94,25 @@ export function taskEventRoutes(app: App, s: Services): void {
       // Events of one tick go out in one write: at a thousand events a second to hundreds of
       // viewers, a write per event per viewer is what the CPU would spend its time on.
       let batch = '';
-      const send = (frame: string) => {
+      /** The last seq in a write so far: where this viewer resumes if it is cut off. */
+      let lastSent = after;
+      /** While the history is replayed its pages wait for the viewer instead (beforePage). */
+      let replaying = true;
+      let cut = false;
+      const cutOff = () => {
+        // It does not read what it is sent. Rather than hold the task's whole stream for it, end
+        // the stream with where to resume; the events after that are in the store.
+        cut = true;
+        leave();
+        const end = `${batch}event: ${SSE_RESUME_EVENT}\ndata: ${JSON.stringify({ after: lastSent })}\n\n`;
+        batch = '';
+        res.end(end);
+        dropIfStalled(res);
+      };
+      const send = (frame: string, seq?: number) => {
+        if (cut || res.writableEnded) return;
+        // The batch in characters: near enough its bytes for a bound of a megabyte.
+        if (!replaying && res.writableLength + batch.length > MAX_VIEWER_BACKLOG_BYTES) return cutOff();
         if (batch === '') {
           setImmediate(() => {
             if (!res.writableEnded) res.write(batch);
@@ -96,8 +120,9 @@ export function taskEventRoutes(app: App, s: Services): void {
           });
         }
         batch += frame;
+        if (seq !== undefined) lastSent = seq;
       };
-      const deliver = (e: TaskEvent) => send(`id: ${e.seq}\nevent: task_event\ndata: ${eventJson(e)}\n\n`);
+      const deliver = (e: TaskEvent) => send(eventSseFrame(e), e.seq);
       // No id: a usage frame is not in the log, so Last-Event-ID must keep naming the last event.
       s.runtime.tasks.feed.watchUsage(
         taskId,
@@ -105,7 +130,11 @@ export function taskEventRoutes(app: App, s: Services): void {
         left.signal,
       );
       try {
-        await s.runtime.tasks.feed.follow(taskId, after, deliver, left.signal);
+        await s.runtime.tasks.feed.follow(taskId, after, deliver, left.signal, async () => {
+          await new Promise((r) => setImmediate(r)); // the page's batch is written
+          if (!(await backlogBelow(res, MAX_VIEWER_BACKLOG_BYTES, left.signal)) && !cut) cutOff();
+        });
+        replaying = false;
       } catch (err) {
         // The status line is gone already; the stream ends and the EventSource reconnects.
         req.log.error({ err, taskId }, 'could not replay task events');
@@ -117,13 +146,25 @@ export function taskEventRoutes(app: App, s: Services): void {
       const after = (req.query as { after: number }).after;
       // One frame per event, but the frames of one tick leave in one socket write (cork), and
       // each event is serialised once for all viewers.
-      const raw = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+      const raw = (socket as unknown as { _socket?: Socket })._socket;
       let corked = false;
       const left = new AbortController();
       socket.on('close', () => left.abort());
       trackSocket(s.liveConnections, req, socket, stillVisible(taskId));
-      const send = (frame: string) => {
+      /** The last seq handed to the socket: where this viewer resumes if it is cut off. */
+      let lastSent = after;
+      /** While the history is replayed its pages wait for the viewer instead (beforePage). */
+      let replaying = true;
+      const cutOff = () => {
+        // It does not read what it is sent: cut it off with its resume point instead of holding
+        // the task's whole stream for it. The close frame queues behind what it has not read;
+        // ws destroys the socket if the close handshake does not finish in 30 s.
+        left.abort();
+        socket.close(WS_TOO_SLOW, `viewer too slow; resume with after=${lastSent}`);
+      };
+      const send = (frame: Buffer | string, seq?: number) => {
         if (socket.readyState !== socket.OPEN) return;
+        if (!replaying && socket.bufferedAmount > MAX_VIEWER_BACKLOG_BYTES) return cutOff();
         if (raw && !corked) {
           corked = true;
           raw.cork();
@@ -132,12 +173,20 @@ export function taskEventRoutes(app: App, s: Services): void {
             raw.uncork();
           });
         }
-        socket.send(frame);
+        // A Buffer, encoded once for every viewer, goes out as a text frame without a copy.
+        socket.send(frame, { binary: false });
+        if (seq !== undefined) lastSent = seq;
       };
-      const deliver = (e: TaskEvent) => send(eventJson(e));
+      const deliver = (e: TaskEvent) => send(eventBytes(e), e.seq);
       s.runtime.tasks.feed.watchUsage(taskId, (f) => send(JSON.stringify(f)), left.signal);
       try {
-        await s.runtime.tasks.feed.follow(taskId, after, deliver, left.signal);
+        await s.runtime.tasks.feed.follow(taskId, after, deliver, left.signal, async () => {
+          if (!raw) return;
+          await new Promise((r) => setImmediate(r)); // the page is uncorked
+          const ok = await backlogBelow(raw, MAX_VIEWER_BACKLOG_BYTES, left.signal);
+          if (!ok && socket.readyState === socket.OPEN) cutOff();
+        });
+        replaying = false;
       } catch (err) {
         sendWsError(socket, err, {
           log: req.log,

@@ -1,7 +1,7 @@
 // The feed's promise: every seq once, in order, across history pages, a live socket, drops and
 // reconnects. Fake I/O with a manual clock, so each step is explicit.
 import { describe, expect, it } from 'vitest';
-import { WS_FORBIDDEN, WS_UNAUTHORIZED } from '../../../sdk/limits.js';
+import { WS_FORBIDDEN, WS_TOO_SLOW, WS_UNAUTHORIZED } from '../../../sdk/limits.js';
 import type { TaskEvent, TaskUsageFrame } from '../../../sdk/taskWire.js';
 import { EventLog } from './eventLog.js';
 import {
@@ -212,6 +212,21 @@ describe('TaskEventFeed', () => {
     expect(h.states.at(-1)).toBe('refused');
     expect(h.signedOut()).toBe(0);
     expect(h.pendingDelays()).toEqual([]);
+  });
+
+  it('reconnects at once after the last seq held when cut off for reading too slowly (4408)', async () => {
+    const h = harness(2);
+    h.feed.start();
+    await h.settle();
+    h.sockets[0]?.onopen?.();
+    h.sockets[0]?.send(3, 4);
+    h.sockets[0]?.close(WS_TOO_SLOW);
+    expect(h.sockets).toHaveLength(2);
+    expect(h.sockets[1]?.after).toBe(4);
+    expect(h.pendingDelays()).toEqual([]);
+    h.sockets[1]?.send(4, 5);
+    await h.tick();
+    expect(h.seqs()).toEqual(range(1, 5));
   });
 
   it('stops for good: no socket, no timer, nothing added', async () => {

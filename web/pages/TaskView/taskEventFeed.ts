@@ -2,7 +2,7 @@
 // that resumes after the last seq held whenever it drops (docs/tasks.md, "Live events"). Plain
 // TypeScript with its I/O passed in, so the reconnect rules are tested without a browser
 // (taskEventFeed.test.ts).
-import { WS_FORBIDDEN, WS_UNAUTHORIZED } from '../../../sdk/limits.js';
+import { WS_FORBIDDEN, WS_TOO_SLOW, WS_UNAUTHORIZED } from '../../../sdk/limits.js';
 import type { TaskEvent, TaskUsageFrame } from '../../../sdk/taskWire.js';
 import { EventLog } from './eventLog.js';
 
@@ -158,6 +158,13 @@ export class TaskEventFeed {
         this.stop();
         if (ev.code === WS_UNAUTHORIZED) this.on.signedOut?.();
         else this.on.connection('refused');
+        return;
+      }
+      // Cut off for reading too slowly (a background tab, a busy page): every event up to the
+      // resume point has arrived, so it reconnects after the last seq held at once.
+      if (ev?.code === WS_TOO_SLOW) {
+        this.failures = 0;
+        this.next();
         return;
       }
       this.failed();
