@@ -377,7 +377,7 @@ describe('the product through three replicas behind HAProxy, the agent holder ki
     for (const [k, s] of sessions.entries()) {
       const end = await s.exited;
       expect(end.code, `session ${k}: ${end.stderr}`).toBe(5);
-      expect(end.stdout).toMatch(/^after-4\s*$/m);
+      expect(end.stdout, JSON.stringify(end.stdout)).toMatch(/^after-4\s*$/m);
       // Attaching again replays the terminal's buffer; what was printed already is not repeated.
       const count = (line: string) => end.stdout.split(`${line}\r\n`).length - 1;
       expect([count('before-2'), count('after-4')], JSON.stringify(end.stdout)).toEqual([1, 1]);
