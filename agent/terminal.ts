@@ -5,6 +5,13 @@ import type { PeerChannel } from '../sdk/rpcPeer.js';
 
 /** After SIGHUP, a terminal that has not exited within this long gets SIGKILL. */
 const KILL_GRACE_MS = 2000;
+/**
+ * node-pty may report the program's exit before the last of its output is read from the PTY (a
+ * shell's final lines): the exit is passed on once output has been quiet this long…
+ */
+const EXIT_QUIET_MS = 50;
+/** …or this long after the exit at most. */
+const EXIT_FLUSH_MAX_MS = 500;
 
 /**
  * One PTY, the channel currently bound to it, and the tail of its output. The terminal outlives
@@ -17,6 +24,8 @@ export class Terminal {
   private unbindChannel: (() => void) | undefined;
   private paused = false;
   private killTimer: NodeJS.Timeout | undefined;
+  /** Set between the program's exit and passing it on: output still arriving delays that. */
+  private onLateOutput: (() => void) | undefined;
 
   constructor(
     readonly id: string,
@@ -26,13 +35,27 @@ export class Terminal {
     onExit: (exitCode: number | null, signal: number | null) => void,
   ) {
     // Spawned with `encoding: null`, so data is a Buffer despite the typings.
-    pty.onData((data) => this.output(data as unknown as Buffer));
+    pty.onData((data) => {
+      this.output(data as unknown as Buffer);
+      this.onLateOutput?.();
+    });
     pty.onExit(({ exitCode, signal }) => {
       if (this.killTimer) clearTimeout(this.killTimer);
-      const channel = this.channel;
-      this.unbind();
-      channel?.end();
-      onExit(signal ? null : exitCode, signal || null);
+      const finish = () => {
+        clearTimeout(quiet);
+        clearTimeout(latest);
+        this.onLateOutput = undefined;
+        const channel = this.channel;
+        this.unbind();
+        channel?.end();
+        onExit(signal ? null : exitCode, signal || null);
+      };
+      let quiet = setTimeout(finish, EXIT_QUIET_MS);
+      const latest = setTimeout(finish, EXIT_FLUSH_MAX_MS);
+      this.onLateOutput = () => {
+        clearTimeout(quiet);
+        quiet = setTimeout(finish, EXIT_QUIET_MS);
+      };
     });
   }
 
