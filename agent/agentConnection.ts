@@ -5,7 +5,14 @@ import { log } from './log.js';
 
 /** Full-jitter exponential backoff (AWS architecture blog, "Exponential Backoff And Jitter"). */
 const RETRY_BASE_MS = 100;
-const RETRY_CAP_MS = 5000;
+/**
+ * The longest wait between dials after a broken connection: short, because a replica that died
+ * is replaced by a live one behind the load balancer within a second or two, and the task's
+ * viewers wait for the agent to come back (failover p95 target 5 s).
+ */
+const RETRY_CAP_MS = 2000;
+/** After a refusal (bad token, protocol version): nothing will change soon; 2.5–5 s. */
+const REFUSED_RETRY_MS = 5000;
 /** A connection that lasted this long was healthy: the next failure starts the backoff over. */
 const HEALTHY_AFTER_MS = 10_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -160,7 +167,7 @@ export class AgentConnection {
 
   private nextDelay(refusedWith: number | undefined, openedAt: number | undefined): number {
     if (refusedWith === 401 || refusedWith === 426)
-      return RETRY_CAP_MS / 2 + this.random() * (RETRY_CAP_MS / 2);
+      return REFUSED_RETRY_MS / 2 + this.random() * (REFUSED_RETRY_MS / 2);
     if (openedAt !== undefined && Date.now() - openedAt >= HEALTHY_AFTER_MS) this.attempt = 0;
     const ceiling = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** this.attempt);
     this.attempt = Math.min(this.attempt + 1, 16);
