@@ -16,7 +16,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -29,7 +28,7 @@ import { UserStore } from '../../server/store/userStore.js';
 import { claudeBinary } from './claudeBinary.js';
 import { LISTENING, type ReplicaSpec } from './clusterReplica.js';
 import { type GitHttpServer, startGitHttpServer } from './gitHttpServer.js';
-import { type LoadBalancer, type LoadBalancerKind, startLoadBalancer } from './loadBalancer.js';
+import { freePort, type LoadBalancer, type LoadBalancerKind, startLoadBalancer } from './loadBalancer.js';
 import { type ModelStub, type Scenario, startModelStub } from './modelStub.js';
 import { isLivePid, SharedHostAgentDriver } from './sharedHostAgentDriver.js';
 import { FAST_ARGON2, TEST_PASSWORD } from './testApp.js';
@@ -104,15 +103,6 @@ export interface ClusterOptions {
   scenarios?: Record<string, Scenario>;
   /** More config flags for every replica. */
   flags?: Record<string, unknown>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no loopback port');
-  return address.port;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

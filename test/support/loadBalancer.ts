@@ -31,8 +31,8 @@ export interface Backend {
   address: string;
 }
 
-/** A free loopback port (closed again at once; HAProxy binds it right after). */
-async function freePort(): Promise<number> {
+/** A free loopback port (closed again at once; the caller binds it right after). */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();

@@ -14,6 +14,7 @@ import { RpcError } from '../../../sdk/rpcPeer.js';
 import type { Services } from '../../services.js';
 import type { App } from '../app.js';
 import { HttpError, invalidInput } from '../errors.js';
+import { ensureClusterRequest } from './internalRoutes.js';
 
 const Params = z.strictObject({ node: NodeName });
 const Body = z.strictObject({
@@ -34,7 +35,7 @@ export function internalNodeRoutes(app: App, s: Services): void {
       url: '/internal/v1/nodes/:node/docker',
       schema: { hide: true },
       preHandler: async (req) => {
-        await ensureSigned(s, req, '');
+        await ensureClusterRequest(s, req, '');
         const node = ensureNode(req);
         if (!s.runtime.nodes?.isConnected(node)) throw notHeld();
         if (req.headers.upgrade?.toLowerCase() !== 'websocket')
@@ -62,7 +63,7 @@ export function internalNodeRoutes(app: App, s: Services): void {
 
     internal.post('/internal/v1/nodes/:node/request', { schema: { hide: true } }, async (req, reply) => {
       const raw = typeof req.body === 'string' ? req.body : '';
-      await ensureSigned(s, req, raw);
+      await ensureClusterRequest(s, req, raw);
       const node = ensureNode(req);
       let json: unknown;
       try {
@@ -97,24 +98,4 @@ function ensureNode(req: FastifyRequest): string {
 
 function notHeld(): HttpError {
   return new HttpError(409, 'node_not_connected', 'This replica holds no connection of that node.');
-}
-
-async function ensureSigned(s: Services, req: FastifyRequest, raw: string): Promise<void> {
-  const refusal = await s.clusterAuth.check(req.method, req.url, req.headers, raw);
-  if (!refusal) return;
-  req.log.warn({ reason: refusal, ip: req.ip }, 'refused an unauthenticated internal request');
-  await s.auditStore
-    .append({
-      actorId: null,
-      actorEmail: null,
-      action: 'cluster.request',
-      targetType: 'replica',
-      targetId: null,
-      result: 'denied',
-      statusCode: 401,
-      ip: req.ip,
-      detail: { reason: refusal, path: req.url },
-    })
-    .catch((err) => req.log.error({ err }, 'could not audit a refused internal request'));
-  throw new HttpError(401, 'cluster_auth_failed', 'This endpoint is for the other control-plane replicas.');
 }
