@@ -14,7 +14,7 @@ import { RpcError } from '../../../sdk/rpcPeer.js';
 import type { Services } from '../../services.js';
 import type { App } from '../app.js';
 import { HttpError, invalidInput } from '../errors.js';
-import { ensureClusterRequest } from './internalRoutes.js';
+import { ensureClusterRequest, parseSignedBody } from './internalRoutes.js';
 
 const Params = z.strictObject({ node: NodeName });
 const Body = z.strictObject({
@@ -65,22 +65,13 @@ export function internalNodeRoutes(app: App, s: Services): void {
       const raw = typeof req.body === 'string' ? req.body : '';
       await ensureClusterRequest(s, req, raw);
       const node = ensureNode(req);
-      let json: unknown;
-      try {
-        json = JSON.parse(raw);
-      } catch {
-        throw new HttpError(400, 'validation_failed', 'The request body is not JSON.', {
-          fields: [{ path: 'body', rule: 'must be JSON' }],
-        });
-      }
-      const body = Body.safeParse(json);
-      if (!body.success) throw invalidInput('body', body.error.issues);
-      const params = serverToNode[body.data.method].params.safeParse(body.data.params);
+      const body = parseSignedBody(raw, Body);
+      const params = serverToNode[body.method].params.safeParse(body.params);
       if (!params.success) throw invalidInput('body.params', params.error.issues);
       if (!s.runtime.nodes?.isConnected(node)) throw notHeld();
       try {
         return reply.send({
-          result: await s.runtime.nodes.requestLocal(node, body.data.method, params.data),
+          result: await s.runtime.nodes.requestLocal(node, body.method, params.data),
         });
       } catch (err) {
         if (!(err instanceof RpcError)) throw err;

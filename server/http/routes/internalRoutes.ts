@@ -49,18 +49,9 @@ export function internalRoutes(app: App, s: Services): void {
         const raw = typeof req.body === 'string' ? req.body : '';
         await ensureClusterRequest(s, req, raw);
         const conn = holderConnection(s, req);
-        let json: unknown;
+        const body = parseSignedBody(raw, RelayBody);
         try {
-          json = JSON.parse(raw);
-        } catch {
-          throw new HttpError(400, 'validation_failed', 'The request body is not JSON.', {
-            fields: [{ path: 'body', rule: 'must be JSON' }],
-          });
-        }
-        const body = RelayBody.safeParse(json);
-        if (!body.success) throw invalidInput('body', body.error.issues);
-        try {
-          const { method, params: callParams, timeoutMs } = body.data;
+          const { method, params: callParams, timeoutMs } = body;
           const result = await conn.peer.request(
             method,
             callParams,
@@ -143,6 +134,21 @@ async function auditRefusal(s: Services, req: FastifyRequest, refusal: string, s
       detail: { reason: refusal, path: req.url, ...(suppressed ? { suppressed } : {}) },
     })
     .catch((err) => req.log.error({ err }, 'could not audit a refused internal request'));
+}
+
+/** The signed JSON body of an internal request, validated: 400 naming the field when it is not. */
+export function parseSignedBody<T extends z.ZodType>(raw: string, schema: T): z.output<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new HttpError(400, 'validation_failed', 'The request body is not JSON.', {
+      fields: [{ path: 'body', rule: 'must be JSON' }],
+    });
+  }
+  const body = schema.safeParse(json);
+  if (!body.success) throw invalidInput('body', body.error.issues);
+  return body.data;
 }
 
 /**
