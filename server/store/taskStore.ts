@@ -2,6 +2,7 @@
 // idempotent on (task_id, seq): an agent resending after a reconnect inserts nothing twice.
 import { randomUUID } from 'node:crypto';
 import type { TaskStatus } from '../../sdk/taskWire.js';
+import { sql } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Db } from './db.js';
 import type { TaskApprovalsTable, TaskResultsTable, TasksTable } from './schema.js';
@@ -21,6 +22,15 @@ export interface NewTask {
   permissionMode: string;
   maxTurns?: number | undefined;
   maxBudgetUsd?: number | undefined;
+}
+
+/** An event as an agent sent it: the workspace is the sender's, checked against the task's. */
+export interface NewTaskEvent {
+  taskId: string;
+  workspaceId: string | null;
+  seq: number;
+  type: string;
+  payload: string;
 }
 
 export class TaskStore {
@@ -199,39 +209,54 @@ export class TaskStore {
 
   /** Inserts the event unless that seq is stored already; returns whether it was new. */
   async appendEvent(taskId: string, seq: number, type: string, payload: string): Promise<boolean> {
-    return (await this.appendEvents(taskId, [{ seq, type, payload }])).has(seq);
+    const task = await this.byId(taskId);
+    if (!task) return false;
+    const { stored } = await this.appendEventBatch([{ taskId, workspaceId: task.workspace_id, seq, type, payload }]);
+    return stored.length === 1;
   }
 
   /**
-   * Stores a task's events in one transaction (a seq already stored is skipped) and moves
-   * `last_seq` to the highest; resolves with the seqs that were new. One round trip for a burst of
-   * events instead of two per event: what lets PostgreSQL ingest keep up with a streaming turn.
+   * Stores the events of many tasks in one transaction: an event whose task does not exist or
+   * belongs to another workspace than the one that sent it is refused (not stored); a seq already
+   * stored is skipped; each task's `last_seq` moves to its highest new seq, all in one statement.
+   * So a replica ingesting a thousand streaming tasks commits once per burst, not once per task.
+   * Resolves with the events that were new (in the order given), the refused ones, and the
+   * created_at they were stored with.
    */
-  async appendEvents(
-    taskId: string,
-    events: readonly { seq: number; type: string; payload: string }[],
-  ): Promise<Set<number>> {
-    if (events.length === 0) return new Set();
-    const created_at = this.now();
+  async appendEventBatch<E extends NewTaskEvent>(
+    events: readonly E[],
+  ): Promise<{ stored: E[]; refused: E[]; createdAt: string }> {
+    const createdAt = this.now();
+    if (events.length === 0) return { stored: [], refused: [], createdAt };
     return this.db.kysely.transaction().execute(async (trx) => {
+      const ids = [...new Set(events.map((e) => e.taskId))];
+      // FOR KEY SHARE: a task deleted by another replica meanwhile would fail the whole insert.
+      let owners = trx.selectFrom('tasks').select(['id', 'workspace_id']).where('id', 'in', ids);
+      if (this.db.dialect === 'postgres') owners = owners.forKeyShare();
+      const ownerOf = new Map((await owners.execute()).map((t) => [t.id, t.workspace_id]));
+      const refused: E[] = [];
+      const owned: E[] = [];
+      for (const e of events) (ownerOf.get(e.taskId) === e.workspaceId ? owned : refused).push(e);
+      if (owned.length === 0) return { stored: [], refused, createdAt };
       const rows = await trx
         .insertInto('task_events')
         .values(
-          events.map((e) => ({ task_id: taskId, seq: e.seq, type: e.type, payload: e.payload, created_at })),
+          owned.map((e) => ({ task_id: e.taskId, seq: e.seq, type: e.type, payload: e.payload, created_at: createdAt })),
         )
         .onConflict((oc) => oc.columns(['task_id', 'seq']).doNothing())
-        .returning('seq')
+        .returning(['task_id', 'seq'])
         .execute();
-      const inserted = new Set(rows.map((r) => Number(r.seq)));
-      if (inserted.size > 0) {
-        await trx
-          .updateTable('tasks')
-          .set({ last_seq: Math.max(...inserted) })
-          .where('id', '=', taskId)
-          .where('last_seq', '<', Math.max(...inserted))
-          .execute();
+      const isNew = new Set(rows.map((r) => `${r.task_id}\n${Number(r.seq)}`));
+      const stored = owned.filter((e) => isNew.has(`${e.taskId}\n${e.seq}`));
+      const highest = new Map<string, number>();
+      for (const e of stored) highest.set(e.taskId, Math.max(highest.get(e.taskId) ?? 0, e.seq));
+      if (highest.size > 0) {
+        const values = sql.join([...highest].map(([id, seq]) => sql`(${id}, CAST(${seq} AS INTEGER))`));
+        // VALUES columns are column1, column2 in both SQLite and PostgreSQL.
+        await sql`UPDATE tasks SET last_seq = v.column2 FROM (VALUES ${values}) AS v
+          WHERE tasks.id = v.column1 AND tasks.last_seq < v.column2`.execute(trx);
       }
-      return inserted;
+      return { stored, refused, createdAt };
     });
   }
 

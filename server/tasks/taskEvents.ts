@@ -10,7 +10,7 @@ import type { Pubsub } from '../cluster/pubsub.js';
 import { iso } from '../store/schema.js';
 import type { TaskStore } from '../store/taskStore.js';
 import { readNotices, TASK_FEED_CHANNEL, TaskFeedPublisher } from './taskFeedNotices.js';
-import { TaskTail } from './taskTail.js';
+import { type TaskEventRow, TaskTail } from './taskTail.js';
 
 export interface ParsedLine {
   /** What the event log stores as the event's type: the message's, "raw" or "unknown". */
@@ -94,8 +94,9 @@ const REPLAY_PAGE = 500;
  * replica receives it from the pubsub (its own notices too) and, for a task it has viewers of, its
  * TaskTail reads the rows after the last one it passed on and emits them here. So nothing is
  * delivered twice by two paths, a replica needs no idea of who ingested what, and SQLite mode
- * (MemoryPubsub) runs the very same code. The price on the ingesting replica is one indexed read
- * per task per notice window, shared by all its viewers of the task.
+ * (MemoryPubsub) runs the very same code. The ingesting replica skips the read: ingest hands the
+ * rows it just committed to the task's tail (`stored(…, rows)`), which passes them on when they
+ * follow the last row it passed on and otherwise reads as at a notice.
  */
 export class TaskFeed extends EventEmitter<{
   task: [string];
@@ -127,8 +128,13 @@ export class TaskFeed extends EventEmitter<{
     });
   }
 
-  /** Events of `taskId` up to `seq` are committed: every replica's viewers get them. */
-  stored(taskId: string, seq: number): void {
+  /**
+   * Events of `taskId` up to `seq` are committed: every replica's viewers get them. `rows`, when
+   * the caller has them (this replica ingested them), go straight to this replica's viewers
+   * without being read back; the other replicas read them at the notice.
+   */
+  stored(taskId: string, seq: number, rows?: readonly TaskEventRow[]): void {
+    if (rows && rows.length > 0) this.tails.get(taskId)?.offer(rows);
     this.publisher.stored(taskId, seq);
   }
 

@@ -6,25 +6,31 @@ import { taskNotifications } from '../../sdk/agentProtocol.js';
 import type { ClaudeMessage, MessageOf } from '../../sdk/claudeMessages.js';
 import { toolSummary } from '../../sdk/toolSummary.js';
 import type { Clock } from '../clock.js';
-import { ACTIVE, type TaskStore } from '../store/taskStore.js';
+import { ACTIVE, type NewTaskEvent, type TaskStore } from '../store/taskStore.js';
 import type { UsageStore } from '../store/usageStore.js';
 import type { AgentConnection, AgentHub } from '../workspaces/agentHub.js';
-import { parseLine } from './taskEvents.js';
+import { type ParsedLine, parseLine } from './taskEvents.js';
 import { EXPIRED_BECAUSE, type TaskService } from './taskService.js';
 
-/** The most events of one task stored in one transaction. */
-const BATCH = 500;
+/** The most events stored in one transaction, across all tasks. */
+const BATCH = 2000;
 
-interface QueuedEvent {
+/** The message kinds that move a task (status, approvals, results); the rest are only shown. */
+const WITH_EFFECTS: ReadonlySet<string> = new Set(['init', 'approval_request', 'result', 'rc_exit']);
+
+interface QueuedEvent extends NewTaskEvent {
   conn: AgentConnection;
-  seq: number;
-  line: string;
+  workspaceId: string;
+  parsed: ParsedLine;
 }
 
 export class TaskIngest {
-  /** Each task's drain, while it has events queued or being stored. */
-  private readonly chains = new Map<string, Promise<void>>();
-  private readonly queued = new Map<string, QueuedEvent[]>();
+  /** Events received and not yet stored, of every task, in arrival order. */
+  private queue: QueuedEvent[] = [];
+  /** The loop storing `queue`, while it runs. */
+  private storing: Promise<void> | undefined;
+  /** Each task's effects and notices of stored events still running, in seq order. */
+  private readonly after = new Map<string, Promise<void>>();
 
   constructor(
     private readonly o: {
@@ -51,68 +57,99 @@ export class TaskIngest {
     o.hub.on('connected', (conn) => void this.onConnected(conn));
   }
 
-  /** Resolves once every event received so far for `taskId` is handled. */
+  /** Resolves once every event received so far (for `taskId`, or for every task) is handled. */
   async drained(taskId?: string): Promise<void> {
-    if (taskId) await this.chains.get(taskId);
-    else await Promise.all([...this.chains.values()]);
+    await this.storing;
+    if (taskId) await this.after.get(taskId);
+    else await Promise.all([...this.after.values()]);
   }
 
   /**
-   * Queues the event behind the task's earlier ones. Events that arrive while a batch is being
-   * stored wait and go in the next batch together (at most BATCH), so a fast stream costs one
-   * transaction per burst, not per event; their order is kept.
+   * Queues the event. The store loop starts after the current turn of the event loop, so every
+   * event that arrived in it — from any task and agent — goes into one transaction; events that
+   * arrive while a transaction runs go in the next (at most BATCH each). A thousand streaming
+   * tasks cost one commit per burst, not one per task; each task's order is kept.
    */
   private enqueue(conn: AgentConnection, taskId: string, seq: number, line: string): void {
-    let queue = this.queued.get(taskId);
-    if (!queue) {
-      queue = [];
-      this.queued.set(taskId, queue);
-    }
-    queue.push({ conn, seq, line });
-    if (this.chains.has(taskId)) return;
-    const next = this.drain(taskId);
-    this.chains.set(taskId, next);
-    void next.finally(() => {
-      if (this.chains.get(taskId) === next) this.chains.delete(taskId);
-    });
+    const parsed = parseLine(line);
+    this.queue.push({ conn, taskId, workspaceId: conn.workspaceId, seq, type: parsed.type, payload: line, parsed });
+    if (this.storing) return;
+    this.storing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.storeQueued());
   }
 
-  private async drain(taskId: string): Promise<void> {
+  private async storeQueued(): Promise<void> {
     for (;;) {
-      const queue = this.queued.get(taskId);
-      if (!queue || queue.length === 0) {
-        this.queued.delete(taskId);
+      if (this.queue.length === 0) {
+        // Cleared here, in the same step as the check: an event queued from now on starts a loop.
+        this.storing = undefined;
         return;
       }
-      const batch = queue.splice(0, BATCH);
-      await this.handle(taskId, batch).catch((err) =>
+      const batch = this.queue.length <= BATCH ? this.queue : this.queue.slice(0, BATCH);
+      this.queue = this.queue.length <= BATCH ? [] : this.queue.slice(BATCH);
+      await this.storeBatch(batch).catch((err) =>
         this.o.log.error(
-          { err, taskId, seqs: [batch[0]?.seq, batch.at(-1)?.seq] },
+          { err, events: batch.length, tasks: new Set(batch.map((e) => e.taskId)).size },
           'could not store task events',
         ),
       );
     }
   }
 
-  private async handle(taskId: string, batch: QueuedEvent[]): Promise<void> {
-    const { store, tasks } = this.o;
-    const task = await store.byId(taskId);
-    const ours = batch.filter((e) => task && task.workspace_id === e.conn.workspaceId);
-    // Not ours (deleted, or another workspace's id): ack so the agent stops resending it.
-    for (const e of batch) if (!ours.includes(e)) e.conn.peer.notify('task.ack', { taskId, seq: e.seq });
-    if (!task || ours.length === 0) return;
-    const parsed = ours.map((e) => ({ ...e, ...parseLine(e.line) }));
-    const inserted = await store.appendEvents(
-      taskId,
-      parsed.map((e) => ({ seq: e.seq, type: e.type, payload: e.line })),
-    );
-    // Committed: now the agent may forget them.
-    for (const e of ours) e.conn.peer.notify('task.ack', { taskId, seq: e.seq });
-    for (const e of parsed) {
-      if (!inserted.has(e.seq)) continue;
-      if (e.type !== 'raw') await this.effects(task.id, e.conn.workspaceId, e.seq, e.message);
-      tasks.feed.stored(taskId, e.seq);
+  private async storeBatch(batch: QueuedEvent[]): Promise<void> {
+    const { stored, createdAt } = await this.o.store.appendEventBatch(batch);
+    // Committed: now the agents may forget them — the new ones, the ones stored before (resent)
+    // and the refused ones (a deleted task's, or another workspace's id), so they stop resending.
+    for (const e of batch) e.conn.peer.notify('task.ack', { taskId: e.taskId, seq: e.seq });
+    const byTask = new Map<string, QueuedEvent[]>();
+    for (const e of stored) {
+      let events = byTask.get(e.taskId);
+      if (!events) {
+        events = [];
+        byTask.set(e.taskId, events);
+      }
+      events.push(e);
     }
+    for (const [taskId, events] of byTask) this.announce(taskId, events.sort((a, b) => a.seq - b.seq), createdAt);
+  }
+
+  /**
+   * A task's newly stored events take effect and are announced to the viewers, in seq order: an
+   * event's effects (a status change, an approval) come before the notice that includes it. Events
+   * with no effects are announced at once unless an earlier event's effects are still running.
+   */
+  private announce(taskId: string, events: QueuedEvent[], createdAt: string): void {
+    const prior = this.after.get(taskId);
+    if (!prior && !events.some((e) => WITH_EFFECTS.has(e.parsed.message.kind))) {
+      this.publish(taskId, events, createdAt);
+      return;
+    }
+    const next = (prior ?? Promise.resolve()).then(async () => {
+      let shown: QueuedEvent[] = [];
+      for (const e of events) {
+        if (!WITH_EFFECTS.has(e.parsed.message.kind)) {
+          shown.push(e);
+          continue;
+        }
+        if (shown.length > 0) this.publish(taskId, shown, createdAt);
+        shown = [];
+        await this.effects(taskId, e.workspaceId, e.seq, e.parsed.message).catch((err) =>
+          this.o.log.error({ err, taskId, seq: e.seq }, 'could not apply a task event'),
+        );
+        this.publish(taskId, [e], createdAt);
+      }
+      if (shown.length > 0) this.publish(taskId, shown, createdAt);
+    });
+    this.after.set(taskId, next);
+    void next.finally(() => {
+      if (this.after.get(taskId) === next) this.after.delete(taskId);
+    });
+  }
+
+  /** Hands the rows to this replica's viewers of the task and tells every replica they exist. */
+  private publish(taskId: string, events: QueuedEvent[], createdAt: string): void {
+    const rows = events.map((e) => ({ seq: e.seq, type: e.type, payload: e.payload, created_at: createdAt }));
+    this.o.tasks.feed.stored(taskId, rows.at(-1)?.seq ?? 0, rows);
+    this.o.tasks.changed(taskId);
   }
 
   private async effects(taskId: string, workspaceId: string, seq: number, msg: ClaudeMessage): Promise<void> {

@@ -5,7 +5,8 @@
 import type { Logger } from 'pino';
 import type { TaskStore } from '../store/taskStore.js';
 
-export type TaskEventRow = Awaited<ReturnType<TaskStore['events']>>[number];
+/** What a viewer is sent of a stored event. */
+export type TaskEventRow = Pick<Awaited<ReturnType<TaskStore['events']>>[number], 'seq' | 'type' | 'payload' | 'created_at'>;
 
 const PAGE = 500;
 
@@ -41,6 +42,32 @@ export class TaskTail {
     if (seq <= this.last) return;
     this.dirty = true;
     void this.read();
+  }
+
+  /**
+   * Rows just committed by this replica's ingest, in seq order: passed on as they are when they
+   * follow the last row passed on and no read is running; otherwise read like at a notice.
+   */
+  offer(rows: readonly TaskEventRow[]): void {
+    if (!this.initialised || this.ended) return;
+    const top = rows.at(-1)?.seq ?? 0;
+    let i = 0;
+    while (i < rows.length && (rows[i] as TaskEventRow).seq <= this.last) i++;
+    if (i === rows.length) return;
+    if (this.reading || this.dirty) {
+      this.notice(top);
+      return;
+    }
+    for (; i < rows.length; i++) {
+      const r = rows[i] as TaskEventRow;
+      if (r.seq !== this.last + 1) {
+        // A gap: the rows in between were stored apart (another replica's ingest, a resend).
+        this.notice(top);
+        return;
+      }
+      this.last = r.seq;
+      this.o.deliver(r);
+    }
   }
 
   end(): void {
