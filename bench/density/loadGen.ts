@@ -115,14 +115,14 @@ async function openUsers(base: string, users: SimUser[], perSecond: number): Pro
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     // A server too busy to answer must not hold the bench: a stream not open in time is an error.
-    started.push(
-      Promise.race([
-        openUser(base, users[i] as SimUser),
-        new Promise<void>((r) => setTimeout(r, OPEN_TIMEOUT_MS).unref()).then(() => {
-          errors++;
-        }),
-      ]),
-    );
+    let opened = false;
+    const open = openUser(base, users[i] as SimUser).then(() => {
+      opened = true;
+    });
+    const late = new Promise<void>((r) => setTimeout(r, OPEN_TIMEOUT_MS).unref()).then(() => {
+      if (!opened) errors++;
+    });
+    started.push(Promise.race([open, late]));
   }
   await Promise.all(started);
 }

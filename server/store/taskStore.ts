@@ -1,8 +1,8 @@
 // Tasks, their event log, approvals and turn results. The event log is append-only and
 // idempotent on (task_id, seq): an agent resending after a reconnect inserts nothing twice.
 import { randomUUID } from 'node:crypto';
-import type { TaskStatus } from '../../sdk/taskWire.js';
 import { sql } from 'kysely';
+import type { TaskStatus } from '../../sdk/taskWire.js';
 import type { Clock } from '../clock.js';
 import type { Db } from './db.js';
 import type { TaskApprovalsTable, TaskResultsTable, TasksTable } from './schema.js';
@@ -211,7 +211,9 @@ export class TaskStore {
   async appendEvent(taskId: string, seq: number, type: string, payload: string): Promise<boolean> {
     const task = await this.byId(taskId);
     if (!task) return false;
-    const { stored } = await this.appendEventBatch([{ taskId, workspaceId: task.workspace_id, seq, type, payload }]);
+    const { stored } = await this.appendEventBatch([
+      { taskId, workspaceId: task.workspace_id, seq, type, payload },
+    ]);
     return stored.length === 1;
   }
 
@@ -241,7 +243,13 @@ export class TaskStore {
       const rows = await trx
         .insertInto('task_events')
         .values(
-          owned.map((e) => ({ task_id: e.taskId, seq: e.seq, type: e.type, payload: e.payload, created_at: createdAt })),
+          owned.map((e) => ({
+            task_id: e.taskId,
+            seq: e.seq,
+            type: e.type,
+            payload: e.payload,
+            created_at: createdAt,
+          })),
         )
         .onConflict((oc) => oc.columns(['task_id', 'seq']).doNothing())
         .returning(['task_id', 'seq'])

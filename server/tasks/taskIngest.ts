@@ -72,7 +72,15 @@ export class TaskIngest {
    */
   private enqueue(conn: AgentConnection, taskId: string, seq: number, line: string): void {
     const parsed = parseLine(line);
-    this.queue.push({ conn, taskId, workspaceId: conn.workspaceId, seq, type: parsed.type, payload: line, parsed });
+    this.queue.push({
+      conn,
+      taskId,
+      workspaceId: conn.workspaceId,
+      seq,
+      type: parsed.type,
+      payload: line,
+      parsed,
+    });
     if (this.storing) return;
     this.storing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.storeQueued());
   }
@@ -109,7 +117,12 @@ export class TaskIngest {
       }
       events.push(e);
     }
-    for (const [taskId, events] of byTask) this.announce(taskId, events.sort((a, b) => a.seq - b.seq), createdAt);
+    for (const [taskId, events] of byTask)
+      this.announce(
+        taskId,
+        events.sort((a, b) => a.seq - b.seq),
+        createdAt,
+      );
   }
 
   /**

@@ -6,7 +6,10 @@ import type { Logger } from 'pino';
 import type { TaskStore } from '../store/taskStore.js';
 
 /** What a viewer is sent of a stored event. */
-export type TaskEventRow = Pick<Awaited<ReturnType<TaskStore['events']>>[number], 'seq' | 'type' | 'payload' | 'created_at'>;
+export type TaskEventRow = Pick<
+  Awaited<ReturnType<TaskStore['events']>>[number],
+  'seq' | 'type' | 'payload' | 'created_at'
+>;
 
 const PAGE = 500;
 
