@@ -148,7 +148,7 @@ export class TaskIngest {
         await this.effects(taskId, e.workspaceId, e.seq, e.parsed.message).catch((err) =>
           this.o.log.error({ err, taskId, seq: e.seq }, 'could not apply a task event'),
         );
-        this.publish(taskId, [e], createdAt);
+        this.publish(taskId, [e], createdAt, false); // effects() said the task changed
       }
       if (shown.length > 0) this.publish(taskId, shown, createdAt);
     });
@@ -159,10 +159,10 @@ export class TaskIngest {
   }
 
   /** Hands the rows to this replica's viewers of the task and tells every replica they exist. */
-  private publish(taskId: string, events: QueuedEvent[], createdAt: string): void {
+  private publish(taskId: string, events: QueuedEvent[], createdAt: string, changed = true): void {
     const rows = events.map((e) => ({ seq: e.seq, type: e.type, payload: e.payload, created_at: createdAt }));
     this.o.tasks.feed.stored(taskId, rows.at(-1)?.seq ?? 0, rows);
-    this.o.tasks.changed(taskId);
+    if (changed) this.o.tasks.changed(taskId);
   }
 
   private async effects(taskId: string, workspaceId: string, seq: number, msg: ClaudeMessage): Promise<void> {
