@@ -90,4 +90,42 @@ describe('a start in flight on one replica and the reconcile pass of another', (
       .toBe('failed');
     expect(await leader.runtime.service.startIsFree(row.id)).toBe(true);
   });
+
+  it('a start that finds the lock taken waits for the holder to write the row, instead of answering busy', async () => {
+    const holder = await replica();
+    const other = await replica();
+    const owner = await new UserStore(holder.db, new ManualClock()).create({
+      email: 'gap@example.test',
+      name: 'gap',
+      role: 'member',
+      passwordHash: null,
+    });
+    const { row } = await holder.runtime.service.create(owner.id, {
+      repository: 'https://git.example.test/a/gap',
+      start: false,
+    });
+    // The moment between the holder taking the start lock and its row saying `starting`.
+    const release = await holder.leaders.tryHold(`workspace-start/${row.id}`);
+    if (!release) throw new Error('lock');
+    const second = other.runtime.service.start(row.id);
+    await new Promise((r) => setTimeout(r, 300));
+    await holder.workspaces.transition(row.id, ['pending'], 'starting', {
+      status_reason: 'Starting the sandbox',
+    });
+    await second;
+    await release();
+    expect((await other.workspaces.byId(row.id))?.status).toBe('starting');
+    // And a holder that lets go without writing: the waiting start takes the lock and starts it.
+    await holder.workspaces.transition(row.id, ['starting'], 'stopped', { status_reason: null });
+    const again = await holder.leaders.tryHold(`workspace-start/${row.id}`);
+    if (!again) throw new Error('lock');
+    const third = other.runtime.service.start(row.id);
+    await new Promise((r) => setTimeout(r, 300));
+    await again();
+    await third;
+    expect((await other.workspaces.byId(row.id))?.status).toBe('starting');
+    await expect
+      .poll(async () => (await other.workspaces.byId(row.id))?.status, { timeout: 10_000 })
+      .toBe('failed');
+  });
 });

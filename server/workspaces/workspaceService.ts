@@ -65,6 +65,9 @@ export interface WorkspaceServiceOptions {
   hold?: (name: string) => Promise<(() => Promise<void>) | undefined>;
 }
 
+/** How long a start waits for another replica's start of the same workspace to show (holdStart). */
+const START_WAIT_MS = 5000;
+
 /** Statuses a workspace passes through on its way to running, stopped or failed. */
 const UNSETTLED: readonly string[] = ['starting', 'stopping', 'pending'];
 
@@ -139,10 +142,9 @@ export class WorkspaceService {
     // `starting` until the start has finished or failed: the leader's reconcile pass, which
     // cannot see a start in flight on another replica, leaves the workspace alone meanwhile
     // instead of failing it for a box not created yet or finishing the start a second time.
-    const release = await this.hold(id);
+    const release = await this.holdStart(id);
+    if (release === 'started') return;
     if (!release) {
-      const row = await this.o.store.byId(id);
-      if (row && (row.status === 'starting' || row.status === 'running')) return;
       throw new WorkspaceError(
         'conflict',
         'Another server replica is starting this workspace; try again shortly.',
@@ -178,6 +180,26 @@ export class WorkspaceService {
         });
     } finally {
       if (!handedOver) await release();
+    }
+  }
+
+  /**
+   * The start lock of `id`, or 'started' once the replica holding it has moved the row to
+   * starting (or running): a second start that lands on another replica in the moment between
+   * the holder taking the lock and writing the row waits for that write instead of answering
+   * "busy". Undefined if neither happens within START_WAIT_MS (the holder is stuck before its
+   * first write, which a healthy store never makes last that long). Real time, not the clock:
+   * this waits for another process's write.
+   */
+  private async holdStart(id: string): Promise<(() => Promise<void>) | 'started' | undefined> {
+    const deadline = performance.now() + START_WAIT_MS;
+    for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
+      const release = await this.hold(id);
+      if (release) return release;
+      const row = await this.o.store.byId(id);
+      if (row && (row.status === 'starting' || row.status === 'running')) return 'started';
+      if (performance.now() + pause > deadline) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 
