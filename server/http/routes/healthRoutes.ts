@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ErrorEnvelope } from '../../../sdk/wire.js';
 import type { Services } from '../../services.js';
 import type { App } from '../app.js';
-import { HttpError } from '../errors.js';
+import { envelope } from '../errors.js';
 
 const Status = z.object({ status: z.string() });
 
@@ -24,15 +24,21 @@ export function healthRoutes(app: App, s: Services, metrics: Registry): void {
         response: { 200: Status, 503: ErrorEnvelope },
       },
     },
-    async () => {
+    // Answered, not thrown: a 503 here is what a load balancer polls for while a replica starts
+    // or loses its database, not a failed request, so it is not logged as one (with a stack)
+    // every time it is asked; a database that stops answering is logged once per ask, as a warning.
+    async (req, reply) => {
       const pending = s.readiness.pendingSentence();
-      if (pending) throw new HttpError(503, 'not_ready', pending);
+      if (pending) return reply.code(503).send(envelope('not_ready', pending));
       try {
         await s.db.ping();
       } catch (err) {
-        throw new HttpError(503, 'database_unreachable', 'The database does not answer.', {
-          detail: (err as Error).message,
-        });
+        req.log.warn({ detail: (err as Error).message }, 'readiness: the database does not answer');
+        return reply.code(503).send(
+          envelope('database_unreachable', 'The database does not answer.', {
+            detail: (err as Error).message,
+          }),
+        );
       }
       return { status: 'ready' };
     },
