@@ -100,7 +100,9 @@ export class Reconciler {
     for (const row of rows) {
       if (service.isBusy(row.id)) continue;
       // A start in flight on another replica: its box may not exist yet, or not run yet.
-      if (row.status === 'starting' && !(await service.startIsFree(row.id))) continue;
+      if (row.status === 'starting' && !(await service.isFree('start', row.id))) continue;
+      // A stop in flight on another replica, still in its grace period: not one cut short.
+      if (row.status === 'stopping' && !(await service.isFree('stop', row.id))) continue;
       const ref: RuntimeRef | undefined = parseRef(row) ?? boxById.get(row.id);
       let state: RuntimeState;
       try {

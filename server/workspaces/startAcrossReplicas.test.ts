@@ -5,7 +5,7 @@
 // (network transport) whose create takes a while.
 import { mkdtempSync, rmSync } from 'node:fs';
 import pino from 'pino';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { dropSchema, PG_URL, uniqueSchema } from '../../test/support/testDb.js';
 import { ManualClock } from '../clock.js';
 import { loadConfig } from '../config/loadConfig.js';
@@ -15,7 +15,7 @@ import { createServices, type Services } from '../services.js';
 import { type Db, openDb } from '../store/db.js';
 import { UserStore } from '../store/userStore.js';
 
-/** A box whose creation takes `createMs`; its agent never connects. */
+/** A box whose creation (and stop) takes `createMs`; its agent never connects. */
 class SlowCreateDriver extends NeverStartingDriver {
   constructor(
     dataDir: string,
@@ -26,6 +26,11 @@ class SlowCreateDriver extends NeverStartingDriver {
   override async create(spec: WorkspaceSpec): Promise<RuntimeRef> {
     await new Promise((r) => setTimeout(r, this.createMs));
     return super.create(spec);
+  }
+  /** A stop that takes as long as a create (a box given its grace period). */
+  override async stop(ref: RuntimeRef): Promise<void> {
+    await new Promise((r) => setTimeout(r, this.createMs));
+    return super.stop(ref);
   }
 }
 
@@ -51,12 +56,15 @@ describe('a start in flight on one replica and the reconcile pass of another', (
     opened.push({ db, services });
     return services;
   };
-  afterAll(async () => {
-    for (const r of opened) {
+  // Each test's replicas go with it, and with them the reconcile lock one of them leads.
+  afterEach(async () => {
+    for (const r of opened.splice(0)) {
       await r.services.runtime.close();
       await r.services.leaders.close();
       await r.db.close();
     }
+  });
+  afterAll(async () => {
     await dropSchema(schema);
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -88,7 +96,8 @@ describe('a start in flight on one replica and the reconcile pass of another', (
     await expect
       .poll(async () => (await leader.workspaces.byId(row.id))?.status, { timeout: 10_000 })
       .toBe('failed');
-    expect(await leader.runtime.service.startIsFree(row.id)).toBe(true);
+    // (Failing stops the box, which takes a while here, before the start lets go.)
+    await expect.poll(() => leader.runtime.service.isFree('start', row.id), { timeout: 5000 }).toBe(true);
   });
 
   it('a start that finds the lock taken waits for the holder to write the row, instead of answering busy', async () => {
@@ -127,5 +136,35 @@ describe('a start in flight on one replica and the reconcile pass of another', (
     await expect
       .poll(async () => (await other.workspaces.byId(row.id))?.status, { timeout: 10_000 })
       .toBe('failed');
+  });
+
+  it('leaves a stop in flight on another replica alone, instead of finishing it as one cut short', async () => {
+    const stopper = await replica();
+    const leader = await replica();
+    const owner = await new UserStore(leader.db, new ManualClock()).create({
+      email: 'stop@example.test',
+      name: 'stop',
+      role: 'member',
+      passwordHash: null,
+    });
+    const { row } = await stopper.runtime.service.create(owner.id, {
+      repository: 'https://git.example.test/a/stopping',
+      start: false,
+    });
+    await stopper.workspaces.transition(row.id, ['pending'], 'running', {
+      status_reason: null,
+      runtime_ref: JSON.stringify({ kind: 'kubernetes', workspaceId: row.id, data: {} }),
+    });
+    const stop = stopper.runtime.service.stop(row.id);
+    await expect.poll(async () => (await leader.workspaces.byId(row.id))?.status).toBe('stopping');
+    // The stopper is still in its driver stop: the leader's pass must not call it finished.
+    const during = await leader.runtime.reconciler.runOnce();
+    expect(during.ran).toBe(true);
+    expect(during.stopped).toEqual([]);
+    expect((await leader.workspaces.byId(row.id))?.status).toBe('stopping');
+    expect(await leader.runtime.service.isFree('stop', row.id)).toBe(false);
+    await stop;
+    expect((await leader.workspaces.byId(row.id))?.status).toBe('stopped');
+    expect(await leader.runtime.service.isFree('stop', row.id)).toBe(true);
   });
 });

@@ -76,9 +76,9 @@ export class WorkspaceService {
   readonly events = new EventEmitter<{ ready: [string]; failed: [string] }>();
   private readonly starts = new Map<string, AbortController>();
   /**
-   * Stops in flight in this process, counted (two stops of one workspace may overlap). Per
-   * process: another replica's reconciler cannot see it, and would finish a stop it finds in
-   * `stopping` as one cut short (an ownership lease in the store is the scale-out issue's job).
+   * Stops in flight in this process, counted (two stops of one workspace may overlap). Another
+   * replica's reconcile pass cannot see these: it asks `stopIsFree`, the stop's lock across
+   * replicas, before it finishes a stop it finds in `stopping` as one cut short.
    */
   private readonly stopping = new Map<string, number>();
   /** When clone progress was last written to the store, per workspace: at most once a second. */
@@ -194,7 +194,7 @@ export class WorkspaceService {
   private async holdStart(id: string): Promise<(() => Promise<void>) | 'started' | undefined> {
     const deadline = performance.now() + START_WAIT_MS;
     for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
-      const release = await this.hold(id);
+      const release = await this.hold(`workspace-start/${id}`);
       if (release) return release;
       const row = await this.o.store.byId(id);
       if (row && (row.status === 'starting' || row.status === 'running')) return 'started';
@@ -203,17 +203,18 @@ export class WorkspaceService {
     }
   }
 
-  /** The cross-replica start lock of a workspace (see `start`); free when there is one process. */
-  private hold(id: string): Promise<(() => Promise<void>) | undefined> {
-    return this.o.hold ? this.o.hold(`workspace-start/${id}`) : Promise.resolve(async () => undefined);
+  /** A cross-replica lock (`workspace-start/…`, `workspace-stop/…`); free when there is one process. */
+  private hold(name: string): Promise<(() => Promise<void>) | undefined> {
+    return this.o.hold ? this.o.hold(name) : Promise.resolve(async () => undefined);
   }
 
   /**
-   * Whether no replica is starting the workspace now (its start lock is free). The reconcile pass
-   * asks before it touches a `starting` workspace whose start it does not carry out itself.
+   * Whether no replica is starting (or stopping) the workspace now: its start (stop) lock is free.
+   * The reconcile pass asks before it touches a `starting` (`stopping`) workspace whose start
+   * (stop) it does not carry out itself.
    */
-  async startIsFree(id: string): Promise<boolean> {
-    const release = await this.hold(id);
+  async isFree(what: 'start' | 'stop', id: string): Promise<boolean> {
+    const release = await this.hold(`workspace-${what}/${id}`);
     if (!release) return false;
     await release();
     return true;
@@ -264,6 +265,10 @@ export class WorkspaceService {
     // Marked busy before the row says `stopping`, so the reconciler never finishes (or undoes)
     // a stop this process is still carrying out with its grace period.
     this.stopping.set(id, (this.stopping.get(id) ?? 0) + 1);
+    // Held across replicas for the whole stop. A stop that finds it taken (another stop of the
+    // same workspace is in flight somewhere) goes on without it: the row's transitions make the
+    // second one a no-op or finish the same work, and the first one's lock still covers it.
+    const release = await this.hold(`workspace-stop/${id}`);
     try {
       const moved = await this.o.store.transition(
         id,
@@ -282,6 +287,7 @@ export class WorkspaceService {
       await this.fail(id, ['stopping'], err);
       throw err;
     } finally {
+      await release?.();
       const left = (this.stopping.get(id) ?? 1) - 1;
       if (left > 0) this.stopping.set(id, left);
       else this.stopping.delete(id);
@@ -319,7 +325,7 @@ export class WorkspaceService {
       let release: (() => Promise<void>) | undefined;
       try {
         // Another replica (its starter, alive after all) may be carrying the start out.
-        release = await this.hold(id);
+        release = await this.hold(`workspace-start/${id}`);
         if (!release) return;
         await this.o.hub.waitForAgentAnywhere(id, this.o.config.workspaces.startTimeout * 1000, abort.signal);
         await this.finishStart(id, abort.signal);
