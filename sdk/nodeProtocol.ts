@@ -4,12 +4,18 @@
 // the agent channel's framing (sdk/rpcPeer.ts): JSON-RPC text frames, binary channels. The server
 // allocates even channel ids, the node odd ones.
 import { z } from 'zod';
+import { WS_UNAUTHORIZED } from './limits.js';
 
 export const NODE_PROTOCOL_VERSION = 1;
 export const SUPPORTED_NODE_PROTOCOL_VERSIONS: readonly number[] = [1];
 export const NODE_CONNECT_PATH = '/api/v1/nodes/connect';
 /** The header a node names itself in. */
 export const NODE_NAME_HEADER = 'x-rc-node';
+/**
+ * The close code of an open node connection whose join token stopped working (it was revoked),
+ * the reason a sentence. As after a refused dial (401), the daemon stops instead of redialling.
+ */
+export const NODE_REFUSED_CLOSE = WS_UNAUTHORIZED;
 /** How often a node sends `node.report`. */
 export const NODE_REPORT_INTERVAL_MS = 3000;
 

@@ -11,6 +11,7 @@ import {
   NODE_CONNECT_PATH,
   NODE_NAME_HEADER,
   NODE_PROTOCOL_VERSION,
+  NODE_REFUSED_CLOSE,
   NODE_REPORT_INTERVAL_MS,
   serverToNode,
 } from '../../sdk/nodeProtocol.js';
@@ -32,7 +33,10 @@ export interface NodeDaemonOptions {
 const RETRY_BASE_MS = 200;
 const RETRY_CAP_MS = 3000;
 
-/** The control plane refused the join token or the name: redialling would not help. */
+/**
+ * The control plane refused the join token or the name, at the dial or later (a revoked token
+ * closes the open connection with NODE_REFUSED_CLOSE): redialling would not help.
+ */
 export class NodeRefusedError extends Error {}
 
 export class NodeDaemon {
@@ -107,13 +111,19 @@ export class NodeDaemon {
       this.attempt = 0;
       stopReports = this.onOpen(ws);
     });
-    ws.once('close', (code) => {
+    ws.once('close', (code, reason) => {
       stopReports();
       if (this.stopped) return;
       if (refused && [401, 403, 426].includes(refused.status)) {
         const message = messageOf(refused.body) ?? `HTTP ${refused.status}`;
         this.o.log('node.refused', { status: refused.status, message });
         void this.stop(new NodeRefusedError(`The control plane refused this node: ${message}`));
+        return;
+      }
+      if (opened && code === NODE_REFUSED_CLOSE) {
+        const message = reason.toString('utf8') || 'The join token no longer admits this node.';
+        this.o.log('node.refused', { code, message });
+        void this.stop(new NodeRefusedError(`The control plane disconnected this node: ${message}`));
         return;
       }
       const ceiling = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** this.attempt);
