@@ -52,6 +52,27 @@ export const NodeReport = z.object({
   containers: z.int().describe('Containers running on the host (all of them, not only workspaces).'),
   healthy: z.boolean().describe('The node daemon reached its Docker daemon just now.'),
   error: z.string().optional().describe('Why it is unhealthy, in a sentence.'),
+  cgroupParent: z
+    .object({
+      path: z
+        .string()
+        .startsWith('/')
+        .nullable()
+        .describe(
+          "The cgroup the daemon prepared for every workspace container (Docker's CgroupParent); null when it prepared none, and the control plane keeps Docker's default parent.",
+        ),
+      cpuCap: z
+        .number()
+        .nullable()
+        .describe(
+          "CPU cores all workspace containers together are capped at (the host's CPUs minus --reserved-cpu); null: no cap.",
+        ),
+      reason: z.string().optional().describe('Why it prepared none, in a sentence.'),
+    })
+    .optional()
+    .describe(
+      'The parent cgroup of the workspace containers on the host (cli/node/nodeCgroup.ts); absent from older daemons.',
+    ),
 });
 export type NodeReport = z.infer<typeof NodeReport>;
 

@@ -13,10 +13,12 @@ import {
   NODE_PROTOCOL_VERSION,
   NODE_REFUSED_CLOSE,
   NODE_REPORT_INTERVAL_MS,
+  type NodeReport,
   serverToNode,
 } from '../../sdk/nodeProtocol.js';
 import { opError, type RpcHandler, RpcPeer } from '../../sdk/rpcPeer.js';
 import { AgentSocketRelay, type RelayLog } from './agentSocketRelay.js';
+import type { NodeCgroupOptions } from './nodeCgroup.js';
 import { dockerClient, sampleNodeReport } from './nodeReporter.js';
 import { lockRunDir } from './runDirLock.js';
 
@@ -27,6 +29,8 @@ export interface NodeDaemonOptions {
   name: string;
   dockerSocket: string;
   runDir: string;
+  /** The parent cgroup of workspace containers to prepare on this host; unset: none. */
+  cgroup?: NodeCgroupOptions;
   log: RelayLog;
 }
 
@@ -48,6 +52,7 @@ export class NodeDaemon {
   private retry: NodeJS.Timeout | undefined;
   private finished: { resolve(): void; reject(e: Error): void } | undefined;
   private unlock: (() => Promise<void>) | undefined;
+  private cgroupState: string | undefined;
 
   constructor(private readonly o: NodeDaemonOptions) {
     this.relay = new AgentSocketRelay(o.runDir, endpoint(o.url, '/api/v1/agent'), o.log);
@@ -148,7 +153,11 @@ export class NodeDaemon {
     });
     Object.assign(handlers, this.handlers(peer));
     this.o.log('node.connected', { url: this.o.url });
-    const report = () => void sampleNodeReport(this.docker).then((r) => peer.notify('node.report', r));
+    const report = () =>
+      void sampleNodeReport(this.docker, this.o.cgroup).then((r) => {
+        this.noteCgroup(r.cgroupParent);
+        peer.notify('node.report', r);
+      });
     report();
     const timer = setInterval(report, NODE_REPORT_INTERVAL_MS);
     // A dead network path shows no close for minutes; a missing pong reveals it.
@@ -167,6 +176,14 @@ export class NodeDaemon {
       clearInterval(timer);
       clearInterval(pinger);
     };
+  }
+
+  /** Logs the parent cgroup's state when it changes (prepared, or why not), not every report. */
+  private noteCgroup(state: NodeReport['cgroupParent']): void {
+    const text = JSON.stringify(state ?? null);
+    if (text === this.cgroupState) return;
+    this.cgroupState = text;
+    if (state) this.o.log('node.cgroup_parent', state);
   }
 
   private handlers(peer: RpcPeer): Record<string, RpcHandler> {
