@@ -44,6 +44,8 @@ interface Connected {
   /** The join token that admitted it. */
   tokenId: string;
   ip?: string;
+  /** Set once it is closed for its token, so two rechecks at once close and audit it once. */
+  dropped?: boolean;
 }
 
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
@@ -132,7 +134,8 @@ export class NodeHub implements RemoteNodes {
       return null;
     });
     if (row === null || (row && this.o.tokens.isUsable(row))) return;
-    if (this.connected.get(node) !== conn) return;
+    if (this.connected.get(node) !== conn || conn.dropped) return;
+    conn.dropped = true;
     const revoked = !row || row.revoked_at !== null;
     const message = revoked
       ? 'The join token of this node was revoked.'
