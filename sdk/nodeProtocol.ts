@@ -4,12 +4,18 @@
 // the agent channel's framing (sdk/rpcPeer.ts): JSON-RPC text frames, binary channels. The server
 // allocates even channel ids, the node odd ones.
 import { z } from 'zod';
+import { WS_UNAUTHORIZED } from './limits.js';
 
 export const NODE_PROTOCOL_VERSION = 1;
 export const SUPPORTED_NODE_PROTOCOL_VERSIONS: readonly number[] = [1];
 export const NODE_CONNECT_PATH = '/api/v1/nodes/connect';
 /** The header a node names itself in. */
 export const NODE_NAME_HEADER = 'x-rc-node';
+/**
+ * The close code of an open node connection whose join token stopped working (it was revoked),
+ * the reason a sentence. As after a refused dial (401), the daemon stops instead of redialling.
+ */
+export const NODE_REFUSED_CLOSE = WS_UNAUTHORIZED;
 /** How often a node sends `node.report`. */
 export const NODE_REPORT_INTERVAL_MS = 3000;
 
@@ -46,6 +52,27 @@ export const NodeReport = z.object({
   containers: z.int().describe('Containers running on the host (all of them, not only workspaces).'),
   healthy: z.boolean().describe('The node daemon reached its Docker daemon just now.'),
   error: z.string().optional().describe('Why it is unhealthy, in a sentence.'),
+  cgroupParent: z
+    .object({
+      path: z
+        .string()
+        .startsWith('/')
+        .nullable()
+        .describe(
+          "The cgroup the daemon prepared for every workspace container (Docker's CgroupParent); null when it prepared none, and the control plane keeps Docker's default parent.",
+        ),
+      cpuCap: z
+        .number()
+        .nullable()
+        .describe(
+          "CPU cores all workspace containers together are capped at (the host's CPUs minus --reserved-cpu); null: no cap.",
+        ),
+      reason: z.string().optional().describe('Why it prepared none, in a sentence.'),
+    })
+    .optional()
+    .describe(
+      'The parent cgroup of the workspace containers on the host (cli/node/nodeCgroup.ts); absent from older daemons.',
+    ),
 });
 export type NodeReport = z.infer<typeof NodeReport>;
 

@@ -118,7 +118,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   const tokens = new TokenStore(db, clock, accessChanges.announce);
   const sessions = new SessionStore(db, clock, accessChanges.announce);
   const auditStore = new AuditStore(db, clock);
-  const nodeJoinTokens = new NodeJoinTokenStore(db, clock);
+  const nodeJoinTokens = new NodeJoinTokenStore(db, clock, accessChanges.announce);
   const leaders = new LeaderLocks(db, log);
   const clusterAuth = new ClusterAuth({ configured: config.server.clusterSecret, settings, clock });
   const replicas = new ReplicaRegistry({
@@ -149,6 +149,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     tokens: nodeJoinTokens,
     connections: nodeConnections,
     audit: auditStore,
+    accessChanges,
     log,
     replicaId: () => replicas.id,
     relay: new NodeRelay({

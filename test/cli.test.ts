@@ -481,6 +481,21 @@ const badCases: BadCase[] = [
     message: /^rclaude: --run-dir must be an absolute path, got "run"$/,
   },
   {
+    name: 'node with a --reserved-cpu that is not a number',
+    args: ['node', '--name', 'edge', '--join-token', 'rcn_x', '--reserved-cpu', 'half'],
+    message: /^rclaude: --reserved-cpu must be a number of CPU cores, like 0\.5, got "half"$/,
+  },
+  {
+    name: 'node with a negative --reserved-cpu',
+    args: ['node', '--name', 'edge', '--join-token', 'rcn_x', '--reserved-cpu', '-1'],
+    message: /^rclaude: --reserved-cpu must be 0 or more CPU cores, got "-1"$/,
+  },
+  {
+    name: 'node with a --cgroup-parent that steps out',
+    args: ['node', '--name', 'edge', '--join-token', 'rcn_x', '--cgroup-parent', '../x'],
+    message: /^rclaude: --cgroup-parent must be a relative cgroup path without "\.\.", got "\.\.\/x"$/,
+  },
+  {
     name: 'node token create with a bad --expires-in-days',
     args: ['node', 'token', 'create', '--node', 'edge', '--expires-in-days', '0'],
     message:

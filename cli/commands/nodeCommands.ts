@@ -5,6 +5,7 @@ import { CreateNodeJoinTokenBody } from '../../sdk/nodeWire.js';
 import { CliError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
 import { flagError } from '../flagError.js';
+import { nodeCgroupFlags } from '../node/nodeCgroup.js';
 import { NodeDaemon, NodeRefusedError } from '../node/nodeDaemon.js';
 import { RunDirLockedError } from '../node/runDirLock.js';
 import { json, shortTime, table } from '../output.js';
@@ -15,6 +16,8 @@ interface DaemonFlags {
   name: string;
   docker: string;
   runDir: string;
+  reservedCpu: string;
+  cgroupParent: string;
 }
 
 export function registerNode(program: Command, ctx: CliContext): void {
@@ -29,6 +32,16 @@ export function registerNode(program: Command, ctx: CliContext): void {
     .option('--name <name>', "this node's name, as the join token and the `nodes` config name it", '')
     .option('--docker <socket>', "the local Docker daemon's socket", '/var/run/docker.sock')
     .option('--run-dir <dir>', 'where the agent sockets of workspaces live', '/var/lib/rclaude-node')
+    .option(
+      '--reserved-cpu <cores>',
+      "CPU cores of this host kept from all workspace containers together (their parent cgroup's cap is the host's CPUs minus this; 0: no cap)",
+      '0.5',
+    )
+    .option(
+      '--cgroup-parent <path>',
+      'the parent cgroup of workspace containers, relative to /sys/fs/cgroup (cgroupfs Docker daemons only)',
+      'remote-claude',
+    )
     .action(async (o: DaemonFlags) => {
       const joinToken = o.joinToken ?? ctx.env.RC_NODE_JOIN_TOKEN;
       // Typed alone, like every other group, it shows its help (the daemon needs a name anyway).
@@ -38,6 +51,16 @@ export function registerNode(program: Command, ctx: CliContext): void {
         throw new CliError(`--name must be 1 to 63 letters, digits, "_", "." or "-", got "${o.name}"`);
       if (!o.runDir.startsWith('/'))
         throw new CliError(`--run-dir must be an absolute path, got "${o.runDir}"`);
+      const cgroup = nodeCgroupFlags().safeParse({
+        reservedCpu: o.reservedCpu,
+        cgroupParent: o.cgroupParent,
+      });
+      if (!cgroup.success) {
+        const issue = cgroup.error.issues[0];
+        const flag = issue?.path[0] === 'reservedCpu' ? '--reserved-cpu' : '--cgroup-parent';
+        const given = issue?.path[0] === 'reservedCpu' ? o.reservedCpu : o.cgroupParent;
+        throw new CliError(`${flag} ${issue?.message}, got "${given}"`);
+      }
       const url = ctx.serverUrl(o.url ? { url: o.url } : {});
       const daemon = new NodeDaemon({
         url,
@@ -45,6 +68,11 @@ export function registerNode(program: Command, ctx: CliContext): void {
         name: o.name,
         dockerSocket: o.docker,
         runDir: o.runDir,
+        cgroup: {
+          root: '/sys/fs/cgroup',
+          parent: cgroup.data.cgroupParent,
+          reservedCpu: cgroup.data.reservedCpu,
+        },
         log: (event, fields = {}) =>
           ctx.err(JSON.stringify({ time: new Date().toISOString(), event, ...fields })),
       });

@@ -11,11 +11,14 @@ import {
   NODE_CONNECT_PATH,
   NODE_NAME_HEADER,
   NODE_PROTOCOL_VERSION,
+  NODE_REFUSED_CLOSE,
   NODE_REPORT_INTERVAL_MS,
+  type NodeReport,
   serverToNode,
 } from '../../sdk/nodeProtocol.js';
 import { opError, type RpcHandler, RpcPeer } from '../../sdk/rpcPeer.js';
 import { AgentSocketRelay, type RelayLog } from './agentSocketRelay.js';
+import type { NodeCgroupOptions } from './nodeCgroup.js';
 import { dockerClient, sampleNodeReport } from './nodeReporter.js';
 import { lockRunDir } from './runDirLock.js';
 
@@ -26,13 +29,18 @@ export interface NodeDaemonOptions {
   name: string;
   dockerSocket: string;
   runDir: string;
+  /** The parent cgroup of workspace containers to prepare on this host; unset: none. */
+  cgroup?: NodeCgroupOptions;
   log: RelayLog;
 }
 
 const RETRY_BASE_MS = 200;
 const RETRY_CAP_MS = 3000;
 
-/** The control plane refused the join token or the name: redialling would not help. */
+/**
+ * The control plane refused the join token or the name, at the dial or later (a revoked token
+ * closes the open connection with NODE_REFUSED_CLOSE): redialling would not help.
+ */
 export class NodeRefusedError extends Error {}
 
 export class NodeDaemon {
@@ -44,6 +52,7 @@ export class NodeDaemon {
   private retry: NodeJS.Timeout | undefined;
   private finished: { resolve(): void; reject(e: Error): void } | undefined;
   private unlock: (() => Promise<void>) | undefined;
+  private cgroupState: string | undefined;
 
   constructor(private readonly o: NodeDaemonOptions) {
     this.relay = new AgentSocketRelay(o.runDir, endpoint(o.url, '/api/v1/agent'), o.log);
@@ -107,13 +116,19 @@ export class NodeDaemon {
       this.attempt = 0;
       stopReports = this.onOpen(ws);
     });
-    ws.once('close', (code) => {
+    ws.once('close', (code, reason) => {
       stopReports();
       if (this.stopped) return;
       if (refused && [401, 403, 426].includes(refused.status)) {
         const message = messageOf(refused.body) ?? `HTTP ${refused.status}`;
         this.o.log('node.refused', { status: refused.status, message });
         void this.stop(new NodeRefusedError(`The control plane refused this node: ${message}`));
+        return;
+      }
+      if (opened && code === NODE_REFUSED_CLOSE) {
+        const message = reason.toString('utf8') || 'The join token no longer admits this node.';
+        this.o.log('node.refused', { code, message });
+        void this.stop(new NodeRefusedError(`The control plane disconnected this node: ${message}`));
         return;
       }
       const ceiling = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** this.attempt);
@@ -138,7 +153,11 @@ export class NodeDaemon {
     });
     Object.assign(handlers, this.handlers(peer));
     this.o.log('node.connected', { url: this.o.url });
-    const report = () => void sampleNodeReport(this.docker).then((r) => peer.notify('node.report', r));
+    const report = () =>
+      void sampleNodeReport(this.docker, this.o.cgroup).then((r) => {
+        this.noteCgroup(r.cgroupParent);
+        peer.notify('node.report', r);
+      });
     report();
     const timer = setInterval(report, NODE_REPORT_INTERVAL_MS);
     // A dead network path shows no close for minutes; a missing pong reveals it.
@@ -157,6 +176,14 @@ export class NodeDaemon {
       clearInterval(timer);
       clearInterval(pinger);
     };
+  }
+
+  /** Logs the parent cgroup's state when it changes (prepared, or why not), not every report. */
+  private noteCgroup(state: NodeReport['cgroupParent']): void {
+    const text = JSON.stringify(state ?? null);
+    if (text === this.cgroupState) return;
+    this.cgroupState = text;
+    if (state) this.o.log('node.cgroup_parent', state);
   }
 
   private handlers(peer: RpcPeer): Record<string, RpcHandler> {

@@ -1,5 +1,5 @@
 // Writes that end or change someone's access (a token revoked, a user disabled or given another
-// role, a session signed out) are announced on the pubsub, so that every replica drops what it
+// role, a session signed out, a node's join token revoked) are announced on the pubsub, so that every replica drops what it
 // remembers about them at once instead of trusting it until a TTL runs out. Messages carry ids
 // only; a receiver that needs more reads the rows.
 import type { Logger } from 'pino';
@@ -14,6 +14,8 @@ const AccessChange = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('session'), id: z.string().min(1) }),
   /** Every session of this user (disable, password change). */
   z.object({ kind: z.literal('user_sessions'), userId: z.string().min(1) }),
+  /** A node daemon's join token (server/nodes/nodeHub.ts drops the node it admitted). */
+  z.object({ kind: z.literal('node_join_token'), id: z.string().min(1) }),
 ]);
 export type AccessChange = z.infer<typeof AccessChange>;
 

@@ -476,14 +476,14 @@ export const ConfigSchema = z.strictObject({
               'Deadline of one Docker API call (a stop adds its grace); a daemon that does not answer by then is reported down.',
             ),
           cgroupParent: CgroupPath.describe(
-            "Cgroup that holds every workspace container on a node of this machine (Docker's CgroupParent), with a quarter of one process's CPU weight. Used on daemons reached by socketPath that run on this machine with the cgroupfs driver.",
+            "Cgroup that holds every workspace container on a node of this machine (Docker's CgroupParent), with a quarter of one process's CPU weight. Used on daemons reached by socketPath that run on this machine with the cgroupfs driver. A node reached through `rclaude node` gets the parent its daemon prepared on its own host and reported (`rclaude node --cgroup-parent`, default remote-claude), when its Docker daemon uses the cgroupfs driver; otherwise Docker's default parent, and the node's report says why.",
           ),
           reservedCpu: z
             .number()
             .min(0)
             .default(0.5)
             .describe(
-              "CPU cores of this machine kept for the control plane: the cgroupParent caps all workspace containers together at the host's CPUs minus this. 0: no cap. Applies to nodes on this machine only (the control plane writes the cgroup); startup refuses it when not below the host's CPUs or when such a node's daemon uses the systemd cgroup driver.",
+              "CPU cores of this machine kept for the control plane: the cgroupParent caps all workspace containers together at the host's CPUs minus this. 0: no cap. Applies to nodes on this machine only (the control plane writes the cgroup; an `rclaude node` daemon keeps its own host's reserve with `--reserved-cpu`, default 0.5); startup refuses it when not below the host's CPUs or when such a node's daemon uses the systemd cgroup driver.",
             ),
         })
         .prefault({})

@@ -208,6 +208,9 @@ function concerns(change: AccessChange | undefined, p: Principal): boolean {
       return p.user.id === change.id;
     case 'user_sessions':
       return p.method === 'session' && p.user.id === change.userId;
+    // A node daemon's connection is no user's: the node hub drops it.
+    case 'node_join_token':
+      return false;
   }
 }
 

@@ -2,14 +2,16 @@
 // connected to this replica, one per node name. It gives the docker driver each remote node's
 // link (drivers/docker/remoteNode.ts): a Docker socket tunnelled over the channel, and the agent
 // socket directories the node serves on its own host. Which replica holds a node, and the node's
-// last report, go into `node_connections`, so every replica can show them.
+// last report, go into `node_connections`, so every replica can show them. A join token revoked
+// on any replica is announced (auth/accessChanges.ts); the replica holding its node drops it.
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { nodeNotifications, serverToNode } from '../../sdk/nodeProtocol.js';
+import { NODE_REFUSED_CLOSE, nodeNotifications, serverToNode } from '../../sdk/nodeProtocol.js';
 import type { NodeItem } from '../../sdk/nodeWire.js';
 import { RpcError, RpcPeer } from '../../sdk/rpcPeer.js';
+import type { AccessChange, AccessChanges } from '../auth/accessChanges.js';
 import type { RemoteNodeLink, RemoteNodes } from '../drivers/docker/remoteNode.js';
 import { DriverError } from '../drivers/runtimeDriver.js';
 import type { AuditStore } from '../store/auditStore.js';
@@ -27,6 +29,8 @@ export interface NodeHubOptions {
   tokens: NodeJoinTokenStore;
   connections: NodeConnectionStore;
   audit: AuditStore;
+  /** Join tokens revoked on any replica; without it a connected node stays until it redials. */
+  accessChanges?: AccessChanges;
   log: Logger;
   replicaId: () => string;
   /** Reaches nodes held by other replicas; without it only nodes connected here are reachable. */
@@ -37,6 +41,11 @@ export interface NodeHubOptions {
 interface Connected {
   peer: RpcPeer;
   connectedAt: number;
+  /** The join token that admitted it. */
+  tokenId: string;
+  ip?: string;
+  /** Set once it is closed for its token, so two rechecks at once close and audit it once. */
+  dropped?: boolean;
 }
 
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes with the NUL). */
@@ -46,9 +55,11 @@ export class NodeHub implements RemoteNodes {
   private readonly connected = new Map<string, Connected>();
   private readonly tunnels = new Map<string, DockerTunnel>();
   private readonly configured: ReadonlySet<string>;
+  private readonly unsubscribe: () => void;
 
   constructor(private readonly o: NodeHubOptions) {
     this.configured = new Set(o.configured);
+    this.unsubscribe = o.accessChanges?.subscribe((change) => void this.recheck(change)) ?? (() => {});
   }
 
   isConnected(node: string): boolean {
@@ -69,7 +80,12 @@ export class NodeHub implements RemoteNodes {
       onNotification: (method, params) => this.onNotification(node, method, params),
       onProtocolError: (message) => this.o.log.warn({ node, message }, 'node broke the protocol'),
     });
-    const conn: Connected = { peer, connectedAt: Date.now() };
+    const conn: Connected = {
+      peer,
+      connectedAt: Date.now(),
+      tokenId: admitted.tokenId,
+      ...(ip ? { ip } : {}),
+    };
     this.connected.set(node, conn);
     previous?.peer.close(1000, 'replaced by a newer connection');
     ws.on('close', () => {
@@ -96,6 +112,54 @@ export class NodeHub implements RemoteNodes {
         detail: { tokenId: admitted.tokenId, replicaId: this.o.replicaId() },
       })
       .catch((err) => this.o.log.error({ err, node }, 'could not audit a node connection'));
+    // A revocation announced between the admission's read of the token and now found no
+    // connection to drop: read the token once more (a connection is rare, the read cheap).
+    void this.recheckOne(node, conn);
+  }
+
+  /**
+   * Drops the connected nodes whose join token `change` revoked (every node's token is read
+   * again when changes may have been missed). Resolves once done; a failed read is logged and
+   * leaves its node connected.
+   */
+  recheck(change: AccessChange | undefined): Promise<void> {
+    if (change && change.kind !== 'node_join_token') return Promise.resolve();
+    const concerned = [...this.connected].filter(([, c]) => !change || c.tokenId === change.id);
+    return Promise.all(concerned.map(([node, c]) => this.recheckOne(node, c))).then(() => {});
+  }
+
+  private async recheckOne(node: string, conn: Connected): Promise<void> {
+    const row = await this.o.tokens.byId(conn.tokenId).catch((err) => {
+      this.o.log.error({ err, node }, "could not read a connected node's join token again");
+      return null;
+    });
+    if (row === null || (row && this.o.tokens.isUsable(row))) return;
+    if (this.connected.get(node) !== conn || conn.dropped) return;
+    conn.dropped = true;
+    const revoked = !row || row.revoked_at !== null;
+    const message = revoked
+      ? 'The join token of this node was revoked.'
+      : 'The join token of this node expired.';
+    this.o.log.warn({ node, tokenId: conn.tokenId }, 'node disconnected: its join token no longer admits it');
+    conn.peer.close(NODE_REFUSED_CLOSE, message);
+    await this.o.audit
+      .append({
+        actorId: null,
+        actorEmail: null,
+        action: 'node.connect',
+        targetType: 'node',
+        targetId: node,
+        result: 'denied',
+        statusCode: 401,
+        ...(conn.ip ? { ip: conn.ip } : {}),
+        detail: {
+          reason: revoked ? 'token_revoked' : 'token_expired',
+          tokenId: conn.tokenId,
+          replicaId: this.o.replicaId(),
+          connected: true,
+        },
+      })
+      .catch((err) => this.o.log.error({ err, node }, 'could not audit a dropped node'));
   }
 
   link(node: string): RemoteNodeLink {
@@ -119,6 +183,7 @@ export class NodeHub implements RemoteNodes {
   }
 
   async close(): Promise<void> {
+    this.unsubscribe();
     for (const [node, c] of this.connected) {
       c.peer.close(1001, 'control plane stopping');
       await this.o.connections.release(node, this.o.replicaId()).catch(() => {});

@@ -2,16 +2,18 @@
 // machine's Docker socket) connected to A: B reaches the node's Docker daemon and its agent
 // sockets through A over the signed internal routes, shows the node in GET /api/v1/nodes, and
 // says so in a sentence once the daemon is gone. Forged internal requests are refused, audited.
+// A join token revoked on B drops its node from A at once, and the daemon stops.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { NodeDaemon } from '../../cli/node/nodeDaemon.js';
+import { NodeDaemon, NodeRefusedError } from '../../cli/node/nodeDaemon.js';
 import type { NodeItem } from '../../sdk/nodeWire.js';
 import { type GitHttpServer, startGitHttpServer } from '../../test/support/gitHttpServer.js';
 import { createTestApp, type TestApp } from '../../test/support/testApp.js';
 import { dockerFlags, TEST_REPOS } from '../../test/support/workspaceKit.js';
 import { hashSecret, randomSecret } from '../auth/secrets.js';
+import { toWireAudit } from '../store/auditStore.js';
 import { nodeDockerPath, nodeRequestPath } from './nodeRelay.js';
 
 describe('a node daemon held by another replica (PostgreSQL)', () => {
@@ -151,6 +153,60 @@ describe('a node daemon held by another replica (PostgreSQL)', () => {
     expect((await nodesOn(b)).error).toMatch(
       /^Docker node edge is reached through its rclaude node daemon, which is not connected/,
     );
+  });
+
+  it('a join token revoked on B drops its node, connected to A, at once; the daemon stops, audited', async () => {
+    const created = await b.app.inject({
+      method: 'POST',
+      url: '/api/v1/nodes/join-tokens',
+      headers: { authorization: adminB },
+      payload: { node: 'edge' },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const { id, token } = created.json() as { id: string; token: string };
+    const events: [string, Record<string, unknown>][] = [];
+    const second = new NodeDaemon({
+      url: baseA,
+      joinToken: token,
+      name: 'edge',
+      dockerSocket: '/var/run/docker.sock',
+      runDir,
+      log: (event, fields = {}) => events.push([event, fields]),
+    });
+    const outcome = second.run().then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    try {
+      await until(async () => a.services.runtime.nodes?.isConnected('edge') === true);
+      const revoked = await b.app.inject({
+        method: 'DELETE',
+        url: `/api/v1/nodes/join-tokens/${id}`,
+        headers: { authorization: adminB },
+      });
+      expect(revoked.statusCode, revoked.body).toBe(204);
+      await until(async () => !a.services.runtime.nodes?.isConnected('edge'), 5000);
+      const err = await outcome;
+      expect(err).toBeInstanceOf(NodeRefusedError);
+      expect(err?.message).toBe(
+        'The control plane disconnected this node: The join token of this node was revoked.',
+      );
+      // It logged the sentence once and did not dial again.
+      expect(events.filter(([e]) => e === 'node.refused')).toEqual([
+        ['node.refused', { code: 4401, message: 'The join token of this node was revoked.' }],
+      ]);
+      expect(events.filter(([e]) => e === 'node.connected')).toHaveLength(1);
+      const audit = (await a.services.auditStore.query({ action: 'node.connect', limit: 20 })).rows.map(
+        toWireAudit,
+      );
+      expect(audit.find((r) => r.result === 'denied' && r.detail?.reason === 'token_revoked')).toMatchObject({
+        targetId: 'edge',
+        statusCode: 401,
+        detail: { tokenId: id, replicaId: a.services.replicas.id },
+      });
+    } finally {
+      await second.stop();
+    }
   });
 });
 

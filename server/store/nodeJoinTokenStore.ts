@@ -3,6 +3,7 @@
 // a leaked token cannot impersonate every node.
 import { randomUUID } from 'node:crypto';
 import type { NodeJoinToken } from '../../sdk/nodeWire.js';
+import type { AnnounceAccessChange } from '../auth/accessChanges.js';
 import type { Clock } from '../clock.js';
 import type { Db } from './db.js';
 import { iso, type NodeJoinTokensTable } from './schema.js';
@@ -13,6 +14,8 @@ export class NodeJoinTokenStore {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    /** Tells every replica a token was revoked, so the one holding its node drops it at once. */
+    private readonly announce: AnnounceAccessChange = async () => {},
   ) {}
 
   async create(input: {
@@ -58,7 +61,10 @@ export class NodeJoinTokenStore {
       .execute();
   }
 
-  /** Marks it revoked (idempotent: the first revocation time stays). */
+  /**
+   * Marks it revoked (idempotent: the first revocation time stays) and announces it, so the node
+   * it admitted is disconnected on whichever replica holds it.
+   */
   async revoke(id: string): Promise<void> {
     await this.db.kysely
       .updateTable('node_join_tokens')
@@ -66,6 +72,7 @@ export class NodeJoinTokenStore {
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .execute();
+    await this.announce({ kind: 'node_join_token', id });
   }
 
   /** Whether the row admits a node now: not revoked, not expired. */

@@ -3,9 +3,12 @@
 // and the control plane's data dir hidden from it and from its node daemon by a tmpfs. The
 // control plane (`rclaude serve`, listening on the veth's host end) is configured with the node as
 // `docker: {node: remote}` only: it reaches that dockerd through `rclaude node`, which runs in the
-// namespace, dials out, tunnels the Docker API and relays each workspace's agent.
+// namespace, dials out, tunnels the Docker API and relays each workspace's agent. The node daemon
+// prepares the workspaces' parent cgroup on its host (this machine's cgroups, the namespace is a
+// network one only), and the control plane puts the node's containers under it.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +31,7 @@ import {
   openTerminal,
   removeInstallations,
 } from '../support/serveHelpers.js';
+import { TEST_CGROUP_PARENT } from '../support/testApp.js';
 import { ensureWorkspaceImage } from '../support/workspaceImage.js';
 import { TEST_REPOS } from '../support/workspaceKit.js';
 
@@ -88,7 +92,7 @@ describe('a remote Docker host through rclaude node', () => {
     });
     await serve.until(/listening on (http:\/\/\S+)/);
   };
-  const startNode = (args: { token?: string; name?: string; runDir?: string } = {}) => {
+  const startNode = (args: { token?: string; name?: string; runDir?: string; extra?: string[] } = {}) => {
     const argv = [
       ...netns.exec([home]),
       process.execPath,
@@ -104,6 +108,10 @@ describe('a remote Docker host through rclaude node', () => {
       dockerd.socketPath,
       '--run-dir',
       args.runDir ?? nodeRunDir,
+      // Not the control plane's runtime.docker.cgroupParent (remote-claude): the node's own is used.
+      '--cgroup-parent',
+      TEST_CGROUP_PARENT,
+      ...(args.extra ?? []),
     ];
     const child = spawn(argv[0] as string, argv.slice(1), {
       env: childEnv(home),
@@ -214,6 +222,13 @@ describe('a remote Docker host through rclaude node', () => {
       const binds = (info.Mounts ?? []).filter((m) => m.Type === 'bind').map((m) => m.Source);
       expect(binds).toEqual([join(nodeRunDir, id)]);
       for (const source of binds) expect(source.startsWith(home)).toBe(false);
+      // Under the parent cgroup the node daemon prepared: low weight, capped at the CPUs minus 0.5.
+      expect(info.HostConfig.CgroupParent).toBe(`/${TEST_CGROUP_PARENT}`);
+      const parent = join('/sys/fs/cgroup/cpu', TEST_CGROUP_PARENT);
+      expect(existsSync(join(parent, info.Id))).toBe(true);
+      const read = (f: string) => readFileSync(join(parent, f), 'utf8').trim();
+      expect(read('cpu.shares')).toBe('256');
+      expect(read('cpu.cfs_quota_us')).toBe(String((availableParallelism() - 0.5) * 100_000));
     }
     const [a] = ids as [string];
     expect(
@@ -254,6 +269,10 @@ describe('a remote Docker host through rclaude node', () => {
     expect(report).toMatchObject({ healthy: true, used: { workspaces: 2, running: 2 } });
     expect(report?.daemon).toMatchObject({ connected: true, report: { healthy: true } });
     expect(report?.daemon?.report?.dockerVersion).toMatch(/^\d+\./);
+    expect(report?.daemon?.report?.cgroupParent).toEqual({
+      path: `/${TEST_CGROUP_PARENT}`,
+      cpuCap: availableParallelism() - 0.5,
+    });
   }, 300_000);
 
   it("refuses a wrong, revoked, other node's or unconfigured join token with 401/403, audited", async () => {
@@ -282,6 +301,12 @@ describe('a remote Docker host through rclaude node', () => {
     const code = await new Promise<number | null>((res) => refusedDaemon.once('exit', res));
     expect(code).not.toBe(0);
     expect(nodeLog).toMatch(/The join token is not valid/);
+
+    // A reserve that leaves the workspaces no CPU is refused before dialling.
+    const cpus = availableParallelism();
+    const greedy = startNode({ runDir: `${nodeRunDir}-greedy`, extra: ['--reserved-cpu', String(cpus)] });
+    expect(await new Promise<number | null>((res) => greedy.once('exit', res))).not.toBe(0);
+    expect(nodeLog).toContain(`--reserved-cpu must be below this host's ${cpus} CPUs, got "${cpus}"`);
 
     // A second daemon on the same run dir would take the agent sockets over: it is refused.
     const second = startNode();

@@ -213,9 +213,17 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
    * machine shares (weight and cap written first, as the local driver does for its boxes), so one
    * workspace's fork bomb or CPU hog leaves the control plane its reserved cores. Undefined where
    * the driver cannot write that cgroup: a daemon on another machine (the cgroups are there), or
-   * one on systemd's cgroup driver.
+   * one on systemd's cgroup driver. A node reached through its `rclaude node` daemon gets the
+   * parent that daemon prepared on its host and reported (cli/node/nodeCgroup.ts), if its Docker
+   * daemon is on cgroupfs; when the daemon prepared none, its report says why.
    */
   private async cgroupParent(node: DockerNode): Promise<string | undefined> {
+    if (node.remote) {
+      const host = await node.hostDetails();
+      if (host.cgroupDriver !== 'cgroupfs') return undefined;
+      const { report } = await node.remote.daemon();
+      return report?.cgroupParent?.path ?? undefined;
+    }
     if (!node.local) return undefined;
     const host = await node.hostDetails();
     if (!(await this.onThisMachine(node))) return undefined;

@@ -1,5 +1,6 @@
 // Join tokens for `rclaude node` daemons (admins): minted here, shown once, stored hashed, revoked
-// with DELETE. A node joining with a revoked token is refused at its next connection.
+// with DELETE. A revoked token is refused at the next dial, and the node it admitted, if connected,
+// is disconnected at once on whichever replica holds it (server/nodes/nodeHub.ts).
 import { z } from 'zod';
 import { CreatedNodeJoinToken, CreateNodeJoinTokenBody, NodeJoinTokenList } from '../../../sdk/nodeWire.js';
 import { ErrorEnvelope, IdParams } from '../../../sdk/wire.js';
@@ -69,7 +70,7 @@ export function nodeJoinTokenRoutes(app: App, s: Services): void {
       schema: {
         tags: ['nodes'],
         summary:
-          'Revoke a join token (admins): no node joins with it again. A connected node stays until it reconnects.',
+          'Revoke a join token (admins): no node joins with it again, and the node it admitted is disconnected at once (close code 4401); its daemon stops.',
         params: IdParams,
         response: { 204: z.null(), ...errors },
       },
