@@ -234,7 +234,11 @@ function runTerminal(socket: WebSocket, printed: PrintedTail): Promise<TerminalE
         // Input goes out only now: the server reads the socket once the terminal is open.
         if (raw) stdin.setRawMode(true);
         stdin.on('data', onInput);
-        stdin.on('end', onInputEnd);
+        // Input that ended while an earlier connection to this terminal was open has no 'end' to
+        // come. The Ctrl-Ds typed then may never have reached the shell, or reached it while a
+        // command ran and been lost; typed again here, or the shell and this command wait forever.
+        if (stdin.readableEnded) onInputEnd();
+        else stdin.on('end', onInputEnd);
         stdin.resume();
         stdout.on('resize', onResize);
       } else if (msg.type === 'exit') exit = msg;
