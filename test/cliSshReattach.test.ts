@@ -7,14 +7,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { ensureBuilt } from './support/ensureBuilt.js';
 import { spawnRclaude } from './support/rclaude.js';
+import { startTcpProxy, type TcpProxy } from './support/tcpProxy.js';
 import { startWorkspaceKit, type WorkspaceKit } from './support/workspaceKit.js';
 
 describe('rclaude ws ssh attaching again after a reconnect', () => {
   let k: WorkspaceKit;
+  let proxy: TcpProxy;
   let home: string;
   let env: Record<string, string>;
   let id: string;
@@ -25,11 +28,13 @@ describe('rclaude ws ssh attaching again after a reconnect', () => {
     k = await startWorkspaceKit();
     const url = await k.t.app.listen({ port: 0, host: '127.0.0.1' });
     env = { RC_URL: url, RC_TOKEN: k.auth.slice('Bearer '.length) };
+    proxy = await startTcpProxy(new URL(url));
     const w = await k.settle((await k.create(k.repo('app'))).id);
     expect(w.status).toBe('running');
     id = w.id;
   }, 90_000);
   afterAll(async () => {
+    await proxy?.close();
     await k?.close();
     if (home) rmSync(home, { recursive: true, force: true });
   });
@@ -63,5 +68,24 @@ describe('rclaude ws ssh attaching again after a reconnect', () => {
     const r = await ssh.exited;
     expect(r.stderr).toBe('');
     expect(r.code, r.stdout).toBe(7);
+  });
+
+  it('input read while the connection was closing reaches the shell on the next attach', async () => {
+    const ssh = spawnRclaude(home, ['ws', 'ssh', id.slice(0, 8)], { env: { ...env, RC_URL: proxy.url } });
+    ssh.child.stdin.write('echo before-$((1+1))\n');
+    await expect.poll(() => ssh.output().stdout, { timeout: 10_000 }).toMatch(/^before-2\s*$/m);
+    const closing = proxy.closeTerminalSlowly();
+    await closing.answered;
+    // The CLI has the close frame and answered it; its socket says CLOSING until the connection
+    // ends, and anything sent on it now is dropped without an error (ws's sendAfterClose). There
+    // is nothing to observe when the CLI has read its input, so it is given a moment to; should
+    // it be slower, the input waits in the pipe for the next attach and the test passes anyway.
+    ssh.child.stdin.end('echo during-$((3+4)); exit 6\n');
+    await delay(300);
+    closing.end();
+    const r = await ssh.exited;
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^during-7\s*$/m);
+    expect(r.code).toBe(6);
   });
 });

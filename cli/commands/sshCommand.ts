@@ -159,7 +159,13 @@ function runTerminal(socket: WebSocket, printed: PrintedTail): Promise<TerminalE
   /** The length of the replay frame announced by "ready" and not yet received. */
   let replayBytes = 0;
 
-  const onInput = (data: Buffer) => socket.send(data, { binary: true });
+  const onInput = (data: Buffer) => {
+    if (socket.readyState === socket.OPEN) return socket.send(data, { binary: true });
+    // The server's close frame came and the connection has not ended yet: ws drops what is sent
+    // now without a word (sendAfterClose). Put it back; the next attach reads it again.
+    stdin.pause();
+    stdin.unshift(data);
+  };
   // Piped input ends without a Ctrl-D; type one so the shell sees end of input, as `sh < file` would.
   // A Ctrl-D that reaches the terminal while the shell is still starting (before its line editor
   // takes the terminal) can be swallowed, so it is typed again each second until the shell leaves.
