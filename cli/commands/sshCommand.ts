@@ -159,7 +159,13 @@ function runTerminal(socket: WebSocket, printed: PrintedTail): Promise<TerminalE
   /** The length of the replay frame announced by "ready" and not yet received. */
   let replayBytes = 0;
 
-  const onInput = (data: Buffer) => socket.send(data, { binary: true });
+  const onInput = (data: Buffer) => {
+    if (socket.readyState === socket.OPEN) return socket.send(data, { binary: true });
+    // The server's close frame came and the connection has not ended yet: ws drops what is sent
+    // now without a word (sendAfterClose). Put it back; the next attach reads it again.
+    stdin.pause();
+    stdin.unshift(data);
+  };
   // Piped input ends without a Ctrl-D; type one so the shell sees end of input, as `sh < file` would.
   // A Ctrl-D that reaches the terminal while the shell is still starting (before its line editor
   // takes the terminal) can be swallowed, so it is typed again each second until the shell leaves.
@@ -234,7 +240,11 @@ function runTerminal(socket: WebSocket, printed: PrintedTail): Promise<TerminalE
         // Input goes out only now: the server reads the socket once the terminal is open.
         if (raw) stdin.setRawMode(true);
         stdin.on('data', onInput);
-        stdin.on('end', onInputEnd);
+        // Input that ended while an earlier connection to this terminal was open has no 'end' to
+        // come. The Ctrl-Ds typed then may never have reached the shell, or reached it while a
+        // command ran and been lost; typed again here, or the shell and this command wait forever.
+        if (stdin.readableEnded) onInputEnd();
+        else stdin.on('end', onInputEnd);
         stdin.resume();
         stdout.on('resize', onResize);
       } else if (msg.type === 'exit') exit = msg;

@@ -2,7 +2,7 @@
 // Every child gets an environment built from scratch with HOME and XDG_CONFIG_HOME in a directory
 // the test owns, so the user's own ~/.config and any RC_URL / RC_TOKEN / DATABASE_URL of the outer
 // shell are never seen, and every child runs under a time limit.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -39,30 +39,50 @@ export function rclaude(
   args: string[],
   opts: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: home,
-      env: childEnv(home, opts.env),
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: opts.timeoutMs ?? CHILD_TIMEOUT_MS,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
+  const run = spawnRclaude(home, args, opts);
+  run.child.stdin.end(opts.stdin ?? '');
+  return run.exited;
+}
+
+export interface RclaudeChild {
+  /** Its standard input stays open until the caller ends it. */
+  child: ChildProcessWithoutNullStreams;
+  /** What it printed so far. */
+  output(): { stdout: string; stderr: string };
+  /** Resolves once it exited; rejects if it was killed (its time limit) or could not start. */
+  exited: Promise<Run>;
+}
+
+/** Start `rclaude args…` in `home`, for a test that writes its standard input as it goes. */
+export function spawnRclaude(
+  home: string,
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): RclaudeChild {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: home,
+    env: childEnv(home, opts.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+    timeout: opts.timeoutMs ?? CHILD_TIMEOUT_MS,
+    killSignal: 'SIGKILL',
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const exited = new Promise<Run>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (code === null)
         reject(new Error(`rclaude ${args.join(' ')} was killed (${signal}); stderr: ${stderr}`));
       else resolve({ code, stdout, stderr });
     });
-    child.stdin.end(opts.stdin ?? '');
   });
+  return { child, output: () => ({ stdout, stderr }), exited };
 }
 
 /** Exit 0 and nothing on stderr; returns stdout. */
