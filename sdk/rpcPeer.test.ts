@@ -55,6 +55,32 @@ describe('RpcPeer', () => {
     await expect(client.request('nope', {})).rejects.toThrow(/no method nope/);
   });
 
+  it('sends what a corked burst sends in one write to the socket, each message intact and in order', async () => {
+    const got: number[] = [];
+    const { client, server } = await connect();
+    const received = new Promise<void>((resolve) => {
+      client.ws.on('message', (d: Buffer) => {
+        got.push((JSON.parse(d.toString()) as { params: { n: number } }).params.n);
+        if (got.length === 100) resolve();
+      });
+    });
+    const socket = (server.ws as unknown as { _socket: { _writev: unknown; _write: unknown } })._socket;
+    let writes = 0;
+    for (const m of ['_writev', '_write'] as const) {
+      const original = socket[m] as (...a: unknown[]) => unknown;
+      socket[m] = (...a: unknown[]) => {
+        writes++;
+        return original.apply(socket, a);
+      };
+    }
+    server.corked(() => {
+      for (let n = 0; n < 100; n++) server.notify('burst', { n });
+    });
+    await received;
+    expect(got).toEqual(Array.from({ length: 100 }, (_, n) => n));
+    expect(writes).toBe(1);
+  });
+
   it('times out a request nobody answers, and fails pending ones when the socket closes', async () => {
     const { client, ws } = await connect({
       slow: { params: z.object({}), handle: () => new Promise(() => {}) },

@@ -49,6 +49,13 @@ export interface Db {
    * long as a session (advisory locks, server/cluster/leaderLock.ts). The caller ends it.
    */
   openSession?(): Promise<pg.Client>;
+  /**
+   * SQLite only: runs `fn` on the raw better-sqlite3 connection while holding Kysely's one
+   * connection, so no Kysely query or transaction runs meanwhile. For a hot path that is cheaper
+   * as a synchronous transaction of prepared single-row statements than as Kysely's built,
+   * varying multi-row SQL (TaskStore.appendEventBatch). `fn` must not await.
+   */
+  onSqlite?<T>(fn: (raw: SqliteDatabase.Database) => T): Promise<T>;
   /** Cheap round trip for /readyz. Throws when the database cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -84,6 +91,7 @@ function openSqlite(path: string): Db {
     kysely,
     dialect: 'sqlite',
     newerMigrations: [],
+    onSqlite: (fn) => kysely.connection().execute(async () => fn(sqlite)),
     async ping() {
       await sql`select 1`.execute(kysely);
     },

@@ -107,7 +107,7 @@ export class TaskIngest {
     const { stored, createdAt } = await this.o.store.appendEventBatch(batch);
     // Committed: now the agents may forget them — the new ones, the ones stored before (resent)
     // and the refused ones (a deleted task's, or another workspace's id), so they stop resending.
-    for (const e of batch) e.conn.peer.notify('task.ack', { taskId: e.taskId, seq: e.seq });
+    this.ack(batch);
     const byTask = new Map<string, QueuedEvent[]>();
     for (const e of stored) {
       let events = byTask.get(e.taskId);
@@ -123,6 +123,27 @@ export class TaskIngest {
         events.sort((a, b) => a.seq - b.seq),
         createdAt,
       );
+  }
+
+  /**
+   * An ack says "every event of the task up to this seq is handled" (the agent's queue drops them
+   * all, agent/tasks/eventQueue.ts), so each connection gets one ack per task of the batch, its
+   * highest seq, and all of a connection's acks leave in one write.
+   */
+  private ack(batch: readonly QueuedEvent[]): void {
+    const highest = new Map<AgentConnection, Map<string, number>>();
+    for (const e of batch) {
+      let tasks = highest.get(e.conn);
+      if (!tasks) {
+        tasks = new Map();
+        highest.set(e.conn, tasks);
+      }
+      tasks.set(e.taskId, Math.max(tasks.get(e.taskId) ?? 0, e.seq));
+    }
+    for (const [conn, tasks] of highest)
+      conn.peer.corked(() => {
+        for (const [taskId, seq] of tasks) conn.peer.notify('task.ack', { taskId, seq });
+      });
   }
 
   /**
