@@ -9,6 +9,7 @@
 // broadcast of the top step's event rate to as many viewers.
 //
 //   npm run bench:density [-- --max-users 12000] [--step 2500] [--replicas 1|2] [--hold-seconds 20]
+//                         [--profile FILE.cpuprofile]   (the server's CPU during the last step)
 //
 // The server runs in this process (SQLite in memory; with --replicas 2, two apps on one PostgreSQL
 // schema behind HAProxy); the users and agents run in two child processes with their own file
@@ -16,6 +17,8 @@
 // the end. Exits 1 when a step failed outright (streams refused, API errors).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -45,6 +48,8 @@ const Flags = z.object({
   step: z.coerce.number().int().min(10).max(20_000).optional(),
   replicas: z.enum(['1', '2']).default('1').transform(Number),
   'hold-seconds': z.coerce.number().int().min(3).max(60).default(15),
+  /** A file to write a CPU profile of this process (the server) to, taken during the last step. */
+  profile: z.string().min(1).optional(),
 });
 
 function parseFlags(argv: string[]): z.infer<typeof Flags> {
@@ -55,6 +60,7 @@ function parseFlags(argv: string[]): z.infer<typeof Flags> {
       step: { type: 'string' },
       replicas: { type: 'string' },
       'hold-seconds': { type: 'string' },
+      profile: { type: 'string' },
     },
   });
   const parsed = Flags.safeParse(values);
@@ -263,6 +269,7 @@ async function main(): Promise<number> {
         console.log('(stopping before the next step: the bench keeps to 10 minutes)');
         break;
       }
+      const profiling = flags.profile && n === steps.at(-1) ? await startProfile() : undefined;
       const adding = users.slice(open, n);
       await Promise.all(
         split(adding).map((part, g) =>
@@ -279,6 +286,10 @@ async function main(): Promise<number> {
       await Promise.all(gens.map((g) => g.ask({ kind: 'reset' })));
       await sleep(hold);
       const m = await collect();
+      if (profiling && flags.profile) {
+        writeFileSync(flags.profile, JSON.stringify(await profiling()));
+        console.log(`(CPU profile of this step: ${flags.profile})`);
+      }
       const mem = process.memoryUsage();
       const streams = apps.reduce((k, app) => k + app.services.liveConnections.size, 0);
       const r: StepResult = {
@@ -366,6 +377,23 @@ async function main(): Promise<number> {
 
 function passes(r: StepResult): boolean {
   return r.apiP99 <= TARGET_API_P99_MS && r.lagP99 <= TARGET_LAG_P99_MS && r.streams >= r.users * 0.99;
+}
+
+/** Starts the V8 profiler in this process; the returned function stops it and gives the profile. */
+async function startProfile(): Promise<() => Promise<object>> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = (await post('Profiler.stop')) as { profile: object };
+    session.disconnect();
+    return profile;
+  };
 }
 
 async function workspaceRow(t: TestApp, ownerId: string): Promise<string> {

@@ -29,22 +29,59 @@ export function parseLine(line: string): ParsedLine {
   return { type: raw && typeof raw === 'object' && !Array.isArray(raw) ? 'unknown' : 'raw', message };
 }
 
+/**
+ * The event as the API shows it. Its JSON (eventJson) is put together from the stored line
+ * itself, which ingest already parsed into a JSON object to find its type, instead of parsing it
+ * again only to serialise it once more for every event a viewer is sent; the payload is parsed
+ * when something reads it (the list route's serialiser), once.
+ */
 export function toWireEvent(row: {
   seq: number;
   type: string;
   payload: string;
   created_at: string | Date;
 }): TaskEvent {
-  let payload: unknown;
-  if (row.type === 'raw') payload = { raw: row.payload };
-  else {
-    try {
-      payload = JSON.parse(row.payload);
-    } catch {
-      payload = { raw: row.payload };
-    }
+  const createdAt = iso(row.created_at);
+  const text = row.payload;
+  // Only ingest writes events, and it gives a line a type other than "raw" only when the line
+  // parsed as a JSON object (parseLine). The braces are checked too, so that a row written some
+  // other way (by hand, say) without them still goes the parsing way.
+  if (row.type === 'raw' || !isObjectText(text)) {
+    const e = { seq: row.seq, type: row.type, payload: parsedPayload(row.type, text), createdAt };
+    return e;
   }
-  return { seq: row.seq, type: row.type, payload, createdAt: iso(row.created_at) };
+  let payload: unknown;
+  let parsed = false;
+  const e = { seq: row.seq, type: row.type, createdAt } as TaskEvent;
+  Object.defineProperty(e, 'payload', {
+    enumerable: true,
+    get: () => {
+      if (!parsed) {
+        payload = parsedPayload(row.type, text);
+        parsed = true;
+      }
+      return payload;
+    },
+  });
+  serialised.set(
+    e,
+    `{"seq":${row.seq},"type":${JSON.stringify(row.type)},"payload":${text},"createdAt":"${createdAt}"}`,
+  );
+  return e;
+}
+
+function isObjectText(text: string): boolean {
+  const last = text.length - 1;
+  return text.charCodeAt(0) === 0x7b /* { */ && text.charCodeAt(last) === 0x7d /* } */;
+}
+
+function parsedPayload(type: string, text: string): unknown {
+  if (type === 'raw') return { raw: text };
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { raw: text };
+  }
 }
 
 const serialised = new WeakMap<TaskEvent, string>();
