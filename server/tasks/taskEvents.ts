@@ -50,24 +50,32 @@ export function toWireEvent(row: {
     const e = { seq: row.seq, type: row.type, payload: parsedPayload(row.type, text), createdAt };
     return e;
   }
-  let payload: unknown;
-  let parsed = false;
-  const e = { seq: row.seq, type: row.type, createdAt } as TaskEvent;
-  Object.defineProperty(e, 'payload', {
-    enumerable: true,
-    get: () => {
-      if (!parsed) {
-        payload = parsedPayload(row.type, text);
-        parsed = true;
-      }
-      return payload;
-    },
-  });
+  const e = new StoredEvent(row.seq, row.type, text, createdAt);
   serialised.set(
     e,
     `{"seq":${row.seq},"type":${JSON.stringify(row.type)},"payload":${text},"createdAt":"${createdAt}"}`,
   );
   return e;
+}
+
+/** A TaskEvent whose payload is parsed from its stored line when first read (toWireEvent). */
+class StoredEvent implements TaskEvent {
+  private parsed: { payload: unknown } | undefined;
+  constructor(
+    readonly seq: number,
+    readonly type: string,
+    private readonly text: string,
+    readonly createdAt: string,
+  ) {}
+
+  get payload(): unknown {
+    this.parsed ??= { payload: parsedPayload(this.type, this.text) };
+    return this.parsed.payload;
+  }
+
+  toJSON(): TaskEvent {
+    return { seq: this.seq, type: this.type, payload: this.payload, createdAt: this.createdAt };
+  }
 }
 
 function isObjectText(text: string): boolean {
