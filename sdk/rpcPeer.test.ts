@@ -118,4 +118,34 @@ describe('RpcPeer', () => {
     expect(await closed).toBe(1008);
     expect(errors[0]).toMatch(/JSON-RPC/);
   });
+
+  it.each([
+    '{"jsonrpc":"2.0","method":"x","params":{},"extra":1}',
+    '{"jsonrpc":"2.0","method":""}',
+    `{"jsonrpc":"2.0","method":"${'m'.repeat(65)}"}`,
+    '{"jsonrpc":"2.0","method":7}',
+    '[{"jsonrpc":"2.0","method":"x"}]',
+  ])('refuses a notification that is not one: %s', async (frame) => {
+    const { server, errors, ws } = await connect();
+    const closed = new Promise<number>((r) => ws.once('close', (c) => r(c)));
+    server.ws.send(frame);
+    expect(await closed).toBe(1008);
+    expect(errors[0]).toMatch(/JSON-RPC/);
+  });
+
+  it('passes on a notification with or without params', async () => {
+    const { client, server } = await connect();
+    const got: [string, unknown][] = [];
+    const peer = new RpcPeer(client.ws, { parity: 'odd', onNotification: (m, p) => got.push([m, p]) });
+    server.ws.send('{"jsonrpc":"2.0","method":"a","params":{"n":1}}');
+    server.ws.send('{"params":[2],"method":"b","jsonrpc":"2.0"}');
+    server.ws.send('{"jsonrpc":"2.0","method":"c"}');
+    await expect.poll(() => got.length).toBe(3);
+    expect(got).toEqual([
+      ['a', { n: 1 }],
+      ['b', [2]],
+      ['c', undefined],
+    ]);
+    peer.close(1000, 'done');
+  });
 });

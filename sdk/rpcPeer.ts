@@ -195,6 +195,11 @@ export class RpcPeer {
       this.protocolError('text frame is not JSON');
       return;
     }
+    const note = asNotification(parsed);
+    if (note) {
+      this.onNotify(note.method, note.params);
+      return;
+    }
     const msg = RpcMessage.safeParse(parsed);
     if (!msg.success) {
       this.protocolError('text frame is not a JSON-RPC 2.0 message');
@@ -351,4 +356,19 @@ export class PeerChannel extends Duplex {
   private maybeForget(): void {
     if (this.localEnded && this.remoteEnded) this.peer.forget(this.id);
   }
+}
+
+/**
+ * The notification form of RpcMessage, checked by hand: notifications are most of the traffic
+ * (every task event), and the union tries the request form first. Anything else, or anything
+ * this does not accept, goes to the union, which accepts or refuses it as before.
+ */
+function asNotification(v: unknown): { method: string; params: unknown } | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  const method = o.method;
+  if (o.jsonrpc !== '2.0' || typeof method !== 'string' || method.length < 1 || method.length > 64)
+    return undefined;
+  for (const k in o) if (k !== 'jsonrpc' && k !== 'method' && k !== 'params') return undefined;
+  return { method, params: o.params };
 }
