@@ -124,12 +124,12 @@ export class Authenticator {
   /** The token and its owner from the store, cached when both are usable. */
   private async readToken(hash: string, now: Date): Promise<TokenLookup | undefined> {
     const version = this.tokenCache.version();
-    const row = await this.deps.tokens.byHash(hash);
-    if (!row) return undefined;
+    const found = await this.deps.tokens.byHashWithOwner(hash);
+    if (!found) return undefined;
+    const { row, user } = found;
     const expiresAtMs = row.expires_at ? new Date(row.expires_at).getTime() : null;
     if (row.revoked_at || (expiresAtMs !== null && expiresAtMs <= now.getTime()))
       return { row, expiresAtMs, user: undefined };
-    const user = await this.deps.users.byId(row.user_id);
     if (!user || user.disabled_at) return { row, expiresAtMs, user };
     const usable: CachedToken = { row, user: Object.freeze(user), expiresAtMs };
     this.tokenCache.set(hash, usable, version, now);

@@ -226,6 +226,24 @@ describe.each(engines)('account stores on %s', (engine) => {
       expect((await tokens().listForUser(userId)).map((t) => t.id)).toContain(row.id);
     });
 
+    it('finds a token with its owner in one query, each row as the stores read it alone', async () => {
+      const users = new UserStore(ctx.db, ctx.clock);
+      const owner = await users.create({ email: email('owner'), role: 'admin', name: 'Owner' });
+      await users.update(owner.id, { disabled: true });
+      await tokens().create({
+        userId: owner.id,
+        name: 'joined',
+        tokenHash: 'hash-joined',
+        prefix: 'p',
+        expiresAt: null,
+      });
+      const both = await tokens().byHashWithOwner('hash-joined');
+      expect(both?.row).toEqual(await tokens().byHash('hash-joined'));
+      expect(both?.user).toEqual(await users.byId(owner.id));
+      expect(both?.row.user_id).toBe(owner.id);
+      expect(await tokens().byHashWithOwner('no-such-hash')).toBeUndefined();
+    });
+
     it('refuses a duplicate hash as a unique violation', async () => {
       await tokens().create({ userId, name: 'a', tokenHash: 'hash-dup', prefix: 'p', expiresAt: null });
       const err = await rejection(

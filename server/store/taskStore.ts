@@ -80,6 +80,26 @@ export class TaskStore {
     return this.db.kysely.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** The task and how many of its approvals wait for an answer, in one query (GET of a task). */
+  async byIdWithPending(id: string): Promise<{ row: TaskRow; pending: number } | undefined> {
+    const r = await this.db.kysely
+      .selectFrom('tasks')
+      .selectAll('tasks')
+      .select((eb) =>
+        eb
+          .selectFrom('task_approvals')
+          .select(eb.fn.countAll<number>().as('n'))
+          .whereRef('task_approvals.task_id', '=', 'tasks.id')
+          .where('task_approvals.status', '=', 'pending')
+          .as('rc_pending_approvals'),
+      )
+      .where('tasks.id', '=', id)
+      .executeTakeFirst();
+    if (!r) return undefined;
+    const { rc_pending_approvals, ...row } = r;
+    return { row, pending: Number(rc_pending_approvals ?? 0) };
+  }
+
   /** Newest first; `cursor` is "<created_at>|<id>" of the last row of the previous page. */
   async list(f: {
     ownerId?: string;

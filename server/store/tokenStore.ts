@@ -3,9 +3,28 @@ import type { ApiToken } from '../../sdk/wire.js';
 import type { AnnounceAccessChange } from '../auth/accessChanges.js';
 import type { Clock } from '../clock.js';
 import type { Db } from './db.js';
-import { type ApiTokensTable, iso } from './schema.js';
+import { type ApiTokensTable, iso, type UsersTable } from './schema.js';
 
 export type TokenRow = ApiTokensTable;
+
+/** Every column of `users`, for byHashWithOwner's join; the check below fails to compile when one is missing. */
+const USER_COLUMNS = [
+  'id',
+  'email',
+  'name',
+  'role',
+  'password_hash',
+  'password_must_change',
+  'oidc_issuer',
+  'oidc_subject',
+  'disabled_at',
+  'created_at',
+  'updated_at',
+  'last_login_at',
+] as const satisfies readonly (keyof UsersTable)[];
+type MissingUserColumn = Exclude<keyof UsersTable, (typeof USER_COLUMNS)[number]>;
+const everyUserColumn: [MissingUserColumn] extends [never] ? true : MissingUserColumn = true;
+void everyUserColumn;
 
 /** Don't write last_used_at more often than this: a write on every request would cap throughput. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -61,6 +80,33 @@ export class TokenStore {
       .selectAll()
       .where('token_hash', '=', tokenHash)
       .executeTakeFirst();
+  }
+
+  /**
+   * The token with this hash and its owner's row (undefined when the user is gone), in one query:
+   * every API request whose token is not in the authenticator's cache makes it.
+   */
+  async byHashWithOwner(
+    tokenHash: string,
+  ): Promise<{ row: TokenRow; user: UsersTable | undefined } | undefined> {
+    const r = await this.db.kysely
+      .selectFrom('api_tokens')
+      .leftJoin('users', 'users.id', 'api_tokens.user_id')
+      .selectAll('api_tokens')
+      .select(USER_COLUMNS.map((c) => `users.${c} as owner__${c}` as const))
+      .where('api_tokens.token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    if (!r) return undefined;
+    const row = {} as Record<string, unknown>;
+    const user = {} as Record<string, unknown>;
+    for (const [k, v] of Object.entries(r)) {
+      if (k.startsWith('owner__')) user[k.slice(7)] = v;
+      else row[k] = v;
+    }
+    return {
+      row: row as unknown as TokenRow,
+      user: user.id == null ? undefined : (user as unknown as UsersTable),
+    };
   }
 
   async byId(id: string): Promise<TokenRow | undefined> {

@@ -178,4 +178,21 @@ describe.each(['sqlite', 'postgres'] as const)('task ingest batches across tasks
       before + 3,
     ]);
   });
+
+  it('reads a task with the count of its pending approvals only, in one query', async () => {
+    const store = t.services.tasks;
+    const [a, b] = taskIds as [string, string];
+    const approval = (taskId: string, id: string, status: string) =>
+      store.addApproval({ task_id: taskId, id, seq: 1, tool_name: 'Bash', input: '{}', status });
+    await approval(a, 'p1', 'pending');
+    await approval(a, 'p2', 'pending');
+    await approval(a, 'd1', 'allowed');
+    await approval(b, 'p3', 'pending');
+    const found = await store.byIdWithPending(a);
+    expect(found?.row).toEqual(await store.byId(a));
+    expect(found?.pending).toBe(2);
+    expect(found?.pending).toBe(await store.countPending(a));
+    expect((await store.byIdWithPending(taskIds[2] as string))?.pending).toBe(0);
+    expect(await store.byIdWithPending('00000000-0000-4000-8000-000000000000')).toBeUndefined();
+  });
 });
