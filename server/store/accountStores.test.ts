@@ -270,6 +270,24 @@ describe.each(engines)('account stores on %s', (engine) => {
       await tokens().revoke('no-such-id');
     });
 
+    it('touches of many tokens in one turn are written together, every one of them', async () => {
+      const store = tokens();
+      const rows = await Promise.all(
+        Array.from({ length: 520 }, (_, i) =>
+          store.create({ userId, name: `b${i}`, tokenHash: `hash-batch-${i}`, prefix: 'p', expiresAt: null }),
+        ),
+      );
+      const at = ctx.clock.now().toISOString();
+      await Promise.all(rows.map((r) => store.touch(r)));
+      const stored = await ctx.db.kysely
+        .selectFrom('api_tokens')
+        .select('last_used_at')
+        .where('token_hash', 'like', 'hash-batch-%')
+        .execute();
+      expect(stored).toHaveLength(520);
+      for (const r of stored) expect(iso(r.last_used_at)).toBe(at);
+    });
+
     it('touch writes last_used_at at most once a minute', async () => {
       const row = await tokens().create({
         userId,

@@ -33,6 +33,10 @@ const announceNothing: AnnounceAccessChange = async () => {};
 
 export class TokenStore {
   private revocations = 0;
+  /** Tokens touched since the pending write (`touching`) was scheduled, and the latest time. */
+  private readonly touched = new Set<string>();
+  private touchedAt = '';
+  private touching: Promise<void> | undefined;
 
   constructor(
     private readonly db: Db,
@@ -137,16 +141,36 @@ export class TokenStore {
   }
 
   /** Record use, at most once a minute per token. */
+  /**
+   * Records that the token was used now, at most once a minute per token. The writes of every
+   * token touched in the same turn of the event loop go out as one UPDATE: on PostgreSQL each
+   * statement is its own commit (a WAL flush), and ten thousand clients whose first requests
+   * arrive within seconds would otherwise queue a commit each. Resolves once written.
+   */
   async touch(row: TokenRow): Promise<void> {
     const now = this.clock.now();
     if (row.last_used_at && now.getTime() - new Date(row.last_used_at).getTime() < LAST_USED_RESOLUTION_MS)
       return;
-    await this.db.kysely
-      .updateTable('api_tokens')
-      .set({ last_used_at: now.toISOString() })
-      .where('id', '=', row.id)
-      .execute();
     row.last_used_at = now.toISOString();
+    this.touched.add(row.id);
+    this.touchedAt = row.last_used_at;
+    this.touching ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.writeTouched());
+    return this.touching;
+  }
+
+  private async writeTouched(): Promise<void> {
+    const ids = [...this.touched];
+    const at = this.touchedAt;
+    this.touched.clear();
+    this.touching = undefined;
+    // The batch's latest time for all of it: they were used within one turn of the event loop.
+    for (let i = 0; i < ids.length; i += 500) {
+      await this.db.kysely
+        .updateTable('api_tokens')
+        .set({ last_used_at: at })
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute();
+    }
   }
 }
 
