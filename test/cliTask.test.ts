@@ -15,6 +15,7 @@ import { ensureBuilt } from './support/ensureBuilt.js';
 import { type ModelStub, startModelStub } from './support/modelStub.js';
 import {
   BIN,
+  captureOutput,
   childEnv,
   expectFailure,
   expectSuccess,
@@ -131,18 +132,12 @@ function live(args: string[], opts: { env?: Record<string, string>; timeoutMs?: 
     timeout: timeoutMs,
     killSignal: 'SIGKILL',
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
+  const output = captureOutput(child);
   const exited = new Promise<Run>((resolve) =>
-    child.on('close', (code, signal) =>
-      resolve({ code: code ?? -1, stdout, stderr: stderr + (signal ?? '') }),
-    ),
+    child.on('close', (code, signal) => {
+      const { stdout, stderr } = output();
+      resolve({ code: code ?? -1, stdout, stderr: stderr + (signal ?? '') });
+    }),
   );
   return {
     exited,
@@ -151,7 +146,7 @@ function live(args: string[], opts: { env?: Record<string, string>; timeoutMs?: 
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => fail('timed out'), timeoutMs / 2);
         const check = () => {
-          const m = stdout.match(pattern);
+          const m = output().stdout.match(pattern);
           if (!m) return;
           cleanup();
           resolve(m);
@@ -160,7 +155,9 @@ function live(args: string[], opts: { env?: Record<string, string>; timeoutMs?: 
         const fail = (why: string) => {
           cleanup();
           reject(
-            new Error(`rclaude ${why} before printing ${pattern}; stdout:\n${stdout}\nstderr:\n${stderr}`),
+            new Error(
+              `rclaude ${why} before printing ${pattern}; stdout:\n${output().stdout}\nstderr:\n${output().stderr}`,
+            ),
           );
         };
         const cleanup = () => {

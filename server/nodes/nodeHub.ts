@@ -100,18 +100,7 @@ export class NodeHub implements RemoteNodes {
     void this.o.connections
       .claim(node, this.o.replicaId())
       .catch((err) => this.o.log.error({ err, node }, 'could not claim the node connection row'));
-    void this.o.audit
-      .append({
-        actorId: null,
-        actorEmail: null,
-        action: 'node.connect',
-        targetType: 'node',
-        targetId: node,
-        result: 'success',
-        ...(ip ? { ip } : {}),
-        detail: { tokenId: admitted.tokenId, replicaId: this.o.replicaId() },
-      })
-      .catch((err) => this.o.log.error({ err, node }, 'could not audit a node connection'));
+    void this.auditConnect(node, ip, { result: 'success' }, { tokenId: admitted.tokenId });
     // A revocation announced between the admission's read of the token and now found no
     // connection to drop: read the token once more (a connection is rare, the read cheap).
     void this.recheckOne(node, conn);
@@ -142,24 +131,36 @@ export class NodeHub implements RemoteNodes {
       : 'The join token of this node expired.';
     this.o.log.warn({ node, tokenId: conn.tokenId }, 'node disconnected: its join token no longer admits it');
     conn.peer.close(NODE_REFUSED_CLOSE, message);
-    await this.o.audit
+    await this.auditConnect(
+      node,
+      conn.ip,
+      { result: 'denied', statusCode: 401 },
+      { reason: revoked ? 'token_revoked' : 'token_expired', tokenId: conn.tokenId, connected: true },
+    );
+  }
+
+  /** A `node.connect` audit row (this replica's id in its detail); a failed write is logged. */
+  private auditConnect(
+    node: string,
+    ip: string | undefined,
+    outcome: { result: 'success' } | { result: 'denied'; statusCode: number },
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    return this.o.audit
       .append({
         actorId: null,
         actorEmail: null,
         action: 'node.connect',
         targetType: 'node',
         targetId: node,
-        result: 'denied',
-        statusCode: 401,
-        ...(conn.ip ? { ip: conn.ip } : {}),
-        detail: {
-          reason: revoked ? 'token_revoked' : 'token_expired',
-          tokenId: conn.tokenId,
-          replicaId: this.o.replicaId(),
-          connected: true,
-        },
+        ...outcome,
+        ...(ip ? { ip } : {}),
+        detail: { ...detail, replicaId: this.o.replicaId() },
       })
-      .catch((err) => this.o.log.error({ err, node }, 'could not audit a dropped node'));
+      .then(
+        () => undefined,
+        (err) => this.o.log.error({ err, node }, 'could not audit a node connection'),
+      );
   }
 
   link(node: string): RemoteNodeLink {

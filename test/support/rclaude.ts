@@ -66,23 +66,29 @@ export function spawnRclaude(
     timeout: opts.timeoutMs ?? CHILD_TIMEOUT_MS,
     killSignal: 'SIGKILL',
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
+  const output = captureOutput(child);
   const exited = new Promise<Run>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       if (code === null)
-        reject(new Error(`rclaude ${args.join(' ')} was killed (${signal}); stderr: ${stderr}`));
-      else resolve({ code, stdout, stderr });
+        reject(new Error(`rclaude ${args.join(' ')} was killed (${signal}); stderr: ${output().stderr}`));
+      else resolve({ code, ...output() });
     });
   });
-  return { child, output: () => ({ stdout, stderr }), exited };
+  return { child, output, exited };
+}
+
+/** What the child has written to stdout and stderr so far. */
+export function captureOutput(child: ChildProcess): () => { stdout: string; stderr: string } {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  return () => ({ stdout, stderr });
 }
 
 /** Exit 0 and nothing on stderr; returns stdout. */
@@ -126,26 +132,19 @@ export function startServe(home: string, args: string[], env: Record<string, str
     env: childEnv(home, env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
+  const output = captureOutput(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     child,
-    output: () => ({ stdout, stderr }),
+    output,
     until: (pattern) =>
       new Promise((resolve, reject) => {
         const fail = (why: string) => {
           cleanup();
-          reject(new Error(`serve ${why} ${pattern}; it printed:\n${stdout}${stderr}`));
+          reject(new Error(`serve ${why} ${pattern}; it printed:\n${output().stdout}${output().stderr}`));
         };
         const check = () => {
-          const m = stdout.match(pattern);
+          const m = output().stdout.match(pattern);
           if (!m) return;
           cleanup();
           resolve(m);
