@@ -27,6 +27,9 @@ const send = (m: GenReport) => process.send?.(m);
 let apiMs: number[] = [];
 let lagMs: number[] = [];
 let errors = 0;
+/** Streams refused, or ended by the server (or a load balancer) rather than by the bench. */
+let lost = 0;
+let closing = false;
 const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 64 });
 const closers: (() => void)[] = [];
 
@@ -81,6 +84,9 @@ function openWs(url: string, headers: Record<string, string>): Promise<void> {
       errors++;
       resolve();
     });
+    ws.on('close', () => {
+      if (!closing) lost++;
+    });
     closers.push(() => ws.terminate());
   });
 }
@@ -88,9 +94,14 @@ function openWs(url: string, headers: Record<string, string>): Promise<void> {
 function openSse(url: string, headers: Record<string, string>): Promise<void> {
   return new Promise((resolve) => {
     const parser = new SseParser();
+    let answered = false;
     const req = httpRequest(url, { headers: { ...headers, accept: 'text/event-stream' } }, (res) => {
+      answered = true;
       if (res.statusCode !== 200) errors++;
       resolve();
+      res.on('close', () => {
+        if (!closing) lost++;
+      });
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         for (const m of parser.push(chunk)) if (m.event === 'task_event') recordLag(m.data);
@@ -99,6 +110,8 @@ function openSse(url: string, headers: Record<string, string>): Promise<void> {
     });
     req.on('error', () => {
       errors++;
+      // Refused before any answer (an answer's end is counted by its 'close' above).
+      if (!closing && !answered) lost++;
       resolve();
     });
     req.end();
@@ -207,16 +220,22 @@ process.on('message', (m: GenCommand) => {
         errors = 0;
         send({ kind: 'ok', id: m.id });
       } else if (m.kind === 'collect') {
-        send({ kind: 'samples', id: m.id, apiMs, lagMs, errors });
+        send({ kind: 'samples', id: m.id, apiMs, lagMs, errors, lost });
         apiMs = [];
         lagMs = [];
         errors = 0;
+        lost = 0;
       } else if (m.kind === 'close') {
+        closing = true;
         clearInterval(emitting);
         emitting = undefined;
         for (const c of closers.splice(0)) c();
         for (const a of agents.values()) a.peer.close(1000, 'bench over');
         agents.clear();
+        // Streams opened after this (the bare baseline) are the bench's own again.
+        setTimeout(() => {
+          closing = false;
+        }, 1000);
         send({ kind: 'ok', id: m.id });
       }
     } catch (err) {

@@ -29,5 +29,13 @@ export type GenCommand = {
 export type GenReport =
   | { kind: 'ready' }
   | { kind: 'ok'; id: number }
-  | { kind: 'samples'; id: number; apiMs: number[]; lagMs: number[]; errors: number }
+  | {
+      kind: 'samples';
+      id: number;
+      apiMs: number[];
+      lagMs: number[];
+      errors: number;
+      /** Streams refused or ended by the other side since the last collect (a reset keeps them). */
+      lost: number;
+    }
   | { kind: 'error'; id: number; message: string };

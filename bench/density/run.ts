@@ -122,6 +122,8 @@ interface StepResult {
   lagP99: number;
   lagSamples: number;
   errors: number;
+  /** Streams refused or ended by the server or load balancer during the step, its ramp included. */
+  lost: number;
   rssMb: number;
   heapMb: number;
   streams: number;
@@ -142,6 +144,7 @@ async function main(): Promise<number> {
   const apps: TestApp[] = [];
   let lb: LoadBalancer | undefined;
   const gens: Generator[] = [];
+  const stops: (() => void)[] = [];
   const bare = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
   try {
     const engine = flags.replicas === 2 ? 'postgres' : 'sqlite';
@@ -162,6 +165,16 @@ async function main(): Promise<number> {
       );
     }
     const base = lb ? lb.url : `http://${addresses[0]}`;
+    // The apps run on the tests' manual clocks: move them with real time, so that what a server
+    // does on its clock (SSE keepalives every 15 s, the expiry sweep, last_used_at) costs here
+    // what it costs in a real one.
+    let pumped = performance.now();
+    const pump = setInterval(() => {
+      const now = performance.now();
+      for (const app of apps) app.clock.advance(Math.round(now - pumped));
+      pumped = now;
+    }, 200);
+    stops.push(() => clearInterval(pump));
     for (let i = 0; i < GENERATORS; i++) gens.push(Generator.start());
     await Promise.all(gens.map((g) => g.ready));
 
@@ -221,13 +234,15 @@ async function main(): Promise<number> {
       const api: number[] = [];
       const lag: number[] = [];
       let errors = 0;
+      let lost = 0;
       for (const r of all) {
         if (r.kind !== 'samples') continue;
         for (const x of r.apiMs) api.push(x);
         for (const x of r.lagMs) lag.push(x);
         errors += r.errors;
+        lost += r.lost;
       }
-      return { api, lag, errors };
+      return { api, lag, errors, lost };
     };
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const split = (list: SimUser[]) => gens.map((_, g) => list.filter((_, i) => i % gens.length === g));
@@ -262,7 +277,7 @@ async function main(): Promise<number> {
     const rss0 = process.memoryUsage().rss;
     console.log(`\nserver RSS before any stream: ${(rss0 / 2 ** 20).toFixed(0)} MB`);
     console.log(
-      '\n users  watchers  API p50/p99 ms   lag p50/p99 ms   lag samples  errors  streams  RSS MB  heap MB  KB/user  verdict',
+      '\n users  watchers  API p50/p99 ms   lag p50/p99 ms   lag samples  errors  lost  streams  RSS MB  heap MB  KB/user  verdict',
     );
     for (const n of steps) {
       if (performance.now() - started > 7 * 60_000) {
@@ -301,6 +316,7 @@ async function main(): Promise<number> {
         lagP99: pct(m.lag, 99),
         lagSamples: m.lag.length,
         errors: m.errors,
+        lost: m.lost,
         rssMb: mem.rss / 2 ** 20,
         heapMb: mem.heapUsed / 2 ** 20,
         streams,
@@ -308,7 +324,7 @@ async function main(): Promise<number> {
       results.push(r);
       const ok = passes(r);
       console.log(
-        `${String(n).padStart(6)}  ${String(r.watchers).padStart(8)}  ${`${f1(r.apiP50)}/${f1(r.apiP99)}`.padStart(14)}  ${`${f1(r.lagP50)}/${f1(r.lagP99)}`.padStart(15)}  ${String(r.lagSamples).padStart(11)}  ${String(r.errors).padStart(6)}  ${String(streams).padStart(7)}  ${r.rssMb.toFixed(0).padStart(6)}  ${r.heapMb.toFixed(0).padStart(7)}  ${((mem.rss - rss0) / n / 1024).toFixed(0).padStart(7)}  ${ok ? 'PASS' : 'MISS'}`,
+        `${String(n).padStart(6)}  ${String(r.watchers).padStart(8)}  ${`${f1(r.apiP50)}/${f1(r.apiP99)}`.padStart(14)}  ${`${f1(r.lagP50)}/${f1(r.lagP99)}`.padStart(15)}  ${String(r.lagSamples).padStart(11)}  ${String(r.errors).padStart(6)}  ${String(r.lost).padStart(4)}  ${String(streams).padStart(7)}  ${r.rssMb.toFixed(0).padStart(6)}  ${r.heapMb.toFixed(0).padStart(7)}  ${((mem.rss - rss0) / n / 1024).toFixed(0).padStart(7)}  ${ok ? 'PASS' : 'MISS'}`,
       );
     }
     await Promise.all(gens.map((g) => g.ask({ kind: 'close' })));
@@ -367,6 +383,7 @@ async function main(): Promise<number> {
     console.log(`   bench time ${((performance.now() - started) / 1000).toFixed(0)} s`);
     return results.some((r) => r.streams < r.users * 0.99) ? 1 : 0;
   } finally {
+    for (const stop of stops) stop();
     for (const g of gens) await g.stop().catch(() => {});
     for (const c of bare.clients) c.terminate();
     bare.close();
