@@ -144,7 +144,11 @@ export function terminalRoutes(app: App, s: Services): void {
     }
     try {
       terminalId ??= await terms.open(conn, { cols: q.cols, rows: q.rows });
-      terms.attach(terminalId, socket);
+      // It can end while its agent's new connection is being bound, which an attach waits for.
+      if (!(await terms.attach(terminalId, socket))) {
+        socket.close(WS_NOT_FOUND, TERMINAL_GONE);
+        return;
+      }
     } catch (err) {
       sendWsError(socket, err, {
         log,
