@@ -72,10 +72,6 @@ export class TerminalHub {
       }));
   }
 
-  has(workspaceId: string, terminalId: string): boolean {
-    return this.terminals.get(terminalId)?.workspaceId === workspaceId;
-  }
-
   async open(conn: AgentConnection, size: { cols: number; rows: number }): Promise<string> {
     const id = randomBytes(9).toString('base64url');
     const channel = conn.peer.openChannel();
@@ -92,18 +88,15 @@ export class TerminalHub {
 
   /**
    * Adds a viewer: it gets the buffered screen, then live output; its bytes become input. False
-   * when there is no such terminal (any more).
+   * when the workspace has no such terminal (any more).
    */
-  async attach(terminalId: string, ws: WebSocket): Promise<boolean> {
-    let t = this.terminals.get(terminalId);
-    // While its agent's new connection is being bound, an entry is the old connection's, whose
-    // output and exit never come: a viewer added to it would wait forever. Wait for the new one.
-    for (let pending = t && this.reattaching.get(t.workspaceId); pending; ) {
-      await pending;
-      t = this.terminals.get(terminalId);
-      pending = t && this.reattaching.get(t.workspaceId);
-    }
-    if (!t) return false;
+  async attach(workspaceId: string, terminalId: string, ws: WebSocket): Promise<boolean> {
+    // While its agent's new connection is being bound, an entry is still the old connection's,
+    // whose output and exit never come (a viewer added to it would wait forever), or, after a
+    // control-plane restart, not there yet. Either way the answer is the new connection's.
+    for (let p = this.reattaching.get(workspaceId); p; p = this.reattaching.get(workspaceId)) await p;
+    const t = this.terminals.get(terminalId);
+    if (t?.workspaceId !== workspaceId) return false;
     if (ws.readyState !== ws.OPEN) return true;
     if (this.o.hub.connection(t.workspaceId) !== t.conn) {
       // Its agent is gone (or its new connection could not list the PTYs): the viewers it had
@@ -111,16 +104,15 @@ export class TerminalHub {
       ws.close(1012, RECONNECT_REASON);
       return true;
     }
-    const term = t;
-    term.viewers.add(ws);
-    term.lastActivity = this.now();
-    const screen = term.ring.snapshot();
+    t.viewers.add(ws);
+    t.lastActivity = this.now();
+    const screen = t.ring.snapshot();
     // The length says which frame is the replay, so a client attaching again can skip what it has.
-    send(ws, { type: 'ready', terminalId, cols: term.cols, rows: term.rows, replayBytes: screen.length });
+    send(ws, { type: 'ready', terminalId, cols: t.cols, rows: t.rows, replayBytes: screen.length });
     if (screen.length > 0) ws.send(screen, { binary: true });
     ws.on('close', () => {
-      term.viewers.delete(ws);
-      term.lastActivity = this.now();
+      t.viewers.delete(ws);
+      t.lastActivity = this.now();
     });
     return true;
   }

@@ -138,14 +138,9 @@ export function terminalRoutes(app: App, s: Services): void {
   ) => {
     const terms = s.runtime.terminals;
     let terminalId = q.terminalId;
-    if (terminalId && !terms.has(conn.workspaceId, terminalId)) {
-      socket.close(WS_NOT_FOUND, TERMINAL_GONE);
-      return;
-    }
     try {
       terminalId ??= await terms.open(conn, { cols: q.cols, rows: q.rows });
-      // It can end while its agent's new connection is being bound, which an attach waits for.
-      if (!(await terms.attach(terminalId, socket))) {
+      if (!(await terms.attach(conn.workspaceId, terminalId, socket))) {
         socket.close(WS_NOT_FOUND, TERMINAL_GONE);
         return;
       }
