@@ -14,6 +14,8 @@ import type { AgentConnection, AgentHub } from './agentHub.js';
 interface Terminal {
   id: string;
   workspaceId: string;
+  /** The agent connection `channel` belongs to; its output ends with that connection. */
+  conn: AgentConnection;
   channel: PeerChannel;
   ring: RingBuffer;
   viewers: Set<WebSocket>;
@@ -34,12 +36,22 @@ export interface TerminalHubOptions {
 
 export class TerminalHub {
   private readonly terminals = new Map<string, Terminal>();
+  /**
+   * Per workspace, the rebinding of its terminals to an agent connection that just came (see
+   * `reattach`). Until it ends the entries still hold the old, dead connection's channels.
+   */
+  private readonly reattaching = new Map<string, Promise<void>>();
   private readonly stopSweeper: CancelTimer;
 
   constructor(private readonly o: TerminalHubOptions) {
     const { hub, idleTimeoutMs, clock } = o;
-    hub.on('connected', (conn) => void this.reattach(conn));
-    hub.on('disconnected', (id) => this.detachAll(id, 1012, 'the workspace agent reconnects; attach again'));
+    hub.on('connected', (conn) => {
+      const done = this.reattach(conn).finally(() => {
+        if (this.reattaching.get(conn.workspaceId) === done) this.reattaching.delete(conn.workspaceId);
+      });
+      this.reattaching.set(conn.workspaceId, done);
+    });
+    hub.on('disconnected', (id) => this.detachAll(id, undefined));
     hub.on('notification', (id, method, params) => {
       if (method !== 'pty.exit') return;
       const p = notifications['pty.exit'].safeParse(params);
@@ -60,14 +72,10 @@ export class TerminalHub {
       }));
   }
 
-  has(workspaceId: string, terminalId: string): boolean {
-    return this.terminals.get(terminalId)?.workspaceId === workspaceId;
-  }
-
   async open(conn: AgentConnection, size: { cols: number; rows: number }): Promise<string> {
     const id = randomBytes(9).toString('base64url');
     const channel = conn.peer.openChannel();
-    this.track(conn.workspaceId, id, channel, size);
+    this.track(conn, id, channel, size);
     try {
       await conn.peer.request('pty.open', { terminalId: id, channel: channel.id, ...size });
     } catch (err) {
@@ -78,10 +86,24 @@ export class TerminalHub {
     return id;
   }
 
-  /** Adds a viewer: it gets the buffered screen, then live output; its bytes become input. */
-  attach(terminalId: string, ws: WebSocket): void {
+  /**
+   * Adds a viewer: it gets the buffered screen, then live output; its bytes become input. False
+   * when the workspace has no such terminal (any more).
+   */
+  async attach(workspaceId: string, terminalId: string, ws: WebSocket): Promise<boolean> {
+    // While its agent's new connection is being bound, an entry is still the old connection's,
+    // whose output and exit never come (a viewer added to it would wait forever), or, after a
+    // control-plane restart, not there yet. Either way the answer is the new connection's.
+    for (let p = this.reattaching.get(workspaceId); p; p = this.reattaching.get(workspaceId)) await p;
     const t = this.terminals.get(terminalId);
-    if (!t) throw new Error('no such terminal');
+    if (t?.workspaceId !== workspaceId) return false;
+    if (ws.readyState !== ws.OPEN) return true;
+    if (this.o.hub.connection(t.workspaceId) !== t.conn) {
+      // Its agent is gone (or its new connection could not list the PTYs): the viewers it had
+      // were sent away with this, and one arriving late is too; it attaches again once it is back.
+      ws.close(1012, RECONNECT_REASON);
+      return true;
+    }
     t.viewers.add(ws);
     t.lastActivity = this.now();
     const screen = t.ring.snapshot();
@@ -92,6 +114,7 @@ export class TerminalHub {
       t.viewers.delete(ws);
       t.lastActivity = this.now();
     });
+    return true;
   }
 
   input(terminalId: string, data: Buffer): void {
@@ -127,14 +150,15 @@ export class TerminalHub {
   }
 
   private track(
-    workspaceId: string,
+    conn: AgentConnection,
     id: string,
     channel: PeerChannel,
     size: { cols: number; rows: number },
   ): Terminal {
     const t: Terminal = {
       id,
-      workspaceId,
+      workspaceId: conn.workspaceId,
+      conn,
       channel,
       ring: new RingBuffer(TERMINAL_BUFFER_BYTES),
       viewers: new Set(),
@@ -154,6 +178,9 @@ export class TerminalHub {
 
   /** After an agent (re)connects, bind every PTY it still has to a fresh channel. */
   private async reattach(conn: AgentConnection): Promise<void> {
+    // A connection replaced by this one without closing first sent no 'disconnected': its viewers
+    // are sent away here, or they would stay on the entries that this replaces.
+    this.detachAll(conn.workspaceId, conn);
     let listed: { terminals: { terminalId: string; cols: number; rows: number }[] };
     try {
       listed = await conn.peer.request('pty.list', {});
@@ -161,23 +188,33 @@ export class TerminalHub {
       // The agent went away again; its next connection runs this anew.
       return;
     }
-    for (const p of listed.terminals) {
+    // A PTY that ended while its agent was away (or went with a restarted agent) is not listed:
+    // its entry would be a terminal that never prints or exits again.
+    const alive = new Set(listed.terminals.map((p) => p.terminalId));
+    for (const t of [...this.terminals.values()])
+      if (t.workspaceId === conn.workspaceId && t.conn !== conn && !alive.has(t.id))
+        this.exited(t.workspaceId, t.id, null, null);
+    const attaches = listed.terminals.map(async (p) => {
       const old = this.terminals.get(p.terminalId);
+      // One opened on this connection while the listing was under way is bound already.
+      if (old?.conn === conn) return;
       const channel = conn.peer.openChannel();
-      const t = this.track(conn.workspaceId, p.terminalId, channel, p);
+      const t = this.track(conn, p.terminalId, channel, p);
       if (old) t.createdAt = old.createdAt;
       // The agent replays its own buffer on attach, which is the authoritative screen. A PTY
       // that ended between the listing and the attach is dropped, not kept as a dead terminal.
       await conn.peer
         .request('pty.attach', { terminalId: p.terminalId, channel: channel.id })
         .catch(() => this.exited(conn.workspaceId, p.terminalId, null, null));
-    }
+    });
+    await Promise.all(attaches);
   }
 
-  private detachAll(workspaceId: string, code: number, reason: string): void {
+  /** Sends away with 1012 ("attach again") the viewers of the workspace's terminals not on `keep`. */
+  private detachAll(workspaceId: string, keep: AgentConnection | undefined): void {
     for (const t of this.terminals.values()) {
-      if (t.workspaceId !== workspaceId) continue;
-      for (const v of t.viewers) v.close(code, reason);
+      if (t.workspaceId !== workspaceId || t.conn === keep) continue;
+      for (const v of t.viewers) v.close(1012, RECONNECT_REASON);
       t.viewers.clear();
     }
   }
@@ -212,6 +249,8 @@ export class TerminalHub {
     }
   }
 }
+
+const RECONNECT_REASON = 'the workspace agent reconnects; attach again';
 
 function send(ws: WebSocket, msg: TerminalServerMessage): void {
   if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));

@@ -138,13 +138,12 @@ export function terminalRoutes(app: App, s: Services): void {
   ) => {
     const terms = s.runtime.terminals;
     let terminalId = q.terminalId;
-    if (terminalId && !terms.has(conn.workspaceId, terminalId)) {
-      socket.close(WS_NOT_FOUND, TERMINAL_GONE);
-      return;
-    }
     try {
       terminalId ??= await terms.open(conn, { cols: q.cols, rows: q.rows });
-      terms.attach(terminalId, socket);
+      if (!(await terms.attach(conn.workspaceId, terminalId, socket))) {
+        socket.close(WS_NOT_FOUND, TERMINAL_GONE);
+        return;
+      }
     } catch (err) {
       sendWsError(socket, err, {
         log,
