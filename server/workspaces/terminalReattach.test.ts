@@ -18,7 +18,7 @@ import { NeverStartingDriver } from '../drivers/fakeDrivers.js';
 
 const SIZE = { cols: 80, rows: 24 };
 
-describe('attaching to a terminal while its agent reconnects', () => {
+describe('attaching to a terminal (or a file watch) while its agent reconnects', () => {
   let t: TestApp;
   let id: string;
   let auth: string;
@@ -125,6 +125,46 @@ describe('attaching to a terminal while its agent reconnects', () => {
     const [code] = await v.closed;
     expect(code).toBe(WS_NOT_FOUND);
     expect(v.texts.filter((m) => (m as { type: string }).type === 'ready')).toEqual([]);
+  });
+
+  it('sends a file watch away to watch again when its agent connection goes, and the next one hears', async () => {
+    const hub = t.services.runtime.hub;
+    const watched: string[] = [];
+    const watchHandlers = {
+      'files.watch': {
+        params: serverToAgent['files.watch'].params,
+        handle: async (p: { watchId: string }) => {
+          watched.push(p.watchId);
+          return {};
+        },
+      },
+    };
+    const watch = () => {
+      const ws = new WebSocket(`${base}/api/v1/workspaces/${id}/watch`, { headers: { authorization: auth } });
+      const texts: { type: string; changes?: unknown }[] = [];
+      ws.on('message', (d: Buffer) => texts.push(JSON.parse(d.toString('utf8'))));
+      return { ws, texts, closed: once(ws, 'close') as Promise<[number, Buffer]> };
+    };
+    const first = await ScriptedAgent.connect(t, id, { handlers: watchHandlers });
+    agents.push(first);
+    const w1 = watch();
+    await expect.poll(() => w1.texts).toContainEqual({ type: 'ready' });
+    // A new connection of the agent replaces the first (the watch lived in the first).
+    const second = await ScriptedAgent.connect(t, id, { handlers: watchHandlers });
+    agents.push(second);
+    const [code] = await w1.closed;
+    expect(code).toBe(1012);
+    // Watching again goes to the new connection, and hears its changes.
+    const w2 = watch();
+    await expect.poll(() => w2.texts).toContainEqual({ type: 'ready' });
+    const changes = [{ path: 'after.txt', kind: 'rename' }];
+    await second.notify('files.changed', { watchId: watched.at(-1), changes });
+    await expect.poll(() => w2.texts).toContainEqual({ type: 'changes', changes });
+    // And when the agent goes away altogether, the watcher is told as well.
+    const gone = once(hub, 'disconnected');
+    second.close();
+    await gone;
+    expect((await w2.closed)[0]).toBe(1012);
   });
 
   /**

@@ -228,6 +228,7 @@ export function terminalRoutes(app: App, s: Services): void {
     path: string,
     log: FastifyBaseLogger,
   ) => {
+    const hub = s.runtime.hub;
     const watchId = randomBytes(9).toString('base64url');
     const onChange = (workspaceId: string, method: string, params: unknown) => {
       if (workspaceId !== conn.workspaceId || method !== 'files.changed') return;
@@ -235,14 +236,31 @@ export function terminalRoutes(app: App, s: Services): void {
       if (p.success && p.data.watchId === watchId)
         socket.send(JSON.stringify({ type: 'changes', changes: p.data.changes }));
     };
-    s.runtime.hub.on('notification', onChange);
+    // The watch lives in the agent behind `conn`: when that connection goes (the agent reconnects,
+    // here or to another replica, or a new connection replaces it), the watch went with it, and a
+    // socket left open would never hear of a change again. It is sent away to watch again.
+    const lost = () => {
+      if (hub.connection(conn.workspaceId) !== conn) socket.close(1012, HOLDER_LOST_REASON);
+    };
+    const onDisconnected = (workspaceId: string) => {
+      if (workspaceId === conn.workspaceId) lost();
+    };
+    const onConnected = (c: AgentConnection) => {
+      if (c.workspaceId === conn.workspaceId) lost();
+    };
+    hub.on('notification', onChange);
+    hub.on('disconnected', onDisconnected);
+    hub.on('connected', onConnected);
     socket.on('close', () => {
-      s.runtime.hub.off('notification', onChange);
+      hub.off('notification', onChange);
+      hub.off('disconnected', onDisconnected);
+      hub.off('connected', onConnected);
       // Cannot matter: it fails only when the agent is gone, and its watches went with it.
       void conn.peer.request('files.unwatch', { watchId }).catch(() => {});
     });
     try {
       await conn.peer.request('files.watch', { watchId, path });
+      if (hub.connection(conn.workspaceId) !== conn) return lost();
       socket.send(JSON.stringify({ type: 'ready' }));
     } catch (err) {
       sendWsError(socket, err, {
