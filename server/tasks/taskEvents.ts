@@ -46,10 +46,8 @@ export function toWireEvent(row: {
   // Only ingest writes events, and it gives a line a type other than "raw" only when the line
   // parsed as a JSON object (parseLine). The braces are checked too, so that a row written some
   // other way (by hand, say) without them still goes the parsing way.
-  if (row.type === 'raw' || !isObjectText(text)) {
-    const e = { seq: row.seq, type: row.type, payload: parsedPayload(row.type, text), createdAt };
-    return e;
-  }
+  if (row.type === 'raw' || !isObjectText(text))
+    return { seq: row.seq, type: row.type, payload: parsedPayload(row.type, text), createdAt };
   const e = new StoredEvent(row.seq, row.type, text, createdAt);
   serialised.set(
     e,

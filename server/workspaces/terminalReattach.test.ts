@@ -52,16 +52,7 @@ describe('attaching to a terminal (or a file watch) while its agent reconnects',
     await gone;
 
     // The agent comes back with the PTY still running.
-    const slow = slowListing(terminalId);
-    const second = await ScriptedAgent.connect(t, id, { handlers: slow.handlers });
-    agents.push(second);
-    await slow.asked;
-    const v = await viewDuring(slow, terminalId);
-
-    const channel = second.peer.channel(await slow.attached);
-    await expect.poll(() => v.texts).toContainEqual(expect.objectContaining({ type: 'ready', terminalId }));
-    channel.write(Buffer.from('after the reconnect\r\n'));
-    await expect.poll(() => Buffer.concat(v.output).toString()).toContain('after the reconnect');
+    const { agent: second, v } = await viewWhileListing(terminalId, 'after the reconnect');
     await second.notify('pty.exit', { terminalId, exitCode: 3, signal: null });
     const [code] = await v.closed;
     expect(v.texts).toContainEqual({ type: 'exit', exitCode: 3, signal: null });
@@ -70,16 +61,7 @@ describe('attaching to a terminal (or a file watch) while its agent reconnects',
 
   it('finds a terminal the agent still has after a control-plane restart', async () => {
     // This server never saw the terminal: it learns of it from the agent's listing.
-    const terminalId = 'kept-across-restart';
-    const slow = slowListing(terminalId);
-    const agent = await ScriptedAgent.connect(t, id, { handlers: slow.handlers });
-    agents.push(agent);
-    await slow.asked;
-    const v = await viewDuring(slow, terminalId);
-    const channel = agent.peer.channel(await slow.attached);
-    await expect.poll(() => v.texts).toContainEqual(expect.objectContaining({ type: 'ready', terminalId }));
-    channel.write(Buffer.from('still here\r\n'));
-    await expect.poll(() => Buffer.concat(v.output).toString()).toContain('still here');
+    const { v } = await viewWhileListing('kept-across-restart', 'still here');
     v.ws.close();
   });
 
@@ -202,6 +184,23 @@ describe('attaching to a terminal (or a file watch) while its agent reconnects',
       },
     };
     return { handlers, asked, attached, answer };
+  }
+
+  /**
+   * The agent connects with `terminalId` running and holds its listing back while a viewer
+   * attaches; the viewer gets "ready" and then `text`, written by the agent on the new channel.
+   */
+  async function viewWhileListing(terminalId: string, text: string) {
+    const slow = slowListing(terminalId);
+    const agent = await ScriptedAgent.connect(t, id, { handlers: slow.handlers });
+    agents.push(agent);
+    await slow.asked;
+    const v = await viewDuring(slow, terminalId);
+    const channel = agent.peer.channel(await slow.attached);
+    await expect.poll(() => v.texts).toContainEqual(expect.objectContaining({ type: 'ready', terminalId }));
+    channel.write(Buffer.from(`${text}\r\n`));
+    await expect.poll(() => Buffer.concat(v.output).toString()).toContain(text);
+    return { agent, v };
   }
 
   /** A viewer whose socket reaches the terminal route while `slow`'s listing is out; then it answers. */
