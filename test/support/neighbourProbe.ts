@@ -9,11 +9,13 @@ import type { ModelStub } from './modelStub.js';
 import { openEchoTerminal } from './terminalEcho.js';
 
 /**
- * Runs for as long as its workspace does: a fork bomb (held at the workspace's pids limit, its
- * children spinning on failed forks) and two busy loops.
+ * Runs for as long as its workspace does: a fork bomb held at the workspace's pids limit, and two
+ * busy loops. The bomb is bash's, reseeded every second: dash (Debian's /bin/sh) exits on its first
+ * failed fork, so a dash bomb dies out within seconds of reaching the limit (and did, mid-measure,
+ * in a CI run: 14 processes left where 500 were expected); bash retries a failed fork and goes on.
  */
 export const HOG_SCRIPT =
-  "nohup sh -c 'bomb() { bomb | bomb & }; bomb' >/dev/null 2>&1 & " +
+  "nohup bash -c 'bomb() { bomb | bomb & }; while :; do bomb; sleep 1; done' >/dev/null 2>&1 & " +
   "for i in 1 2; do nohup sh -c 'while :; do :; done' >/dev/null 2>&1 & done; echo started";
 
 export interface NeighbourFigures {
