@@ -37,6 +37,8 @@ function task(status: Task['status'], lastSeq: number): Task {
     updatedAt: at,
     startedAt: at,
     finishedAt: status === 'succeeded' ? at : null,
+    priority: 'normal',
+    queue: null,
   };
 }
 

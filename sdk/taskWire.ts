@@ -27,6 +27,17 @@ const Prompt = z
   .refine((s) => s.trim().length > 0, { error: 'must not be empty' })
   .refine((s) => Buffer.byteLength(s) <= MAX_PROMPT_BYTES, { error: 'must be at most 100 KB' });
 
+export const Priority = z.enum(['low', 'normal', 'high']);
+export type Priority = z.infer<typeof Priority>;
+
+/** Where a queued task stands (GET /api/v1/queue has the whole queue). */
+export const TaskQueuePlace = z.object({
+  position: z.number().describe('1 for the next task the scheduler serves.'),
+  reason: z.string().describe('Why it waits, in a sentence.'),
+  estimatedStartAt: z.string().nullable().describe('A rough estimate, when there is one.'),
+});
+export type TaskQueuePlace = z.infer<typeof TaskQueuePlace>;
+
 export const CreateTaskBody = z
   .strictObject({
     repository: RepositoryUrl.optional().describe('Your workspace for it is found or created.'),
@@ -38,6 +49,9 @@ export const CreateTaskBody = z
     ),
     maxTurns: z.int().min(1).max(1000).optional(),
     maxBudgetUsd: z.number().positive().max(10_000).optional(),
+    priority: Priority.optional().describe(
+      'Queue priority (default normal); high only for admins or members of a team whose policy allows it.',
+    ),
   })
   .refine((b) => (b.repository === undefined) !== (b.workspaceId === undefined), {
     error: 'give exactly one of repository and workspaceId',
@@ -69,6 +83,8 @@ export const Task = z.object({
   updatedAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
+  priority: Priority,
+  queue: TaskQueuePlace.nullable().describe('Its place in the queue while queued; null otherwise.'),
 });
 export type Task = z.infer<typeof Task>;
 

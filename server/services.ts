@@ -33,6 +33,7 @@ import type { Db } from './store/db.js';
 import { LoginFailureStore } from './store/loginFailureStore.js';
 import { NodeConnectionStore } from './store/nodeConnectionStore.js';
 import { NodeJoinTokenStore } from './store/nodeJoinTokenStore.js';
+import { SchedulerStore } from './store/schedulerStore.js';
 import { SecretStore } from './store/secretStore.js';
 import { SessionStore } from './store/sessionStore.js';
 import { SettingStore } from './store/settingStore.js';
@@ -168,6 +169,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     config,
     store: workspaces,
     taskStore: tasks,
+    schedulerStore: new SchedulerStore(db, clock, config.quotas.fairShareHalfLife * 1000),
     secrets,
     usage,
     auditStore,

@@ -522,7 +522,14 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   sessions: z
     .strictObject({
-      maxPerUser: z.int().min(1).default(5).describe('Workspaces one user may have running at once.'),
+      maxPerUser: z
+        .int()
+        .min(1)
+        .max(10_000)
+        .default(5)
+        .describe(
+          'Workspaces one user may have starting or running at once; a task needing another waits in the queue. Admins override it per user or team.',
+        ),
       idleTimeout: Duration.default(1800).describe('Stop a workspace idle this long.'),
       maxDuration: Duration.default(8 * 3600).describe('Longest a workspace runs before it is stopped.'),
     })
@@ -604,11 +611,36 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   quotas: z
     .strictObject({
-      maxConcurrentTasks: z.int().min(1).default(3).describe('Tasks one user may run at once.'),
+      maxConcurrentTasks: z
+        .int()
+        .min(1)
+        .max(10_000)
+        .default(3)
+        .describe(
+          'Tasks one user may run at once: a turn running or starting, or waiting for an approval (not one idle between follow-ups). Admins override it per user or team.',
+        ),
       maxResourcesPerTask: Resources.default({ cpu: '1', memory: '2G', disk: '5G' }).describe(
         'Largest workspace a user may ask for.',
       ),
-      maxMonthlyHours: z.number().positive().default(100).describe('Workspace hours per user per month.'),
+      maxMonthlyHours: z
+        .number()
+        .positive()
+        .max(744 * 1000)
+        .default(100)
+        .describe(
+          'Workspace hours (starting or running, metered) one user may use per calendar month (UTC). Admins override it per user or team.',
+        ),
+      whenExceeded: z
+        .enum(['queue', 'refuse'])
+        .default('queue')
+        .describe(
+          'A task over a quota waits in the queue with the reason (queue), or is refused with 429 (refuse).',
+        ),
+      fairShareHalfLife: Duration.refine((n) => n >= 60, { error: 'must be at least 60 seconds' })
+        .default(7 * 86_400)
+        .describe(
+          "Half-life of the workspace-CPU-seconds that rank users' queued tasks (fair share): usage this long ago counts half.",
+        ),
     })
     .prefault({}),
   userDefaults: z

@@ -400,6 +400,51 @@ const m0009_nodes: DialectMigration = (dialect) => ({
   },
 });
 
+/**
+ * The scheduler (server/scheduler/): a task's priority and when it (last) joined the queue; how far
+ * each workspace's running time has been metered; per-user and per-team quota overrides set by
+ * admins (null: the configured default); workspace-seconds per user per month; and each user's
+ * decayed fair-share usage (workspace-CPU-seconds as of `as_of`).
+ */
+const m0010_scheduler: DialectMigration = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    const t = ts(dialect);
+    const real = dialect === 'postgres' ? 'double precision' : 'real';
+    await db.schema
+      .alterTable('tasks')
+      .addColumn('priority', 'text', (c) => c.notNull().defaultTo('normal'))
+      .execute();
+    await db.schema.alterTable('tasks').addColumn('queued_at', t).execute();
+    await db.schema.alterTable('workspaces').addColumn('metered_at', t).execute();
+    await db.schema
+      .createTable('quota_overrides')
+      .addColumn('subject_kind', 'text', (c) => c.notNull())
+      .addColumn('subject_id', 'text', (c) => c.notNull())
+      .addColumn('max_concurrent_tasks', 'integer')
+      .addColumn('max_running_workspaces', 'integer')
+      .addColumn('max_monthly_hours', real)
+      .addColumn('fair_share_weight', real)
+      .addColumn('allow_high_priority', 'integer')
+      .addColumn('updated_by', 'text')
+      .addColumn('updated_at', t, (c) => c.notNull())
+      .addPrimaryKeyConstraint('quota_overrides_pk', ['subject_kind', 'subject_id'])
+      .execute();
+    await db.schema
+      .createTable('usage_months')
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('month', 'text', (c) => c.notNull())
+      .addColumn('workspace_seconds', real, (c) => c.notNull().defaultTo(0))
+      .addPrimaryKeyConstraint('usage_months_pk', ['user_id', 'month'])
+      .execute();
+    await db.schema
+      .createTable('fair_share_usage')
+      .addColumn('user_id', 'text', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+      .addColumn('cpu_seconds', real, (c) => c.notNull().defaultTo(0))
+      .addColumn('as_of', t, (c) => c.notNull())
+      .execute();
+  },
+});
+
 /** Every migration, in order. Names sort lexically; that order is the order they run in. */
 export const migrations: Record<string, DialectMigration> = {
   '0001_foundation': m0001_foundation,
@@ -411,4 +456,5 @@ export const migrations: Record<string, DialectMigration> = {
   '0007_replicas': m0007_replicas,
   '0008_agent_connections': m0008_agent_connections,
   '0009_nodes': m0009_nodes,
+  '0010_scheduler': m0010_scheduler,
 };

@@ -106,6 +106,8 @@ export interface WorkspacesTable {
   updated_at: Timestamp;
   started_at: Timestamp | null;
   stopped_at: Timestamp | null;
+  /** How far its running time has been metered (scheduler); null while not running. */
+  metered_at: Timestamp | null;
 }
 
 export interface TasksTable {
@@ -133,6 +135,10 @@ export interface TasksTable {
   updated_at: Timestamp;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
+  /** low, normal or high (scheduler). */
+  priority: string;
+  /** When it last joined the queue (created, or resumed by a follow-up); null: created_at. */
+  queued_at: Timestamp | null;
 }
 
 export interface TaskEventsTable {
@@ -264,6 +270,37 @@ export interface Database {
   agent_connections: AgentConnectionsTable;
   node_join_tokens: NodeJoinTokensTable;
   node_connections: NodeConnectionsTable;
+  quota_overrides: QuotaOverridesTable;
+  usage_months: UsageMonthsTable;
+  fair_share_usage: FairShareUsageTable;
+}
+
+/** An admin's override of the configured quotas for one user or team; null keeps the default. */
+export interface QuotaOverridesTable {
+  subject_kind: 'user' | 'team';
+  subject_id: string;
+  max_concurrent_tasks: number | null;
+  max_running_workspaces: number | null;
+  max_monthly_hours: number | null;
+  fair_share_weight: number | null;
+  /** 1: members may submit `high` priority tasks (a team policy). */
+  allow_high_priority: number | null;
+  updated_by: string | null;
+  updated_at: Timestamp;
+}
+
+export interface UsageMonthsTable {
+  user_id: string;
+  /** YYYY-MM, UTC. */
+  month: string;
+  workspace_seconds: number;
+}
+
+export interface FairShareUsageTable {
+  user_id: string;
+  /** Decayed workspace-CPU-seconds as of `as_of`. */
+  cpu_seconds: number;
+  as_of: Timestamp;
 }
 
 /** Exactly what Date#toISOString() writes, which is how every timestamp goes into SQLite. */

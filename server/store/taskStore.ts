@@ -24,6 +24,7 @@ export interface NewTask {
   permissionMode: string;
   maxTurns?: number | undefined;
   maxBudgetUsd?: number | undefined;
+  priority?: 'low' | 'normal' | 'high' | undefined;
 }
 
 /** An event as an agent sent it: the workspace is the sender's, checked against the task's. */
@@ -71,6 +72,8 @@ export class TaskStore {
       updated_at: now,
       started_at: null,
       finished_at: null,
+      priority: input.priority ?? 'normal',
+      queued_at: now,
     };
     await this.db.kysely.insertInto('tasks').values(row).execute();
     return row;

@@ -65,6 +65,7 @@ export class WorkspaceStore {
       updated_at: now,
       started_at: null,
       stopped_at: null,
+      metered_at: null,
     };
     try {
       await this.db.kysely.insertInto('workspaces').values(row).execute();

@@ -1,13 +1,18 @@
-// Tasks: Claude Code conversations in workspaces. A workspace runs one turn at a time; other
-// tasks for it wait as `queued` and start in order. The agent runs one long-lived `claude`
-// process per task; its stdout lines come back as events (taskIngest.ts), which also move the
-// task's status.
+// Tasks: Claude Code conversations in workspaces. A task waits as `queued` in the one queue of the
+// installation until the scheduler (server/scheduler/) starts its turn: in priority, fair-share
+// and arrival order, within the user's quotas, one turn per workspace at a time, starting the
+// workspace first when it is stopped. The agent runs one long-lived `claude` process per task;
+// its stdout lines come back as events (taskIngest.ts), which also move the task's status.
 import type { Logger } from 'pino';
 import { RpcError } from '../../sdk/rpcPeer.js';
 import type { CreateTaskBody, TaskStatus } from '../../sdk/taskWire.js';
 import type { Clock } from '../clock.js';
+import type { LeaderLocks } from '../cluster/leaderLock.js';
 import type { Pubsub } from '../cluster/pubsub.js';
 import type { Config } from '../config/configSchema.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import type { NodeInfo, Priority } from '../scheduler/schedulerCore.js';
+import type { SchedulerStore } from '../store/schedulerStore.js';
 import { ACTIVE, type TaskRow, type TaskStore } from '../store/taskStore.js';
 import type { TaskUsageTotals } from '../store/usageStore.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
@@ -28,7 +33,7 @@ const RESUMABLE: readonly TaskStatus[] = ['succeeded', 'failed', 'waiting_for_in
 
 export class TaskError extends Error {
   constructor(
-    readonly status: 404 | 409 | 400,
+    readonly status: 400 | 403 | 404 | 409 | 429,
     readonly code: string,
     message: string,
   ) {
@@ -46,20 +51,64 @@ export interface TaskServiceOptions {
   pubsub: Pubsub;
   clock: Clock;
   log: Logger;
+  /** The queue's store (scheduler). */
+  schedulerStore: SchedulerStore;
+  /** One scheduling pass at a time across replicas; absent: this process always leads. */
+  leaders?: LeaderLocks | undefined;
+  /** The nodes' free room, when the runtime can tell; else the driver places. */
+  nodes?: () => Promise<NodeInfo[] | undefined>;
 }
 
 export class TaskService {
   readonly feed: TaskFeed;
-  private readonly pumps = new Map<string, Promise<void>>();
+  readonly scheduler: Scheduler;
+  /** Turn starts in flight (their agent calls), awaited on close. */
+  private readonly starting = new Set<Promise<void>>();
 
   constructor(readonly o: TaskServiceOptions) {
     this.feed = new TaskFeed({ store: o.store, pubsub: o.pubsub, log: o.log });
-    o.workspaceService.events.on('ready', (workspaceId) => this.pump(workspaceId));
+    this.scheduler = new Scheduler({
+      store: o.schedulerStore,
+      config: o.config,
+      connectedAmong: (ids) => o.hub.connectedAmong(ids),
+      leaders: o.leaders,
+      pubsub: o.pubsub,
+      clock: o.clock,
+      log: o.log,
+      ...(o.nodes ? { nodes: o.nodes } : {}),
+      actions: {
+        startTurn: (taskId, workspaceId) => this.beginTurn(taskId, workspaceId),
+        startWorkspace: (workspaceId, taskId) => this.startWorkspaceFor(workspaceId, taskId),
+        fail: async (taskId, reason) => {
+          const moved = await o.store.transition(taskId, ['queued'], 'failed', {
+            status_reason: reason,
+            finished_at: o.clock.now().toISOString(),
+          });
+          if (moved) this.changed(taskId);
+        },
+        note: (taskId, reason) => this.note(taskId, reason),
+      },
+    });
+    o.workspaceService.events.on('ready', () => this.scheduler.kick());
     o.workspaceService.events.on('failed', (workspaceId) => void this.workspaceFailed(workspaceId));
   }
 
-  async create(ownerId: string, body: CreateTaskBody): Promise<TaskRow> {
+  async create(owner: { id: string; role: string }, body: CreateTaskBody): Promise<TaskRow> {
     const { workspaces, workspaceService } = this.o;
+    const ownerId = owner.id;
+    const priority: Priority = body.priority ?? 'normal';
+    const quota = await this.scheduler.quotaOf(owner);
+    if (priority === 'high' && !quota.allowHighPriority) {
+      throw new TaskError(
+        403,
+        'forbidden',
+        'priority high is for admins, or for members of a team whose policy allows it; use normal or low.',
+      );
+    }
+    if (this.o.config.quotas.whenExceeded === 'refuse') {
+      const over = quota.exceeded();
+      if (over) throw new TaskError(429, 'quota_exceeded', `${over}; the task was not queued.`);
+    }
     let ws = body.workspaceId ? await workspaces.byId(body.workspaceId) : undefined;
     if (body.workspaceId && ws?.owner_id !== ownerId) {
       throw new TaskError(404, 'not_found', 'The workspace was not found.');
@@ -67,11 +116,6 @@ export class TaskService {
     if (!ws && body.repository)
       ws = (await workspaceService.create(ownerId, { repository: body.repository })).row;
     if (!ws) throw new TaskError(400, 'validation_failed', 'Give a repository or a workspaceId.');
-    if (ws.status !== 'running' && ws.status !== 'starting') {
-      // Before the task exists: a workspace that cannot start now (it is stopping) is the
-      // caller's 409, not a task queued for a workspace nobody will start.
-      await this.startWorkspace(ws.id, { ownerId });
-    }
     const row = await this.o.store.create({
       ownerId,
       workspaceId: ws.id,
@@ -81,9 +125,10 @@ export class TaskService {
       permissionMode: body.permissionMode ?? 'default',
       maxTurns: body.maxTurns,
       maxBudgetUsd: body.maxBudgetUsd,
+      priority,
     });
-    await this.note(row.id, 'Waiting for the workspace');
-    this.pump(ws.id);
+    await this.note(row.id, 'Queued');
+    this.scheduler.kick();
     return (await this.o.store.byId(row.id)) ?? row;
   }
 
@@ -104,31 +149,28 @@ export class TaskService {
       await this.agent(workspaceId, 'task.send', { taskId: task.id, text });
       return;
     }
-    // Finished: resume. Start its workspace first, so a workspace that cannot start (it is
-    // stopping) is the caller's 409 and the task stays as it was.
-    if (task.workspace_id) {
-      const ws = await this.o.workspaces.byId(task.workspace_id);
-      if (ws && ws.status !== 'running' && ws.status !== 'starting')
-        await this.startWorkspace(ws.id, { taskId: task.id });
-    }
-    // Queue it so it waits its turn in the workspace.
+    // Finished: resume. It joins the queue again, behind what is already there.
     const moved = await this.o.store.transition(task.id, RESUMABLE, 'queued', {
       pending_message: text,
-      status_reason: 'Waiting for the workspace',
+      status_reason: 'Queued',
       finished_at: null,
+      queued_at: this.o.clock.now().toISOString(),
     });
     if (!moved) throw new TaskError(409, 'task_busy', 'The task changed meanwhile; reload it and try again.');
     this.changed(task.id);
-    if (task.workspace_id) this.pump(task.workspace_id);
+    this.scheduler.kick();
   }
 
-  /** Starts the workspace for a task; a refusal is logged with its context and thrown to the caller. */
-  private async startWorkspace(workspaceId: string, context: { ownerId?: string; taskId?: string }) {
+  /** The scheduler starts a stopped workspace for a queued task; a refusal is logged and the task told why. */
+  private async startWorkspaceFor(workspaceId: string, taskId: string): Promise<void> {
     try {
       await this.o.workspaceService.start(workspaceId);
     } catch (err) {
-      this.o.log.warn({ err, workspaceId, ...context }, 'could not start the workspace for a task');
-      throw err;
+      this.o.log.warn({ err, workspaceId, taskId }, 'could not start the workspace for a task');
+      await this.note(
+        taskId,
+        `The workspace could not start yet: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 
@@ -169,7 +211,7 @@ export class TaskService {
         );
     }
     this.changed(task.id);
-    if (task.workspace_id) this.pump(task.workspace_id);
+    this.scheduler.kick();
   }
 
   /** Answers a pending tool approval. */
@@ -232,16 +274,9 @@ export class TaskService {
     return ws ? { userId: ws.owner_id, workspaceId } : undefined;
   }
 
-  /** Starts the next queued task of the workspace when nothing else runs there. Serialised per workspace. */
-  pump(workspaceId: string): void {
-    const prev = this.pumps.get(workspaceId) ?? Promise.resolve();
-    const next = prev
-      .then(() => this.pumpOnce(workspaceId))
-      .catch((err) => this.o.log.error({ err, workspaceId }, 'task pump failed'));
-    this.pumps.set(workspaceId, next);
-    void next.finally(() => {
-      if (this.pumps.get(workspaceId) === next) this.pumps.delete(workspaceId);
-    });
+  /** Something changed in the workspace (a turn ended, its agent came back): the scheduler looks again. */
+  pump(_workspaceId: string): void {
+    this.scheduler.kick();
   }
 
   /** The workspace died under its tasks: the turn in progress fails with the reason, the queue follows. */
@@ -256,12 +291,13 @@ export class TaskService {
       await this.expireApprovals(active.id, EXPIRED_BECAUSE.workspaceGone);
       this.changed(active.id);
     }
-    this.pump(workspaceId);
+    this.scheduler.kick();
   }
 
-  /** Waits for queue work in flight (server shutdown). */
+  /** Stops scheduling and waits for turn starts in flight (server shutdown). */
   async close(): Promise<void> {
-    await Promise.all([...this.pumps.values()]);
+    await this.scheduler.close();
+    await Promise.all([...this.starting]);
   }
 
   /**
@@ -288,31 +324,28 @@ export class TaskService {
     this.changed(taskId);
   }
 
-  private async pumpOnce(workspaceId: string): Promise<void> {
-    const { store, workspaces, hub } = this.o;
-    if (await store.activeIn(workspaceId)) return;
-    const task = await store.oldestQueuedIn(workspaceId);
-    if (!task) return;
-    const ws = await workspaces.byId(workspaceId);
-    if (!ws || ws.status === 'failed') {
-      await store.transition(task.id, ['queued'], 'failed', {
-        status_reason: `The workspace could not start: ${ws?.status_reason ?? 'it was deleted'}`,
-        finished_at: this.o.clock.now().toISOString(),
-      });
-      this.changed(task.id);
-      return this.pumpOnce(workspaceId);
-    }
-    if (!(ws.status === 'running' && (await hub.isReachable(workspaceId)))) {
-      const why =
-        ws.status === 'starting'
-          ? (ws.status_reason ?? 'Starting the workspace')
-          : 'Waiting for the workspace agent';
-      if (task.status_reason !== why) await this.note(task.id, why);
-      return; // pumped again when the workspace runs (see onWorkspaceReady)
-    }
-    // Another replica may pump the same queue: the store starts one turn per workspace at a time.
-    if (!(await store.startTurn(task.id, workspaceId, { status_reason: 'Starting Claude Code' }))) return;
+  /**
+   * The scheduler admitted the queued task: it moves to `starting` (only while no other turn runs
+   * in the workspace, across replicas) and its agent is told to run it, in the background so the
+   * pass goes on. False when it could not move (another replica or pass got there first).
+   */
+  private async beginTurn(taskId: string, workspaceId: string): Promise<boolean> {
+    const { store } = this.o;
+    const task = await store.byId(taskId);
+    if (task?.status !== 'queued') return false;
+    if (!(await store.startTurn(task.id, workspaceId, { status_reason: 'Starting Claude Code' })))
+      return false;
     this.changed(task.id);
+    const run = this.runTurn(task, workspaceId).catch((err) =>
+      this.o.log.error({ err, taskId, workspaceId }, 'a turn start could not record its outcome'),
+    );
+    this.starting.add(run);
+    void run.finally(() => this.starting.delete(run));
+    return true;
+  }
+
+  private async runTurn(task: TaskRow, workspaceId: string): Promise<void> {
+    const { store, hub } = this.o;
     try {
       const listed = await hub.request<{ tasks: { taskId: string; running: boolean }[] }>(
         workspaceId,
@@ -354,8 +387,7 @@ export class TaskService {
         status_reason: why,
         finished_at: this.o.clock.now().toISOString(),
       });
-      this.changed(task.id);
-      return this.pumpOnce(workspaceId);
+      this.scheduler.kick();
     }
     this.changed(task.id);
   }

@@ -1,9 +1,13 @@
 import type { PermissionMode } from '../../sdk/agentProtocol.js';
-import type { Approval, Task, TaskStatus } from '../../sdk/taskWire.js';
+import type { Approval, Priority, Task, TaskQueuePlace, TaskStatus } from '../../sdk/taskWire.js';
 import { iso } from '../store/schema.js';
 import type { ApprovalRow, TaskRow } from '../store/taskStore.js';
 
-export function toWireTask(row: TaskRow, pendingApprovals: number): Task {
+export function toWireTask(
+  row: TaskRow,
+  pendingApprovals: number,
+  queue: TaskQueuePlace | null = null,
+): Task {
   return {
     id: row.id,
     ownerId: row.owner_id,
@@ -28,6 +32,8 @@ export function toWireTask(row: TaskRow, pendingApprovals: number): Task {
     updatedAt: iso(row.updated_at),
     startedAt: iso(row.started_at),
     finishedAt: iso(row.finished_at),
+    priority: row.priority as Priority,
+    queue: row.status === 'queued' ? queue : null,
   };
 }
 

@@ -18,6 +18,7 @@ import { createCredentialResolver } from '../gateway/credentialResolver.js';
 import { type GatewayAttribution, ModelGateway } from '../gateway/modelGateway.js';
 import type { NodeHub } from '../nodes/nodeHub.js';
 import type { AuditStore } from '../store/auditStore.js';
+import type { SchedulerStore } from '../store/schedulerStore.js';
 import type { SecretStore } from '../store/secretStore.js';
 import type { TaskStore } from '../store/taskStore.js';
 import type { UsageStore } from '../store/usageStore.js';
@@ -80,6 +81,7 @@ export function createWorkspaceRuntime(opts: {
   config: Config;
   store: WorkspaceStore;
   taskStore: TaskStore;
+  schedulerStore: SchedulerStore;
   secrets: SecretStore;
   usage: UsageStore;
   auditStore: AuditStore;
@@ -194,6 +196,8 @@ export function createWorkspaceRuntime(opts: {
   });
   const tasks = new TaskService({
     config,
+    schedulerStore: opts.schedulerStore,
+    leaders: opts.leaders,
     store: opts.taskStore,
     workspaces: store,
     workspaceService: service,

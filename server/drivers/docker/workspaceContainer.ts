@@ -64,7 +64,7 @@ export class WorkspaceContainer {
       return true;
     } catch (err) {
       if (statusOf(err) === 304) return false;
-      if (isNotFound(err) && !/volume/i.test(dockerMessage(causeOf(err)))) throw notFound;
+      if (isNotFound(err) && !/volume/i.test(dockerMessage(causageOf(err)))) throw notFound;
       throw this.startFailure(err);
     }
   }
@@ -153,8 +153,8 @@ export class WorkspaceContainer {
     if (lost) return lost;
     return new DriverError({
       reason: 'start_failed',
-      userMessage: `The workspace container on node ${this.node.name} could not start: ${dockerMessage(causeOf(err))}.`,
-      cause: causeOf(err),
+      userMessage: `The workspace container on node ${this.node.name} could not start: ${dockerMessage(causageOf(err))}.`,
+      cause: causageOf(err),
     });
   }
 
@@ -163,18 +163,18 @@ export class WorkspaceContainer {
    * directory no longer exists on the node (deleted behind Docker's back); else undefined.
    */
   private volumeLost(err: unknown): DriverError | undefined {
-    const message = dockerMessage(causeOf(err));
+    const message = dockerMessage(causageOf(err));
     const volume = Object.values(this.volumes).find((n) => message.includes(n));
     if (!volume || !/no such file or directory/i.test(message)) return undefined;
     return new DriverError({
       reason: 'start_failed',
       userMessage: `The workspace's files are missing on node ${this.node.name}: Docker cannot mount its volume ${volume} (${message}). Delete the workspace and create it again.`,
-      cause: causeOf(err),
+      cause: causageOf(err),
     });
   }
 }
 
 /** The dockerode error under a DriverError made by dockerCall. */
-function causeOf(err: unknown): unknown {
+function causageOf(err: unknown): unknown {
   return err instanceof DriverError ? err.cause : err;
 }

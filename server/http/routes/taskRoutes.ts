@@ -43,7 +43,15 @@ function ensureVisible<R extends { owner_id: string }>(me: Principal, row: R | u
 
 export function taskRoutes(app: App, s: Services): void {
   const svc = () => s.runtime.tasks;
-  const wire = async (row: TaskRow) => toWireTask(row, await s.tasks.countPending(row.id));
+  /** A queued task's place, from the scheduler's plan (computed at most once a second). */
+  const place = async (row: TaskRow) => {
+    if (row.status !== 'queued') return null;
+    const entry = (await svc().scheduler.plan()).entries.find((e) => e.taskId === row.id);
+    return entry
+      ? { position: entry.position, reason: entry.reason, estimatedStartAt: entry.estimatedStartAt }
+      : null;
+  };
+  const wire = async (row: TaskRow) => toWireTask(row, await s.tasks.countPending(row.id), await place(row));
   /** The task for an action that acts as its owner (`interact`) or controls it (`control`). */
   const forAction = async (req: FastifyRequest, id: string, action: 'task.control' | 'task.interact') => {
     const me = await ensureCaller(s, req);
@@ -66,7 +74,7 @@ export function taskRoutes(app: App, s: Services): void {
       noteAudit(req, { action: 'task.created', targetType: 'task' });
       const me = await ensureCaller(s, req);
       ensureCan(me, 'task.create', { kind: 'org' }, 'Viewers cannot start tasks.');
-      const row = await svc().create(me.user.id, req.body);
+      const row = await svc().create(me.user, req.body);
       noteAudit(req, {
         targetId: row.id,
         detail: { workspaceId: row.workspace_id, repository: row.repository },
@@ -108,7 +116,8 @@ export function taskRoutes(app: App, s: Services): void {
       const me = await ensureCaller(s, req);
       // visibleTask and wire in one query: a dashboard or script polls this route.
       const found = await s.tasks.byIdWithPending(req.params.id);
-      return toWireTask(ensureVisible(me, found?.row), found?.pending ?? 0);
+      const row = ensureVisible(me, found?.row);
+      return toWireTask(row, found?.pending ?? 0, await place(row));
     },
   );
 

@@ -1,0 +1,374 @@
+// The scheduler's decisions, as a pure function of what the store says now (DESIGN §8): which
+// queued tasks start, which workspaces start for them, and why each of the others waits. No I/O
+// and no clock of its own, so the scheduler pass (scheduler.ts) and a simulator on a virtual clock
+// run the very same code.
+//
+// Order: priority (high, normal, low), then fair share between users, then arrival. Fair share is
+// Slurm's classic factor (fairShare.ts); between two users the one with less decayed usage per
+// unit of weight goes first. Within one pass every admission charges its user an expected usage,
+// so when several places free at once they go round the users instead of all to one.
+//
+// A task that cannot start now does not hold up the ones behind it (no head-of-line blocking):
+// another user's task, or a smaller workspace that fits, may pass it. Each waiting task gets the
+// first reason that holds it, in words ("alice has 3 of 3 concurrent tasks").
+
+export type Priority = 'low' | 'normal' | 'high';
+export const PRIORITIES: readonly Priority[] = ['low', 'normal', 'high'];
+const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
+
+export interface QueuedTask {
+  id: string;
+  userId: string;
+  workspaceId: string | null;
+  priority: Priority;
+  /** When it (last) joined the queue: created, or resumed by a follow-up. */
+  queuedAtMs: number;
+}
+
+export interface WorkspaceInfo {
+  id: string;
+  /** pending, starting, running, stopping, stopped or failed. */
+  status: string;
+  /** Whether its agent is connected (to some replica). */
+  reachable: boolean;
+  /** Whether a task's turn runs in it now (one at a time). */
+  busy: boolean;
+  cpu: number;
+  memoryBytes: number;
+  /** The node holding its files, when that pins where it starts. */
+  node?: string | undefined;
+  /** For a failed workspace: when it failed; tasks queued before then fail with it. */
+  failedAtMs?: number | undefined;
+  statusReason?: string | null | undefined;
+}
+
+export interface Limits {
+  concurrentTasks: number;
+  runningWorkspaces: number;
+  /** Workspace-seconds per calendar month (UTC). */
+  monthlySeconds: number;
+}
+
+export interface UserInfo {
+  id: string;
+  /** How reasons name the user. */
+  name: string;
+  /** Tasks whose turn runs, starts or waits for an approval. */
+  activeTasks: number;
+  /** Workspaces starting or running. */
+  runningWorkspaces: number;
+  /** Workspace-seconds used this month. */
+  monthSeconds: number;
+  /** Decayed workspace-CPU-seconds. */
+  usage: number;
+  /** Fair-share weight (teams carry weights), > 0. */
+  weight: number;
+  limits: Limits;
+}
+
+/** A node the scheduler may start workspaces on, with what is free on it now. */
+export interface NodeInfo {
+  name: string;
+  /** False for a node that is drained, unhealthy or unreachable: it receives nothing. */
+  accepting: boolean;
+  free: { cpu: number; memoryBytes: number; workspaces: number };
+}
+
+export interface SchedulerInput {
+  nowMs: number;
+  queue: readonly QueuedTask[];
+  workspaces: ReadonlyMap<string, WorkspaceInfo>;
+  users: ReadonlyMap<string, UserInfo>;
+  /** When known, starts are checked against the nodes' free capacity; else the driver decides. */
+  nodes?: readonly NodeInfo[] | undefined;
+  /** What one admission is expected to use, in seconds of its workspace's CPU (in-pass fair share). */
+  expectedTaskSeconds: number;
+  /** When this month's allowances reset, in the words of the reason. */
+  monthResetsAt: string;
+}
+
+export type Action =
+  /** Start the task's turn now: its workspace runs and is free. */
+  | 'start'
+  /** Start the task's workspace (on `node`, when the scheduler placed it); the task then waits for it. */
+  | 'start_workspace'
+  | 'wait'
+  /** It can never start: its workspace is gone or failed after it was queued. */
+  | 'fail';
+
+export interface QueueDecision {
+  taskId: string;
+  /** 1 for the first in the queue's order. */
+  position: number;
+  action: Action;
+  /** Why it waits (or fails); for `start_workspace`, what it then waits for. */
+  reason: string;
+  workspaceId: string | null;
+  node?: string | undefined;
+}
+
+export const WAITING_FOR_START = 'Waiting for its workspace to start';
+
+const hours = (seconds: number) => {
+  const h = seconds / 3600;
+  return Number.isInteger(h) ? String(h) : h.toFixed(1);
+};
+
+const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+
+interface Lane {
+  user: UserInfo;
+  tasks: QueuedTask[];
+  next: number;
+  /** Usage plus what this pass admitted, over weight. */
+  key: number;
+  /** Tasks admitted in this pass. */
+  admitted: number;
+  /** Tasks admitted earlier whose workspace is still starting (they count as running). */
+  inFlight: number;
+  workspacesStarted: number;
+}
+
+/** Lane a goes before lane b. */
+function before(a: Lane, b: Lane): boolean {
+  const ta = a.tasks[a.next] as QueuedTask;
+  const tb = b.tasks[b.next] as QueuedTask;
+  const ra = RANK[ta.priority];
+  const rb = RANK[tb.priority];
+  if (ra !== rb) return ra < rb;
+  if (a.key !== b.key) return a.key < b.key;
+  if (ta.queuedAtMs !== tb.queuedAtMs) return ta.queuedAtMs < tb.queuedAtMs;
+  return ta.id < tb.id;
+}
+
+/** A binary heap of lanes, best first. */
+class LaneHeap {
+  private readonly items: Lane[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  push(lane: Lane): void {
+    const h = this.items;
+    h.push(lane);
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(h[i] as Lane, h[parent] as Lane)) break;
+      [h[i], h[parent]] = [h[parent] as Lane, h[i] as Lane];
+      i = parent;
+    }
+  }
+  pop(): Lane | undefined {
+    const h = this.items;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let best = i;
+        if (l < h.length && before(h[l] as Lane, h[best] as Lane)) best = l;
+        if (r < h.length && before(h[r] as Lane, h[best] as Lane)) best = r;
+        if (best === i) break;
+        [h[i], h[best]] = [h[best] as Lane, h[i] as Lane];
+        i = best;
+      }
+    }
+    return top;
+  }
+}
+
+/** Free capacity of the nodes during one pass, with a quick bound for "nothing fits anywhere". */
+class Capacity {
+  private readonly nodes: NodeInfo['free'][];
+  private readonly names: string[];
+  private maxCpu = 0;
+  private maxMemory = 0;
+
+  constructor(nodes: readonly NodeInfo[]) {
+    const accepting = nodes.filter((n) => n.accepting);
+    this.nodes = accepting.map((n) => ({ ...n.free }));
+    this.names = accepting.map((n) => n.name);
+    this.bounds();
+  }
+
+  private bounds(): void {
+    this.maxCpu = 0;
+    this.maxMemory = 0;
+    for (const f of this.nodes) {
+      if (f.workspaces < 1) continue;
+      if (f.cpu > this.maxCpu) this.maxCpu = f.cpu;
+      if (f.memoryBytes > this.maxMemory) this.maxMemory = f.memoryBytes;
+    }
+  }
+
+  /**
+   * Reserves room for a workspace: on `pinned` only, when given; else on the fullest node it fits
+   * (most-allocated first, so that whole nodes stay free). The node's name, or undefined.
+   */
+  take(cpu: number, memoryBytes: number, pinned: string | undefined): string | undefined {
+    if (cpu > this.maxCpu + 1e-9 || memoryBytes > this.maxMemory) return undefined;
+    let best = -1;
+    for (let i = 0; i < this.nodes.length; i++) {
+      if (pinned !== undefined && this.names[i] !== pinned) continue;
+      const f = this.nodes[i] as NodeInfo['free'];
+      if (f.workspaces < 1 || f.cpu + 1e-9 < cpu || f.memoryBytes < memoryBytes) continue;
+      if (best < 0 || f.cpu < (this.nodes[best] as NodeInfo['free']).cpu) best = i;
+    }
+    if (best < 0) return undefined;
+    const f = this.nodes[best] as NodeInfo['free'];
+    f.cpu -= cpu;
+    f.memoryBytes -= memoryBytes;
+    f.workspaces -= 1;
+    this.bounds();
+    return this.names[best];
+  }
+}
+
+/**
+ * The queue in the order it is served, each task with what to do with it now. Pure: the same
+ * input gives the same decisions.
+ */
+export function schedule(input: SchedulerInput): QueueDecision[] {
+  const lanes = new Map<string, Lane>();
+  for (const task of input.queue) {
+    let lane = lanes.get(task.userId);
+    if (!lane) {
+      const user = input.users.get(task.userId) ?? unknownUser(task.userId);
+      lane = {
+        user,
+        tasks: [],
+        next: 0,
+        key: user.usage / user.weight,
+        admitted: 0,
+        inFlight: 0,
+        workspacesStarted: 0,
+      };
+      lanes.set(task.userId, lane);
+    }
+    lane.tasks.push(task);
+  }
+  const heap = new LaneHeap();
+  for (const lane of lanes.values()) {
+    const starting = new Set<string>();
+    for (const t of lane.tasks) {
+      const ws = t.workspaceId ? input.workspaces.get(t.workspaceId) : undefined;
+      if (ws && inFlight(ws)) starting.add(ws.id);
+    }
+    lane.inFlight = starting.size;
+    lane.tasks.sort(
+      (a, b) => RANK[a.priority] - RANK[b.priority] || a.queuedAtMs - b.queuedAtMs || cmp(a.id, b.id),
+    );
+    heap.push(lane);
+  }
+  const capacity = input.nodes ? new Capacity(input.nodes) : undefined;
+  /** Workspaces given a start or a turn in this pass. */
+  const claimed = new Set<string>();
+  const out: QueueDecision[] = [];
+
+  for (let lane = heap.pop(); lane; lane = heap.pop()) {
+    const task = lane.tasks[lane.next] as QueuedTask;
+    const decided = decide(task, lane, input, capacity, claimed);
+    out.push({ taskId: task.id, position: out.length + 1, workspaceId: task.workspaceId, ...decided });
+    if (decided.action === 'start' || decided.action === 'start_workspace') {
+      const ws = task.workspaceId ? input.workspaces.get(task.workspaceId) : undefined;
+      lane.key += ((ws?.cpu ?? 1) * input.expectedTaskSeconds) / lane.user.weight;
+    }
+    lane.next += 1;
+    if (lane.next < lane.tasks.length) heap.push(lane);
+  }
+  return out;
+}
+
+/** A workspace starting (or whose agent reconnects) for the first task queued on it. */
+const inFlight = (ws: WorkspaceInfo) =>
+  !ws.busy &&
+  (ws.status === 'starting' || ws.status === 'pending' || (ws.status === 'running' && !ws.reachable));
+
+function decide(
+  task: QueuedTask,
+  lane: Lane,
+  input: SchedulerInput,
+  capacity: Capacity | undefined,
+  claimed: Set<string>,
+): Pick<QueueDecision, 'action' | 'reason' | 'node'> {
+  const { user } = lane;
+  const ws = task.workspaceId ? input.workspaces.get(task.workspaceId) : undefined;
+  if (!ws) return { action: 'fail', reason: 'The workspace of this task was deleted.' };
+  if (ws.status === 'failed' && (ws.failedAtMs ?? 0) >= task.queuedAtMs) {
+    return { action: 'fail', reason: `The workspace could not start: ${ws.statusReason ?? 'it failed'}` };
+  }
+  if (ws.busy || claimed.has(ws.id)) {
+    return { action: 'wait', reason: 'Waiting for the task before it in this workspace' };
+  }
+  claimed.add(ws.id);
+  // Admitted in an earlier pass: it counts against the user's concurrency already.
+  if (inFlight(ws)) {
+    return {
+      action: 'wait',
+      reason: ws.status === 'running' ? 'Waiting for the workspace agent' : WAITING_FOR_START,
+    };
+  }
+  const limits = user.limits;
+  if (user.monthSeconds >= limits.monthlySeconds) {
+    return {
+      action: 'wait',
+      reason: `${user.name} has used ${hours(user.monthSeconds)} of ${hours(limits.monthlySeconds)} workspace-hours this month (quotas.maxMonthlyHours); the allowance resets ${input.monthResetsAt}`,
+    };
+  }
+  const active = user.activeTasks + lane.inFlight + lane.admitted;
+  if (active >= limits.concurrentTasks) {
+    return {
+      action: 'wait',
+      reason: `${user.name} has ${active} of ${limits.concurrentTasks} concurrent tasks (quotas.maxConcurrentTasks)`,
+    };
+  }
+  if (ws.status === 'running') {
+    lane.admitted += 1;
+    return { action: 'start', reason: 'Starting Claude Code' };
+  }
+  if (ws.status === 'stopping') {
+    return { action: 'wait', reason: 'Waiting for the workspace to finish stopping before it starts again' };
+  }
+  // Stopped, or failed before this task was queued: it needs a start.
+  const running = user.runningWorkspaces + lane.workspacesStarted;
+  if (running >= limits.runningWorkspaces) {
+    return {
+      action: 'wait',
+      reason: `${user.name} has ${running} of ${limits.runningWorkspaces} running workspaces (sessions.maxPerUser)`,
+    };
+  }
+  let node: string | undefined;
+  if (capacity) {
+    node = capacity.take(ws.cpu, ws.memoryBytes, ws.node);
+    if (!node) {
+      const size = `${ws.cpu} CPU and ${mib(ws.memoryBytes)} MiB free`;
+      return {
+        action: 'wait',
+        reason: ws.node
+          ? `Node ${ws.node}, which holds its files, does not have ${size}`
+          : `No node has ${size}`,
+      };
+    }
+  }
+  lane.admitted += 1;
+  lane.workspacesStarted += 1;
+  return { action: 'start_workspace', reason: WAITING_FOR_START, node };
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function unknownUser(id: string): UserInfo {
+  return {
+    id,
+    name: id,
+    activeTasks: 0,
+    runningWorkspaces: 0,
+    monthSeconds: 0,
+    usage: 0,
+    weight: 1,
+    limits: { concurrentTasks: 0, runningWorkspaces: 0, monthlySeconds: 0 },
+  };
+}
