@@ -53,6 +53,8 @@ export interface Services {
   teams: TeamStore;
   tokens: TokenStore;
   sessions: SessionStore;
+  /** The queue's store: quota overrides, metered workspace time, fair-share usage. */
+  scheduler: SchedulerStore;
   settings: SettingStore;
   auditStore: AuditStore;
   audit: AuditRecorder;
@@ -121,6 +123,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
   const auditStore = new AuditStore(db, clock);
   const nodeJoinTokens = new NodeJoinTokenStore(db, clock, accessChanges.announce);
   const leaders = new LeaderLocks(db, log);
+  const scheduler = new SchedulerStore(db, clock, config.quotas.fairShareHalfLife * 1000);
   const clusterAuth = new ClusterAuth({ configured: config.server.clusterSecret, settings, clock });
   const replicas = new ReplicaRegistry({
     db,
@@ -169,7 +172,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     config,
     store: workspaces,
     taskStore: tasks,
-    schedulerStore: new SchedulerStore(db, clock, config.quotas.fairShareHalfLife * 1000),
+    schedulerStore: scheduler,
     secrets,
     usage,
     auditStore,
@@ -201,6 +204,7 @@ export function createServices(config: Config, db: Db, clock: Clock, opts: Servi
     auditStore,
     workspaces,
     tasks,
+    scheduler,
     secrets,
     usage,
     nodeJoinTokens,

@@ -39,6 +39,8 @@ export type Action =
   | 'node.read'
   | 'node.manage'
   | 'replica.read'
+  | 'queue.readAll'
+  | 'quota.manage'
   | 'workspace.create'
   | 'workspace.read'
   | 'workspace.control'
@@ -67,6 +69,8 @@ export function can(actor: Actor, action: Action, resource: Resource): boolean {
     case 'node.read':
     case 'node.manage':
     case 'replica.read':
+    case 'queue.readAll':
+    case 'quota.manage':
     case 'team.create':
     case 'team.update':
     case 'team.delete':

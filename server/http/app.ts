@@ -39,6 +39,7 @@ import { nodeConnectRoutes } from './routes/nodeConnectRoutes.js';
 import { nodeJoinTokenRoutes } from './routes/nodeJoinTokenRoutes.js';
 import { nodeRoutes } from './routes/nodeRoutes.js';
 import { oidcRoutes } from './routes/oidcRoutes.js';
+import { queueRoutes } from './routes/queueRoutes.js';
 import { replicaRoutes } from './routes/replicaRoutes.js';
 import { secretRoutes } from './routes/secretRoutes.js';
 import { taskEventRoutes } from './routes/taskEventRoutes.js';
@@ -204,6 +205,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   internalRoutes(app, services);
   internalNodeRoutes(app, services);
   taskRoutes(app, services);
+  queueRoutes(app, services);
   taskEventRoutes(app, services);
   await webRoutes(app, services);
   for (const plugin of options.plugins ?? []) await plugin(app, services);

@@ -520,4 +520,35 @@ export const rbacMatrix: MatrixRow[] = [
   },
   // Everyone may ask; members get their own usage only (server/http/routes/usageRoutes.test.ts).
   { route: 'GET /api/v1/usage', prepare: async () => ({ url: '/api/v1/usage' }), expect: all(200) },
+
+  { route: 'GET /api/v1/queue', prepare: async () => ({ url: '/api/v1/queue' }), expect: all(200) },
+  {
+    route: 'GET /api/v1/queue',
+    variant: 'everyone’s',
+    prepare: async () => ({ url: '/api/v1/queue?owner=all' }),
+    expect: adminsOnly(200, 403),
+  },
+  {
+    route: 'GET /api/v1/quota',
+    prepare: async (_t, a, w, o) => ({ url: `/api/v1/quota?userId=${userId(a, w, o)}` }),
+    expect: { own: all(200), other: adminsOnly(200, 403) },
+  },
+  { route: 'GET /api/v1/quotas', prepare: async () => ({ url: '/api/v1/quotas' }), expect: adminsOnly(200, 403) },
+  {
+    route: 'PUT /api/v1/quotas/{kind}/{id}',
+    prepare: async (_t, a, w, o) => ({
+      url: `/api/v1/quotas/users/${userId(a, w, o)}`,
+      payload: { maxConcurrentTasks: 4 },
+    }),
+    expect: adminsOnly(200, 403),
+  },
+  {
+    route: 'DELETE /api/v1/quotas/{kind}/{id}',
+    prepare: async (t, a, w, o) => {
+      const id = userId(a, w, o);
+      await t.services.scheduler.setOverride('user', id, { maxConcurrentTasks: 4 }, id);
+      return { url: `/api/v1/quotas/users/${id}` };
+    },
+    expect: adminsOnly(204, 403),
+  },
 ];
