@@ -32,8 +32,8 @@ export const SCHEDULER_KICK_CHANNEL = 'scheduler_kick';
 export const PASS_MS = 5_000;
 /** How often running time is metered into monthly hours and fair-share usage. */
 export const METER_MS = 10_000;
-/** What one admitted task is expected to use, for fair share within one pass. */
-const EXPECTED_TASK_SECONDS = 600;
+/** What one admitted task is expected to use before any turn has finished (then: the mean turn). */
+const DEFAULT_TASK_SECONDS = 600;
 /** How long a computed plan answers GET /queue and a task's queue position (per process: derived data). */
 const PLAN_TTL_MS = 1_000;
 
@@ -92,6 +92,7 @@ export class Scheduler {
   private pass: Promise<void> | undefined;
   private again = false;
   private lastMeterMs = Number.NEGATIVE_INFINITY;
+  private expectedTaskSeconds = DEFAULT_TASK_SECONDS;
   private leading = false;
   private closed = false;
   private readonly stopTimer: () => void;
@@ -146,6 +147,8 @@ export class Scheduler {
     if (nowMs - this.lastMeterMs >= METER_MS) {
       await store.meter();
       this.lastMeterMs = nowMs;
+      const turnMs = await store.meanTurnMs();
+      if (turnMs !== undefined && turnMs > 0) this.expectedTaskSeconds = turnMs / 1000;
     }
     const snapshot = await store.snapshot();
     const reasons = new Map(snapshot.queued.map((t) => [t.id, t.status_reason]));
@@ -279,7 +282,7 @@ export class Scheduler {
       workspaces,
       users,
       nodes: await this.o.nodes?.(),
-      expectedTaskSeconds: EXPECTED_TASK_SECONDS,
+      expectedTaskSeconds: this.expectedTaskSeconds,
       monthResetsAt: `on ${nextMonthStart(now).toISOString().slice(0, 10)} (UTC)`,
     };
   }

@@ -122,61 +122,72 @@ interface Lane {
   next: number;
   /** Usage plus what this pass admitted, over weight. */
   key: number;
+  /** The head task's priority rank, arrival and id (the heap's order). */
+  headRank: number;
+  headAt: number;
+  headId: string;
   /** Tasks admitted in this pass. */
   admitted: number;
   /** Tasks admitted earlier whose workspace is still starting (they count as running). */
   inFlight: number;
   workspacesStarted: number;
+  /** Reason sentences already built in this pass. */
+  reasons: Map<string, string>;
 }
 
-/** Lane a goes before lane b. */
+/** Lane a goes before lane b: its head's priority, then usage per weight, then its head's arrival. */
 function before(a: Lane, b: Lane): boolean {
-  const ta = a.tasks[a.next] as QueuedTask;
-  const tb = b.tasks[b.next] as QueuedTask;
-  const ra = RANK[ta.priority];
-  const rb = RANK[tb.priority];
-  if (ra !== rb) return ra < rb;
+  if (a.headRank !== b.headRank) return a.headRank < b.headRank;
   if (a.key !== b.key) return a.key < b.key;
-  if (ta.queuedAtMs !== tb.queuedAtMs) return ta.queuedAtMs < tb.queuedAtMs;
-  return ta.id < tb.id;
+  if (a.headAt !== b.headAt) return a.headAt < b.headAt;
+  return a.headId < b.headId;
 }
 
-/** A binary heap of lanes, best first. */
+/**
+ * A binary heap of lanes, best first. Serving a lane changes only that lane, so the pass replaces
+ * the top and sifts it down once, instead of a pop and a push.
+ */
 class LaneHeap {
-  private readonly items: Lane[] = [];
-  get size(): number {
-    return this.items.length;
+  private readonly h: Lane[] = [];
+
+  constructor(lanes: Iterable<Lane>) {
+    for (const lane of lanes) this.h.push(lane);
+    for (let i = (this.h.length >> 1) - 1; i >= 0; i--) this.down(i);
   }
-  push(lane: Lane): void {
-    const h = this.items;
-    h.push(lane);
-    let i = h.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(h[i] as Lane, h[parent] as Lane)) break;
-      [h[i], h[parent]] = [h[parent] as Lane, h[i] as Lane];
-      i = parent;
+
+  get top(): Lane | undefined {
+    return this.h[0];
+  }
+
+  /** The top lane changed: move it to its place. */
+  topChanged(): void {
+    this.down(0);
+  }
+
+  /** Removes the top lane. */
+  dropTop(): void {
+    const last = this.h.pop();
+    if (this.h.length > 0 && last) {
+      this.h[0] = last;
+      this.down(0);
     }
   }
-  pop(): Lane | undefined {
-    const h = this.items;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let best = i;
-        if (l < h.length && before(h[l] as Lane, h[best] as Lane)) best = l;
-        if (r < h.length && before(h[r] as Lane, h[best] as Lane)) best = r;
-        if (best === i) break;
-        [h[i], h[best]] = [h[best] as Lane, h[i] as Lane];
-        i = best;
-      }
+
+  private down(from: number): void {
+    const h = this.h;
+    const n = h.length;
+    let i = from;
+    const item = h[i] as Lane;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && before(h[r] as Lane, h[l] as Lane) ? r : l;
+      if (!before(h[c] as Lane, item)) break;
+      h[i] = h[c] as Lane;
+      i = c;
     }
-    return top;
+    h[i] = item;
   }
 }
 
@@ -186,6 +197,7 @@ class Capacity {
   private readonly names: string[];
   private maxCpu = 0;
   private maxMemory = 0;
+  private readonly failed: { cpu: number; memoryBytes: number }[] = [];
 
   constructor(nodes: readonly NodeInfo[]) {
     const accepting = nodes.filter((n) => n.accepting);
@@ -210,6 +222,10 @@ class Capacity {
    */
   take(cpu: number, memoryBytes: number, pinned: string | undefined): string | undefined {
     if (cpu > this.maxCpu + 1e-9 || memoryBytes > this.maxMemory) return undefined;
+    // Room only shrinks during a pass: a size that found none still finds none, nor does a bigger one.
+    if (pinned === undefined) {
+      for (const f of this.failed) if (f.cpu <= cpu && f.memoryBytes <= memoryBytes) return undefined;
+    }
     let best = -1;
     for (let i = 0; i < this.nodes.length; i++) {
       if (pinned !== undefined && this.names[i] !== pinned) continue;
@@ -217,7 +233,10 @@ class Capacity {
       if (f.workspaces < 1 || f.cpu + 1e-9 < cpu || f.memoryBytes < memoryBytes) continue;
       if (best < 0 || f.cpu < (this.nodes[best] as NodeInfo['free']).cpu) best = i;
     }
-    if (best < 0) return undefined;
+    if (best < 0) {
+      if (pinned === undefined) this.failed.push({ cpu, memoryBytes });
+      return undefined;
+    }
     const f = this.nodes[best] as NodeInfo['free'];
     f.cpu -= cpu;
     f.memoryBytes -= memoryBytes;
@@ -233,6 +252,7 @@ class Capacity {
  */
 export function schedule(input: SchedulerInput): QueueDecision[] {
   const lanes = new Map<string, Lane>();
+  const entries = new Map<Lane, { task: QueuedTask; k: number }[]>();
   for (const task of input.queue) {
     let lane = lanes.get(task.userId);
     if (!lane) {
@@ -242,44 +262,80 @@ export function schedule(input: SchedulerInput): QueueDecision[] {
         tasks: [],
         next: 0,
         key: user.usage / user.weight,
+        headRank: 0,
+        headAt: 0,
+        headId: '',
         admitted: 0,
         inFlight: 0,
         workspacesStarted: 0,
+        reasons: new Map(),
       };
       lanes.set(task.userId, lane);
+      entries.set(lane, []);
     }
-    lane.tasks.push(task);
+    // One number orders a lane: priority rank, then arrival (ms since 1970 stay below 2^43).
+    (entries.get(lane) as { task: QueuedTask; k: number }[]).push({
+      task,
+      k: RANK[task.priority] * 2 ** 43 + task.queuedAtMs,
+    });
   }
-  const heap = new LaneHeap();
-  for (const lane of lanes.values()) {
+  for (const [lane, list] of entries) {
+    list.sort((a, b) => a.k - b.k || cmp(a.task.id, b.task.id));
     const starting = new Set<string>();
-    for (const t of lane.tasks) {
-      const ws = t.workspaceId ? input.workspaces.get(t.workspaceId) : undefined;
+    for (const { task } of list) {
+      lane.tasks.push(task);
+      const ws = task.workspaceId ? input.workspaces.get(task.workspaceId) : undefined;
       if (ws && inFlight(ws)) starting.add(ws.id);
     }
     lane.inFlight = starting.size;
-    lane.tasks.sort(
-      (a, b) => RANK[a.priority] - RANK[b.priority] || a.queuedAtMs - b.queuedAtMs || cmp(a.id, b.id),
-    );
-    heap.push(lane);
+    setHead(lane);
   }
+  const heap = new LaneHeap(lanes.values());
   const capacity = input.nodes ? new Capacity(input.nodes) : undefined;
   /** Workspaces given a start or a turn in this pass. */
   const claimed = new Set<string>();
   const out: QueueDecision[] = [];
 
-  for (let lane = heap.pop(); lane; lane = heap.pop()) {
+  for (let lane = heap.top; lane; lane = heap.top) {
     const task = lane.tasks[lane.next] as QueuedTask;
-    const decided = decide(task, lane, input, capacity, claimed);
-    out.push({ taskId: task.id, position: out.length + 1, workspaceId: task.workspaceId, ...decided });
-    if (decided.action === 'start' || decided.action === 'start_workspace') {
+    const d = decide(task, lane, input, capacity, claimed);
+    out.push({
+      taskId: task.id,
+      position: out.length + 1,
+      action: d.action,
+      reason: d.reason,
+      workspaceId: task.workspaceId,
+      node: d.node,
+    });
+    if (d.action === 'start' || d.action === 'start_workspace') {
       const ws = task.workspaceId ? input.workspaces.get(task.workspaceId) : undefined;
       lane.key += ((ws?.cpu ?? 1) * input.expectedTaskSeconds) / lane.user.weight;
     }
     lane.next += 1;
-    if (lane.next < lane.tasks.length) heap.push(lane);
+    if (lane.next < lane.tasks.length) {
+      setHead(lane);
+      heap.topChanged();
+    } else heap.dropTop();
   }
   return out;
+}
+
+function setHead(lane: Lane): void {
+  const head = lane.tasks[lane.next] as QueuedTask;
+  lane.headRank = RANK[head.priority];
+  lane.headAt = head.queuedAtMs;
+  lane.headId = head.id;
+}
+
+/** A lane's reason sentence for `kind` at count `n`, built once per pass and count. */
+function reasonOf(lane: Lane, kind: string, n: number, build: () => string): string {
+  const key = `${kind}:${n}`;
+  let reason = lane.reasons.get(key);
+  if (reason === undefined) {
+    reason = build();
+    lane.reasons.set(key, reason);
+  }
+  return reason;
 }
 
 /** A workspace starting (or whose agent reconnects) for the first task queued on it. */
@@ -315,14 +371,26 @@ function decide(
   if (user.monthSeconds >= limits.monthlySeconds) {
     return {
       action: 'wait',
-      reason: `${user.name} has used ${hours(user.monthSeconds)} of ${hours(limits.monthlySeconds)} workspace-hours this month (quotas.maxMonthlyHours); the allowance resets ${input.monthResetsAt}`,
+      reason: reasonOf(
+        lane,
+        'month',
+        0,
+        () =>
+          `${user.name} has used ${hours(user.monthSeconds)} of ${hours(limits.monthlySeconds)} workspace-hours this month (quotas.maxMonthlyHours); the allowance resets ${input.monthResetsAt}`,
+      ),
     };
   }
   const active = user.activeTasks + lane.inFlight + lane.admitted;
   if (active >= limits.concurrentTasks) {
     return {
       action: 'wait',
-      reason: `${user.name} has ${active} of ${limits.concurrentTasks} concurrent tasks (quotas.maxConcurrentTasks)`,
+      reason: reasonOf(
+        lane,
+        'tasks',
+        active,
+        () =>
+          `${user.name} has ${active} of ${limits.concurrentTasks} concurrent tasks (quotas.maxConcurrentTasks)`,
+      ),
     };
   }
   if (ws.status === 'running') {
@@ -337,7 +405,13 @@ function decide(
   if (running >= limits.runningWorkspaces) {
     return {
       action: 'wait',
-      reason: `${user.name} has ${running} of ${limits.runningWorkspaces} running workspaces (sessions.maxPerUser)`,
+      reason: reasonOf(
+        lane,
+        'workspaces',
+        running,
+        () =>
+          `${user.name} has ${running} of ${limits.runningWorkspaces} running workspaces (sessions.maxPerUser)`,
+      ),
     };
   }
   let node: string | undefined;
