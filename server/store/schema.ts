@@ -106,6 +106,12 @@ export interface WorkspacesTable {
   updated_at: Timestamp;
   started_at: Timestamp | null;
   stopped_at: Timestamp | null;
+  /** When a user was last seen using it: a terminal attached (later: app traffic). */
+  last_activity_at: Timestamp | null;
+  /** When the idle warning was given; one older than started_at belongs to an earlier run. */
+  idle_warned_at: Timestamp | null;
+  /** The idle stop time that warning announced. */
+  idle_stop_at: Timestamp | null;
 }
 
 export interface TasksTable {
@@ -133,6 +139,8 @@ export interface TasksTable {
   updated_at: Timestamp;
   started_at: Timestamp | null;
   finished_at: Timestamp | null;
+  /** When the current (or last) turn started; `started_at` is the first turn's. */
+  turn_started_at: Timestamp | null;
 }
 
 export interface TaskEventsTable {

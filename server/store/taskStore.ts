@@ -71,6 +71,7 @@ export class TaskStore {
       updated_at: now,
       started_at: null,
       finished_at: null,
+      turn_started_at: null,
     };
     await this.db.kysely.insertInto('tasks').values(row).execute();
     return row;
@@ -165,6 +166,39 @@ export class TaskStore {
       .executeTakeFirst();
   }
 
+  /**
+   * What the lifecycle pass needs of the tasks of `workspaceIds`: the ones not finished (queued,
+   * in a turn or waiting for input), and per workspace when a task last changed and last ended.
+   */
+  async lifecycleOf(workspaceIds: readonly string[]): Promise<{
+    open: TaskRow[];
+    latest: {
+      workspace_id: string | null;
+      changed: TasksTable['updated_at'] | null;
+      ended: TasksTable['finished_at'];
+    }[];
+  }> {
+    if (workspaceIds.length === 0) return { open: [], latest: [] };
+    const ids = [...workspaceIds];
+    const open = await this.db.kysely
+      .selectFrom('tasks')
+      .selectAll()
+      .where('workspace_id', 'in', ids)
+      .where('status', 'in', ['queued', ...ACTIVE, 'waiting_for_input'])
+      .execute();
+    const latest = await this.db.kysely
+      .selectFrom('tasks')
+      .select((eb) => [
+        'workspace_id',
+        eb.fn.max('updated_at').as('changed'),
+        eb.fn.max('finished_at').as('ended'),
+      ])
+      .where('workspace_id', 'in', ids)
+      .groupBy('workspace_id')
+      .execute();
+    return { open, latest };
+  }
+
   async listByStatus(statuses: readonly TaskStatus[]): Promise<TaskRow[]> {
     return this.db.kysely
       .selectFrom('tasks')
@@ -213,7 +247,8 @@ export class TaskStore {
       if (active) return false;
       const res = await trx
         .updateTable('tasks')
-        .set({ ...set, status: 'starting', updated_at: this.now() })
+        // turn_started_at: what pooling.taskTimeout measures the turn from.
+        .set({ ...set, status: 'starting', updated_at: this.now(), turn_started_at: this.now() })
         .where('id', '=', id)
         .where('status', '=', 'queued')
         .executeTakeFirst();
