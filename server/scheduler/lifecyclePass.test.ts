@@ -205,3 +205,70 @@ describe.each(['sqlite', 'postgres'] as const)('lifecycle limits (%s)', (engine)
     expect((await get(id)).statusReason).toBe('Stopped after 1 min without activity (sessions.idleTimeout)');
   });
 });
+
+describe('lifecycle limits across replicas (postgres)', () => {
+  let a: TestApp;
+  let b: TestApp;
+  afterEach(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('activity seen by one replica counts on the one running the pass; the one taking the pass over neither warns again nor forgets the warning', async () => {
+    const driver = new NeverStartingDriver();
+    a = await createTestApp('postgres', { services: { driver } });
+    b = await createTestApp('postgres', { sameStoreAs: a, services: { driver } });
+    const events: LifecycleEvent[] = [];
+    b.services.pubsub.subscribe(LIFECYCLE_CHANNEL, (p) => events.push(JSON.parse(p) as LifecycleEvent));
+    const user = await a.user('member');
+    const { row } = await a.services.runtime.service.create(user.id, {
+      repository: 'https://git.example.test/a/app',
+      start: false,
+    });
+    const ref = await driver.start(
+      await driver.create({
+        workspaceId: row.id,
+        resources: { cpu: 1, memoryBytes: 64 * 1024 * 1024, pids: 64 },
+        env: {},
+        agentSocketDir: '/tmp/rc-fake-socket',
+      }),
+    );
+    await a.services.workspaces.transition(row.id, ['pending'], 'running', {
+      runtime_ref: JSON.stringify(ref),
+    });
+    // The replicas' clocks agree (each test app has its own virtual clock).
+    const together = (ms: number) => {
+      a.clock.advance(ms);
+      b.clock.advance(a.clock.now().getTime() - b.clock.now().getTime());
+    };
+    // A terminal watched through replica b counts on a, which leads the pass.
+    expect((await a.services.runtime.lifecycle.runOnce()).ran).toBe(true);
+    b.services.runtime.lifecycle.start();
+    together(20 * MIN);
+    b.services.runtime.terminals.events.emit('viewers', row.id);
+    await expect
+      .poll(async () => (await a.services.workspaces.byId(row.id))?.last_activity_at)
+      .not.toBeNull();
+    together(5 * MIN);
+    expect(await a.services.runtime.lifecycle.runOnce()).toEqual({ ran: true, decisions: [] });
+    together(20 * MIN);
+    expect((await a.services.runtime.lifecycle.runOnce()).decisions).toMatchObject([{ kind: 'warnIdle' }]);
+    expect((await b.services.runtime.lifecycle.runOnce()).ran).toBe(false);
+    await expect.poll(() => events.map((e) => e.type)).toEqual(['idle_warning']);
+
+    // Replica a shuts down; b takes the pass over.
+    await a.services.runtime.lifecycle.close();
+    await a.services.leaders.leaderLock('lifecycle').release();
+    together(MIN);
+    expect(await b.services.runtime.lifecycle.runOnce()).toEqual({ ran: true, decisions: [] });
+    together(4 * MIN);
+    expect((await b.services.runtime.lifecycle.runOnce()).decisions).toMatchObject([
+      { kind: 'stop', cause: 'idle' },
+    ]);
+    expect(await b.services.workspaces.byId(row.id)).toMatchObject({
+      status: 'stopped',
+      status_reason: 'Stopped after 30 min without activity (sessions.idleTimeout)',
+    });
+    await expect.poll(() => events.map((e) => e.type)).toEqual(['idle_warning', 'stopped']);
+  });
+});
