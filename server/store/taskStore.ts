@@ -168,7 +168,8 @@ export class TaskStore {
 
   /**
    * What the lifecycle pass needs of the tasks of `workspaceIds`: the ones not finished (queued,
-   * in a turn or waiting for input), and per workspace when a task last changed and last ended.
+   * in a turn or waiting for input), and per workspace when a task last changed and last ended
+   * during the workspace's current run.
    */
   async lifecycleOf(workspaceIds: readonly string[]): Promise<{
     open: TaskRow[];
@@ -186,15 +187,19 @@ export class TaskStore {
       .where('workspace_id', 'in', ids)
       .where('status', 'in', ['queued', ...ACTIVE, 'waiting_for_input'])
       .execute();
+    // Only what changed during the workspace's current run matters (anything older is before its
+    // start), which keeps the rows read to the tasks of this run.
     const latest = await this.db.kysely
       .selectFrom('tasks')
+      .innerJoin('workspaces', 'workspaces.id', 'tasks.workspace_id')
       .select((eb) => [
-        'workspace_id',
-        eb.fn.max('updated_at').as('changed'),
-        eb.fn.max('finished_at').as('ended'),
+        'tasks.workspace_id',
+        eb.fn.max('tasks.updated_at').as('changed'),
+        eb.fn.max('tasks.finished_at').as('ended'),
       ])
-      .where('workspace_id', 'in', ids)
-      .groupBy('workspace_id')
+      .where('tasks.workspace_id', 'in', ids)
+      .whereRef('tasks.updated_at', '>=', 'workspaces.started_at')
+      .groupBy('tasks.workspace_id')
       .execute();
     return { open, latest };
   }
