@@ -67,6 +67,8 @@ export function describeWorkspace(w: Workspace, now = Date.now()): string {
     ['Created', `${shortTime(w.createdAt)} UTC (${age(w.createdAt, now)} ago)`],
     ['Started', w.startedAt ? `${shortTime(w.startedAt)} UTC` : null],
     ['Stopped', w.stoppedAt ? `${shortTime(w.stoppedAt)} UTC` : null],
+    // Its owner was warned (sessions.idleTimeout); a terminal or a task keeps it running.
+    ['Idle stop', w.idleStopAt ? `${shortTime(w.idleStopAt)} UTC unless used before` : null],
   ];
   return rows
     .filter((r): r is [string, string] => r[1] !== null)

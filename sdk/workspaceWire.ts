@@ -58,6 +58,12 @@ export const Workspace = z.object({
   updatedAt: z.string(),
   startedAt: z.string().nullable(),
   stoppedAt: z.string().nullable(),
+  idleStopAt: z
+    .string()
+    .nullable()
+    .describe(
+      'When the workspace will be stopped for inactivity (sessions.idleTimeout), once its owner has been warned; null otherwise. Opening a terminal or running a task clears it.',
+    ),
 });
 export type Workspace = z.infer<typeof Workspace>;
 

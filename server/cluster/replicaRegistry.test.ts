@@ -60,7 +60,7 @@ describe.each(engines)('replica registry on %s', (engine) => {
         alive: true,
       },
     ]);
-    expect(SCHEMA_VERSION).toBe('0009_nodes');
+    expect(SCHEMA_VERSION).toBe('0011_lifecycle');
     await r.stop();
     await r.stop();
     expect(await r.list()).toEqual([]);

@@ -5,6 +5,10 @@
 import { z } from 'zod';
 import { PASSWORD_MIN_LENGTH } from '../../sdk/wire.js';
 
+/** Shortest sessions.idleTimeout, sessions.maxDuration and pooling.taskTimeout: a pass runs every few seconds, and less is a typo. */
+const LIFECYCLE_MIN_S = 60;
+const LIFECYCLE_MIN_ERROR = 'must be at least 60 seconds ("1m")';
+
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** A duration in seconds: a number of seconds, or a string such as "30m", "8h", "7d". */
@@ -530,8 +534,16 @@ export const ConfigSchema = z.strictObject({
         .describe(
           'Workspaces one user may have starting or running at once; a task needing another waits in the queue. Admins override it per user or team.',
         ),
-      idleTimeout: Duration.default(1800).describe('Stop a workspace idle this long.'),
-      maxDuration: Duration.default(8 * 3600).describe('Longest a workspace runs before it is stopped.'),
+      idleTimeout: Duration.refine((n) => n >= LIFECYCLE_MIN_S, { error: LIFECYCLE_MIN_ERROR })
+        .default(1800)
+        .describe(
+          'Stop a running workspace (its files are kept) after this long with no task queued or running, no terminal attached and no app traffic; its owner is warned on the workspace page min(5 min, a fifth of this) before. At least 60 s.',
+        ),
+      maxDuration: Duration.refine((n) => n >= LIFECYCLE_MIN_S, { error: LIFECYCLE_MIN_ERROR })
+        .default(8 * 3600)
+        .describe(
+          'Stop a workspace (its files are kept) once it has run this long since it started, busy or not; its unfinished tasks are cancelled with the reason. At least 60 s.',
+        ),
     })
     .prefault({}),
   storage: z
@@ -557,7 +569,11 @@ export const ConfigSchema = z.strictObject({
         .optional()
         .describe('Cloud instance type of new nodes (e.g. t3.large).'),
       idleTimeout: Duration.default(900).describe('Remove a drained node idle this long.'),
-      taskTimeout: Duration.default(3600).describe('Longest a task may run.'),
+      taskTimeout: Duration.refine((n) => n >= LIFECYCLE_MIN_S, { error: LIFECYCLE_MIN_ERROR })
+        .default(3600)
+        .describe(
+          'Cancel a task whose turn has run this long (from the start of the turn, waiting for an approval included), with the reason. Applies whether pooling is enabled or not. At least 60 s.',
+        ),
       maxTasksPerInstance: z.int().min(1).default(5).describe('Workspaces placed on one node at most.'),
       scaling: z
         .strictObject({
@@ -646,7 +662,12 @@ export const ConfigSchema = z.strictObject({
   userDefaults: z
     .strictObject({
       defaultProvider: z.string().optional().describe('Accepted from seed 000.'),
-      autoTerminate: z.boolean().default(true).describe('Stop a workspace when its task ends.'),
+      autoTerminate: z
+        .boolean()
+        .default(false)
+        .describe(
+          "Stop a workspace (its files are kept) as soon as its last task ends (succeeded, failed or cancelled) with no other task queued or running and no terminal attached. Off by default: users look at results, open a terminal and send follow-ups in the same workspace, which a stop after every task would interrupt; operators who pay per running instance (seed 000's one instance per task) turn it on. sessions.idleTimeout stops idle workspaces either way.",
+        ),
       notifications: z
         .strictObject({
           taskComplete: z.boolean().default(true).describe('Notify when a task completes.'),

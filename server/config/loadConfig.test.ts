@@ -129,6 +129,10 @@ describe('loadConfig defaults', () => {
     expect(c.database.url).toBeUndefined();
     expect(c.admin).toEqual({});
     expect(c.claude.apiKey).toBeUndefined();
+    // Lifecycle limits: a stop after every task is opt-in (see the key's description).
+    expect(c.userDefaults.autoTerminate).toBe(false);
+    expect(c.sessions).toMatchObject({ idleTimeout: 1800, maxDuration: 28800 });
+    expect(c.pooling.taskTimeout).toBe(3600);
   });
 
   it('loadConfig() with no sources at all does not read the process environment', () => {
@@ -455,6 +459,14 @@ describe('loadConfig rejects bad values with the key path, the rule and the sour
     ['RC_AUDIT__RETENTION_DAYS', '0', 'audit.retentionDays: must be ≥ 1 (from RC_AUDIT__RETENTION_DAYS)'],
     ['RC_AUDIT__RETENTION_DAYS', '1.5', 'audit.retentionDays: must be an integer'],
     ['RC_AUDIT__PRUNE_INTERVAL', '5', 'audit.pruneInterval: must be at least 60 seconds'],
+    [
+      'RC_SESSIONS__IDLE_TIMEOUT',
+      '59',
+      'sessions.idleTimeout: must be at least 60 seconds ("1m") (from RC_SESSIONS__IDLE_TIMEOUT)',
+    ],
+    ['RC_SESSIONS__MAX_DURATION', '30s', 'sessions.maxDuration: must be at least 60 seconds ("1m")'],
+    ['RC_POOLING__TASK_TIMEOUT', '0', 'pooling.taskTimeout: must be at least 60 seconds ("1m")'],
+    ['RC_USER_DEFAULTS__AUTO_TERMINATE', 'maybe', 'userDefaults.autoTerminate: must be'],
   ])('%s=%s', (name, value, expected) => {
     const err = configError(() => loadConfig({ env: { [name]: value } }));
     expect(err.message).toContain(expected);

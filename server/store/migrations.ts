@@ -445,6 +445,24 @@ const m0010_scheduler: DialectMigration = (dialect) => ({
   },
 });
 
+/**
+ * Lifecycle limits (server/scheduler/lifecyclePass.ts). On workspaces: `last_activity_at`, when a
+ * user was last seen using the workspace (a terminal attached, touched by whichever replica serves
+ * it; later app traffic), and the idle warning given (`idle_warned_at`) with the stop time it
+ * announced (`idle_stop_at`), kept in the store so a replica taking the pass over neither warns
+ * twice nor forgets. On tasks: `turn_started_at`, when the current turn started (`started_at` is
+ * the first turn's), which `pooling.taskTimeout` is measured from.
+ */
+const m0011_lifecycle: DialectMigration = (dialect) => ({
+  async up(db: Kysely<unknown>) {
+    const t = ts(dialect);
+    for (const column of ['last_activity_at', 'idle_warned_at', 'idle_stop_at']) {
+      await db.schema.alterTable('workspaces').addColumn(column, t).execute();
+    }
+    await db.schema.alterTable('tasks').addColumn('turn_started_at', t).execute();
+  },
+});
+
 /** Every migration, in order. Names sort lexically; that order is the order they run in. */
 export const migrations: Record<string, DialectMigration> = {
   '0001_foundation': m0001_foundation,
@@ -457,4 +475,5 @@ export const migrations: Record<string, DialectMigration> = {
   '0008_agent_connections': m0008_agent_connections,
   '0009_nodes': m0009_nodes,
   '0010_scheduler': m0010_scheduler,
+  '0011_lifecycle': m0011_lifecycle,
 };

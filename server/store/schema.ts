@@ -108,6 +108,12 @@ export interface WorkspacesTable {
   stopped_at: Timestamp | null;
   /** How far its running time has been metered (scheduler); null while not running. */
   metered_at: Timestamp | null;
+  /** When a user was last seen using it: a terminal attached (later: app traffic). */
+  last_activity_at: Timestamp | null;
+  /** When the idle warning was given; one older than started_at belongs to an earlier run. */
+  idle_warned_at: Timestamp | null;
+  /** The idle stop time that warning announced. */
+  idle_stop_at: Timestamp | null;
 }
 
 export interface TasksTable {
@@ -139,6 +145,8 @@ export interface TasksTable {
   priority: string;
   /** When it last joined the queue (created, or resumed by a follow-up); null: created_at. */
   queued_at: Timestamp | null;
+  /** When the current (or last) turn started; `started_at` is the first turn's. */
+  turn_started_at: Timestamp | null;
 }
 
 export interface TaskEventsTable {

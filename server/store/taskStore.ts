@@ -74,6 +74,7 @@ export class TaskStore {
       finished_at: null,
       priority: input.priority ?? 'normal',
       queued_at: now,
+      turn_started_at: null,
     };
     await this.db.kysely.insertInto('tasks').values(row).execute();
     return row;
@@ -168,6 +169,44 @@ export class TaskStore {
       .executeTakeFirst();
   }
 
+  /**
+   * What the lifecycle pass needs of the tasks of `workspaceIds`: the ones not finished (queued,
+   * in a turn or waiting for input), and per workspace when a task last changed and last ended
+   * during the workspace's current run.
+   */
+  async lifecycleOf(workspaceIds: readonly string[]): Promise<{
+    open: TaskRow[];
+    latest: {
+      workspace_id: string | null;
+      changed: TasksTable['updated_at'] | null;
+      ended: TasksTable['finished_at'];
+    }[];
+  }> {
+    if (workspaceIds.length === 0) return { open: [], latest: [] };
+    const ids = [...workspaceIds];
+    const open = await this.db.kysely
+      .selectFrom('tasks')
+      .selectAll()
+      .where('workspace_id', 'in', ids)
+      .where('status', 'in', ['queued', ...ACTIVE, 'waiting_for_input'])
+      .execute();
+    // Only what changed during the workspace's current run matters (anything older is before its
+    // start), which keeps the rows read to the tasks of this run.
+    const latest = await this.db.kysely
+      .selectFrom('tasks')
+      .innerJoin('workspaces', 'workspaces.id', 'tasks.workspace_id')
+      .select((eb) => [
+        'tasks.workspace_id',
+        eb.fn.max('tasks.updated_at').as('changed'),
+        eb.fn.max('tasks.finished_at').as('ended'),
+      ])
+      .where('tasks.workspace_id', 'in', ids)
+      .whereRef('tasks.updated_at', '>=', 'workspaces.started_at')
+      .groupBy('tasks.workspace_id')
+      .execute();
+    return { open, latest };
+  }
+
   async listByStatus(statuses: readonly TaskStatus[]): Promise<TaskRow[]> {
     return this.db.kysely
       .selectFrom('tasks')
@@ -216,7 +255,8 @@ export class TaskStore {
       if (active) return false;
       const res = await trx
         .updateTable('tasks')
-        .set({ ...set, status: 'starting', updated_at: this.now() })
+        // turn_started_at: what pooling.taskTimeout measures the turn from.
+        .set({ ...set, status: 'starting', updated_at: this.now(), turn_started_at: this.now() })
         .where('id', '=', id)
         .where('status', '=', 'queued')
         .executeTakeFirst();

@@ -66,6 +66,9 @@ export class WorkspaceStore {
       started_at: null,
       stopped_at: null,
       metered_at: null,
+      last_activity_at: null,
+      idle_warned_at: null,
+      idle_stop_at: null,
     };
     try {
       await this.db.kysely.insertInto('workspaces').values(row).execute();
@@ -153,6 +156,51 @@ export class WorkspaceStore {
       .execute();
   }
 
+  /**
+   * A user is using these workspaces now (a terminal attached): touches only last_activity_at,
+   * like heartbeats, so it does not move updated_at.
+   */
+  async touchActivity(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.kysely
+      .updateTable('workspaces')
+      .set({ last_activity_at: this.clock.now().toISOString() })
+      .where('id', 'in', [...ids])
+      .execute();
+  }
+
+  /**
+   * Records the idle warning of a running workspace unless one of this run is recorded already;
+   * returns whether it wrote (so the warning is announced once).
+   */
+  async recordIdleWarning(id: string, warnedAt: string, stopAt: string): Promise<boolean> {
+    const res = await this.db.kysely
+      .updateTable('workspaces')
+      .set({ idle_warned_at: warnedAt, idle_stop_at: stopAt })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .where((eb) =>
+        eb.or([
+          eb('idle_warned_at', 'is', null),
+          eb('started_at', 'is', null),
+          eb('idle_warned_at', '<', eb.ref('started_at')),
+        ]),
+      )
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  /** Forgets the idle warning; returns whether there was one. */
+  async clearIdleWarning(id: string): Promise<boolean> {
+    const res = await this.db.kysely
+      .updateTable('workspaces')
+      .set({ idle_warned_at: null, idle_stop_at: null })
+      .where('id', '=', id)
+      .where('idle_warned_at', 'is not', null)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
   async setHealth(id: string, health: 'healthy' | 'unhealthy'): Promise<void> {
     await this.db.kysely.updateTable('workspaces').set({ health }).where('id', '=', id).execute();
   }
@@ -180,5 +228,13 @@ export function toWireWorkspace(row: WorkspaceRow, agentConnected: boolean): Wor
     updatedAt: iso(row.updated_at),
     startedAt: iso(row.started_at),
     stoppedAt: iso(row.stopped_at),
+    idleStopAt: idleStopAt(row),
   };
+}
+
+/** The announced idle stop of a running workspace (a warning of this run), else null. */
+function idleStopAt(row: WorkspaceRow): string | null {
+  if (row.status !== 'running' || !row.idle_stop_at || !row.idle_warned_at || !row.started_at) return null;
+  const warned = new Date(iso(row.idle_warned_at)).getTime();
+  return warned >= new Date(iso(row.started_at)).getTime() ? iso(row.idle_stop_at) : null;
 }

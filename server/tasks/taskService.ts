@@ -186,13 +186,14 @@ export class TaskService {
     await this.agent(workspaceId, 'task.interrupt', { taskId: task.id });
   }
 
-  async cancel(task: TaskRow): Promise<void> {
+  /** `reason`: the statusReason to show (a lifecycle limit's); a user's cancel says "Cancelled". */
+  async cancel(task: TaskRow, reason = 'Cancelled'): Promise<void> {
     if (task.status === 'cancelled')
       throw new TaskError(409, 'task_cancelled', 'The task is already cancelled.');
     const workspaceId = task.workspace_id;
     const reachable = workspaceId ? await this.o.hub.isReachable(workspaceId) : false;
     const moved = await this.o.store.transition(task.id, [task.status as TaskStatus], 'cancelled', {
-      status_reason: 'Cancelled',
+      status_reason: reason,
       finished_at: this.o.clock.now().toISOString(),
       pending_message: null,
     });

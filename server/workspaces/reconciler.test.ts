@@ -72,6 +72,13 @@ describe('reconciler restarts', () => {
     expect((await crashAndReconcile()).failed).toEqual([id]);
   });
 
+  it('finishes a stop cut short and keeps its reason', async () => {
+    const reason = 'Stopped after 30 min without activity (sessions.idleTimeout)';
+    await t.services.workspaces.transition(id, ['running'], 'stopping', { status_reason: reason });
+    expect((await t.services.runtime.reconciler.runOnce()).stopped).toEqual([id]);
+    expect(await t.services.workspaces.byId(id)).toMatchObject({ status: 'stopped', status_reason: reason });
+  });
+
   it('runs a pass every reconcile interval of the clock', async () => {
     await t.services.runtime.start();
     await driver.stop(ref);

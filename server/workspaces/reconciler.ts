@@ -117,8 +117,9 @@ export class Reconciler {
       if (row.status === 'stopping' || (alive && (row.status === 'stopped' || row.status === 'pending'))) {
         if (ref) await driver.stop(ref, { graceSeconds: 0 });
         await hub.unlisten(row.id);
+        // A stop's reason (a lifecycle limit's, server/scheduler/) stays; a user's stop has none.
         if (row.status === 'stopping')
-          await store.transition(row.id, ['stopping'], 'stopped', { status_reason: null });
+          await store.transition(row.id, ['stopping'], 'stopped', { status_reason: row.status_reason });
         report.stopped.push(row.id);
         continue;
       }

@@ -3,6 +3,7 @@
 // redraws the screen, and fans the live output out to every viewer. A terminal nobody watches or
 // types into for `idleTimeoutMs` is closed.
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type WebSocket from 'ws';
 import { notifications, TERMINAL_BUFFER_BYTES } from '../../sdk/agentProtocol.js';
 import { RingBuffer } from '../../sdk/ringBuffer.js';
@@ -35,6 +36,11 @@ export interface TerminalHubOptions {
 }
 
 export class TerminalHub {
+  /**
+   * `viewers`: a viewer attached to or left a terminal of the workspace on this replica (the
+   * lifecycle limits count it as activity). Per replica, like the terminals themselves.
+   */
+  readonly events = new EventEmitter<{ viewers: [workspaceId: string] }>();
   private readonly terminals = new Map<string, Terminal>();
   /**
    * Per workspace, the rebinding of its terminals to an agent connection that just came (see
@@ -72,6 +78,13 @@ export class TerminalHub {
       }));
   }
 
+  /** Workspaces with a terminal someone watches on this replica now. */
+  attachedWorkspaces(): string[] {
+    const ids = new Set<string>();
+    for (const t of this.terminals.values()) if (t.viewers.size > 0) ids.add(t.workspaceId);
+    return [...ids];
+  }
+
   async open(conn: AgentConnection, size: { cols: number; rows: number }): Promise<string> {
     const id = randomBytes(9).toString('base64url');
     const channel = conn.peer.openChannel();
@@ -106,6 +119,7 @@ export class TerminalHub {
     }
     t.viewers.add(ws);
     t.lastActivity = this.now();
+    this.events.emit('viewers', workspaceId);
     const screen = t.ring.snapshot();
     // The length says which frame is the replay, so a client attaching again can skip what it has.
     send(ws, { type: 'ready', terminalId, cols: t.cols, rows: t.rows, replayBytes: screen.length });
@@ -113,6 +127,7 @@ export class TerminalHub {
     ws.on('close', () => {
       t.viewers.delete(ws);
       t.lastActivity = this.now();
+      this.events.emit('viewers', workspaceId);
     });
     return true;
   }

@@ -17,6 +17,7 @@ import { BudgetGuard } from '../gateway/budgetGuard.js';
 import { createCredentialResolver } from '../gateway/credentialResolver.js';
 import { type GatewayAttribution, ModelGateway } from '../gateway/modelGateway.js';
 import type { NodeHub } from '../nodes/nodeHub.js';
+import { LifecyclePass } from '../scheduler/lifecyclePass.js';
 import type { AuditStore } from '../store/auditStore.js';
 import type { SchedulerStore } from '../store/schedulerStore.js';
 import type { SecretStore } from '../store/secretStore.js';
@@ -41,6 +42,8 @@ export interface WorkspaceRuntime {
   service: WorkspaceService;
   terminals: TerminalHub;
   reconciler: Reconciler;
+  /** sessions.idleTimeout, sessions.maxDuration, pooling.taskTimeout, userDefaults.autoTerminate. */
+  lifecycle: LifecyclePass;
   tasks: TaskService;
   ingest: TaskIngest;
   /**
@@ -216,6 +219,18 @@ export function createWorkspaceRuntime(opts: {
     log,
   });
   attribute = (workspaceId) => tasks.attribute(workspaceId);
+  const lifecycle = new LifecyclePass({
+    config,
+    store,
+    taskStore: opts.taskStore,
+    service,
+    tasks,
+    terminals,
+    pubsub: opts.pubsub,
+    clock: opts.clock,
+    log,
+    ...(leaders ? { exclusive: (pass) => leaders.runExclusive('lifecycle', pass) } : {}),
+  });
   return {
     driver,
     nodes: opts.nodes,
@@ -224,6 +239,7 @@ export function createWorkspaceRuntime(opts: {
     service,
     terminals,
     reconciler,
+    lifecycle,
     tasks,
     ingest,
     async preflight() {
@@ -238,9 +254,12 @@ export function createWorkspaceRuntime(opts: {
       await driver.preflight?.();
     },
     start() {
+      lifecycle.start();
       return reconciler.start(config.workspaces.reconcileInterval * 1000);
     },
     async close() {
+      await lifecycle.close();
+      await leaders?.leaderLock('lifecycle').release();
       await reconciler.stop();
       await leaders?.leaderLock('reconcile').release();
       service.close();

@@ -257,7 +257,11 @@ export class WorkspaceService {
     return { promise, cancel: () => done() };
   }
 
-  async stop(id: string): Promise<void> {
+  /**
+   * Stops the box (its files are kept). `reason` is shown as the stopped workspace's statusReason
+   * (the lifecycle limits say why they stopped it); a user's stop leaves none.
+   */
+  async stop(id: string, opts: { reason?: string } = {}): Promise<void> {
     this.starts.get(id)?.abort();
     const row = await this.o.store.byId(id);
     if (!row) return;
@@ -274,14 +278,14 @@ export class WorkspaceService {
         id,
         ['starting', 'running', 'failed', 'stopping'],
         'stopping',
-        { status_reason: null },
+        { status_reason: opts.reason ?? null },
       );
       if (!moved) return;
       const ref = parseRef(row);
       if (ref) await this.o.driver.stop(ref, { graceSeconds: this.o.config.workspaces.stopGrace });
       await this.o.hub.unlisten(id);
       await this.o.store.transition(id, ['stopping'], row.status === 'failed' ? 'failed' : 'stopped', {
-        status_reason: row.status === 'failed' ? row.status_reason : null,
+        status_reason: row.status === 'failed' ? row.status_reason : (opts.reason ?? null),
       });
     } catch (err) {
       await this.fail(id, ['stopping'], err);

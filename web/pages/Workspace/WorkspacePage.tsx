@@ -56,6 +56,13 @@ export default function WorkspacePage({ id = '' }: { id?: string }) {
   return (
     <Stack>
       <WorkspaceStatusPanel workspace={w} />
+      {w.status === 'running' && w.idleStopAt && (
+        <Alert color="yellow" title="Stopping soon for inactivity" role="status">
+          This workspace stops at{' '}
+          {new Date(w.idleStopAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })} for
+          inactivity — open a terminal or run a task to keep it. Its files are kept either way.
+        </Alert>
+      )}
       {w.status !== 'running' ? (
         <Alert color="gray" title={`The workspace is ${workspaceStatusLook[w.status].label.toLowerCase()}`}>
           {NOT_RUNNING[w.status]}
