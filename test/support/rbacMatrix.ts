@@ -533,7 +533,11 @@ export const rbacMatrix: MatrixRow[] = [
     prepare: async (_t, a, w, o) => ({ url: `/api/v1/quota?userId=${userId(a, w, o)}` }),
     expect: { own: all(200), other: adminsOnly(200, 403) },
   },
-  { route: 'GET /api/v1/quotas', prepare: async () => ({ url: '/api/v1/quotas' }), expect: adminsOnly(200, 403) },
+  {
+    route: 'GET /api/v1/quotas',
+    prepare: async () => ({ url: '/api/v1/quotas' }),
+    expect: adminsOnly(200, 403),
+  },
   {
     route: 'PUT /api/v1/quotas/{kind}/{id}',
     prepare: async (_t, a, w, o) => ({
