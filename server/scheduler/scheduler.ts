@@ -152,7 +152,7 @@ export class Scheduler {
     }
     const snapshot = await store.snapshot();
     const reasons = new Map(snapshot.queued.map((t) => [t.id, t.status_reason]));
-    const decisions = schedule(await this.input(snapshot));
+    const decisions = schedule(await this.input(snapshot), { positions: false });
     this.cached = undefined;
     for (const d of decisions) {
       switch (d.action) {

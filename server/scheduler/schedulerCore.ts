@@ -198,11 +198,13 @@ class Capacity {
   private maxCpu = 0;
   private maxMemory = 0;
   private readonly failed: { cpu: number; memoryBytes: number }[] = [];
+  private readonly index: Map<string, number>;
 
   constructor(nodes: readonly NodeInfo[]) {
     const accepting = nodes.filter((n) => n.accepting);
     this.nodes = accepting.map((n) => ({ ...n.free }));
     this.names = accepting.map((n) => n.name);
+    this.index = new Map(this.names.map((name, i) => [name, i]));
     this.bounds();
   }
 
@@ -227,30 +229,42 @@ class Capacity {
       for (const f of this.failed) if (f.cpu <= cpu && f.memoryBytes <= memoryBytes) return undefined;
     }
     let best = -1;
-    for (let i = 0; i < this.nodes.length; i++) {
-      if (pinned !== undefined && this.names[i] !== pinned) continue;
-      const f = this.nodes[i] as NodeInfo['free'];
-      if (f.workspaces < 1 || f.cpu + 1e-9 < cpu || f.memoryBytes < memoryBytes) continue;
-      if (best < 0 || f.cpu < (this.nodes[best] as NodeInfo['free']).cpu) best = i;
+    if (pinned !== undefined) {
+      const i = this.index.get(pinned);
+      const f = i === undefined ? undefined : this.nodes[i];
+      if (i !== undefined && f && f.workspaces >= 1 && f.cpu + 1e-9 >= cpu && f.memoryBytes >= memoryBytes)
+        best = i;
+    } else {
+      let bestCpu = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < this.nodes.length; i++) {
+        const f = this.nodes[i] as NodeInfo['free'];
+        if (f.workspaces < 1 || f.cpu + 1e-9 < cpu || f.memoryBytes < memoryBytes || f.cpu >= bestCpu)
+          continue;
+        best = i;
+        bestCpu = f.cpu;
+        if (f.cpu <= cpu + 1e-9) break; // an exact fit: no node is fuller
+      }
     }
     if (best < 0) {
       if (pinned === undefined) this.failed.push({ cpu, memoryBytes });
       return undefined;
     }
     const f = this.nodes[best] as NodeInfo['free'];
+    const wasMax = f.cpu >= this.maxCpu || f.memoryBytes >= this.maxMemory;
     f.cpu -= cpu;
     f.memoryBytes -= memoryBytes;
     f.workspaces -= 1;
-    this.bounds();
+    if (wasMax || f.workspaces < 1) this.bounds();
     return this.names[best];
   }
 }
 
 /**
  * The queue in the order it is served, each task with what to do with it now. Pure: the same
- * input gives the same decisions.
+ * input gives the same decisions. With `positions: false` (the pass, which needs only the
+ * decisions) the order of waiting tasks is left rough and `position` is 0.
  */
-export function schedule(input: SchedulerInput): QueueDecision[] {
+export function schedule(input: SchedulerInput, opts: { positions?: boolean } = {}): QueueDecision[] {
   const lanes = new Map<string, Lane>();
   const entries = new Map<Lane, { task: QueuedTask; k: number }[]>();
   for (const task of input.queue) {
@@ -294,30 +308,93 @@ export function schedule(input: SchedulerInput): QueueDecision[] {
   const capacity = input.nodes ? new Capacity(input.nodes) : undefined;
   /** Workspaces given a start or a turn in this pass. */
   const claimed = new Set<string>();
-  const out: QueueDecision[] = [];
+  const served: Served[] = [];
+  // Tasks of users who can start nothing more in this pass (at their concurrency or monthly
+  // quota), decided without the heap: whatever is left of such a user's lane waits, whatever the
+  // order, since nothing of theirs touches another user's workspaces or the nodes' room.
+  const frozen: Served[] = [];
 
-  for (let lane = heap.top; lane; lane = heap.top) {
+  const serve = (lane: Lane, into: Served[]) => {
     const task = lane.tasks[lane.next] as QueuedTask;
     const d = decide(task, lane, input, capacity, claimed);
-    out.push({
-      taskId: task.id,
-      position: out.length + 1,
-      action: d.action,
-      reason: d.reason,
-      workspaceId: task.workspaceId,
-      node: d.node,
+    into.push({
+      decision: {
+        taskId: task.id,
+        position: 0,
+        action: d.action,
+        reason: d.reason,
+        workspaceId: task.workspaceId,
+        node: d.node,
+      },
+      rank: lane.headRank,
+      key: lane.key,
+      at: lane.headAt,
+      id: lane.headId,
     });
     if (d.action === 'start' || d.action === 'start_workspace') {
       const ws = task.workspaceId ? input.workspaces.get(task.workspaceId) : undefined;
       lane.key += ((ws?.cpu ?? 1) * input.expectedTaskSeconds) / lane.user.weight;
     }
     lane.next += 1;
-    if (lane.next < lane.tasks.length) {
-      setHead(lane);
-      heap.topChanged();
-    } else heap.dropTop();
+    if (lane.next < lane.tasks.length) setHead(lane);
+  };
+
+  for (let lane = heap.top; lane; lane = heap.top) {
+    serve(lane, served);
+    if (lane.next >= lane.tasks.length) heap.dropTop();
+    else if (blocked(lane)) {
+      while (lane.next < lane.tasks.length) serve(lane, frozen);
+      heap.dropTop();
+    } else heap.topChanged();
   }
-  return out;
+  if (frozen.length === 0) return numbered(served);
+  if (opts.positions === false) return served.concat(frozen).map((x) => x.decision);
+  // The heap serves lanes in non-decreasing (priority, usage, arrival) order, and a frozen lane's
+  // order no longer changes: a merge gives every task its place in the one queue.
+  frozen.sort(compareServed);
+  const merged: Served[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < served.length || j < frozen.length) {
+    const a = served[i];
+    const b = frozen[j];
+    if (b === undefined || (a !== undefined && compareServed(a, b) <= 0)) {
+      merged.push(a as Served);
+      i++;
+    } else {
+      merged.push(b);
+      j++;
+    }
+  }
+  return numbered(merged);
+}
+
+interface Served {
+  decision: QueueDecision;
+  rank: number;
+  key: number;
+  at: number;
+  id: string;
+}
+
+function compareServed(a: Served, b: Served): number {
+  return a.rank - b.rank || a.key - b.key || a.at - b.at || cmp(a.id, b.id);
+}
+
+function numbered(xs: Served[]): QueueDecision[] {
+  return xs.map((x, i) => {
+    x.decision.position = i + 1;
+    return x.decision;
+  });
+}
+
+/** Whether the lane's user can start nothing more in this pass. */
+function blocked(lane: Lane): boolean {
+  const { user } = lane;
+  return (
+    user.monthSeconds >= user.limits.monthlySeconds ||
+    user.activeTasks + lane.inFlight + lane.admitted >= user.limits.concurrentTasks
+  );
 }
 
 function setHead(lane: Lane): void {
@@ -359,9 +436,10 @@ function decide(
   if (ws.busy || claimed.has(ws.id)) {
     return { action: 'wait', reason: 'Waiting for the task before it in this workspace' };
   }
-  claimed.add(ws.id);
-  // Admitted in an earlier pass: it counts against the user's concurrency already.
+  // Admitted in an earlier pass: it counts against the user's concurrency already. Only an
+  // admitted task holds its workspace: one that waits for its user's quota lets the next one in.
   if (inFlight(ws)) {
+    claimed.add(ws.id);
     return {
       action: 'wait',
       reason: ws.status === 'running' ? 'Waiting for the workspace agent' : WAITING_FOR_START,
@@ -394,6 +472,7 @@ function decide(
     };
   }
   if (ws.status === 'running') {
+    claimed.add(ws.id);
     lane.admitted += 1;
     return { action: 'start', reason: 'Starting Claude Code' };
   }
@@ -427,6 +506,7 @@ function decide(
       };
     }
   }
+  claimed.add(ws.id);
   lane.admitted += 1;
   lane.workspacesStarted += 1;
   return { action: 'start_workspace', reason: WAITING_FOR_START, node };
