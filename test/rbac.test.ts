@@ -21,7 +21,11 @@ describe.each(engines)('RBAC matrix on %s', (engine) => {
   beforeAll(async () => {
     // Workspace starts in the matrix must not launch real sandboxes: this driver's boxes never
     // come up, which is all an authorization check needs.
-    t = await createTestApp(engine, { services: { driver: new NeverStartingDriver() } });
+    t = await createTestApp(engine, {
+      services: { driver: new NeverStartingDriver() },
+      // The matrix starts many workspaces of one "other" user; the quota is tested on its own.
+      flags: { 'sessions.maxPerUser': 10_000 },
+    });
     other = await t.user('member');
   });
   afterAll(() => t.close());

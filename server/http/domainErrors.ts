@@ -6,6 +6,7 @@ import type { AgentErrorReason } from '../../sdk/agentProtocol.js';
 import { RpcError } from '../../sdk/rpcPeer.js';
 import { OidcError, type OidcErrorCode } from '../auth/oidcService.js';
 import { DriverError, type DriverErrorReason } from '../drivers/runtimeDriver.js';
+import { QuotaExceeded } from '../scheduler/scheduler.js';
 import { SecretUnreadableError } from '../store/secretStore.js';
 import { TaskError } from '../tasks/taskService.js';
 import { AgentNotConnectedError } from '../workspaces/agentHub.js';
@@ -97,6 +98,7 @@ export function domainHttp(err: unknown): DomainHttp | undefined {
     return { status: driverStatus(err.reason), code: err.reason, message: err.userMessage };
   }
   if (err instanceof TaskError) return { status: err.status, code: err.code, message: err.message };
+  if (err instanceof QuotaExceeded) return { status: 429, code: 'quota_exceeded', message: err.message };
   if (err instanceof WorkspaceError) {
     switch (err.code) {
       case 'conflict':

@@ -88,6 +88,11 @@ const hoursOf = (seconds: number) => {
   return Number.isInteger(h) ? String(h) : h.toFixed(1);
 };
 
+/** A quota would be exceeded: the HTTP layer answers 429 with the sentence. */
+export class QuotaExceeded extends Error {
+  override name = 'QuotaExceeded';
+}
+
 export class Scheduler {
   private pass: Promise<void> | undefined;
   private again = false;
@@ -311,6 +316,20 @@ export class Scheduler {
         return undefined;
       },
     };
+  }
+
+  /**
+   * Throws 429 when `owner` already has as many workspaces starting or running as their quota
+   * allows (sessions.maxPerUser or an override): a workspace started by hand counts like one the
+   * queue starts.
+   */
+  async ensureWorkspaceRoom(owner: { id: string; role: string }): Promise<void> {
+    const q = await this.quotaOf(owner);
+    if (q.use.runningWorkspaces >= q.limits.runningWorkspaces) {
+      throw new QuotaExceeded(
+        `${q.use.name} has ${q.use.runningWorkspaces} of ${q.limits.runningWorkspaces} running workspaces (sessions.maxPerUser); stop one first.`,
+      );
+    }
   }
 
   /** Stops the timer and waits for a pass in flight. */

@@ -20,6 +20,7 @@ const errors = {
   403: ErrorEnvelope,
   404: ErrorEnvelope,
   409: ErrorEnvelope,
+  429: ErrorEnvelope,
 };
 
 /** The workspace, if the caller may see it; 404 otherwise so ids cannot be probed. */
@@ -54,9 +55,15 @@ export function workspaceRoutes(app: App, s: Services): void {
       noteAudit(req, { action: 'workspace.created', targetType: 'workspace' });
       const me = await ensureCaller(s, req);
       ensureCan(me, 'workspace.create', { kind: 'org' }, 'Viewers cannot create workspaces.');
-      const { row, created } = await s.runtime.service.create(me.user.id, req.body);
+      // Created stopped, then started within the owner's running-workspace quota: over it, the
+      // workspace exists (pending) and the answer is 429 with the limit.
+      const { row, created } = await s.runtime.service.create(me.user.id, { ...req.body, start: false });
+      if (created && req.body.start !== false) {
+        await s.runtime.tasks.scheduler.ensureWorkspaceRoom(me.user);
+        await s.runtime.service.start(row.id);
+      }
       noteAudit(req, { targetId: row.id, detail: { repository: row.repository, created } });
-      return reply.code(created ? 201 : 200).send(await wire(row));
+      return reply.code(created ? 201 : 200).send(await wire((await s.workspaces.byId(row.id)) ?? row));
     },
   );
 
@@ -124,8 +131,13 @@ export function workspaceRoutes(app: App, s: Services): void {
         const me = await ensureCaller(s, req);
         const row = await visibleWorkspace(s, me, req.params.id);
         ensureCan(me, 'workspace.control', { kind: 'workspace', ownerId: row.owner_id });
-        if (action === 'start') await s.runtime.service.start(row.id);
-        else await s.runtime.service.stop(row.id);
+        if (action === 'start') {
+          if (row.status !== 'starting' && row.status !== 'running') {
+            const owner = row.owner_id === me.user.id ? me.user : await s.users.byId(row.owner_id);
+            if (owner) await s.runtime.tasks.scheduler.ensureWorkspaceRoom(owner);
+          }
+          await s.runtime.service.start(row.id);
+        } else await s.runtime.service.stop(row.id);
         const now = (await s.workspaces.byId(row.id)) ?? row;
         return reply.code(action === 'start' ? 202 : 200).send(await wire(now));
       },
