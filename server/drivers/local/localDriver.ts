@@ -209,17 +209,17 @@ export class LocalDriver implements RuntimeDriver, NodeReporter {
       used.memoryBytes += r.memoryBytes;
       used.workspaces += 1;
     };
-    for (const ref of await this.list()) {
-      const id = ref.workspaceId;
-      if (id === exclude) continue;
-      const launching = this.launching.get(id);
-      if (launching) {
-        add(launching);
-        continue;
-      }
-      const record = await readBoxRecord(this.paths(id));
-      if (record && (await (await this.box(id)).isRunning())) add(record.spec.resources);
-    }
+    const names = await readdir(workspacesDir(this.config.dataDir)).catch(() => [] as string[]);
+    await Promise.all(
+      names
+        .filter((id) => WORKSPACE_ID_PATTERN.test(id) && id !== exclude)
+        .map(async (id) => {
+          const launching = this.launching.get(id);
+          if (launching) return add(launching);
+          const record = await readBoxRecord(this.paths(id));
+          if (record && (await (await this.box(id)).isRunning())) add(record.spec.resources);
+        }),
+    );
     return { name: LOCAL_NODE, capacity: this.capacity, used };
   }
 
