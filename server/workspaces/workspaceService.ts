@@ -383,7 +383,8 @@ export class WorkspaceService {
     } catch (err) {
       if (signal.aborted) return;
       log.warn({ err, workspaceId: id }, 'workspace start failed');
-      await this.fail(id, ['starting'], err);
+      // The box is stopped before the workspace says failed: until then it still holds its room
+      // on its node, and a next workspace placed on the word "failed" must find that room free.
       const row = await store.byId(id);
       const ref = row && parseRef(row);
       if (ref) {
@@ -396,6 +397,7 @@ export class WorkspaceService {
             ),
           );
       }
+      await this.fail(id, ['starting'], err);
     }
   }
 
