@@ -336,18 +336,31 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
   /**
    * Stops (with the default grace) and removes the container and, unless `keepVolume`, its two
    * volumes, wherever they are. Idempotent.
-   * @throws DriverError `unavailable` when a node that may hold them does not answer.
+   * @throws DriverError `unavailable` when the ref's node does not answer (a ref without a node
+   * skips nodes that do not answer).
    */
   async remove(ref: RuntimeRef, opts?: { keepVolume?: boolean }): Promise<void> {
     const id = this.idOf(ref);
     if (id === undefined) return;
     await this.locks.run(id, async () => {
-      const found = await this.find(id, ref.node);
+      // A ref without a node is of a workspace never placed (one refused for want of room, say):
+      // it is looked for on the nodes that answer, so a node that is down does not keep it from
+      // being deleted, as placement did not give it that node either.
+      const found = await this.find(id, ref.node, { skipDown: ref.node === undefined });
       await found?.container.remove(DEFAULT_GRACE_SECONDS);
       await found?.container.node.remote?.unlisten(id);
       if (opts?.keepVolume) return;
-      const nodes = found ? [found.container.node] : ref.node ? [this.node(ref.node)] : this.nodeList;
-      for (const node of nodes) await this.container(node, id).removeVolumes();
+      if (found || ref.node) {
+        await this.container(found?.container.node ?? this.node(ref.node as string), id).removeVolumes();
+        return;
+      }
+      for (const node of this.nodeList) {
+        await this.container(node, id)
+          .removeVolumes()
+          .catch((err: unknown) => {
+            if (!(err instanceof DriverError && err.reason === 'unavailable')) throw err;
+          });
+      }
     });
   }
 
