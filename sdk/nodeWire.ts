@@ -7,12 +7,22 @@ export const NodeCapacity = z.object({
   cpu: z
     .number()
     .nullable()
-    .describe('CPU cores workspaces may reserve on the node; null: not limited (CPU is shared).'),
+    .describe(
+      "CPU cores workspaces may reserve on the node (configured, else the machine's cores); null: not known, not limited.",
+    ),
   memoryBytes: z
     .number()
     .nullable()
-    .describe('Memory workspaces may reserve on the node, in bytes; null: not limited.'),
-  maxWorkspaces: z.number().int().nullable().describe('Most workspaces on the node; null: not limited.'),
+    .describe(
+      "Memory workspaces may reserve on the node, in bytes (configured, else the machine's memory); null: not known, not limited.",
+    ),
+  maxWorkspaces: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      'Most workspaces on the node (configured, else pooling.maxTasksPerInstance); null: not limited.',
+    ),
 });
 export type NodeCapacity = z.infer<typeof NodeCapacity>;
 
@@ -21,6 +31,10 @@ export const NodeItem = z.object({
   driver: z.string().describe('The runtime driver that owns the node: local, docker, kubernetes or ecs.'),
   healthy: z.boolean().describe('The node answered its health check just now.'),
   error: z.string().optional().describe('Why the node is unhealthy, in a sentence.'),
+  cordoned: z
+    .boolean()
+    .optional()
+    .describe('Drained (`nodes[].cordoned`): it keeps its workspaces but is given no new one.'),
   capacity: NodeCapacity,
   host: z
     .object({ cpu: z.number(), memoryBytes: z.number() })
@@ -32,7 +46,10 @@ export const NodeItem = z.object({
     .object({
       cpu: z.number().describe('CPU cores reserved by the workspaces on the node.'),
       memoryBytes: z.number().describe('Memory reserved by the workspaces on the node, in bytes.'),
-      workspaces: z.number().int().describe('Workspaces placed on the node, running or stopped.'),
+      workspaces: z
+        .number()
+        .int()
+        .describe('Workspaces holding room on the node: running, or created and being started.'),
       running: z.number().int().describe('Of those, the ones running now.'),
     })
     .describe('What the workspaces on the node reserve (their limits), not what they use at the moment.'),

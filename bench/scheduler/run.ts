@@ -11,15 +11,7 @@
 // Pure computation, no I/O: nothing to clean up.
 import { parseArgs } from 'node:util';
 import { simulate } from '../../server/scheduler/queueSim.js';
-import {
-  type NodeInfo,
-  PRIORITIES,
-  type QueuedTask,
-  type SchedulerInput,
-  schedule,
-  type UserInfo,
-  type WorkspaceInfo,
-} from '../../server/scheduler/schedulerCore.js';
+import { schedule } from '../../server/scheduler/schedulerCore.js';
 import { intFlag, pct } from '../benchStats.js';
 import { bigInput } from './input.js';
 

@@ -86,9 +86,19 @@ const NodeConfig = z.strictObject({
     .strictObject({
       cpu: Cpu.optional().describe('CPU cores workspaces may reserve.'),
       memory: Size.optional().describe('Memory workspaces may reserve, e.g. "64G".'),
-      maxWorkspaces: z.int().min(1).optional().describe('Most workspaces on the node.'),
+      maxWorkspaces: z
+        .int()
+        .min(1)
+        .optional()
+        .describe('Most workspaces on the node (default pooling.maxTasksPerInstance).'),
     })
     .prefault({}),
+  cordoned: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Drain the node: its workspaces stay and may restart there, but placement gives it no new one.',
+    ),
 });
 
 /** A cgroup below the root, shared by every workspace on a host (both drivers default to one). */
@@ -501,8 +511,18 @@ export const ConfigSchema = z.strictObject({
       error: 'node names must be unique',
     })
     .describe(
-      'Docker hosts the docker driver places workspaces on: [{name, docker: {socketPath} | {host, port, tls: {ca, cert, key}} | {ssh, identityFile} | {node}, capacity: {cpu, memory, maxWorkspaces}}]. TLS values are PEM file paths. Capacity values are what workspaces may reserve (their limits); unset ones are not enforced. Empty: one node "local" on /var/run/docker.sock. A new workspace goes to the node with the most free capacity.',
+      'Docker hosts the docker driver places workspaces on: [{name, docker: {socketPath} | {host, port, tls: {ca, cert, key}} | {ssh, identityFile} | {node}, capacity: {cpu, memory, maxWorkspaces}, cordoned}]. TLS values are PEM file paths. Capacity values are what running workspaces may reserve in all (their limits); an unset cpu or memory is the machine\'s own (docker info), an unset maxWorkspaces is pooling.maxTasksPerInstance. No node is ever placed beyond its capacity. Empty: one node "local" on /var/run/docker.sock. See placement.strategy.',
     ),
+  placement: z
+    .strictObject({
+      strategy: z
+        .enum(['pack', 'spread'])
+        .default('pack')
+        .describe(
+          'Which node with room a new workspace goes to: pack (the fullest after placing it, so whole nodes stay free) or spread (the emptiest). Cordoned nodes and nodes that do not answer get none.',
+        ),
+    })
+    .prefault({}),
   workspaces: z
     .strictObject({
       pids: z.int().min(16).max(65_536).default(1024).describe('Most processes in one workspace at once.'),
@@ -574,7 +594,13 @@ export const ConfigSchema = z.strictObject({
         .describe(
           'Cancel a task whose turn has run this long (from the start of the turn, waiting for an approval included), with the reason. Applies whether pooling is enabled or not. At least 60 s.',
         ),
-      maxTasksPerInstance: z.int().min(1).default(5).describe('Workspaces placed on one node at most.'),
+      maxTasksPerInstance: z
+        .int()
+        .min(1)
+        .default(5)
+        .describe(
+          "Workspaces running on one node at most, for nodes whose capacity sets no maxWorkspaces (the local driver's node included).",
+        ),
       scaling: z
         .strictObject({
           enabled: z.boolean().default(true).describe('Let the autoscaler change the pool size.'),

@@ -35,6 +35,11 @@ export interface WorkspaceSpec {
   agentSocketDir?: string;
   /** Run this instead of the agent (driver contract tests). */
   command?: string[];
+  /**
+   * The node an earlier `create` placed the workspace on (its stored ref's `node`), for drivers
+   * with several: the box is looked for there only. Unset for a workspace never placed.
+   */
+  node?: string;
 }
 
 /** The spec a `unix` driver gets once ensureValidSpec has checked it. */
@@ -48,6 +53,11 @@ export interface RuntimeRef {
   node?: string;
   /** Driver-private data (container id, pid, …). JSON-serialisable. */
   data: Record<string, unknown>;
+  /**
+   * Set by a `create` that just placed the box: where and why, in a sentence ("Placed on node b:
+   * 1.5 of 4 CPU, … reserved after this one."). Not stored with the workspace.
+   */
+  placement?: string;
 }
 
 export interface RuntimeUsage {

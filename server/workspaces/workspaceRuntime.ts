@@ -123,6 +123,8 @@ export function createWorkspaceRuntime(opts: {
         cgroupRoot: config.runtime.local.cgroupRoot,
         cgroupParent: config.runtime.local.cgroupParent,
         workspacesCpu: workspacesCpu(config.runtime.local.reservedCpu),
+        // The host's cores and memory; as many workspaces as any node takes by default.
+        capacity: { maxWorkspaces: config.pooling.maxTasksPerInstance },
       },
       docker: {
         ...dockerDriverConfig(config, opts.nodes),

@@ -358,8 +358,10 @@ export class WorkspaceService {
       const row = await store.byId(id);
       if (!row) return;
       const socketDir = await hub.listen(id);
+      const placedOn = parseRef(row)?.node;
       const spec: WorkspaceSpec = {
         workspaceId: id,
+        ...(placedOn === undefined ? {} : { node: placedOn }),
         resources: { cpu: Number(row.cpu), memoryBytes: Number(row.memory_bytes), pids: row.pids },
         ...(socketDir === undefined ? {} : { agentSocketDir: socketDir }),
         env: {
@@ -370,8 +372,14 @@ export class WorkspaceService {
         },
       };
       // Re-create on every start: the spec carries the new agent token.
-      let ref = await driver.create(spec);
-      await store.update(id, { runtime_ref: JSON.stringify(ref) });
+      const { placement, ...created } = await driver.create(spec);
+      let ref: RuntimeRef = created;
+      if (placement) log.info({ workspaceId: id, node: ref.node, placement }, 'workspace placed');
+      // Where placement put it, and why, is what the workspace says while it starts.
+      await store.update(id, {
+        runtime_ref: JSON.stringify(ref),
+        ...(placement ? { status_reason: placement } : {}),
+      });
       ref = await driver.start(ref);
       await store.update(id, { runtime_ref: JSON.stringify(ref), status_reason: 'Waiting for the agent' });
       await hub.waitForAgentAnywhere(id, config.workspaces.startTimeout * 1000, signal);
@@ -379,7 +387,8 @@ export class WorkspaceService {
     } catch (err) {
       if (signal.aborted) return;
       log.warn({ err, workspaceId: id }, 'workspace start failed');
-      await this.fail(id, ['starting'], err);
+      // The box is stopped before the workspace says failed: until then it still holds its room
+      // on its node, and a next workspace placed on the word "failed" must find that room free.
       const row = await store.byId(id);
       const ref = row && parseRef(row);
       if (ref) {
@@ -392,6 +401,7 @@ export class WorkspaceService {
             ),
           );
       }
+      await this.fail(id, ['starting'], err);
     }
   }
 

@@ -4,6 +4,7 @@
 // in and sees only what a member may. Screenshots of every page, desktop and phone, land in
 // test-artifacts/ to be looked at.
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARTIFACTS, launchChromium, signIn } from './browser.js';
@@ -189,6 +190,10 @@ describe('admin, settings and monitor pages in Chromium', () => {
     const node = admin.getByRole('region', { name: 'Node local' });
     await node.waitFor();
     expect(await node.textContent()).toContain('Healthy');
+    // Reserved against the capacity placement enforces: with none configured, the host's cores.
+    const cores = availableParallelism();
+    expect(await node.textContent()).toContain(`of ${cores} ${cores === 1 ? 'core' : 'cores'}`);
+    expect(await node.textContent()).toContain("Capacity: the host's own size");
     const replicas = admin.getByRole('table', { name: 'Replicas' });
     await replicas.waitFor();
     expect(await replicas.textContent()).toMatch(/\(this one\).*Alive/);

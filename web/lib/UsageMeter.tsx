@@ -18,7 +18,8 @@ export function UsageMeter({
   text: string;
   hideLabel?: boolean;
 }) {
-  // Reservations may overcommit a node: the number says so, the bar just fills up.
+  // Placement never reserves beyond a node's capacity, but a capacity lowered in the config can
+  // leave a node above it: the number says so, the bar just fills up.
   const percent = total && total > 0 ? Math.round((used / total) * 100) : null;
   const color = (percent ?? 0) >= 90 ? 'red' : (percent ?? 0) >= 70 ? 'yellow' : 'blue';
   return (

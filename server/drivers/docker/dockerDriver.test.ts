@@ -25,7 +25,10 @@ const driverFor = (installation: string, extra: Partial<DockerDriverConfig> = {}
   new DockerDriver({
     image,
     installation,
-    nodes: [{ name: 'local', docker: { socketPath: SOCKET } }],
+    // Room for every box these tests make at once (the contract creates several of 1 CPU on a
+    // host that may have 2 cores): they are about containers; placement.test.ts and
+    // test/workspaces/dockerNodes.test.ts are about where they go.
+    nodes: [{ name: 'local', docker: { socketPath: SOCKET }, capacity: { cpu: 64 } }],
     cgroupParent: CGROUP_PARENT,
     ...extra,
   });
@@ -272,6 +275,32 @@ describe('docker driver specifics', () => {
     expect(err.userMessage).toBe(
       `The Docker daemon on node gone does not answer at unix://${join(dataDir, 'no.sock')} (ENOENT).`,
     );
+    // Beside a node that answers, the one that does not receives nothing and the workspace goes
+    // to the other; when the other is full, the refusal names both.
+    const two = (capacity: { cpu: number }) =>
+      new DockerDriver({
+        image,
+        // Its own installation: the other tests' boxes do not count against this node.
+        installation: `${installation}-2`,
+        cgroupParent: CGROUP_PARENT,
+        nodes: [
+          { name: 'gone', docker: { socketPath: join(dataDir, 'no.sock') } },
+          { name: 'local', docker: { socketPath: SOCKET }, capacity },
+        ],
+      });
+    const roomy = two({ cpu: 1 });
+    const placed = await roomy.create(await spec());
+    try {
+      expect(placed.node).toBe('local');
+      expect(placed.placement).toMatch(/^Placed on node local: 0\.5 of 1 CPU, .* reserved after this one\.$/);
+      const full = await failure(two({ cpu: 0.75 }).create(await spec()));
+      expect(full.reason).toBe('insufficient_resources');
+      expect(full.userMessage).toBe(
+        `No node has room for a workspace of 0.5 CPU and 128 MiB: gone does not answer (The Docker daemon on node gone does not answer at unix://${join(dataDir, 'no.sock')} (ENOENT)); local has 0.5 of 0.75 CPU reserved.`,
+      );
+    } finally {
+      await roomy.remove(placed);
+    }
     // A socket that accepts and then says nothing.
     const mute: Server = createServer(() => {});
     const mutePath = join(dataDir, 'mute.sock');
@@ -298,6 +327,14 @@ describe('docker driver specifics', () => {
     const [node] = await driver.nodes();
     expect(node).toMatchObject({ name: 'local', driver: 'docker', healthy: true });
     expect(node?.host?.cpu).toBeGreaterThan(0);
-    expect(node?.used.workspaces).toBe((await driver.list()).length);
+    // What placement enforces: no capacity but the cpu configured, so the machine's memory.
+    expect(node?.capacity).toEqual({ cpu: 64, memoryBytes: node?.host?.memoryBytes, maxWorkspaces: null });
+    // Running boxes, and ones created moments ago to be started, reserve; stopped ones do not.
+    const label = { label: [`${LABEL.installation}=${installation}`] };
+    const running = (await docker.listContainers({ filters: label })).length;
+    const all = (await docker.listContainers({ all: true, filters: label })).length;
+    expect(node?.used.running).toBe(running);
+    expect(node?.used.workspaces).toBeGreaterThanOrEqual(running);
+    expect(node?.used.workspaces).toBeLessThan(all);
   });
 });

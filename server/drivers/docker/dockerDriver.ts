@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import type { NodeItem } from '../../../sdk/nodeWire.js';
+import { type NodeState, type PlacementStrategy, place } from '../../scheduler/placement.js';
 import { ensureValidSpec, WORKSPACE_ID_PATTERN } from '../ensureValidSpec.js';
 import { isRelativeCgroupPath, prepareWorkspacesParent } from '../local/cgroups.js';
 import { KeyedLock } from '../local/keyedLock.js';
@@ -22,9 +23,7 @@ import {
   volumeNames,
 } from './containerSpec.js';
 import { runtimeState, runtimeUsage } from './containerState.js';
-import { isNotFound } from './dockerCall.js';
 import { type DockerHost, DockerNode, type DockerNodeConfig } from './dockerNodes.js';
-import { pickNode } from './placement.js';
 import type { RemoteNodes } from './remoteNode.js';
 import { WorkspaceContainer } from './workspaceContainer.js';
 
@@ -43,6 +42,10 @@ export interface DockerDriverConfig {
   init?: boolean | undefined;
   /** The Docker hosts, in placement's tie-break order. At least one. */
   nodes: DockerNodeConfig[];
+  /** `pack` (default): fill the fullest node that has room first; `spread`: the emptiest. */
+  strategy?: PlacementStrategy | undefined;
+  /** Most workspaces on a node whose capacity sets no maxWorkspaces (pooling.maxTasksPerInstance); unset: no limit. */
+  maxWorkspacesPerNode?: number | undefined;
   /** Deadline of one Docker API call (a stop adds its grace). Default 30 000 ms. */
   callTimeoutMs?: number | undefined;
   /**
@@ -93,7 +96,9 @@ interface Found {
  * limits (containerSpec.ts has the whole profile). The daemon owns the container, so it outlives
  * the control plane; a fresh DockerDriver finds it again by name and labels.
  *
- * A new workspace goes to the node with the most free reserved capacity (placement.ts); its
+ * A new workspace goes to a node with room for it in CPU, memory and workspace count, the
+ * fullest first (`strategy: 'pack'`) or the emptiest (`'spread'`), never over capacity
+ * (scheduler/placement.ts); a stopped one is checked again when it starts. Its
  * `RuntimeRef.node` pins it there, and so do its volumes after a `remove({ keepVolume })`.
  * Every Docker call has a deadline (dockerCall.ts). While a node does not answer, `list()` leaves
  * it out and calls about its workspaces fail with `unavailable`.
@@ -109,6 +114,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
   private readonly placementLock: <T>(section: () => Promise<T>) => Promise<T>;
   private readonly startWatchMs: number;
   private readonly cgroup: { parent: string; reservedCpu: number; root: string };
+  private readonly strategy: PlacementStrategy;
 
   constructor(config: DockerDriverConfig) {
     if (!INSTALLATION_PATTERN.test(config.installation)) {
@@ -130,7 +136,10 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
       reservedCpu: config.reservedCpu ?? 0,
       root: config.cgroupRoot ?? '/sys/fs/cgroup',
     };
-    this.nodeList = config.nodes.map((n) => new DockerNode(n, this.callTimeoutMs, config.remoteNodes));
+    this.strategy = config.strategy ?? 'pack';
+    this.nodeList = config.nodes.map(
+      (n) => new DockerNode(n, this.callTimeoutMs, config.remoteNodes, config.maxWorkspacesPerNode),
+    );
     this.settings = {
       installation: config.installation,
       image: config.image,
@@ -146,7 +155,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
    * by workspace id: an existing container whose options are unchanged is kept; a changed one
    * (a new agent token, new limits) is replaced on the same node — stopped first if it runs —
    * and keeps its volumes. A new workspace goes to the node that holds its kept volumes, else to
-   * the node with the most free reserved capacity.
+   * the one placement picks; the ref's `placement` says why.
    * @throws DriverError `invalid_spec` (bad values, or ones Docker refuses); `unavailable` (a
    * daemon does not answer, or the image is not on the node); `insufficient_resources` (no node
    * has room, or the node is out of disk).
@@ -162,7 +171,11 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
     }
     const id = spec.workspaceId;
     return this.locks.run(id, async () => {
-      const found = await this.find(id);
+      // A workspace placed before is looked for on its node only (one that does not answer then
+      // fails the call: its box may be there). A new one is looked for on every node that
+      // answers, so a node that is down does not stop new workspaces elsewhere.
+      const placedOn = this.nodeList.some((n) => n.name === spec.node) ? spec.node : undefined;
+      const found = await this.find(id, placedOn, { skipDown: placedOn === undefined });
       if (found) {
         const { container } = found;
         const node = container.node;
@@ -180,7 +193,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
       }
       return this.locks.run(PLACEMENT_LOCK, () =>
         this.placementLock(async () => {
-          const node = await this.place(spec);
+          const { node, explanation } = await this.place(spec);
           const options = containerOptions(
             await this.onNode(node, spec),
             this.settings,
@@ -188,7 +201,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
             await this.cgroupParent(node),
           );
           await this.container(node, id).create(options, this.settings.image);
-          return this.ref(id, node);
+          return { ...this.ref(id, node), placement: explanation };
         }),
       );
     });
@@ -289,7 +302,14 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
       // A node daemon restarted meanwhile listens again from its run dir; asking is cheap and idempotent.
       await container.node.remote?.listen(id);
       if (info.State.Running || info.State.Restarting) return this.ref(id, container.node);
-      const started = await container.start(notFound);
+      // Checked and started in one placement section, so the started container counts in the
+      // next one's check and two starts cannot both take a node's last room.
+      const started = await this.locks.run(PLACEMENT_LOCK, () =>
+        this.placementLock(async () => {
+          await this.ensureRoom(container.node, id, info);
+          return container.start(notFound);
+        }),
+      );
       if (started && info.Config.Labels?.[LABEL.role] === 'agent') {
         await container.ensureStayedUp(this.startWatchMs);
       }
@@ -316,18 +336,31 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
   /**
    * Stops (with the default grace) and removes the container and, unless `keepVolume`, its two
    * volumes, wherever they are. Idempotent.
-   * @throws DriverError `unavailable` when a node that may hold them does not answer.
+   * @throws DriverError `unavailable` when the ref's node does not answer (a ref without a node
+   * skips nodes that do not answer).
    */
   async remove(ref: RuntimeRef, opts?: { keepVolume?: boolean }): Promise<void> {
     const id = this.idOf(ref);
     if (id === undefined) return;
     await this.locks.run(id, async () => {
-      const found = await this.find(id, ref.node);
+      // A ref without a node is of a workspace never placed (one refused for want of room, say):
+      // it is looked for on the nodes that answer, so a node that is down does not keep it from
+      // being deleted, as placement did not give it that node either.
+      const found = await this.find(id, ref.node, { skipDown: ref.node === undefined });
       await found?.container.remove(DEFAULT_GRACE_SECONDS);
       await found?.container.node.remote?.unlisten(id);
       if (opts?.keepVolume) return;
-      const nodes = found ? [found.container.node] : ref.node ? [this.node(ref.node)] : this.nodeList;
-      for (const node of nodes) await this.container(node, id).removeVolumes();
+      if (found || ref.node) {
+        await this.container(found?.container.node ?? this.node(ref.node as string), id).removeVolumes();
+        return;
+      }
+      for (const node of this.nodeList) {
+        await this.container(node, id)
+          .removeVolumes()
+          .catch((err: unknown) => {
+            if (!(err instanceof DriverError && err.reason === 'unavailable')) throw err;
+          });
+      }
     });
   }
 
@@ -389,7 +422,11 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
    * it. Undefined when no node has it.
    * @throws DriverError `unavailable` when a node that may hold it does not answer.
    */
-  private async find(id: string, nodeName?: string): Promise<Found | undefined> {
+  private async find(
+    id: string,
+    nodeName?: string,
+    opts: { skipDown?: boolean } = {},
+  ): Promise<Found | undefined> {
     const nodes = nodeName !== undefined ? [this.node(nodeName)] : this.nodeList;
     const results = await Promise.all(
       nodes.map(async (node) => {
@@ -404,6 +441,7 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
     );
     const hit = results.find((r): r is Found => r !== undefined && 'info' in r);
     if (hit) return hit;
+    if (opts.skipDown) return undefined;
     const down = results.find((r) => r !== undefined && 'err' in r) as { err: unknown } | undefined;
     if (down) throw down.err;
     return undefined;
@@ -424,37 +462,63 @@ export class DockerDriver implements RuntimeDriver, NodeReporter {
     return node;
   }
 
-  /** The node for a new container: the one holding its kept volumes, else the emptiest that fits. */
-  private async place(spec: WorkspaceSpec): Promise<DockerNode> {
+  /**
+   * The node for a new container and why (scheduler/placement.ts): the one holding its kept
+   * volumes, else the one the strategy picks among those with room in every dimension. Cordoned
+   * nodes and nodes that do not answer receive nothing. A node that does not answer is taken not
+   * to hold the volumes: only a workspace deleted with keepVolume and created again while its
+   * node is down would start afresh elsewhere (its old files come back with the node).
+   * @throws DriverError `insufficient_resources` (or `unavailable` when no node answers) with
+   * the placement's sentence naming each node's shortfall.
+   */
+  private async place(spec: WorkspaceSpec): Promise<{ node: DockerNode; explanation: string }> {
     const want = { cpu: spec.resources.cpu, memoryBytes: spec.resources.memoryBytes };
     const volume = volumeNames(this.settings.installation, spec.workspaceId).workspace;
-    const holders = await Promise.all(
-      this.nodeList.map((node) =>
-        node
-          .call((d, abortSignal) => d.getVolume(volume).inspect({ abortSignal }))
-          .then(
-            () => node,
-            (err: unknown) => {
-              if (isNotFound(err)) return undefined;
-              throw err;
-            },
-          ),
+    const [states, holders] = await Promise.all([
+      Promise.all(this.nodeList.map((n) => n.state(this.settings.installation, spec.workspaceId))),
+      Promise.all(
+        this.nodeList.map((node) =>
+          node
+            .call((d, abortSignal) => d.getVolume(volume).inspect({ abortSignal }))
+            .then(
+              () => node,
+              () => undefined,
+            ),
+        ),
       ),
-    );
-    const loads = await Promise.all(this.nodeList.map((n) => n.load(this.settings.installation)));
+    ]);
     const holder = holders.find((n) => n !== undefined);
-    const candidates = holder ? loads.filter((l) => l.name === holder.name) : loads;
-    const chosen = pickNode(candidates, want);
-    if (!chosen) {
-      const size = `${want.cpu} CPU and ${Math.round(want.memoryBytes / 2 ** 20)} MiB`;
+    const candidates = holder ? states.filter((l) => l.name === holder.name) : states;
+    const decision = place(candidates, want, {
+      strategy: this.strategy,
+      pinned: holder ? "which holds this workspace's files" : undefined,
+    });
+    if (!decision.node) {
+      const down = candidates.filter((c) => c.error !== undefined);
+      // One node, down: its own sentence says where and why.
+      if (candidates.length === 1 && down[0]?.error instanceof DriverError) throw down[0].error;
       throw new DriverError({
-        reason: 'insufficient_resources',
-        userMessage: holder
-          ? `Docker node ${holder.name}, which holds this workspace's files, has no room for another workspace of ${size}.`
-          : `No Docker node has room for a workspace of ${size}; stop a workspace or add a node.`,
+        reason: down.length === candidates.length ? 'unavailable' : 'insufficient_resources',
+        userMessage: decision.explanation,
       });
     }
-    return this.node(chosen.name);
+    return { node: this.node(decision.node.name), explanation: decision.explanation };
+  }
+
+  /**
+   * Refuses to start a stopped container on a node that no longer has room for it (others were
+   * placed there meanwhile). A cordoned node still starts its own workspaces; a node that does
+   * not answer fails the start itself.
+   * @throws DriverError `insufficient_resources` with the placement's sentence.
+   */
+  private async ensureRoom(node: DockerNode, id: string, info: Docker.ContainerInspectInfo): Promise<void> {
+    const state: NodeState = await node.state(this.settings.installation, id, { ignoreCordon: true });
+    if (state.unavailable !== undefined) return;
+    const labels = info.Config.Labels ?? {};
+    const want = { cpu: Number(labels[LABEL.cpu]) || 0, memoryBytes: Number(labels[LABEL.memoryBytes]) || 0 };
+    const decision = place([state], want, { pinned: 'which holds this workspace' });
+    if (!decision.node)
+      throw new DriverError({ reason: 'insufficient_resources', userMessage: decision.explanation });
   }
 
   /** Refs may come from the store; only a safe id is ever turned into a container name. */

@@ -29,6 +29,7 @@ export function dockerDriverConfig(config: Config, remoteNodes?: RemoteNodes): D
             memoryBytes: n.capacity.memory === undefined ? undefined : parseSize(n.capacity.memory),
             maxWorkspaces: n.capacity.maxWorkspaces,
           },
+          cordoned: n.cordoned,
         }));
   return {
     image: d.image,
@@ -38,6 +39,8 @@ export function dockerDriverConfig(config: Config, remoteNodes?: RemoteNodes): D
     tmpfsSize: d.tmpfsSize,
     init: d.init,
     nodes,
+    strategy: config.placement.strategy,
+    maxWorkspacesPerNode: config.pooling.maxTasksPerInstance,
     callTimeoutMs: d.callTimeout * 1000,
     cgroupParent: d.cgroupParent,
     reservedCpu: d.reservedCpu,

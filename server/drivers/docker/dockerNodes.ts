@@ -4,10 +4,10 @@
 import { readFileSync } from 'node:fs';
 import Docker from 'dockerode';
 import type { NodeItem } from '../../../sdk/nodeWire.js';
+import { capacityOf, type NodeState } from '../../scheduler/placement.js';
 import { DriverError } from '../runtimeDriver.js';
 import { LABEL } from './containerSpec.js';
 import { type CallContext, dockerCall } from './dockerCall.js';
-import type { NodeLoad } from './placement.js';
 import type { RemoteNodeLink, RemoteNodes } from './remoteNode.js';
 
 /** How the control plane reaches a node's Docker daemon. */
@@ -23,12 +23,17 @@ export type DockerEndpoint =
 export interface DockerNodeConfig {
   name: string;
   docker: DockerEndpoint;
-  /** What workspaces may reserve on the node; unset values are not enforced. */
+  /**
+   * What workspaces may reserve on the node. Unset: the machine's own cores and memory (docker
+   * info), and the driver's default workspace count (`pooling.maxTasksPerInstance`).
+   */
   capacity?: {
     cpu?: number | undefined;
     memoryBytes?: number | undefined;
     maxWorkspaces?: number | undefined;
   };
+  /** Drained: the node keeps its workspaces but placement gives it no new one. */
+  cordoned?: boolean | undefined;
 }
 
 /** A node's machine, as `docker info` describes it. */
@@ -45,9 +50,21 @@ export interface NodeBox {
   workspaceId: string;
   name: string;
   running: boolean;
+  /**
+   * Whether it holds its room on the node: running (or paused, restarting), or created moments
+   * ago and not started yet, i.e. being placed and started now. A stopped one reserves nothing
+   * (its start checks again that it fits), nor does one left created by a start Docker refused.
+   */
+  reserving: boolean;
   cpu: number;
   memoryBytes: number;
 }
+
+/**
+ * How long a container created and never started keeps its room: the driver starts it right
+ * after creating it, so one still not started after this was left by a start that failed.
+ */
+const CREATED_RESERVES_SECONDS = 120;
 
 /** dockerode takes an abortSignal on info and ping too; its type definitions do not say so. */
 interface SignalCalls {
@@ -61,7 +78,9 @@ export class DockerNode {
   readonly name: string;
   readonly client: Docker;
   readonly endpoint: string;
-  readonly capacity: NonNullable<DockerNodeConfig['capacity']>;
+  /** The configured capacity; see `capacity()` for what is enforced. */
+  readonly configured: NonNullable<DockerNodeConfig['capacity']>;
+  readonly cordoned: boolean;
   /** Whether the daemon is reached by a unix socket on this machine (it may still be a VM's). */
   readonly local: boolean;
   /** Set when the node is reached through its `rclaude node` daemon. */
@@ -72,9 +91,12 @@ export class DockerNode {
     config: DockerNodeConfig,
     private readonly callTimeoutMs: number,
     remoteNodes?: RemoteNodes,
+    /** Workspaces on a node whose config sets no `maxWorkspaces` (pooling.maxTasksPerInstance). */
+    private readonly defaultMaxWorkspaces?: number,
   ) {
     this.name = config.name;
-    this.capacity = config.capacity ?? {};
+    this.configured = config.capacity ?? {};
+    this.cordoned = config.cordoned ?? false;
     if ('node' in config.docker) {
       if (!remoteNodes) throw new Error(`Docker node ${config.name} needs the control plane's node hub.`);
       this.remote = remoteNodes.link(config.docker.node);
@@ -150,6 +172,9 @@ export class DockerNode {
           workspaceId,
           name: (c.Names?.[0] ?? '').replace(/^\//, ''),
           running: c.State === 'running' || c.State === 'restarting',
+          reserving:
+            ['running', 'restarting', 'paused'].includes(c.State) ||
+            (c.State === 'created' && Date.now() / 1000 - c.Created < CREATED_RESERVES_SECONDS),
           cpu: Number(c.Labels?.[LABEL.cpu]) || 0,
           memoryBytes: Number(c.Labels?.[LABEL.memoryBytes]) || 0,
         },
@@ -157,40 +182,86 @@ export class DockerNode {
     });
   }
 
-  /** The node's load for placement: what its boxes reserve against its capacity. */
-  async load(installation: string): Promise<NodeLoad> {
-    const [boxes, host] = await Promise.all([this.boxes(installation), this.host()]);
-    return { name: this.name, capacity: this.capacity, host, used: sumBoxes(boxes) };
+  /**
+   * What placement enforces on the node: its configured capacity, else the machine's size. No
+   * reserve is subtracted for the control plane on this machine: a reservation is a workspace's
+   * limit (a ceiling, not a guarantee), and runtime.docker.reservedCpu already caps all workspace
+   * containers together below the host's cores, so subtracting it again would refuse a second
+   * 1-CPU workspace on a 2-core host where the cap lets both run.
+   */
+  capacity(host: { cpu: number; memoryBytes: number } | undefined): NodeState['capacity'] {
+    return capacityOf(this.configured, host, this.defaultMaxWorkspaces);
+  }
+
+  /**
+   * The node's state for placement: its capacity and what the installation's reserving
+   * containers on it take, leaving out `exclude` (the workspace being placed or started). Never
+   * throws: a cordoned node, or one that does not answer, is `unavailable` with the reason.
+   */
+  async state(
+    installation: string,
+    exclude?: string,
+    opts: { ignoreCordon?: boolean } = {},
+  ): Promise<NodeState & { error?: unknown }> {
+    const empty = { cpu: 0, memoryBytes: 0, workspaces: 0 };
+    if (this.cordoned && !opts.ignoreCordon)
+      return { name: this.name, capacity: {}, used: empty, unavailable: 'is cordoned (nodes[].cordoned)' };
+    try {
+      const [boxes, host] = await Promise.all([this.boxes(installation), this.host()]);
+      return {
+        name: this.name,
+        capacity: this.capacity(host),
+        used: sumBoxes(boxes.filter((b) => b.reserving && b.workspaceId !== exclude)),
+      };
+    } catch (err) {
+      const why = err instanceof DriverError ? err.userMessage : String(err);
+      return {
+        name: this.name,
+        capacity: {},
+        used: empty,
+        unavailable: `does not answer (${why.replace(/\.$/, '')})`,
+        error: err,
+      };
+    }
   }
 
   /** The node's row in GET /api/v1/nodes. Never throws: an unreachable node is unhealthy. */
   async report(installation: string): Promise<NodeItem> {
     const health = await this.health();
-    const capacity = {
-      cpu: this.capacity.cpu ?? null,
-      memoryBytes: this.capacity.memoryBytes ?? null,
-      maxWorkspaces: this.capacity.maxWorkspaces ?? null,
+    const capacityItem = (host: { cpu: number; memoryBytes: number } | undefined) => {
+      const c = this.capacity(host);
+      return { cpu: c.cpu ?? null, memoryBytes: c.memoryBytes ?? null, maxWorkspaces: c.workspaces ?? null };
     };
     const empty = { cpu: 0, memoryBytes: 0, workspaces: 0, running: 0 };
     const daemon = this.remote ? { daemon: await this.remote.daemon() } : {};
-    if (!health.healthy)
-      return { name: this.name, driver: 'docker', ...health, capacity, host: null, used: empty, ...daemon };
+    const unhealthy = (error: string | undefined): NodeItem => ({
+      name: this.name,
+      driver: 'docker',
+      healthy: false,
+      ...(error === undefined ? {} : { error }),
+      cordoned: this.cordoned,
+      capacity: capacityItem(undefined),
+      host: null,
+      used: empty,
+      ...daemon,
+    });
+    if (!health.healthy) return unhealthy(health.error);
     try {
       const [boxes, host] = await Promise.all([this.boxes(installation), this.host()]);
-      const used = { ...sumBoxes(boxes), running: boxes.filter((b) => b.running).length };
-      return { name: this.name, driver: 'docker', healthy: true, capacity, host, used, ...daemon };
-    } catch (err) {
-      const error = err instanceof DriverError ? err.userMessage : String(err);
+      const reserving = boxes.filter((b) => b.reserving);
+      const used = { ...sumBoxes(reserving), running: boxes.filter((b) => b.running).length };
       return {
         name: this.name,
         driver: 'docker',
-        healthy: false,
-        error,
-        capacity,
-        host: null,
-        used: empty,
+        healthy: true,
+        cordoned: this.cordoned,
+        capacity: capacityItem(host),
+        host,
+        used,
         ...daemon,
       };
+    } catch (err) {
+      return unhealthy(err instanceof DriverError ? err.userMessage : String(err));
     }
   }
 }

@@ -382,3 +382,116 @@ describe('LocalDriver on this host', () => {
     await expect(driver.start(ref)).rejects.toMatchObject({ reason: 'not_found' });
   });
 });
+
+describe('LocalDriver placement on its one node', () => {
+  let dataDir: string;
+  let driver: LocalDriver;
+  const prefix = `lp${randomBytes(3).toString('hex')}`;
+  let count = 0;
+  const refs: RuntimeRef[] = [];
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'rc-lp-'));
+    // A small node, so the test does not depend on this host's size.
+    driver = new LocalDriver(
+      config(dataDir, { capacity: { cpu: 1, memoryBytes: 1024 * MiB, maxWorkspaces: 2 } }),
+    );
+  });
+
+  afterAll(async () => {
+    for (const ref of refs) await driver.remove(ref).catch(() => undefined);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const sleeper = async (cpu: number, memoryBytes = 256 * MiB): Promise<WorkspaceSpec> => {
+    const workspaceId = `${prefix}-${++count}`;
+    const agentSocketDir = join(dataDir, 's', workspaceId);
+    await mkdir(agentSocketDir, { recursive: true });
+    return {
+      workspaceId,
+      resources: { cpu, memoryBytes, pids: 64 },
+      env: {},
+      agentSocketDir,
+      command: ['/bin/sh', '-c', 'sleep 60'],
+    };
+  };
+  const create = async (s: WorkspaceSpec) => {
+    const ref = await driver.create(s);
+    refs.push(ref);
+    return ref;
+  };
+  const refusal = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('expected a refusal');
+      },
+      (err: unknown) => {
+        expect(err).toBeInstanceOf(DriverError);
+        return err as DriverError;
+      },
+    );
+
+  it('refuses a workspace that does not fit beside the running ones, with the sentence, and explains a placement', async () => {
+    const a = await create(await sleeper(0.75));
+    expect(a.placement).toBe(
+      'Placed on node local: 0.75 of 1 CPU, 0.25 of 1 GiB memory, 1 of 2 workspaces reserved after this one.',
+    );
+    // Created before `a` runs: it fits then; its start is checked again.
+    const b = await create(await sleeper(0.5));
+    await driver.start(a);
+    const tooBig = await refusal(driver.create(await sleeper(0.5)));
+    expect(tooBig.reason).toBe('insufficient_resources');
+    expect(tooBig.userMessage).toBe(
+      'No node has room for a workspace of 0.5 CPU and 256 MiB: local has 0.75 of 1 CPU reserved.',
+    );
+    const late = await refusal(driver.start(b));
+    expect(late.reason).toBe('insufficient_resources');
+    expect(late.userMessage).toBe(
+      'No node has room for a workspace of 0.5 CPU and 256 MiB: local has 0.75 of 1 CPU reserved.',
+    );
+    expect((await driver.inspect(b)).status).toBe('stopped');
+    // GET /api/v1/nodes shows the capacity placement enforces and what the running box reserves.
+    expect(await driver.nodes()).toMatchObject([
+      {
+        name: 'local',
+        driver: 'local',
+        healthy: true,
+        capacity: { cpu: 1, memoryBytes: 1024 * MiB, maxWorkspaces: 2 },
+        used: { cpu: 0.75, memoryBytes: 256 * MiB, workspaces: 1, running: 1 },
+      },
+    ]);
+    // A stopped workspace reserves nothing: `b` starts once `a` stops.
+    await driver.stop(a, { graceSeconds: 0 });
+    await driver.start(b);
+    expect((await driver.inspect(b)).status).toBe('running');
+    await driver.stop(b, { graceSeconds: 0 });
+  });
+
+  it('lets only one of two starts racing for the last room through', async () => {
+    const x = await create(await sleeper(0.6));
+    const y = await create(await sleeper(0.6));
+    const results = await Promise.allSettled([driver.start(x), driver.start(y)]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect((refused.reason as DriverError).userMessage).toBe(
+      'No node has room for a workspace of 0.6 CPU and 256 MiB: local has 0.6 of 1 CPU reserved.',
+    );
+    expect((await driver.nodes())[0]?.used).toMatchObject({ cpu: 0.6, workspaces: 1, running: 1 });
+    await driver.stop(x, { graceSeconds: 0 });
+    await driver.stop(y, { graceSeconds: 0 });
+  });
+
+  it('counts workspaces against maxWorkspaces (pooling.maxTasksPerInstance)', async () => {
+    const p = await create(await sleeper(0.1));
+    const q = await create(await sleeper(0.1));
+    const r = await create(await sleeper(0.1));
+    await driver.start(p);
+    await driver.start(q);
+    const full = await refusal(driver.start(r));
+    expect(full.userMessage).toBe(
+      'No node has room for a workspace of 0.1 CPU and 256 MiB: local has 2 of 2 workspaces.',
+    );
+    await driver.stop(p, { graceSeconds: 0 });
+    await driver.stop(q, { graceSeconds: 0 });
+  });
+});

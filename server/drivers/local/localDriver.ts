@@ -1,6 +1,10 @@
 import { readdir, rename, rm } from 'node:fs/promises';
+import { availableParallelism, totalmem } from 'node:os';
 import { isAbsolute } from 'node:path';
+import type { NodeItem } from '../../../sdk/nodeWire.js';
+import { capacityOf, type NodeState, place } from '../../scheduler/placement.js';
 import { ensureValidSpec, WORKSPACE_ID_PATTERN } from '../ensureValidSpec.js';
+import type { NodeReporter } from '../nodeReporter.js';
 import {
   DriverError,
   type RuntimeDriver,
@@ -53,11 +57,22 @@ export interface LocalDriverConfig {
   cgroupParent?: string;
   /** Cores all workspaces together may use (the parent cgroup's cap); unset: no cap. */
   workspacesCpu?: number;
+  /**
+   * What running workspaces may reserve in all on this host, the driver's one node "local".
+   * Unset cpu / memoryBytes: the host's cores and memory; unset maxWorkspaces: no limit
+   * (the server passes pooling.maxTasksPerInstance).
+   */
+  capacity?: { cpu?: number; memoryBytes?: number; maxWorkspaces?: number };
 }
+
+/** The local driver's one node, as placement and GET /api/v1/nodes name it. */
+export const LOCAL_NODE = 'local';
 
 const DEFAULT_GRACE_SECONDS = 10;
 /** Serialises uid allocation across workspaces; taken inside a workspace's own lock, never around one. */
 const UID_LOCK = '#uids';
+/** Serialises the room check and the launch of boxes, so two starts cannot take the last room. */
+const PLACEMENT_LOCK = '#placement';
 
 /**
  * Runs each workspace in a bubblewrap sandbox on this host, limited by cgroups (v1 or v2). The
@@ -70,13 +85,20 @@ const UID_LOCK = '#uids';
  * plane (a new LocalDriver on the same dir) finds and controls it. See launchBox.ts for the
  * process tree and bwrapArgs.ts for what the box can see.
  */
-export class LocalDriver implements RuntimeDriver {
+export class LocalDriver implements RuntimeDriver, NodeReporter {
   readonly kind = 'local' as const;
   /** Boxes share this host with the control plane and have no network: the socket is bound in. */
   readonly agentTransport = 'unix' as const;
-  private readonly config: Required<Omit<LocalDriverConfig, 'claudePath' | 'workspacesCpu'>> &
+  private readonly config: Required<Omit<LocalDriverConfig, 'claudePath' | 'workspacesCpu' | 'capacity'>> &
     Pick<LocalDriverConfig, 'claudePath' | 'workspacesCpu'>;
+  private readonly capacity: NodeState['capacity'];
   private readonly locks = new KeyedLock();
+  /**
+   * Boxes being launched now, with what they reserve: they count before their processes show.
+   * Per process, like the placement lock: the boxes live on this host under this control
+   * plane's data dir, and no other process starts boxes there.
+   */
+  private readonly launching = new Map<string, { cpu: number; memoryBytes: number }>();
   private layout?: Promise<HostLayout>;
 
   constructor(config: LocalDriverConfig) {
@@ -105,6 +127,16 @@ export class LocalDriver implements RuntimeDriver {
       cgroupParent,
       workspacesCpu: config.workspacesCpu,
     };
+    // The host's cores, not minus runtime.local.reservedCpu: a reservation is a box's CPU limit
+    // (a ceiling, not a guarantee) and the parent cgroup already caps all boxes together at the
+    // cores minus the reserve, so the control plane keeps its share however many run.
+    // Subtracting the reserve too would refuse a second 1-CPU workspace on a 2-core host where
+    // the cap lets both run (sharing 1.5 cores when both are busy).
+    this.capacity = capacityOf(
+      config.capacity ?? {},
+      { cpu: availableParallelism(), memoryBytes: totalmem() },
+      config.capacity?.maxWorkspaces,
+    );
   }
 
   /**
@@ -148,12 +180,67 @@ export class LocalDriver implements RuntimeDriver {
         const existing = await readBoxRecord(paths);
         const uid = existing?.uid ?? (await allocateUid(this.config.dataDir, id, this.config.uidBase));
         await this.ensureVolumes(paths, uid, spec);
+        const decision = await this.roomFor(id, spec.resources);
         await writeBoxRecord(paths, { version: 1, workspaceId: id, uid, spec });
         if (existing && JSON.stringify(existing.spec.resources) !== JSON.stringify(spec.resources))
           await this.updateRunningLimits(id, spec);
-        return this.ref(id, uid);
+        return { ...this.ref(id, uid), placement: decision };
       }),
     );
+  }
+
+  /**
+   * Whether this host has room for the workspace beside the other running (or launching) boxes,
+   * and the placement's sentence saying so.
+   * @throws DriverError `insufficient_resources` with the sentence naming what is reserved.
+   */
+  private async roomFor(id: string, want: { cpu: number; memoryBytes: number }): Promise<string> {
+    const decision = place([await this.nodeState(id)], want);
+    if (!decision.node)
+      throw new DriverError({ reason: 'insufficient_resources', userMessage: decision.explanation });
+    return decision.explanation;
+  }
+
+  /** The host as placement sees it: its capacity, and what running and launching boxes but `exclude` reserve. */
+  private async nodeState(exclude?: string): Promise<NodeState> {
+    const used = { cpu: 0, memoryBytes: 0, workspaces: 0 };
+    const add = (r: { cpu: number; memoryBytes: number }) => {
+      used.cpu += r.cpu;
+      used.memoryBytes += r.memoryBytes;
+      used.workspaces += 1;
+    };
+    const names = await readdir(workspacesDir(this.config.dataDir)).catch(() => [] as string[]);
+    await Promise.all(
+      names
+        .filter((id) => WORKSPACE_ID_PATTERN.test(id) && id !== exclude)
+        .map(async (id) => {
+          const launching = this.launching.get(id);
+          if (launching) return add(launching);
+          const record = await readBoxRecord(this.paths(id));
+          if (record && (await (await this.box(id)).isRunning())) add(record.spec.resources);
+        }),
+    );
+    return { name: LOCAL_NODE, capacity: this.capacity, used };
+  }
+
+  /** This host as the one node of GET /api/v1/nodes: the capacity placement enforces and what running boxes reserve. */
+  async nodes(): Promise<NodeItem[]> {
+    const state = await this.nodeState();
+    const c = state.capacity;
+    return [
+      {
+        name: LOCAL_NODE,
+        driver: 'local',
+        healthy: true,
+        capacity: {
+          cpu: c.cpu ?? null,
+          memoryBytes: c.memoryBytes ?? null,
+          maxWorkspaces: c.workspaces ?? null,
+        },
+        host: { cpu: availableParallelism(), memoryBytes: totalmem() },
+        used: { ...state.used, running: state.used.workspaces - this.launching.size },
+      },
+    ];
   }
 
   /**
@@ -176,11 +263,20 @@ export class LocalDriver implements RuntimeDriver {
       const cgroup = await this.cgroup(id);
       const box = await this.box(id, cgroup);
       if (await box.isRunning()) return this.ref(id, record.uid);
-      await this.ensureVolumes(paths, record.uid, record.spec);
-      await cgroup.recreate(record.spec.resources);
-      await this.writeLaunchFiles(paths, record);
-      await launchBox(paths, cgroup.procsFiles, this.argv(record));
-      await box.waitForStart();
+      // Checked and counted in one section: the box reserves from here on, before it runs.
+      await this.locks.run(PLACEMENT_LOCK, async () => {
+        await this.roomFor(id, record.spec.resources);
+        this.launching.set(id, record.spec.resources);
+      });
+      try {
+        await this.ensureVolumes(paths, record.uid, record.spec);
+        await cgroup.recreate(record.spec.resources);
+        await this.writeLaunchFiles(paths, record);
+        await launchBox(paths, cgroup.procsFiles, this.argv(record));
+        await box.waitForStart();
+      } finally {
+        this.launching.delete(id);
+      }
       return this.ref(id, record.uid);
     });
   }

@@ -1,5 +1,5 @@
 // The hosts workspaces run on (admins): health, and what the workspaces placed there reserve
-// against the node's capacity — or against the machine itself when the capacity is not limited.
+// against the capacity placement enforces on the node (configured, else the machine's size).
 import { Alert, Badge, Group, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import type { NodeItem } from '../../../sdk/nodeWire.js';
 import { formatBytes } from '../../lib/format.js';
@@ -8,12 +8,16 @@ import { useNodes } from './monitorQueries.js';
 
 const cores = (n: number) => `${Number.isInteger(n) ? n : n.toFixed(1)} ${n === 1 ? 'core' : 'cores'}`;
 
-/** What the bars measure against: the configured capacity, else the machine itself. */
+/**
+ * What the bars measure against: the capacity placement enforces, which is the configured one or,
+ * where none is configured, the machine's own size.
+ */
 function limits(node: NodeItem): string {
   const { cpu, memoryBytes } = node.capacity;
-  if (cpu !== null && memoryBytes !== null) return 'Against the configured capacity.';
-  if (cpu === null && memoryBytes === null) return 'No capacity configured: against the host.';
-  return cpu === null ? 'CPU against the host.' : 'Memory against the host.';
+  if (cpu === null && memoryBytes === null) return 'Capacity unknown: its engine did not answer.';
+  if (node.host && cpu === node.host.cpu && memoryBytes === node.host.memoryBytes)
+    return "Capacity: the host's own size; placement never reserves beyond it.";
+  return 'Capacity: as configured; placement never reserves beyond it.';
 }
 
 /** A node reached through its `rclaude node` daemon: whether it is connected, and its last report. */
@@ -57,9 +61,16 @@ function NodeCard({ node }: { node: NodeItem }) {
               {node.driver}
             </Badge>
           </Group>
-          <Badge color={node.healthy ? 'green' : 'red'} variant="light">
-            {node.healthy ? 'Healthy' : 'Unhealthy'}
-          </Badge>
+          <Group gap="xs" wrap="nowrap">
+            {node.cordoned && (
+              <Badge color="yellow" variant="light" title="Drained: it receives no new workspace">
+                Cordoned
+              </Badge>
+            )}
+            <Badge color={node.healthy ? 'green' : 'red'} variant="light">
+              {node.healthy ? 'Healthy' : 'Unhealthy'}
+            </Badge>
+          </Group>
         </Group>
         {node.error && (
           <Text size="sm" c="red">
@@ -83,8 +94,8 @@ function NodeCard({ node }: { node: NodeItem }) {
           }
         />
         <UsageMeter
-          label="Workspaces running"
-          used={node.used.running}
+          label="Workspaces"
+          used={node.used.workspaces}
           total={node.capacity.maxWorkspaces}
           text={`${node.used.running} running of ${node.used.workspaces}${
             node.capacity.maxWorkspaces === null ? '' : ` (max ${node.capacity.maxWorkspaces})`
