@@ -50,7 +50,8 @@ export class QuotaBook {
       },
       weight: this.pick('fair_share_weight', user.id, teamIds, 1),
       allowHighPriority:
-        atLeast(user.role as OrgRole, 'admin') || (ownHigh !== null && ownHigh !== undefined ? ownHigh === 1 : teamHigh),
+        atLeast(user.role as OrgRole, 'admin') ||
+        (ownHigh !== null && ownHigh !== undefined ? ownHigh === 1 : teamHigh),
     };
   }
 }
