@@ -266,6 +266,22 @@ describe('queue and quotas in Chromium', () => {
     await teamRow.waitFor({ state: 'detached', timeout: 10_000 });
     const left = await api<{ items: QuotaOverride[] }>('GET', '/api/v1/quotas');
     expect(left.items.map((o) => [o.subjectKind, o.subjectId])).toEqual([['user', memberId]]);
+
+    // Editing starts from the override as it is; a second slot lets the waiting task start.
+    await table.getByRole('button', { name: `Edit the override of ${MEMBER_EMAIL}` }).click();
+    const edit = admin.getByRole('dialog', { name: `Quota override of ${MEMBER_EMAIL}` });
+    const slots = edit.getByRole('textbox', { name: 'Concurrent tasks' });
+    expect(await slots.inputValue()).toBe('1');
+    expect(await edit.getByRole('textbox', { name: 'Running workspaces' }).inputValue()).toBe('');
+    await slots.fill('2');
+    await edit.getByRole('button', { name: 'Save override' }).click();
+    await edit.waitFor({ state: 'hidden' });
+    const saved = await api<{ items: QuotaOverride[] }>('GET', '/api/v1/quotas');
+    expect(saved.items.find((o) => o.subjectId === memberId)).toMatchObject({
+      maxConcurrentTasks: 2,
+      maxRunningWorkspaces: null,
+    });
+    await expect.poll(() => status(second.id), LONG).not.toBe('queued');
     expect(pageErrors).toEqual([]);
   }, 120_000);
 

@@ -8,6 +8,7 @@ import {
   Group,
   NumberInput,
   Select,
+  SimpleGrid,
   Stack,
   Textarea,
   TextInput,
@@ -116,7 +117,8 @@ export function NewTaskForm({ onDone }: { onDone?: () => void }) {
             error={fieldError('maxBudgetUsd')}
           />
         </Group>
-        <Group grow align="flex-start">
+        {/* Side by side from a small tablet up; the modes' labels need the whole width on a phone. */}
+        <SimpleGrid cols={{ base: 1, xs: 2 }}>
           <Select
             label="Permission mode"
             data={permissionModes.map((m) => ({ value: m, label: MODE_LABELS[m] }))}
@@ -135,7 +137,7 @@ export function NewTaskForm({ onDone }: { onDone?: () => void }) {
             disabled={quota.isPending}
             error={fieldError('priority')}
           />
-        </Group>
+        </SimpleGrid>
         {error && !error.fields.some((f) => SHOWN_FIELDS.includes(f.path)) && (
           <Alert color="red" role="alert">
             {error.message}
