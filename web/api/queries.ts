@@ -3,6 +3,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { isAdmin, useSession } from '../app/session.js';
 import { api } from './client.js';
+import { scheduler } from './schedulerApi.js';
 
 export type Owner = 'me' | 'all';
 
@@ -43,4 +44,22 @@ export function useUserNames(): (id: string) => string {
     if (id === me.user.id) return 'you';
     return users.data?.items.find((u) => u.id === id)?.email ?? id.slice(0, 8);
   };
+}
+
+/** The queue in the scheduler's order: your tasks, or everyone's (admins). */
+export function useQueue(owner: Owner, refetchInterval = 3000) {
+  return useQuery({
+    queryKey: ['queue', owner],
+    queryFn: () => scheduler.queue(owner),
+    refetchInterval,
+  });
+}
+
+/** The signed-in user's quotas and what they use of them. */
+export function useQuota(refetchInterval: number | false = false) {
+  return useQuery({
+    queryKey: ['quota', 'me'],
+    queryFn: () => scheduler.quota(),
+    refetchInterval,
+  });
 }

@@ -1,13 +1,15 @@
-// The admin page: users, teams and the audit log, for owners and admins. Anyone else gets a plain
-// explanation and the page calls no admin endpoint for them (each tab fetches only when shown).
+// The admin page: users, teams, quota overrides and the audit log, for owners and admins. Anyone
+// else gets a plain explanation and the page calls no admin endpoint for them (each tab fetches
+// only when shown).
 import { Alert, Stack, Tabs, Title } from '@mantine/core';
 import { useSearchParams } from 'wouter';
 import { isAdmin, useSession } from '../../app/session.js';
 import { AuditTab } from './AuditTab.js';
+import { QuotasTab } from './QuotasTab.js';
 import { TeamsTab } from './TeamsTab.js';
 import { UsersTab } from './UsersTab.js';
 
-const TABS = { users: 'Users', teams: 'Teams', audit: 'Audit log' } as const;
+const TABS = { users: 'Users', teams: 'Teams', quotas: 'Quotas', audit: 'Audit log' } as const;
 type Tab = keyof typeof TABS;
 const isTab = (v: string | null): v is Tab => v !== null && v in TABS;
 
@@ -17,7 +19,8 @@ export default function AdminPage() {
   if (!isAdmin(me))
     return (
       <Alert color="gray" title="You need the admin role" maw={560}>
-        Users, teams and the audit log are managed by owners and admins. Ask one of them if you need a change.
+        Users, teams, quotas and the audit log are managed by owners and admins. Ask one of them if you need a
+        change.
       </Alert>
     );
   // The tab lives in the address (?tab=teams), so a reload or a shared link opens the same one.
@@ -45,6 +48,9 @@ export default function AdminPage() {
         </Tabs.Panel>
         <Tabs.Panel value="teams">
           <TeamsTab />
+        </Tabs.Panel>
+        <Tabs.Panel value="quotas">
+          <QuotasTab />
         </Tabs.Panel>
         <Tabs.Panel value="audit">
           <AuditTab />

@@ -25,9 +25,10 @@ import { useTasks, useUserNames, useWorkspaces } from '../../api/queries.js';
 import { canRun, isAdmin, useSession } from '../../app/session.js';
 import { formatBytes, formatDuration, formatUsd, repoName } from '../../lib/format.js';
 import { attempt } from '../../lib/notify.js';
+import { PriorityBadge, QueuePlace } from '../../lib/QueuePlace.js';
 import { isTaskFinished, taskStatusLook } from '../../lib/status.js';
 import { NewTaskForm } from './NewTaskForm.js';
-import { runAgain, stopTask, taskElapsedMs } from './taskActions.js';
+import { refreshAfterTaskChange, runAgain, stopTask, taskElapsedMs } from './taskActions.js';
 
 type View = 'active' | 'finished' | 'all';
 
@@ -147,7 +148,8 @@ function TaskRow({
   const look = taskStatusLook[task.status];
   const finished = isTaskFinished(task.status);
   const mine = task.ownerId === me.user.id;
-  const refresh = () => queryClient.invalidateQueries({ queryKey: ['tasks'] });
+  const refresh = () => refreshAfterTaskChange(queryClient);
+  const queued = task.status === 'queued';
   const usage = workspace?.status === 'running' ? workspace.usage : null;
   return (
     <Table.Tr>
@@ -165,6 +167,7 @@ function TaskRow({
         <Text size="xs" c="dimmed" hiddenFrom="md">
           {repoName(task.repository)}
         </Text>
+        {queued && task.queue && <QueuePlace place={task.queue} />}
       </Table.Td>
       <Table.Td visibleFrom="md">
         <Text size="sm">{repoName(task.repository)}</Text>
@@ -172,13 +175,16 @@ function TaskRow({
       {owner !== null && <Table.Td visibleFrom="md">{owner}</Table.Td>}
       {/* The badge keeps its whole label; the prompt's cell is the one that wraps on a phone. */}
       <Table.Td w={1}>
-        <Badge
-          color={look.color}
-          variant="light"
-          styles={{ root: { maxWidth: 'none' }, label: { overflow: 'visible' } }}
-        >
-          {look.label}
-        </Badge>
+        <Stack gap={4} align="flex-start">
+          <Badge
+            color={look.color}
+            variant="light"
+            styles={{ root: { maxWidth: 'none' }, label: { overflow: 'visible' } }}
+          >
+            {look.label}
+          </Badge>
+          <PriorityBadge priority={task.priority} />
+        </Stack>
       </Table.Td>
       <Table.Td visibleFrom="sm">{formatDuration(taskElapsedMs(task))}</Table.Td>
       <Table.Td visibleFrom="sm">{formatUsd(task.costUsd)}</Table.Td>
@@ -188,11 +194,11 @@ function TaskRow({
       <Table.Td>
         <Group gap={4} wrap="nowrap" justify="flex-end">
           {!finished && (mine || isAdmin(me)) && (
-            <Tooltip label="Stop">
+            <Tooltip label={queued ? 'Cancel: leave the queue' : 'Stop'}>
               <ActionIcon
                 variant="subtle"
                 color="red"
-                aria-label="Stop task"
+                aria-label={queued ? 'Cancel task' : 'Stop task'}
                 onClick={() => attempt(() => stopTask(task)).then(refresh)}
               >
                 ■

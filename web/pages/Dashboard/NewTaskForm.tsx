@@ -1,5 +1,6 @@
-// The new-task form: repository, prompt, model, permission mode and budget. On success it opens
-// the live task view.
+// The new-task form: repository, prompt, model, permission mode, budget and queue priority. On
+// success it opens the live task view. High priority is offered only to those the server allows
+// it (GET /api/v1/quota says allowHighPriority); it answers 403 to anyone else.
 import {
   Alert,
   Autocomplete,
@@ -7,6 +8,7 @@ import {
   Group,
   NumberInput,
   Select,
+  SimpleGrid,
   Stack,
   Textarea,
   TextInput,
@@ -15,10 +17,11 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 import { useLocation } from 'wouter';
 import { type PermissionMode, permissionModes } from '../../../sdk/limits.js';
-import type { CreateTaskBody } from '../../../sdk/taskWire.js';
+import type { CreateTaskBody, Priority } from '../../../sdk/taskWire.js';
 import { api } from '../../api/client.js';
-import { useWorkspaces } from '../../api/queries.js';
+import { useQuota, useWorkspaces } from '../../api/queries.js';
 import { asApiError } from '../../lib/formErrors.js';
+import { refreshAfterTaskChange } from './taskActions.js';
 
 const MODE_LABELS: Record<PermissionMode, string> = {
   default: 'Ask before Bash, Write and Edit',
@@ -27,7 +30,13 @@ const MODE_LABELS: Record<PermissionMode, string> = {
   plan: 'Plan only, change nothing',
 };
 
-const SHOWN_FIELDS = ['repository', 'prompt', 'model', 'maxBudgetUsd', 'permissionMode'].map(
+const PRIORITY_OPTIONS: { value: Priority; label: string }[] = [
+  { value: 'low', label: 'Low: after normal tasks' },
+  { value: 'normal', label: 'Normal' },
+  { value: 'high', label: 'High: before normal tasks' },
+];
+
+const SHOWN_FIELDS = ['repository', 'prompt', 'model', 'maxBudgetUsd', 'permissionMode', 'priority'].map(
   (f) => `body.${f}`,
 );
 
@@ -41,10 +50,14 @@ export function NewTaskForm({ onDone }: { onDone?: () => void }) {
   const [model, setModel] = useState('');
   const [mode, setMode] = useState<PermissionMode>('default');
   const [budget, setBudget] = useState<number | string>('');
+  const [priority, setPriority] = useState<Priority>('normal');
+  const quota = useQuota();
+  const highAllowed = quota.data?.allowHighPriority === true;
+  const priorities = PRIORITY_OPTIONS.filter((p) => p.value !== 'high' || highAllowed);
   const create = useMutation({
     mutationFn: (body: CreateTaskBody) => api.tasks.create(body),
     onSuccess: async (task) => {
-      await queryClient.invalidateQueries({ queryKey: ['tasks'] });
+      await refreshAfterTaskChange(queryClient);
       onDone?.();
       navigate(`/tasks/${task.id}`);
     },
@@ -58,6 +71,7 @@ export function NewTaskForm({ onDone }: { onDone?: () => void }) {
     const body: CreateTaskBody = { repository: repository.trim(), prompt, permissionMode: mode };
     if (model.trim()) body.model = model.trim();
     if (typeof budget === 'number') body.maxBudgetUsd = budget;
+    if (priority !== 'normal') body.priority = priority;
     create.mutate(body);
   };
 
@@ -103,14 +117,27 @@ export function NewTaskForm({ onDone }: { onDone?: () => void }) {
             error={fieldError('maxBudgetUsd')}
           />
         </Group>
-        <Select
-          label="Permission mode"
-          data={permissionModes.map((m) => ({ value: m, label: MODE_LABELS[m] }))}
-          value={mode}
-          onChange={(v) => v && setMode(v as PermissionMode)}
-          allowDeselect={false}
-          error={fieldError('permissionMode')}
-        />
+        {/* Side by side from a small tablet up; the modes' labels need the whole width on a phone. */}
+        <SimpleGrid cols={{ base: 1, xs: 2 }}>
+          <Select
+            label="Permission mode"
+            data={permissionModes.map((m) => ({ value: m, label: MODE_LABELS[m] }))}
+            value={mode}
+            onChange={(v) => v && setMode(v as PermissionMode)}
+            allowDeselect={false}
+            error={fieldError('permissionMode')}
+          />
+          <Select
+            label="Priority"
+            data={priorities}
+            value={priority}
+            onChange={(v) => v && setPriority(v as Priority)}
+            allowDeselect={false}
+            // Until the quota says whether high is allowed; a failed read offers low and normal.
+            disabled={quota.isPending}
+            error={fieldError('priority')}
+          />
+        </SimpleGrid>
         {error && !error.fields.some((f) => SHOWN_FIELDS.includes(f.path)) && (
           <Alert color="red" role="alert">
             {error.message}

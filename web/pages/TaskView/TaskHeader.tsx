@@ -7,8 +7,9 @@ import { Link, useLocation } from 'wouter';
 import type { Task } from '../../../sdk/taskWire.js';
 import { formatDuration, formatTokens, formatUsd, repoName } from '../../lib/format.js';
 import { notifyError } from '../../lib/notify.js';
+import { PriorityBadge, QueuePlace } from '../../lib/QueuePlace.js';
 import { isTaskFinished, taskStatusLook } from '../../lib/status.js';
-import { runAgain, stopTask, taskElapsedMs } from '../Dashboard/taskActions.js';
+import { refreshAfterTaskChange, runAgain, stopTask, taskElapsedMs } from '../Dashboard/taskActions.js';
 import { ConnectionBadge } from './ConnectionBadge.js';
 import type { Connection } from './taskEventFeed.js';
 import { interruptTask } from './taskViewApi.js';
@@ -33,6 +34,7 @@ export function TaskHeader({
   const finished = isTaskFinished(task.status);
   const now = useNow(!finished && !!task.startedAt);
   const look = taskStatusLook[task.status];
+  const queued = task.status === 'queued';
   const action = useMutation({
     mutationFn: (what: 'interrupt' | 'stop' | 'again') =>
       what === 'interrupt' ? interruptTask(task.id) : what === 'stop' ? stopTask(task) : runAgain(task),
@@ -40,7 +42,7 @@ export function TaskHeader({
       if (what === 'again') navigate(`/tasks/${t.id}`);
     },
     onError: (err) => notifyError(err),
-    onSettled: () => queryClient.invalidateQueries({ queryKey: ['tasks'] }),
+    onSettled: () => refreshAfterTaskChange(queryClient),
   });
   const act = (what: 'interrupt' | 'stop' | 'again') => action.mutate(what);
   const busy = action.isPending ? action.variables : null;
@@ -70,6 +72,7 @@ export function TaskHeader({
         <Badge color={look.color} variant="light">
           {look.label}
         </Badge>
+        <PriorityBadge priority={task.priority} />
         <Text size="sm" title={task.repository}>
           {repoName(task.repository)}
         </Text>
@@ -81,14 +84,19 @@ export function TaskHeader({
         {task.model && <Text size="sm">{task.model}</Text>}
         <ConnectionBadge state={connection} />
       </Group>
-      {task.statusReason && (
-        <Text
-          size="sm"
-          c={task.status === 'failed' ? 'red.7' : 'dimmed'}
-          style={{ overflowWrap: 'anywhere' }}
-        >
-          {task.statusReason}
-        </Text>
+      {/* While queued the reason is the queue's, said with the task's place. */}
+      {queued && task.queue ? (
+        <QueuePlace place={task.queue} size="sm" />
+      ) : (
+        task.statusReason && (
+          <Text
+            size="sm"
+            c={task.status === 'failed' ? 'red.7' : 'dimmed'}
+            style={{ overflowWrap: 'anywhere' }}
+          >
+            {task.statusReason}
+          </Text>
+        )
       )}
       <Group justify="space-between" align="center" gap="xs" wrap="wrap">
         <Group gap="md" wrap="wrap" role="group" aria-label="Usage" style={{ rowGap: 2 }}>
@@ -114,7 +122,7 @@ export function TaskHeader({
               loading={busy === 'stop'}
               onClick={() => act('stop')}
             >
-              Stop
+              {queued ? 'Cancel' : 'Stop'}
             </Button>
           )}
           {canRunAgain && finished && (

@@ -7,6 +7,7 @@ import { useCallback, useMemo, useRef, useState } from 'react';
 import { ApiError } from '../../../sdk/client/apiError.js';
 import type { Task, TaskEvent, TaskUsageFrame } from '../../../sdk/taskWire.js';
 import { canRun, isAdmin, useSession } from '../../app/session.js';
+import { queuePlaceText } from '../../lib/queueText.js';
 import { isTaskFinished, taskStatusLook } from '../../lib/status.js';
 import { ApprovalCard } from './ApprovalCard.js';
 import { Composer } from './Composer.js';
@@ -117,7 +118,7 @@ export default function TaskPage({ id }: { id: string }) {
       }}
     >
       <VisuallyHidden aria-live="polite">
-        {`Task ${look.label}${t.statusReason ? `: ${t.statusReason}` : ''}`}
+        {`Task ${look.label}${t.queue ? `: ${queuePlaceText(t.queue)}` : t.statusReason ? `: ${t.statusReason}` : ''}`}
       </VisuallyHidden>
       <TaskHeader
         task={t}
