@@ -22,6 +22,7 @@ import {
   type Priority,
   type QueueDecision,
   type QueuedTask,
+  type SchedulerInput,
   schedule,
   type UserInfo,
   type WorkspaceInfo,
@@ -34,6 +35,8 @@ export const PASS_MS = 5_000;
 export const METER_MS = 10_000;
 /** What one admitted task is expected to use before any turn has finished (then: the mean turn). */
 const DEFAULT_TASK_SECONDS = 600;
+/** How long a workspace whose start found no room waits before the scheduler tries again. */
+export const ROOM_RETRY_MS = 15_000;
 /** How long a computed plan answers GET /queue and a task's queue position (per process: derived data). */
 const PLAN_TTL_MS = 1_000;
 
@@ -103,6 +106,13 @@ export class Scheduler {
   private readonly stopTimer: () => void;
   private readonly unsubscribe: () => void;
   private cached: { atMs: number; plan: Promise<QueuePlan> } | undefined;
+  /**
+   * Workspaces whose start found no node with room, and until when the pass leaves them: a start
+   * refused for room is retried after ROOM_RETRY_MS, not on every kick. Per process on purpose:
+   * the refused start was the leader's own (its pass started it), and a new leader simply tries
+   * once more.
+   */
+  private readonly heldForRoom = new Map<string, number>();
 
   constructor(private readonly o: SchedulerOptions) {
     this.unsubscribe = o.pubsub.subscribe(SCHEDULER_KICK_CHANNEL, () => this.runSoon(), {
@@ -119,6 +129,12 @@ export class Scheduler {
     this.o.pubsub
       .publish(SCHEDULER_KICK_CHANNEL, '1')
       .catch((err) => this.o.log.warn({ err }, 'could not publish a scheduler kick'));
+  }
+
+  /** A start of `workspaceId` found no node with room: the pass waits ROOM_RETRY_MS before the next. */
+  noRoom(workspaceId: string): void {
+    this.heldForRoom.set(workspaceId, this.o.clock.now().getTime() + ROOM_RETRY_MS);
+    this.kick();
   }
 
   /** Runs a pass unless one runs; if one runs, runs another after it. Resolves when they are done. */
@@ -157,7 +173,7 @@ export class Scheduler {
     }
     const snapshot = await store.snapshot();
     const reasons = new Map(snapshot.queued.map((t) => [t.id, t.status_reason]));
-    const decisions = schedule(await this.input(snapshot), { positions: false });
+    const decisions = await this.decide(await this.input(snapshot), false);
     this.cached = undefined;
     for (const d of decisions) {
       switch (d.action) {
@@ -194,7 +210,7 @@ export class Scheduler {
   private async computePlan(): Promise<QueuePlan> {
     const snapshot = await this.o.store.snapshot();
     const input = await this.input(snapshot);
-    const decisions = schedule(input);
+    const decisions = await this.decide(input, true);
     const byId = new Map(snapshot.queued.map((t) => [t.id, t]));
     const turnMs = await this.o.store.meanTurnMs();
     const now = this.o.clock.now();
@@ -233,8 +249,22 @@ export class Scheduler {
     return { at: now.toISOString(), entries };
   }
 
+  /**
+   * The core's decisions. Starting a workspace needs room on a node: only then are the nodes asked
+   * (it costs a call to each), and the decisions taken again with their free room.
+   */
+  private async decide(input: SchedulerInput, positions: boolean): Promise<QueueDecision[]> {
+    const decisions = schedule(input, { positions });
+    if (!this.o.nodes || !decisions.some((d) => d.action === 'start_workspace')) return decisions;
+    const nodes = await this.o.nodes().catch((err: unknown) => {
+      this.o.log.warn({ err }, 'could not read the nodes’ free room; the driver places alone');
+      return undefined;
+    });
+    return nodes ? schedule({ ...input, nodes }, { positions }) : decisions;
+  }
+
   /** The pure core's input from a snapshot. */
-  private async input(s: SchedulerSnapshot) {
+  private async input(s: SchedulerSnapshot): Promise<SchedulerInput> {
     const { config, clock } = this.o;
     const now = clock.now();
     const book = new QuotaBook(config, s.overrides);
@@ -257,6 +287,7 @@ export class Scheduler {
         memoryBytes: w.memory_bytes,
         node: nodeOf(w.runtime_ref),
         failedAtMs: w.status === 'failed' ? new Date(w.updated_at).getTime() : undefined,
+        heldUntilMs: this.heldUntil(w.id, now.getTime()),
         statusReason: w.status_reason,
       });
     }
@@ -330,6 +361,16 @@ export class Scheduler {
         `${q.use.name} has ${q.use.runningWorkspaces} of ${q.limits.runningWorkspaces} running workspaces (sessions.maxPerUser); stop one first.`,
       );
     }
+  }
+
+  private heldUntil(workspaceId: string, nowMs: number): number | undefined {
+    const until = this.heldForRoom.get(workspaceId);
+    if (until === undefined) return undefined;
+    if (until <= nowMs) {
+      this.heldForRoom.delete(workspaceId);
+      return undefined;
+    }
+    return until;
   }
 
   /** Stops the timer and waits for a pass in flight. */

@@ -209,7 +209,7 @@ describe('the scheduler core', () => {
       ['start_workspace', 'a'],
       ['wait', undefined],
     ]);
-    expect(decisions[3]?.reason).toBe('No node has 2 CPU and 4096 MiB free');
+    expect(decisions[3]?.reason).toBe('No node has room for a workspace of 2 CPU and 4096 MiB');
   });
 
   it('keeps a workspace on the node holding its files', () => {
@@ -222,7 +222,7 @@ describe('the scheduler core', () => {
     );
     expect(d).toMatchObject({
       action: 'wait',
-      reason: 'Node a, which holds its files, does not have 1 CPU and 2048 MiB free',
+      reason: 'Node a, which holds its files, has no room for a workspace of 1 CPU and 2048 MiB',
     });
   });
 

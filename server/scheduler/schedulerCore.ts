@@ -37,6 +37,8 @@ export interface WorkspaceInfo {
   memoryBytes: number;
   /** The node holding its files, when that pins where it starts. */
   node?: string | undefined;
+  /** Its last start found no node with room: it is not started again before then. */
+  heldUntilMs?: number | undefined;
   /** For a failed workspace: when it failed; tasks queued before then fail with it. */
   failedAtMs?: number | undefined;
   statusReason?: string | null | undefined;
@@ -480,6 +482,9 @@ function decide(
     return { action: 'wait', reason: 'Waiting for the workspace to finish stopping before it starts again' };
   }
   // Stopped, or failed before this task was queued: it needs a start.
+  if (ws.heldUntilMs !== undefined && ws.heldUntilMs > input.nowMs) {
+    return { action: 'wait', reason: ws.statusReason ?? 'Waiting for a node with room' };
+  }
   const running = user.runningWorkspaces + lane.workspacesStarted;
   if (running >= limits.runningWorkspaces) {
     return {
@@ -497,12 +502,12 @@ function decide(
   if (capacity) {
     node = capacity.take(ws.cpu, ws.memoryBytes, ws.node);
     if (!node) {
-      const size = `${ws.cpu} CPU and ${mib(ws.memoryBytes)} MiB free`;
+      const size = `a workspace of ${ws.cpu} CPU and ${mib(ws.memoryBytes)} MiB`;
       return {
         action: 'wait',
         reason: ws.node
-          ? `Node ${ws.node}, which holds its files, does not have ${size}`
-          : `No node has ${size}`,
+          ? `Node ${ws.node}, which holds its files, has no room for ${size}`
+          : `No node has room for ${size}`,
       };
     }
   }

@@ -4,6 +4,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { NodeItem } from '../../sdk/nodeWire.js';
 import { isNodeReporter } from '../drivers/nodeReporter.js';
 import type { RuntimeDriver } from '../drivers/runtimeDriver.js';
+import type { NodeInfo } from '../scheduler/schedulerCore.js';
 import type { WorkspaceStore } from '../store/workspaceStore.js';
 
 export async function nodeReport(driver: RuntimeDriver, store: WorkspaceStore): Promise<NodeItem[]> {
@@ -27,4 +28,18 @@ export async function nodeReport(driver: RuntimeDriver, store: WorkspaceStore): 
       },
     },
   ];
+}
+
+/** A reported node as the scheduler sees it: whether it takes workspaces, and the room left on it. */
+export function toNodeInfo(n: NodeItem): NodeInfo {
+  const left = (cap: number | null, used: number) => (cap === null ? Number.POSITIVE_INFINITY : cap - used);
+  return {
+    name: n.name,
+    accepting: n.healthy && !n.cordoned,
+    free: {
+      cpu: left(n.capacity.cpu, n.used.cpu),
+      memoryBytes: left(n.capacity.memoryBytes, n.used.memoryBytes),
+      workspaces: left(n.capacity.maxWorkspaces, n.used.workspaces),
+    },
+  };
 }

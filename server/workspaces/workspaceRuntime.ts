@@ -29,6 +29,7 @@ import { TaskService } from '../tasks/taskService.js';
 import { agentEndpointUrl } from './agentEndpoint.js';
 import { AgentHub, type AgentRemote } from './agentHub.js';
 import { MAX_SOCKET_PATH } from './agentTransports/unixListener.js';
+import { nodeReport, toNodeInfo } from './nodeReport.js';
 import { type ReconcileReport, Reconciler } from './reconciler.js';
 import { TerminalHub } from './terminalHub.js';
 import { WorkspaceService, workspaceIdFor } from './workspaceService.js';
@@ -201,6 +202,7 @@ export function createWorkspaceRuntime(opts: {
   });
   const tasks = new TaskService({
     config,
+    nodes: async () => (await nodeReport(driver, store)).map(toNodeInfo),
     schedulerStore: opts.schedulerStore,
     leaders: opts.leaders,
     store: opts.taskStore,

@@ -73,7 +73,8 @@ const UNSETTLED: readonly string[] = ['starting', 'stopping', 'pending'];
 
 export class WorkspaceService {
   /** `ready`: the workspace runs with its agent connected; `failed`: it could not start. */
-  readonly events = new EventEmitter<{ ready: [string]; failed: [string] }>();
+  /** ready: its agent is connected; failed: a start failed; no_room: a start found no node with room (it is stopped again). */
+  readonly events = new EventEmitter<{ ready: [string]; failed: [string]; no_room: [string] }>();
   private readonly starts = new Map<string, AbortController>();
   /**
    * Stops in flight in this process, counted (two stops of one workspace may overlap). Another
@@ -400,6 +401,13 @@ export class WorkspaceService {
               'could not stop the box of a failed start; it may still run',
             ),
           );
+      }
+      // No room on any node is not the workspace's failure: it goes back to stopped with the
+      // sentence, and the scheduler starts it again once a node has room.
+      if (err instanceof DriverError && err.reason === 'insufficient_resources') {
+        if (await store.transition(id, ['starting'], 'stopped', { status_reason: err.userMessage }))
+          this.events.emit('no_room', id);
+        return;
       }
       await this.fail(id, ['starting'], err);
     }
