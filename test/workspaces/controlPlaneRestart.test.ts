@@ -94,9 +94,12 @@ describe('control-plane restart (local driver)', () => {
   });
 
   it('re-adopts a live workspace, starts a stopped one, fails a vanished one and removes an orphan', async () => {
-    const live = await api<Workspace>('POST', '/api/v1/workspaces', { repository: git.url('app') });
-    const dead = await api<Workspace>('POST', '/api/v1/workspaces', { repository: git.url('other') });
-    const gone = await api<Workspace>('POST', '/api/v1/workspaces', { repository: git.url('third') });
+    // Three at half a core each: the local node has this machine's cores (2) to place them on.
+    const create = (repo: string) =>
+      api<Workspace>('POST', '/api/v1/workspaces', { repository: git.url(repo), resources: { cpu: 0.5 } });
+    const live = await create('app');
+    const dead = await create('other');
+    const gone = await create('third');
     for (const w of [live, dead, gone]) await settle(w.id, (x) => x.status === 'running');
     await fetch(`${url}/api/v1/workspaces/${live.id}/files/note.txt`, {
       method: 'PUT',

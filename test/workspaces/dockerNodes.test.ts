@@ -85,7 +85,8 @@ describe('docker driver on two nodes', () => {
     expect((await k.exec(bId, ['cat', '/workspace/README.md'])).exitCode).toBe(0);
 
     const fifth = await k.settle((await k.create(k.repo('app'), others[1])).id, others[1]);
-    expect(fifth.status).toBe('failed');
+    // No room is not a failure: it is stopped again with the sentence, for the queue to retry.
+    expect(fifth.status).toBe('stopped');
     expect(fifth.statusReason).toBe(
       'No node has room for a workspace of 0.5 CPU and 256 MiB: ' +
         `down does not answer (The Docker daemon on node down does not answer at unix://${gone} (ENOENT)); ` +
@@ -133,7 +134,7 @@ describe('docker driver on two nodes', () => {
     });
     expect(start.statusCode, start.body).toBeLessThan(300);
     const again = await k.settle(first.id);
-    expect(again.status).toBe('failed');
+    expect(again.status).toBe('stopped');
     expect(again.statusReason).toBe(
       'Node a, which holds this workspace, has no room for a workspace of 0.5 CPU and 256 MiB: a has 1 of 1 CPU reserved.',
     );
