@@ -9,6 +9,7 @@ import { registerAuth } from './commands/authCommands.js';
 import { registerConfig } from './commands/configCommand.js';
 import { registerImages } from './commands/imageCommands.js';
 import { registerNode } from './commands/nodeCommands.js';
+import { registerQueue } from './commands/queueCommands.js';
 import { registerReplicas } from './commands/replicaCommands.js';
 import { registerServe } from './commands/serveCommand.js';
 import { registerTasks } from './commands/taskCommands.js';
@@ -55,6 +56,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerNode(program, ctx);
   registerWorkspaces(program, ctx);
   registerTasks(program, ctx);
+  registerQueue(program, ctx);
   helpForBareGroups(program);
   oneLineUsageErrors(program);
   return program;
