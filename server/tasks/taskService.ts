@@ -90,6 +90,7 @@ export class TaskService {
       },
     });
     o.workspaceService.events.on('ready', () => this.scheduler.kick());
+    o.workspaceService.events.on('stopped', () => this.scheduler.kick());
     o.workspaceService.events.on('failed', (workspaceId) => void this.workspaceFailed(workspaceId));
   }
 

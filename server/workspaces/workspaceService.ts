@@ -73,7 +73,7 @@ const UNSETTLED: readonly string[] = ['starting', 'stopping', 'pending'];
 
 export class WorkspaceService {
   /** `ready`: the workspace runs with its agent connected; `failed`: it could not start. */
-  readonly events = new EventEmitter<{ ready: [string]; failed: [string] }>();
+  readonly events = new EventEmitter<{ ready: [string]; failed: [string]; stopped: [string] }>();
   private readonly starts = new Map<string, AbortController>();
   /**
    * Stops in flight in this process, counted (two stops of one workspace may overlap). Another
@@ -280,9 +280,14 @@ export class WorkspaceService {
       const ref = parseRef(row);
       if (ref) await this.o.driver.stop(ref, { graceSeconds: this.o.config.workspaces.stopGrace });
       await this.o.hub.unlisten(id);
-      await this.o.store.transition(id, ['stopping'], row.status === 'failed' ? 'failed' : 'stopped', {
-        status_reason: row.status === 'failed' ? row.status_reason : null,
-      });
+      const stopped = await this.o.store.transition(
+        id,
+        ['stopping'],
+        row.status === 'failed' ? 'failed' : 'stopped',
+        { status_reason: row.status === 'failed' ? row.status_reason : null },
+      );
+      // A task held by its user's running-workspace limit may start now.
+      if (stopped) this.events.emit('stopped', id);
     } catch (err) {
       await this.fail(id, ['stopping'], err);
       throw err;
