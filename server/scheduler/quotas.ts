@@ -1,7 +1,9 @@
 // A user's effective quotas: the user's own override where an admin set one, else the most
 // generous override among the user's teams, else the configured default (`quotas.*`,
 // `sessions.maxPerUser`). The same rule gives the fair-share weight (default 1) and whether the
-// user may submit `high` priority tasks (admins always may).
+// user may submit `high` priority tasks (admins and owners always may).
+import type { OrgRole } from '../../sdk/wire.js';
+import { atLeast } from '../auth/policy.js';
 import type { Config } from '../config/configSchema.js';
 import type { QuotaOverrideRow } from '../store/schedulerStore.js';
 import type { Limits } from './schedulerCore.js';
@@ -48,7 +50,8 @@ export class QuotaBook {
       },
       weight: this.pick('fair_share_weight', user.id, teamIds, 1),
       allowHighPriority:
-        user.role === 'admin' || (ownHigh !== null && ownHigh !== undefined ? ownHigh === 1 : teamHigh),
+        atLeast(user.role as OrgRole, 'admin') ||
+        (ownHigh !== null && ownHigh !== undefined ? ownHigh === 1 : teamHigh),
     };
   }
 }

@@ -202,7 +202,7 @@ describe('quotas, end to end', () => {
     expect((await u.until(fresh.id, finished)).status).toBe('succeeded');
   }, 150_000);
 
-  it('refuses bad priorities and overrides with the field, and keeps the queue to its owners', async () => {
+  it('refuses bad priorities and overrides with the field, lets admins and owners ask high, and keeps the queue to its owners', async () => {
     const u = await member();
     const repository = k.repo('app');
     const bad = await call('POST', '/api/v1/tasks', u.auth, { repository, prompt: 'x', priority: 'urgent' });
@@ -270,6 +270,16 @@ describe('quotas, end to end', () => {
     });
     expect(byAdmin.status).toBe(201);
     expect(byAdmin.body.priority).toBe('high');
+    // So may an owner (the first administrator of an installation is one).
+    const ownerAuth = await k.t.bearer(await k.t.user('owner'));
+    const ownerQuota = await call('GET', '/api/v1/quota', ownerAuth);
+    expect(ownerQuota.body.allowHighPriority).toBe(true);
+    const byOwner = await call('POST', '/api/v1/tasks', ownerAuth, {
+      repository,
+      prompt: '[scenario:hello] y',
+      priority: 'high',
+    });
+    expect(byOwner.status, JSON.stringify(byOwner.body)).toBe(201);
     await other.until(queued.id, (t) => t.queue?.reason.includes('concurrent tasks') === true, 30_000);
     const memberView = await u.api<QueueList>('GET', '/api/v1/queue');
     expect(memberView.entries.every((e) => e.userId === u.user.id)).toBe(true);
@@ -280,6 +290,7 @@ describe('quotas, end to end', () => {
     for (const id of [running.id, queued.id]) await other.until(id, finished);
     await u.until(mine.id, finished);
     await taskApi(k.t, adminAuth).until(byAdmin.body.id as string, finished);
+    await taskApi(k.t, ownerAuth).until(byOwner.body.id as string, finished);
   }, 150_000);
 
   it('lists queued tasks in order, with positions 1..n and reasons', async () => {
