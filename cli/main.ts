@@ -72,7 +72,9 @@ function helpForBareGroups(cmd: Command): void {
   for (const sub of cmd.commands) helpForBareGroups(sub);
   if (cmd.commands.length === 0 || cmd.parent === null) return;
   const hasAction = (cmd as unknown as { _actionHandler: unknown })._actionHandler;
-  if (hasAction) return;
+  // A group with a default command (`rclaude quota` is `rclaude quota show`) runs that instead.
+  const hasDefault = (cmd as unknown as { _defaultCommandName?: string })._defaultCommandName;
+  if (hasAction || hasDefault) return;
   cmd.allowExcessArguments(true).action(() => {
     if (cmd.args.length === 0) cmd.help();
     // Public since commander 2 though missing from its typings; it builds the suggestion.

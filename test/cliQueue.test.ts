@@ -289,6 +289,11 @@ describe('rclaude queue and quota', () => {
       message: /^rclaude: unknown option '--max-tasks'/,
     },
     {
+      name: 'a mistyped quota command',
+      args: ['quota', 'sett', '--user', 'a'],
+      message: /^rclaude: unknown command 'quota sett'; the commands are quota show, set and clear$/,
+    },
+    {
       name: 'clear without a subject',
       args: ['quota', 'clear'],
       message: /^rclaude: give one of --user <id> and --team <id>$/,

@@ -110,7 +110,11 @@ export function registerQueue(program: Command, ctx: CliContext): void {
     .description('show quotas, what is used of them and when the monthly hours reset (the default)')
     .option('--user <id>', "another user's (admins)")
     .option('--json', 'print JSON');
+  // As the default command it also receives what a mistyped `quota sett` leaves over.
+  show.allowExcessArguments(true);
   addServerOptions(show).action(async (o: JsonFlag & { user?: string }) => {
+    if (show.args.length > 0)
+      throw usageError(`unknown command 'quota ${show.args[0]}'; the commands are quota show, set and clear`);
     if (o.user !== undefined && !Id.safeParse(o.user).success)
       throw usageError(`--user must be a user id, got "${o.user}"`);
     const q = await ctx.client(o).queue.quota(o.user);
@@ -119,7 +123,9 @@ export function registerQueue(program: Command, ctx: CliContext): void {
 
   const set = quota
     .command('set')
-    .description('override quotas of a user or team (admins); flags not given keep their value')
+    .description(
+      'override quotas of a user or team (admins); flags not given keep their value, `default` puts one back to the configured default',
+    )
     .option('--user <id>', 'the user')
     .option('--team <id>', 'the team (its members get the most generous of their teams’ overrides)')
     .option('--max-concurrent-tasks <n>', 'tasks running at once (quotas.maxConcurrentTasks)')
