@@ -72,7 +72,7 @@ const START_WAIT_MS = 5000;
 const UNSETTLED: readonly string[] = ['starting', 'stopping', 'pending'];
 
 export class WorkspaceService {
-  /** `ready`: the workspace runs with its agent connected; `failed`: it could not start. */
+  /** `ready`: the workspace runs with its agent connected; `failed`: it could not start; `stopped`: a stop finished. */
   readonly events = new EventEmitter<{ ready: [string]; failed: [string]; stopped: [string] }>();
   private readonly starts = new Map<string, AbortController>();
   /**
@@ -280,14 +280,11 @@ export class WorkspaceService {
       const ref = parseRef(row);
       if (ref) await this.o.driver.stop(ref, { graceSeconds: this.o.config.workspaces.stopGrace });
       await this.o.hub.unlisten(id);
-      const stopped = await this.o.store.transition(
-        id,
-        ['stopping'],
-        row.status === 'failed' ? 'failed' : 'stopped',
-        { status_reason: row.status === 'failed' ? row.status_reason : null },
-      );
+      await this.o.store.transition(id, ['stopping'], row.status === 'failed' ? 'failed' : 'stopped', {
+        status_reason: row.status === 'failed' ? row.status_reason : null,
+      });
       // A task held by its user's running-workspace limit may start now.
-      if (stopped) this.events.emit('stopped', id);
+      this.events.emit('stopped', id);
     } catch (err) {
       await this.fail(id, ['stopping'], err);
       throw err;
