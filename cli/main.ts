@@ -9,6 +9,7 @@ import { registerAuth } from './commands/authCommands.js';
 import { registerConfig } from './commands/configCommand.js';
 import { registerImages } from './commands/imageCommands.js';
 import { registerNode } from './commands/nodeCommands.js';
+import { registerQueue } from './commands/queueCommands.js';
 import { registerReplicas } from './commands/replicaCommands.js';
 import { registerServe } from './commands/serveCommand.js';
 import { registerTasks } from './commands/taskCommands.js';
@@ -55,6 +56,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerNode(program, ctx);
   registerWorkspaces(program, ctx);
   registerTasks(program, ctx);
+  registerQueue(program, ctx);
   helpForBareGroups(program);
   oneLineUsageErrors(program);
   return program;
@@ -70,7 +72,9 @@ function helpForBareGroups(cmd: Command): void {
   for (const sub of cmd.commands) helpForBareGroups(sub);
   if (cmd.commands.length === 0 || cmd.parent === null) return;
   const hasAction = (cmd as unknown as { _actionHandler: unknown })._actionHandler;
-  if (hasAction) return;
+  // A group with a default command (`rclaude quota` is `rclaude quota show`) runs that instead.
+  const hasDefault = (cmd as unknown as { _defaultCommandName?: string })._defaultCommandName;
+  if (hasAction || hasDefault) return;
   cmd.allowExcessArguments(true).action(() => {
     if (cmd.args.length === 0) cmd.help();
     // Public since commander 2 though missing from its typings; it builds the suggestion.

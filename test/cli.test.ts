@@ -40,7 +40,9 @@ function bareGroups(cmd: Command, path: string[] = []): string[][] {
   const found: string[][] = [];
   for (const sub of cmd.commands) {
     const at = [...path, sub.name()];
-    if (sub.commands.length > 0) found.push(at);
+    // A group with a default command (`quota` runs `quota show`) is a command of its own.
+    const hasDefault = (sub as unknown as { _defaultCommandName?: string })._defaultCommandName;
+    if (sub.commands.length > 0 && !hasDefault) found.push(at);
     found.push(...bareGroups(sub, at));
   }
   return found;

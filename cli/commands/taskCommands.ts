@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { PermissionMode } from '../../sdk/agentProtocol.js';
 import type { NodeApiClient } from '../../sdk/client/nodeApiClient.js';
-import { CreateTaskBody, type Task, TaskMessageBody, taskStatuses } from '../../sdk/taskWire.js';
+import { CreateTaskBody, Priority, type Task, TaskMessageBody, taskStatuses } from '../../sdk/taskWire.js';
 import { oneLine } from '../../sdk/toolSummary.js';
 import { usageError } from '../cliError.js';
 import { addServerOptions, type CliContext, type ServerOptions } from '../context.js';
@@ -42,6 +42,7 @@ type RunFlags = JsonFlag & {
   permissionMode?: string;
   maxTurns?: string;
   budget?: string;
+  priority?: string;
   follow?: boolean;
 };
 
@@ -60,6 +61,10 @@ export function registerTasks(program: Command, ctx: CliContext): void {
     .option('--permission-mode <mode>', `${PermissionMode.options.join(', ')} (default: default)`)
     .option('--max-turns <n>', 'stop after this many turns')
     .option('--budget <usd>', 'stop once it has cost this much, in US dollars')
+    .option(
+      '--priority <priority>',
+      `queue priority: ${Priority.options.join(', ')} (default normal; high: admins and allowed teams)`,
+    )
     .option('-f, --follow', 'print the conversation as it happens; exit 0 succeeded, 1 failed, 3 waiting')
     .option('--json', 'print JSON (with --follow: each event as a line of JSON)');
   addServerOptions(run).action(async (promptArg: string, o: RunFlags) => {
@@ -204,6 +209,9 @@ function runBody(prompt: string, o: RunFlags): CreateTaskBody & { workspaceId?: 
     throw usageError(
       `--permission-mode must be one of ${PermissionMode.options.join(', ')}, got "${o.permissionMode}"`,
     );
+  const priority = Priority.options.find((p) => p === o.priority);
+  if (o.priority !== undefined && !priority)
+    throw usageError(`--priority must be one of ${Priority.options.join(', ')}, got "${o.priority}"`);
   const maxTurns = o.maxTurns === undefined ? undefined : wholeNumber(o.maxTurns);
   if (maxTurns !== undefined && !(maxTurns >= 1 && maxTurns <= 1000))
     throw usageError(`--max-turns ${MAX_TURNS_RULE}, got "${o.maxTurns}"`);
@@ -217,6 +225,7 @@ function runBody(prompt: string, o: RunFlags): CreateTaskBody & { workspaceId?: 
     ...(mode ? { permissionMode: mode } : {}),
     ...(maxTurns !== undefined ? { maxTurns } : {}),
     ...(budget !== undefined ? { maxBudgetUsd: budget } : {}),
+    ...(priority ? { priority } : {}),
   });
   if (!parsed.success) throw usageError(flagError(parsed.error, FLAGS).message);
   return parsed.data;

@@ -6,6 +6,7 @@ import { AuditApi } from './auditApi.js';
 import { AuthApi } from './authApi.js';
 import { FilesApi } from './filesApi.js';
 import { NodesApi } from './nodesApi.js';
+import { QueueApi } from './queueApi.js';
 import { ReportsApi } from './reportsApi.js';
 import { SecretsApi } from './secretsApi.js';
 import { TasksApi } from './tasksApi.js';
@@ -29,6 +30,7 @@ export class ApiClient {
   readonly tasks: TasksApi;
   readonly reports: ReportsApi;
   readonly nodes: NodesApi;
+  readonly queue: QueueApi;
   protected readonly transport: Transport;
 
   constructor(readonly options: ClientOptions) {
@@ -46,5 +48,6 @@ export class ApiClient {
     this.tasks = new TasksApi(t);
     this.reports = new ReportsApi(t);
     this.nodes = new NodesApi(t);
+    this.queue = new QueueApi(t);
   }
 }

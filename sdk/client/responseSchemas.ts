@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { CreatedNodeJoinToken, NodeJoinTokenList, NodeList } from '../nodeWire.js';
 import { ReplicaList } from '../replicaWire.js';
+import { QueueList, Quota, QuotaOverride, QuotaOverrideList } from '../schedulerWire.js';
 import { SecretInfo, SecretList } from '../secretWire.js';
 import { ApprovalList, Task, TaskEvent, TaskEventPage, TaskPage, TaskUsageFrame } from '../taskWire.js';
 import { UsageReport } from '../usageWire.js';
@@ -50,6 +51,10 @@ export const responseSchemas = {
   UsageReport,
   SecretInfo,
   SecretList,
+  QueueList,
+  Quota,
+  QuotaOverride,
+  QuotaOverrideList,
 } as const;
 
 export type ResponseKind = keyof typeof responseSchemas;

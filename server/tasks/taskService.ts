@@ -92,6 +92,7 @@ export class TaskService {
     o.workspaceService.events.on('ready', () => this.scheduler.kick());
     o.workspaceService.events.on('no_room', (workspaceId) => this.scheduler.noRoom(workspaceId));
     o.workspaceService.events.on('failed', (workspaceId) => void this.workspaceFailed(workspaceId));
+    o.workspaceService.events.on('stopped', () => this.scheduler.kick());
   }
 
   async create(owner: { id: string; role: string }, body: CreateTaskBody): Promise<TaskRow> {

@@ -72,9 +72,16 @@ const START_WAIT_MS = 5000;
 const UNSETTLED: readonly string[] = ['starting', 'stopping', 'pending'];
 
 export class WorkspaceService {
-  /** `ready`: the workspace runs with its agent connected; `failed`: it could not start. */
-  /** ready: its agent is connected; failed: a start failed; no_room: a start found no node with room (it is stopped again). */
-  readonly events = new EventEmitter<{ ready: [string]; failed: [string]; no_room: [string] }>();
+  /**
+   * `ready`: the workspace runs with its agent connected; `failed`: it could not start;
+   * `no_room`: a start found no node with room (it is stopped again); `stopped`: a stop finished.
+   */
+  readonly events = new EventEmitter<{
+    ready: [string];
+    failed: [string];
+    no_room: [string];
+    stopped: [string];
+  }>();
   private readonly starts = new Map<string, AbortController>();
   /**
    * Stops in flight in this process, counted (two stops of one workspace may overlap). Another
@@ -288,6 +295,8 @@ export class WorkspaceService {
       await this.o.store.transition(id, ['stopping'], row.status === 'failed' ? 'failed' : 'stopped', {
         status_reason: row.status === 'failed' ? row.status_reason : (opts.reason ?? null),
       });
+      // A task held by its user's running-workspace limit may start now.
+      this.events.emit('stopped', id);
     } catch (err) {
       await this.fail(id, ['stopping'], err);
       throw err;
