@@ -270,7 +270,7 @@ export class Scheduler {
     const book = new QuotaBook(config, s.overrides);
     const runningByUser = new Map<string, number>();
     for (const w of s.workspaces) {
-      if (w.status === 'starting' || w.status === 'running' || w.status === 'pending')
+      if (w.status === 'starting' || w.status === 'running')
         runningByUser.set(w.owner_id, (runningByUser.get(w.owner_id) ?? 0) + 1);
     }
     const connected = await this.o.connectedAmong(

@@ -419,8 +419,7 @@ function reasonOf(lane: Lane, kind: string, n: number, build: () => string): str
 
 /** A workspace starting (or whose agent reconnects) for the first task queued on it. */
 const inFlight = (ws: WorkspaceInfo) =>
-  !ws.busy &&
-  (ws.status === 'starting' || ws.status === 'pending' || (ws.status === 'running' && !ws.reachable));
+  !ws.busy && (ws.status === 'starting' || (ws.status === 'running' && !ws.reachable));
 
 function decide(
   task: QueuedTask,
@@ -481,7 +480,7 @@ function decide(
   if (ws.status === 'stopping') {
     return { action: 'wait', reason: 'Waiting for the workspace to finish stopping before it starts again' };
   }
-  // Stopped, or failed before this task was queued: it needs a start.
+  // Stopped, never started (pending), or failed before this task was queued: it needs a start.
   if (ws.heldUntilMs !== undefined && ws.heldUntilMs > input.nowMs) {
     return { action: 'wait', reason: ws.statusReason ?? 'Waiting for a node with room' };
   }

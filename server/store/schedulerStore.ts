@@ -300,13 +300,13 @@ export class SchedulerStore {
         .select((eb) => eb.fn.count<number>('tasks.workspace_id').distinct().as('n'))
         .where('tasks.owner_id', '=', userId)
         .where('tasks.status', '=', 'queued')
-        .where('workspaces.status', 'in', ['pending', 'starting'])
+        .where('workspaces.status', '=', 'starting')
         .executeTakeFirst(),
       k
         .selectFrom('workspaces')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .where('owner_id', '=', userId)
-        .where('status', 'in', ['pending', ...RUNNING])
+        .where('status', 'in', RUNNING)
         .executeTakeFirst(),
       this.monthSeconds(userId, at),
     ]);

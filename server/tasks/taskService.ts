@@ -116,7 +116,8 @@ export class TaskService {
       throw new TaskError(404, 'not_found', 'The workspace was not found.');
     }
     if (!ws && body.repository)
-      ws = (await workspaceService.create(ownerId, { repository: body.repository })).row;
+      // Created, not started: the scheduler starts it within the owner's quotas.
+      ws = (await workspaceService.create(ownerId, { repository: body.repository, start: false })).row;
     if (!ws) throw new TaskError(400, 'validation_failed', 'Give a repository or a workspaceId.');
     const row = await this.o.store.create({
       ownerId,
