@@ -152,6 +152,16 @@ describe('quotas, end to end', () => {
     const queue = await u.api<QueueList>('GET', '/api/v1/queue');
     expect(queue.entries).toMatchObject([{ taskId: waiting.id, position: 1, action: 'wait', reason }]);
     expect((await k.settle(second.id, u.auth)).status).toBe('stopped');
+    // A task for a repository with no workspace yet waits the same way: its new workspace is
+    // created but not started.
+    const fresh = await u.api<Task>('POST', '/api/v1/tasks', {
+      repository: k.repo('never-started'),
+      prompt: '[scenario:hello] c',
+    });
+    await u.until(fresh.id, (t) => t.statusReason === reason, 20_000);
+    const pending = await call('GET', `/api/v1/workspaces/${fresh.workspaceId}`, u.auth);
+    expect(pending.body.status).toBe('pending');
+    expect((await call('POST', `/api/v1/tasks/${fresh.id}/cancel`, u.auth)).status).toBeLessThan(300);
 
     expect((await call('POST', `/api/v1/workspaces/${first.workspaceId}/stop`, u.auth)).status).toBe(200);
     const done = await u.until(waiting.id, finished);
