@@ -10,7 +10,7 @@
 //
 // Pure computation, no I/O: nothing to clean up.
 import { parseArgs } from 'node:util';
-import { simulate } from '../../server/scheduler/queueSim.js';
+import { burst, simulate } from '../../server/scheduler/queueSim.js';
 import { schedule } from '../../server/scheduler/schedulerCore.js';
 import { intFlag, pct } from '../benchStats.js';
 import { bigInput } from './input.js';
@@ -75,34 +75,19 @@ console.log(
 );
 
 const limits = { concurrentTasks: 3, runningWorkspaces: 5, monthlySeconds: 100 * 3600 };
-const burst = simulate({
+const burstRun = simulate({
   users: [
     { id: 'A', limits },
     { id: 'B', limits },
   ],
-  tasks: [
-    ...Array.from({ length: 30 }, (_, i) => ({
-      id: `A${i}`,
-      userId: 'A',
-      workspaceId: `A${i}`,
-      atMs: 0,
-      durationMs: 60_000,
-    })),
-    ...Array.from({ length: 3 }, (_, i) => ({
-      id: `B${i}`,
-      userId: 'B',
-      workspaceId: `B${i}`,
-      atMs: 1_000,
-      durationMs: 60_000,
-    })),
-  ],
+  tasks: [...burst('A', 30, 0, 60_000), ...burst('B', 3, 1_000, 60_000)],
   nodes: [{ name: 'n', cpu: 4, memoryBytes: 64 * GiB, maxWorkspaces: 4 }],
   workspace: { cpu: 1, memoryBytes: 2 * GiB },
   startDelayMs: 2_000,
   halfLifeMs: 7 * 86_400_000,
 });
 const meanWait = (prefix: string) => {
-  const w = [...burst.tasks]
+  const w = [...burstRun.tasks]
     .filter(([id]) => id.startsWith(prefix))
     .map(([, t]) => (t.startedAtMs ?? Number.NaN) - t.queuedAtMs);
   return w.reduce((a, b) => a + b, 0) / w.length / 1000;

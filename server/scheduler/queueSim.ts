@@ -198,3 +198,14 @@ export function simulate(o: SimOptions): SimResult {
   }
   return result;
 }
+
+/** `count` tasks of `userId`, each in its own workspace, all arriving at `atMs` and running `durationMs`. */
+export function burst(userId: string, count: number, atMs: number, durationMs: number): SimTask[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: `${userId}${i}`,
+    userId,
+    workspaceId: `${userId}${i}`,
+    atMs,
+    durationMs,
+  }));
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decay, fairShareFactors, jainIndex } from './fairShare.js';
-import { simulate } from './queueSim.js';
+import { burst, simulate } from './queueSim.js';
 import {
   type Limits,
   type NodeInfo,
@@ -269,22 +269,7 @@ describe('fairness on the virtual clock', () => {
   ];
 
   it('a burst of 30 from A does not starve B’s 3 that come after: B’s mean wait is under ⅕ of A’s', () => {
-    const tasks = [
-      ...Array.from({ length: 30 }, (_, i) => ({
-        id: `A${i}`,
-        userId: 'A',
-        workspaceId: `A${i}`,
-        atMs: 0,
-        durationMs: 60_000,
-      })),
-      ...Array.from({ length: 3 }, (_, i) => ({
-        id: `B${i}`,
-        userId: 'B',
-        workspaceId: `B${i}`,
-        atMs: 1_000,
-        durationMs: 60_000,
-      })),
-    ];
+    const tasks = [...burst('A', 30, 0, 60_000), ...burst('B', 3, 1_000, 60_000)];
     const r = simulate({ ...base, users, tasks });
     const wait = (prefix: string) => {
       const ws = [...r.tasks]
