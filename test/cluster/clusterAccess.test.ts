@@ -29,6 +29,12 @@ describe('three replicas behind nginx: access changes, starts and the queue', ()
   beforeAll(async () => {
     c = await startCluster({
       lb: 'nginx',
+      // Several members' workspaces stay running across these tests on the one local node
+      // (this machine's 2 cores): small ones, so placement has room for each.
+      flags: {
+        'isolation.resourceLimits': { cpu: '0.25', memory: '1G', disk: '10G' },
+        'pooling.maxTasksPerInstance': 50,
+      },
       scenarios: {
         warm: steps(0, 0),
         q0: steps(3, 200),
