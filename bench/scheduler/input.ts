@@ -1,4 +1,5 @@
-// A large, deterministic scheduler input for the benchmark: Q queued tasks of U users, N nodes.
+// A large, deterministic scheduler input for the benchmark: Q queued tasks of U users, N nodes,
+// the queue in the order the store hands it over.
 import {
   type NodeInfo,
   PRIORITIES,
@@ -45,6 +46,7 @@ export function bigInput(Q: number, U: number, N: number): SchedulerInput {
       const status = statuses[Math.floor(r() * statuses.length)] as string;
       workspaces.set(workspaceId, {
         id: workspaceId,
+        ownerId: userId,
         status,
         reachable: status === 'running',
         busy: status === 'running' && r() < 0.5,
@@ -69,9 +71,17 @@ export function bigInput(Q: number, U: number, N: number): SchedulerInput {
       workspaces: Math.floor(r() * 4),
     },
   }));
+  // The store's order (schedulerStore.snapshot): by owner, then arrival, then id.
+  const byOwner = (a: QueuedTask, b: QueuedTask) =>
+    a.userId < b.userId
+      ? -1
+      : a.userId > b.userId
+        ? 1
+        : a.queuedAtMs - b.queuedAtMs || (a.id < b.id ? -1 : 1);
   return {
     nowMs: 86_400_000,
-    queue,
+    // Made in that order, as the database driver makes its rows.
+    queue: queue.sort(byOwner).map((t) => ({ ...t })),
     users,
     workspaces,
     nodes,

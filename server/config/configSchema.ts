@@ -580,7 +580,16 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   pooling: z
     .strictObject({
-      enabled: z.boolean().default(false).describe('Keep a pool of nodes and pack workspaces onto them.'),
+      enabled: z
+        .boolean()
+        .default(false)
+        .refine((on) => !on, {
+          error:
+            'the instance pool and its autoscaler are not part of this build yet; leave it false (workspaces are placed on the runtime’s nodes: runtime.docker.nodes, or the local node)',
+        })
+        .describe(
+          'Keep an autoscaled pool of nodes (seed 000). Not part of this build yet: startup refuses true, and the other pool settings (minInstances, maxInstances, instanceType, idleTimeout, scaling) take effect only with it.',
+        ),
       minInstances: z.int().min(0).default(0).describe('Nodes kept even when idle.'),
       maxInstances: z.int().min(1).default(10).describe('Upper bound on nodes.'),
       instanceType: z

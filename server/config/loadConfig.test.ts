@@ -408,8 +408,12 @@ describe('loadConfig seed documents', () => {
     expect(loadConfig({ file, env: {} }).auth.oidc?.issuer).toBe('https://sso.example.com');
   });
 
+  // The pool is not built yet: its switch is refused (below), the rest of the block loads.
+  const POOL_OFF = {
+    ec2: { ...SEED_000_POOL.ec2, pooling: { ...SEED_000_POOL.ec2.pooling, enabled: false } },
+  };
   const expectSeed000 = (c: ReturnType<typeof loadConfig>) => {
-    expect(c.pooling).toEqual(SEED_000_POOL.ec2.pooling);
+    expect(c.pooling).toEqual(POOL_OFF.ec2.pooling);
     // The seed's keys as given, and ours at their defaults.
     expect(c.quotas).toEqual({
       ...SEED_000_USERS.users.quotas,
@@ -419,7 +423,7 @@ describe('loadConfig seed documents', () => {
   };
 
   it("seed 000's blocks load nested under ec2 and users, as in the seed (JSON)", () => {
-    const file = yamlFile(JSON.stringify({ ...SEED_000_POOL, ...SEED_000_USERS }, null, 2));
+    const file = yamlFile(JSON.stringify({ ...POOL_OFF, ...SEED_000_USERS }, null, 2));
     const c = loadConfig({ file, env: {} });
     expectSeed000(c);
     expect(c.isolation).toEqual(SEED_000_POOL.ec2.security);
@@ -428,13 +432,25 @@ describe('loadConfig seed documents', () => {
 
   it("seed 000's blocks load at top level as pooling: and quotas: (YAML)", () => {
     const file = yamlFile(
-      `pooling: ${JSON.stringify(SEED_000_POOL.ec2.pooling)}\nquotas: ${JSON.stringify(SEED_000_USERS.users.quotas)}\n`,
+      `pooling: ${JSON.stringify(POOL_OFF.ec2.pooling)}\nquotas: ${JSON.stringify(SEED_000_USERS.users.quotas)}\n`,
     );
     expectSeed000(loadConfig({ file, env: {} }));
   });
 
+  it("seed 000's pool switched on is refused with a sentence, as long as the pool is not built", () => {
+    const file = yamlFile(JSON.stringify(SEED_000_POOL));
+    const err = configError(() => loadConfig({ file, env: {} }));
+    expect(err.issues).toEqual([
+      {
+        path: 'pooling.enabled',
+        rule: expect.stringContaining('the instance pool and its autoscaler are not part of this build yet'),
+        source: file,
+      },
+    ]);
+  });
+
   it('an unknown key under ec2 is reported with its full path', () => {
-    const file = yamlFile('ec2: {pooling: {enabled: true}, region: eu-west-1}\n');
+    const file = yamlFile('ec2: {pooling: {enabled: false}, region: eu-west-1}\n');
     const err = configError(() => loadConfig({ file, env: {} }));
     expect(err.issues).toEqual([{ path: 'ec2.region', rule: 'is not a known setting', source: file }]);
   });

@@ -126,6 +126,7 @@ export function simulate(o: SimOptions): SimResult {
           w.id,
           {
             id: w.id,
+            ownerId: w.userId,
             status: w.status,
             reachable: w.status === 'running',
             busy: w.busy,

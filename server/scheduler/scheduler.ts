@@ -18,6 +18,7 @@ import {
 } from '../store/schedulerStore.js';
 import { type EffectiveQuota, QuotaBook } from './quotas.js';
 import {
+  hours,
   type NodeInfo,
   type Priority,
   type QueueDecision,
@@ -85,11 +86,6 @@ export interface UserQuota extends EffectiveQuota {
   /** The first quota a new task would exceed, in words; undefined when none. */
   exceeded(): string | undefined;
 }
-
-const hoursOf = (seconds: number) => {
-  const h = seconds / 3600;
-  return Number.isInteger(h) ? String(h) : h.toFixed(1);
-};
 
 /** A quota would be exceeded: the HTTP layer answers 429 with the sentence. */
 export class QuotaExceeded extends Error {
@@ -280,6 +276,7 @@ export class Scheduler {
     for (const w of s.workspaces) {
       workspaces.set(w.id, {
         id: w.id,
+        ownerId: w.owner_id,
         status: w.status,
         reachable: connected.has(w.id),
         busy: s.busyWorkspaces.has(w.id),
@@ -317,7 +314,7 @@ export class Scheduler {
       queue,
       workspaces,
       users,
-      nodes: await this.o.nodes?.(),
+      // The nodes' free room costs a call to each: decide() asks only when a workspace is to start.
       expectedTaskSeconds: this.expectedTaskSeconds,
       monthResetsAt: `on ${nextMonthStart(now).toISOString().slice(0, 10)} (UTC)`,
     };
@@ -341,7 +338,7 @@ export class Scheduler {
       resetsAt,
       exceeded() {
         if (use.monthSeconds >= q.limits.monthlySeconds)
-          return `${name} has used ${hoursOf(use.monthSeconds)} of ${hoursOf(q.limits.monthlySeconds)} workspace-hours this month (quotas.maxMonthlyHours); the allowance resets on ${resetsAt.slice(0, 10)} (UTC)`;
+          return `${name} has used ${hours(use.monthSeconds)} of ${hours(q.limits.monthlySeconds)} workspace-hours this month (quotas.maxMonthlyHours); the allowance resets on ${resetsAt.slice(0, 10)} (UTC)`;
         if (use.activeTasks >= q.limits.concurrentTasks)
           return `${name} has ${use.activeTasks} of ${q.limits.concurrentTasks} concurrent tasks (quotas.maxConcurrentTasks)`;
         return undefined;

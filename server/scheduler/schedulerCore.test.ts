@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decay, fairShareFactors, jainIndex } from './fairShare.js';
 import { burst, simulate } from './queueSim.js';
 import {
+  hours,
   type Limits,
   type NodeInfo,
   type QueuedTask,
@@ -307,5 +308,17 @@ describe('fairness on the virtual clock', () => {
     const [a, b] = [done('A'), done('B')];
     expect(a + b).toBeGreaterThan(20);
     expect(jainIndex([a, b]), `A finished ${a}, B ${b}`).toBeGreaterThanOrEqual(0.9);
+  });
+});
+
+describe('hours in a reason', () => {
+  it('keeps whole hours, one decimal from 10 h, two digits below, so a small allowance still reads', () => {
+    expect([100 * 3600, 12.34 * 3600, 1.5 * 3600, 36, 30].map(hours)).toEqual([
+      '100',
+      '12.3',
+      '1.5',
+      '0.01',
+      '0.0083',
+    ]);
   });
 });

@@ -94,6 +94,11 @@ export class SchedulerStore {
         .selectFrom('tasks')
         .select(['id', 'owner_id', 'workspace_id', 'priority', 'queued_at', 'created_at', 'status_reason'])
         .where('status', '=', 'queued')
+        // Each user's tasks together and in arrival order: the core then neither groups by lookup
+        // nor sorts (schedulerCore.ts checks the order and sorts only what is out of it).
+        .orderBy('owner_id')
+        .orderBy('queued_at')
+        .orderBy('id')
         .execute(),
       k
         .selectFrom('tasks')

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { QueueList, Quota, QuotaOverride } from '../../sdk/schedulerWire.js';
 import type { Task } from '../../sdk/taskWire.js';
 import { NeverStartingDriver } from '../../server/drivers/fakeDrivers.js';
+import { hours } from '../../server/scheduler/schedulerCore.js';
 import { nextMonthStart } from '../../server/store/schedulerStore.js';
 import type { UserRow } from '../../server/store/userStore.js';
 import { type ModelStub, startModelStub } from '../support/modelStub.js';
@@ -193,7 +194,7 @@ describe('quotas, end to end', () => {
     expect(q.resetsAt).toBe(resetsAt);
 
     await u.api<Task>('POST', `/api/v1/tasks/${first.id}/messages`, { text: 'more' });
-    const reason = `${u.user.name} has used ${(q.use.monthlyHours).toFixed(1)} of 0.5 workspace-hours this month (quotas.maxMonthlyHours); the allowance resets on ${resetsAt.slice(0, 10)} (UTC)`;
+    const reason = `${u.user.name} has used ${hours(q.use.monthlyHours * 3600)} of 0.5 workspace-hours this month (quotas.maxMonthlyHours); the allowance resets on ${resetsAt.slice(0, 10)} (UTC)`;
     const held = await u.until(first.id, (t) => t.status === 'queued' && t.statusReason === reason, 20_000);
     expect(held.queue?.reason).toBe(reason);
     // Arrival breaks the tie between equal priorities: let the clock tick between the two.
