@@ -11,6 +11,26 @@ const S = 1000;
 const MIN = 60 * S;
 const H = 60 * MIN;
 
+/** A member's workspace, running on the fake driver as if started (no background start). */
+async function runningWorkspace(t: TestApp, driver: NeverStartingDriver, userId: string): Promise<string> {
+  const { row } = await t.services.runtime.service.create(userId, {
+    repository: 'https://git.example.test/a/app',
+    start: false,
+  });
+  const ref = await driver.start(
+    await driver.create({
+      workspaceId: row.id,
+      resources: { cpu: 1, memoryBytes: 64 * 1024 * 1024, pids: 64 },
+      env: {},
+      agentSocketDir: '/tmp/rc-fake-socket',
+    }),
+  );
+  await t.services.workspaces.transition(row.id, ['pending'], 'running', {
+    runtime_ref: JSON.stringify(ref),
+  });
+  return row.id;
+}
+
 describe.each(['sqlite', 'postgres'] as const)('lifecycle limits (%s)', (engine) => {
   let t: TestApp;
   let driver: NeverStartingDriver;
@@ -28,22 +48,7 @@ describe.each(['sqlite', 'postgres'] as const)('lifecycle limits (%s)', (engine)
     auth = await t.bearer(user);
     events = [];
     t.services.pubsub.subscribe(LIFECYCLE_CHANNEL, (p) => events.push(JSON.parse(p) as LifecycleEvent));
-    const { row } = await t.services.runtime.service.create(user.id, {
-      repository: 'https://git.example.test/a/app',
-      start: false,
-    });
-    const ref = await driver.start(
-      await driver.create({
-        workspaceId: row.id,
-        resources: { cpu: 1, memoryBytes: 64 * 1024 * 1024, pids: 64 },
-        env: {},
-        agentSocketDir: '/tmp/rc-fake-socket',
-      }),
-    );
-    await t.services.workspaces.transition(row.id, ['pending'], 'running', {
-      runtime_ref: JSON.stringify(ref),
-    });
-    return row.id;
+    return runningWorkspace(t, driver, user.id);
   }
 
   const pass = () => t.services.runtime.lifecycle.runOnce();
@@ -221,21 +226,7 @@ describe('lifecycle limits across replicas (postgres)', () => {
     const events: LifecycleEvent[] = [];
     b.services.pubsub.subscribe(LIFECYCLE_CHANNEL, (p) => events.push(JSON.parse(p) as LifecycleEvent));
     const user = await a.user('member');
-    const { row } = await a.services.runtime.service.create(user.id, {
-      repository: 'https://git.example.test/a/app',
-      start: false,
-    });
-    const ref = await driver.start(
-      await driver.create({
-        workspaceId: row.id,
-        resources: { cpu: 1, memoryBytes: 64 * 1024 * 1024, pids: 64 },
-        env: {},
-        agentSocketDir: '/tmp/rc-fake-socket',
-      }),
-    );
-    await a.services.workspaces.transition(row.id, ['pending'], 'running', {
-      runtime_ref: JSON.stringify(ref),
-    });
+    const row = { id: await runningWorkspace(a, driver, user.id) };
     // The replicas' clocks agree (each test app has its own virtual clock).
     const together = (ms: number) => {
       a.clock.advance(ms);

@@ -3,68 +3,19 @@
 // task holding them is cancelled each of them runs exactly once. A real `rclaude serve`, the local
 // driver, the real claude CLI and the scripted stub upstream.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueueList } from '../../sdk/schedulerWire.js';
 import type { Task, TaskEvent } from '../../sdk/taskWire.js';
-import { LocalDriver } from '../../server/drivers/local/localDriver.js';
-import { defaultAgentDir } from '../../server/workspaces/workspaceRuntime.js';
-import { ensureBuilt } from '../support/ensureBuilt.js';
-import { type GitHttpServer, startGitHttpServer } from '../support/gitHttpServer.js';
-import { type ModelStub, startModelStub } from '../support/modelStub.js';
-import { type ServeChild, startServe } from '../support/rclaude.js';
-import { TEST_CGROUP_PARENT } from '../support/testApp.js';
-import { TEST_REPOS } from '../support/workspaceKit.js';
+import { type KillableServe, poll, startKillableServe } from '../support/killableServe.js';
 
-const ORG_KEY = 'sk-ant-org-queue-restart-key-0123456789';
-const PASSWORD = 'a password that is long enough';
 const QUEUED = 20;
 // Two workspaces: the local node has room for two of 1 CPU on a 2-core test machine.
 const REPOS = ['app', 'other'] as const;
 const finished = (t: Task) => ['succeeded', 'failed', 'cancelled', 'waiting_for_input'].includes(t.status);
 
 describe('control-plane kill -9 with 20 tasks queued', () => {
-  let home: string;
-  let git: GitHttpServer;
-  let stub: ModelStub;
-  let serve: ServeChild | undefined;
-  let url: string;
-  let token: string;
-
-  const boot = async () => {
-    serve = startServe(home, [], {
-      RC_DATA_DIR: join(home, 'data'),
-      RC_PORT: '0',
-      RC_ADMIN_EMAIL: 'admin@example.test',
-      RC_ADMIN_PASSWORD: PASSWORD,
-      RC_EGRESS_ALLOW: `127.0.0.1:${git.port}`,
-      RC_ANTHROPIC_UPSTREAM: stub.url,
-      ANTHROPIC_API_KEY: ORG_KEY,
-      RC_RUNTIME__LOCAL__CGROUP_PARENT: TEST_CGROUP_PARENT,
-    });
-    url = (await serve.until(/listening on (http:\/\/\S+)/))[1] as string;
-  };
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${await res.text()}`);
-    return res.status === 204 ? undefined : await res.json();
-  };
-  const api = <T>(method: string, path: string, body?: unknown) => call(method, path, body) as Promise<T>;
-  /** Polls until `done` (real time; the server runs on the system clock). */
-  async function poll<T>(get: () => Promise<T>, done: (v: T) => boolean, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await get();
-      if (done(v)) return v;
-      if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(v).slice(0, 2000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  let k: KillableServe;
+  const api = <T>(method: string, path: string, body?: unknown) => k.api<T>(method, path, body);
   const queue = () => api<QueueList>('GET', '/api/v1/queue?owner=all');
   /** The queue, once no entry waits for a workspace start or an agent (the settled picture). */
   const settledQueue = () =>
@@ -79,53 +30,24 @@ describe('control-plane kill -9 with 20 tasks queued', () => {
     );
 
   beforeAll(async () => {
-    await ensureBuilt();
-    home = mkdtempSync('/tmp/rc-qr-');
-    git = await startGitHttpServer({ repos: TEST_REPOS });
-    stub = await startModelStub({
-      expectedApiKey: ORG_KEY,
+    k = await startKillableServe({
+      orgKey: 'sk-ant-org-queue-restart-key-0123456789',
       scenarios: {
         // The task that holds the queue: its turn lasts until it is cancelled.
         hold: { turns: [{ delayMs: 180_000, content: [{ type: 'text', text: 'never reached' }] }] },
         hello: { turns: [{ content: [{ type: 'text', text: 'Hello.' }] }] },
       },
     });
-    await boot();
-    await serve?.until(/Created the first administrator/);
-    const login = await fetch(`${url}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'admin@example.test', password: PASSWORD }),
-    });
-    const cookie = login.headers.get('set-cookie')?.split(';')[0] ?? '';
-    const csrf = ((await login.json()) as { csrfToken: string }).csrfToken;
-    const tok = await fetch(`${url}/api/v1/tokens`, {
-      method: 'POST',
-      headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'queue-restart' }),
-    });
-    token = ((await tok.json()) as { token: string }).token;
   }, 180_000);
   afterAll(async () => {
-    serve?.child.kill('SIGKILL');
-    if (!home) return;
-    const d = new LocalDriver({
-      dataDir: join(home, 'data'),
-      nodePath: process.execPath,
-      agentDir: defaultAgentDir(),
-      cgroupParent: TEST_CGROUP_PARENT,
-    });
-    for (const ref of await d.list()) await d.remove(ref).catch(() => {});
-    await git?.close();
-    await stub?.close();
-    rmSync(home, { recursive: true, force: true });
+    await k?.close();
   });
 
   it('keeps the queue whole and in order, and runs each task once', async () => {
     const me = await api<{ user: { id: string } }>('GET', '/api/v1/me');
-    await call('PUT', `/api/v1/quotas/users/${me.user.id}`, { maxConcurrentTasks: 1 });
+    await api('PUT', `/api/v1/quotas/users/${me.user.id}`, { maxConcurrentTasks: 1 });
     const hold = await api<Task>('POST', '/api/v1/tasks', {
-      repository: git.url('app'),
+      repository: k.git.url('app'),
       prompt: '[scenario:hold] hold the queue',
     });
     await poll(
@@ -140,7 +62,7 @@ describe('control-plane kill -9 with 20 tasks queued', () => {
     for (let i = 0; i < QUEUED; i++) {
       created.push(
         await api<Task>('POST', '/api/v1/tasks', {
-          repository: git.url(REPOS[i % REPOS.length] as string),
+          repository: k.git.url(REPOS[i % REPOS.length] as string),
           prompt: `[scenario:hello] q${i}`,
           priority: priorities[i % priorities.length],
         }),
@@ -154,9 +76,7 @@ describe('control-plane kill -9 with 20 tasks queued', () => {
     const ranks = before.entries.map((e) => rank[e.priority]);
     expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
 
-    serve?.child.kill('SIGKILL');
-    await new Promise((r) => serve?.child.once('exit', r));
-    await boot();
+    await k.killAndBoot();
 
     const after = await settledQueue();
     const view = (q: QueueList) => q.entries.map((e) => [e.position, e.taskId, e.priority, e.reason]);
@@ -169,8 +89,8 @@ describe('control-plane kill -9 with 20 tasks queued', () => {
     expect((await api<Task>('GET', `/api/v1/tasks/${hold.id}`)).status).toBe('running');
 
     // Lift the block: every queued task runs, once.
-    await call('DELETE', `/api/v1/quotas/users/${me.user.id}`);
-    await call('POST', `/api/v1/tasks/${hold.id}/cancel`);
+    await api('DELETE', `/api/v1/quotas/users/${me.user.id}`);
+    await api('POST', `/api/v1/tasks/${hold.id}/cancel`);
     for (const t of created) {
       const done = await poll(() => api<Task>('GET', `/api/v1/tasks/${t.id}`), finished, 120_000);
       expect(done.status, done.statusReason ?? '').toBe('succeeded');
@@ -187,12 +107,12 @@ describe('control-plane kill -9 with 20 tasks queued', () => {
     }
     // Each prompt reached the model in one turn: one main request per task.
     for (let i = 0; i < QUEUED; i++) {
-      const mains = stub.requests.filter(
+      const mains = k.stub.requests.filter(
         (r) => r.main && JSON.stringify(r.body).includes(`[scenario:hello] q${i}"`),
       );
       expect(mains, `q${i}`).toHaveLength(1);
     }
     expect((await queue()).entries).toEqual([]);
-    await serve?.stop();
+    await k.stop();
   }, 420_000);
 });
