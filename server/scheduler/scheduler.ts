@@ -77,6 +77,8 @@ export interface QueueEntry extends QueueDecision {
 export interface QueuePlan {
   at: string;
   entries: QueueEntry[];
+  /** The entries by task id (a task's place, for the task's own answer). */
+  byTask: ReadonlyMap<string, QueueEntry>;
 }
 
 export interface UserQuota extends EffectiveQuota {
@@ -242,7 +244,7 @@ export class Scheduler {
         estimatedStartAt: estimate === undefined ? null : new Date(estimate).toISOString(),
       };
     });
-    return { at: now.toISOString(), entries };
+    return { at: now.toISOString(), entries, byTask: new Map(entries.map((e) => [e.taskId, e])) };
   }
 
   /**

@@ -46,7 +46,7 @@ export function taskRoutes(app: App, s: Services): void {
   /** A queued task's place, from the scheduler's plan (computed at most once a second). */
   const place = async (row: TaskRow) => {
     if (row.status !== 'queued') return null;
-    const entry = (await svc().scheduler.plan()).entries.find((e) => e.taskId === row.id);
+    const entry = (await svc().scheduler.plan()).byTask.get(row.id);
     return entry
       ? { position: entry.position, reason: entry.reason, estimatedStartAt: entry.estimatedStartAt }
       : null;
