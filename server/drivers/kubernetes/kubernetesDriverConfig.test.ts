@@ -25,7 +25,6 @@ describe('kubernetesDriverConfig', () => {
 
   it('maps the file and environment keys, control-plane peers as NetworkPolicy peers', () => {
     const config = loadConfig({
-      env: { RC_RUNTIME__KUBERNETES__RUNTIME_CLASS_NAME: 'gvisor' },
       flags: {
         'runtime.kubernetes': {
           kubeconfig: '/etc/rc/kubeconfig',
@@ -45,13 +44,17 @@ describe('kubernetesDriverConfig', () => {
       context: 'prod',
       namespace: 'ws',
       storageClass: 'fast',
-      runtimeClassName: 'gvisor',
       watchTimeoutSeconds: 120,
       controlPlane: [
         { ipBlock: { cidr: '10.0.0.5/32' } },
         { podSelector: { matchLabels: { app: 'rc' } }, namespaceSelector: { matchLabels: { team: 'x' } } },
       ],
     });
+  });
+
+  it('takes RC_RUNTIME__KUBERNETES__* from the environment', () => {
+    const config = loadConfig({ env: { RC_RUNTIME__KUBERNETES__RUNTIME_CLASS_NAME: 'gvisor' } });
+    expect(kubernetesDriverConfig(config).runtimeClassName).toBe('gvisor');
   });
 
   it('refuses keys that could not take effect, naming them', () => {
