@@ -1,0 +1,165 @@
+// End to end on the kubernetes driver, against a FAKE Kubernetes API (test/support/fakeKubernetes.ts):
+// a real control plane with the real driver and client, the fake kubelet running the pod on the
+// real Docker engine with the real workspace image (NetworkMode none, then a veth of the test's own
+// pod network moved into it), the real agent dialling the control plane's network endpoint, a
+// clone from the test's git server through the agent's channel, and a real Claude Code task
+// against the model stub writing a file in the "pod".
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NodeItem } from '../../sdk/nodeWire.js';
+import type { Task } from '../../sdk/taskWire.js';
+import { objectName } from '../../server/drivers/kubernetes/podSpec.js';
+import { FakeKubelet } from '../support/fakeKubelet.js';
+import { FakeKubernetes } from '../support/fakeKubernetes.js';
+import { createFakePodNetwork, type FakePodNetwork } from '../support/fakePodNetwork.js';
+import { type ModelStub, startModelStub } from '../support/modelStub.js';
+import { taskApi } from '../support/taskApi.js';
+import { ensureWorkspaceImage } from '../support/workspaceImage.js';
+import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
+
+const ORG_KEY = 'sk-ant-org-key-for-the-fake-cluster';
+const NS = 'remote-claude';
+
+describe('kubernetes driver end to end (fake API, fake kubelet on Docker)', () => {
+  const api = new FakeKubernetes();
+  const prefix = `fke${process.pid}`;
+  let kubelet: FakeKubelet;
+  let net: FakePodNetwork;
+  let stub: ModelStub;
+  let k: WorkspaceKit;
+  let dir: string;
+  const installation = `e${process.pid % 100_000}`;
+
+  beforeAll(async () => {
+    const image = await ensureWorkspaceImage();
+    net = await createFakePodNetwork(`k${process.pid % 10_000}`);
+    kubelet = new FakeKubelet({ api, prefix, podPidsLimit: 512, network: net });
+    await api.listen();
+    dir = mkdtempSync(join(tmpdir(), 'rc-k8s-e2e-'));
+    stub = await startModelStub({
+      expectedApiKey: ORG_KEY,
+      scenarios: {
+        write: {
+          turns: [
+            {
+              content: [
+                {
+                  type: 'tool_use',
+                  name: 'Write',
+                  input: { file_path: '/workspace/from-claude.txt', content: 'written in a pod\n' },
+                },
+              ],
+            },
+            { content: [{ type: 'text', text: 'Done.' }] },
+          ],
+        },
+      },
+    });
+    k = await startWorkspaceKit({
+      flags: {
+        'runtime.driver': 'kubernetes',
+        'runtime.kubernetes': {
+          kubeconfig: api.writeKubeconfig(dir),
+          namespace: NS,
+          installation,
+          image,
+          podStartTimeout: 60,
+        },
+        'gateway.upstream': stub.url,
+        'claude.apiKey': ORG_KEY,
+        'workspaces.startTimeout': 60,
+      },
+    });
+    // The control plane listens on the pod network's host end: the only address a pod reaches.
+    const base = await k.t.app.listen({ port: 0, host: net.hostAddress });
+    k.t.services.publicUrl = base;
+  }, 20 * 60_000);
+
+  afterAll(async () => {
+    await k?.close();
+    await stub?.close();
+    await api.close();
+    await kubelet?.removeAll();
+    await net?.remove();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('starts a workspace pod whose real agent dials back over the network and runs a Claude Code task', async () => {
+    const created = await k.create(k.repo('app'));
+    const ws = await k.settle(created.id, k.auth, 120_000);
+    expect(ws.status, ws.statusReason ?? '').toBe('running');
+    expect(k.t.services.runtime.hub.connection(ws.id)?.transport).toBe('network');
+
+    // The pod is a real container with no network of its own but the veth, the profile applied.
+    const pod = api.get('pods', NS, objectName(installation, ws.id)) as { status: { podIP: string } };
+    expect(pod.status.podIP).toMatch(/^10\.213\.80\.\d+$/);
+    const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+    const [c] = await docker.listContainers({ filters: { label: [`fake-kubelet=${prefix}`] } });
+    const info = await docker.getContainer(c?.Id as string).inspect();
+    expect(info.HostConfig).toMatchObject({
+      NetworkMode: 'none',
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      PidsLimit: 512,
+    });
+    expect(info.Config.User).toBe('1000:1000');
+    expect(JSON.stringify(info.Config.Env)).not.toContain(ORG_KEY);
+
+    // The clone came through the agent's channel; the agent runs as the workspace user.
+    const id = await k.exec(ws.id, ['sh', '-c', 'id -u; cat /workspace/README.md']);
+    expect(id.stdout).toBe('1000\n# app\n');
+
+    const { api: call, until } = taskApi(k.t, k.auth);
+    const task = await call<Task>('POST', '/api/v1/tasks', {
+      workspaceId: ws.id,
+      prompt: '[scenario:write] go',
+      permissionMode: 'acceptEdits',
+    });
+    const done = await until(
+      task.id,
+      (t) => ['succeeded', 'failed', 'cancelled', 'waiting_for_input'].includes(t.status),
+      120_000,
+    );
+    expect(done.status, JSON.stringify(done)).not.toBe('failed');
+    expect((await k.exec(ws.id, ['cat', '/workspace/from-claude.txt'])).stdout).toBe('written in a pod\n');
+    expect(stub.requests.some((r) => r.apiKey === ORG_KEY)).toBe(true);
+
+    // GET /api/v1/nodes shows the cluster's node with the pod's requests on it.
+    const res = await k.t.app.inject({
+      method: 'GET',
+      url: '/api/v1/nodes',
+      headers: { authorization: await k.t.bearer(await k.t.user('admin')) },
+    });
+    const nodes = res.json().items as NodeItem[];
+    expect(nodes).toEqual([
+      expect.objectContaining({
+        name: 'fake-node-1',
+        driver: 'kubernetes',
+        healthy: true,
+        used: expect.objectContaining({ workspaces: 1, running: 1 }),
+      }),
+    ]);
+  }, 300_000);
+
+  it('fails a workspace whose image cannot be pulled with Kubernetes’ reason, not after the start timeout', async () => {
+    kubelet.failPulls.set(
+      k.t.config.runtime.kubernetes.image,
+      'rpc error: code = Unknown desc = pull access denied',
+    );
+    try {
+      const t0 = Date.now();
+      const created = await k.create(k.repo('other'));
+      const ws = await k.settle(created.id, k.auth, 30_000);
+      expect(ws.status).toBe('failed');
+      expect(ws.statusReason).toMatch(
+        /^Kubernetes cannot start the workspace pod: ErrImagePull \(rpc error: code = Unknown desc = pull access denied\)/,
+      );
+      expect(Date.now() - t0).toBeLessThan(15_000);
+    } finally {
+      kubelet.failPulls.clear();
+    }
+  }, 60_000);
+});
