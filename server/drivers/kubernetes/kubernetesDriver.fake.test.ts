@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1NetworkPolicy, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { FakeKubelet } from '../../../test/support/fakeKubelet.js';
 import { FakeKubernetes } from '../../../test/support/fakeKubernetes.js';
 import { ensureWorkspaceImage } from '../../../test/support/workspaceImage.js';
@@ -328,5 +329,39 @@ describe('kubernetes driver specifics (fake API)', () => {
       process.env = real;
     }
     expect(read).toEqual([]);
+  });
+
+  it('needs no permission beyond deploy/kubernetes/rbac.yaml for anything it did in this file', () => {
+    const docs = parseAllDocuments(
+      readFileSync(new URL('../../../deploy/kubernetes/rbac.yaml', import.meta.url), 'utf8'),
+    ).map(
+      (d) =>
+        d.toJS() as { kind: string; rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[] },
+    );
+    const granted = new Set(
+      docs
+        .filter((d) => d.kind === 'Role' || d.kind === 'ClusterRole')
+        .flatMap((d) => d.rules ?? [])
+        .flatMap((r) => r.resources.flatMap((res) => r.verbs.map((v) => `${v} ${res}`))),
+    );
+    const used = new Set(
+      api.calls.map((c) => {
+        const m = /\/(pods|secrets|persistentvolumeclaims|networkpolicies|nodes)(\/[^/]+)?$/.exec(c.path);
+        const verb = c.watch
+          ? 'watch'
+          : (
+              {
+                GET: m?.[2] ? 'get' : 'list',
+                POST: 'create',
+                PUT: 'update',
+                PATCH: 'patch',
+                DELETE: 'delete',
+              } as Record<string, string>
+            )[c.method];
+        return `${verb} ${m?.[1]}`;
+      }),
+    );
+    expect(used.size).toBeGreaterThan(8);
+    for (const u of used) expect(granted, u).toContain(u);
   });
 });
