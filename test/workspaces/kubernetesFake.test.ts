@@ -71,6 +71,8 @@ describe('kubernetes driver end to end (fake API, fake kubelet on Docker)', () =
         'gateway.upstream': stub.url,
         'claude.apiKey': ORG_KEY,
         'workspaces.startTimeout': 60,
+        // Small enough for the memory probe below; room for Claude Code.
+        'isolation.resourceLimits': { cpu: '1', memory: '768M', disk: '1G' },
       },
     });
     // The control plane listens on the pod network's host end: the only address a pod reaches.
@@ -162,4 +164,96 @@ describe('kubernetes driver end to end (fake API, fake kubelet on Docker)', () =
       kubelet.failPulls.clear();
     }
   }, 60_000);
+
+  // The isolation suite's probes (test/workspaces/isolation.test.ts) where they apply to a pod the
+  // fake kubelet runs: a second workspace b of another user beside a, both in "pods".
+  describe('isolation inside the pods', () => {
+    let a: string;
+    let b: string;
+    let bIp: string;
+    const sh = (id: string, script: string, timeoutMs = 20_000) =>
+      k.exec(id, ['/bin/sh', '-c', script], timeoutMs);
+    const podOf = (id: string) =>
+      api.get('pods', NS, objectName(installation, id)) as { status: { podIP: string } };
+
+    beforeAll(async () => {
+      a = (await k.t.services.workspaces.list()).find((r) => r.status === 'running')?.id as string;
+      const other = await k.t.bearer(await k.t.user('member'));
+      const ws = await k.settle((await k.create(k.repo('app'), other)).id, other, 120_000);
+      expect(ws.status, ws.statusReason ?? '').toBe('running');
+      b = ws.id;
+      bIp = podOf(b).status.podIP;
+      await sh(b, 'echo secret-of-b > /workspace/secret.txt');
+    }, 180_000);
+
+    it('runs as a non-root uid with namespaces of its own and a read-only root', async () => {
+      const probe = 'id -u; readlink /proc/self/ns/pid; readlink /proc/self/ns/mnt';
+      const [ua, ...nsa] = (await sh(a, probe)).stdout.trim().split('\n');
+      const [, ...nsb] = (await sh(b, probe)).stdout.trim().split('\n');
+      expect(ua).toBe('1000');
+      expect(nsa[0]).not.toBe(nsb[0]);
+      expect(nsa[1]).not.toBe(nsb[1]);
+      const r = await sh(
+        a,
+        'touch /x 2>&1; echo "root=$?"; touch /usr/x 2>&1; echo "usr=$?"; touch /workspace/x /tmp/x "$HOME/x" && echo rw-ok',
+      );
+      expect(r.stdout).toMatch(/root=[1-9]/);
+      expect(r.stdout).toMatch(/usr=[1-9]/);
+      expect(r.stdout).toMatch(/rw-ok/);
+    });
+
+    it("cannot read another workspace's files by host path or /proc, nor see host processes", async () => {
+      const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+      const { Volumes } = await docker.listVolumes({ filters: { label: [`fake-kubelet=${prefix}`] } });
+      const bVolume = (Volumes ?? []).find((v) => v.Name.includes(objectName(installation, b)));
+      expect(bVolume).toBeDefined();
+      const r = await sh(
+        a,
+        `cat ${bVolume?.Mountpoint}/workspace/secret.txt 2>&1; for p in /proc/[0-9]*; do cat $p/root/workspace/secret.txt 2>/dev/null; done; echo done`,
+      );
+      expect(r.stdout).not.toMatch(/secret-of-b/);
+      expect(r.stdout).toMatch(/done/);
+      const ps = await sh(a, 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo; done');
+      expect(ps.stdout).not.toMatch(/vitest|postgres|dockerd/);
+    });
+
+    it("cannot connect to the host's loopback, cloud metadata, private addresses or another pod", async () => {
+      const probe = (host: string, port: number) =>
+        k.exec(a, [
+          'node',
+          '-e',
+          `const s=require('net').connect(${port},'${host}');s.setTimeout(3000);s.on('connect',()=>{console.log('CONNECTED');process.exit(0)});s.on('error',e=>{console.log(e.code);process.exit(0)});s.on('timeout',()=>{console.log('TIMEOUT');process.exit(0)})`,
+        ]);
+      for (const [host, port] of [
+        ['127.0.0.1', 5432],
+        ['169.254.169.254', 80],
+        ['10.0.0.1', 80],
+      ] as const) {
+        expect((await probe(host, port)).stdout.trim(), `${host}:${port}`).toMatch(
+          /^(ECONNREFUSED|ENETUNREACH|EHOSTUNREACH)$/,
+        );
+      }
+      // The bridge's ports are isolated: b's pod is not reachable from a's.
+      expect((await probe(bIp, 8080)).stdout.trim()).toMatch(/^(EHOSTUNREACH|TIMEOUT)$/);
+    });
+
+    it('a fork bomb hits the node pids limit; a memory hog is OOM-killed alone', async () => {
+      const bomb = await sh(a, 'bomb() { bomb | bomb & }; bomb; sleep 2; echo survived', 4000);
+      expect(bomb.stdout + bomb.stderr).toMatch(/fork|resource|retry|survived|Cannot/i);
+      await sh(a, 'pkill -KILL -u "$(id -u)" -f "sh -c bomb" || true').catch(() => {});
+      await expect
+        .poll(async () => (await sh(a, 'echo ok').catch(() => ({ stdout: '' }))).stdout.trim(), {
+          timeout: 15_000,
+        })
+        .toBe('ok');
+      const hog = await k.exec(
+        a,
+        ['/bin/sh', '-c', 'head -c 2147483648 /dev/zero | tail -c 2147483648 > /dev/null'],
+        30_000,
+      );
+      expect(hog.exitCode === 137 || hog.signal === 'SIGKILL', JSON.stringify(hog)).toBe(true);
+      expect((await sh(a, 'echo alive')).stdout).toBe('alive\n');
+      expect((await sh(b, 'echo alive')).stdout).toBe('alive\n');
+    }, 60_000);
+  });
 });
