@@ -11,6 +11,7 @@ import { chown, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { V1Container, V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import Docker from 'dockerode';
+import { demuxLogs } from '../../server/drivers/docker/containerState.js';
 import type { FakeKubernetes, PodRunner } from './fakeKubernetes.js';
 import type { FakePodNetwork } from './fakePodNetwork.js';
 
@@ -63,6 +64,13 @@ export class FakeKubelet implements PodRunner {
       this.running.delete(podKey(pod));
       this.o.api.finalizePod(namespace, name);
     })();
+  }
+
+  async logs(pod: V1Pod, tail: number): Promise<string> {
+    const container = this.running.get(podKey(pod))?.container;
+    if (!container) return '';
+    const raw = await container.logs({ stdout: true, stderr: true, tail, follow: false });
+    return demuxLogs(Buffer.from(raw));
   }
 
   /** Removes every container and volume this kubelet made (the end of a test file). */

@@ -42,6 +42,8 @@ export interface PodRunner {
   run(pod: V1Pod): void;
   /** The pod was deleted with `graceSeconds`: stop it, then call `api.finalizePod`. */
   stop(pod: V1Pod, graceSeconds: number): void;
+  /** The last `tail` lines its container wrote (the pods/log subresource). */
+  logs(pod: V1Pod, tail: number): Promise<string>;
 }
 
 export interface FakeKubernetesCall {
@@ -190,6 +192,15 @@ export class FakeKubernetes {
     this.calls.push({ method: req.method ?? 'GET', path: url.pathname, watch });
     if (req.headers.authorization !== 'Bearer fake-token')
       return this.status(res, 401, 'Unauthorized', 'Unauthorized');
+    const log = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname);
+    if (log && req.method === 'GET') {
+      const pod = this.get('pods', log[1] as string, log[2] as string) as V1Pod | undefined;
+      if (!pod) return this.notFound(res, 'pods', log[2] as string);
+      const text = (await this.runner?.logs(pod, Number(url.searchParams.get('tailLines') ?? 100))) ?? '';
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(text);
+      return;
+    }
     const m =
       /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?([a-z]+)(?:\/([^/]+))?$/.exec(url.pathname) ??
       /^\/apis\/networking\.k8s\.io\/v1\/namespaces\/([^/]+)\/([a-z]+)(?:\/([^/]+))?$/.exec(url.pathname);

@@ -261,16 +261,23 @@ describe('kubernetes driver specifics (fake API)', () => {
     }
   });
 
-  it('reports a workspace pod that keeps crashing as stopped with CrashLoopBackOff', async () => {
+  it('fails a start whose agent dies at once with its last log lines, and reports CrashLoopBackOff after', async () => {
     // The agent refuses a token this short and exits; the kubelet restarts it, then backs off.
+    const watching = driverFor(installation, { startWatchMs: 15_000 });
     const s = spec(undefined, { RC_AGENT_TOKEN: 'short' });
-    const ref = await create(s);
-    await driver.start(ref).catch(() => {});
+    const ref = await create(s, watching);
+    await expect(watching.start(ref)).rejects.toMatchObject({
+      reason: 'start_failed',
+      userMessage: expect.stringMatching(
+        /^The workspace pod stopped right after it started \(CrashLoopBackOff \(back-off .*\)\): .*RC_AGENT_TOKEN/,
+      ),
+    });
     await expect
       .poll(async () => (await driver.inspect(ref)).reason, { timeout: 20_000 })
       .toMatch(/^Kubernetes cannot start the workspace pod: CrashLoopBackOff/);
     expect((await driver.inspect(ref)).status).toBe('stopped');
-    await driver.remove(ref);
+    await watching.remove(ref);
+    await watching.close();
   });
 
   it('lists every workspace of its installation only, for reconcile to adopt or remove', async () => {
@@ -346,6 +353,7 @@ describe('kubernetes driver specifics (fake API)', () => {
     );
     const used = new Set(
       api.calls.map((c) => {
+        if (c.path.endsWith('/log')) return 'get pods/log';
         const m = /\/(pods|secrets|persistentvolumeclaims|networkpolicies|nodes)(\/[^/]+)?$/.exec(c.path);
         const verb = c.watch
           ? 'watch'

@@ -61,9 +61,17 @@ export interface KubernetesDriverConfig extends KubeAccess {
   podStartTimeoutMs?: number | undefined;
   /** Deadline of one API call and of waiting for a deletion to show. Default 30 000 ms. */
   callTimeoutMs?: number | undefined;
+  /** How long `start` watches a new workspace pod for an agent that dies at once. Default 300 ms. */
+  startWatchMs?: number | undefined;
 }
 
 const DEFAULT_GRACE_SECONDS = 10;
+/**
+ * How long `start` watches a workspace pod once its container runs: an agent that dies at once (a
+ * broken image, a bad setting) is then reported with its last log lines instead of leaving the
+ * server waiting for it until the start timeout, as the docker driver does.
+ */
+const DEFAULT_START_WATCH_MS = 300;
 const INSTALLATION_PATTERN = /^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$/;
 const NAMESPACE_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -80,6 +88,10 @@ const NAMESPACE_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * never start (ErrImagePull, Unschedulable, CrashLoopBackOff) is reported stopped with Kubernetes'
  * reason at once, and `start` fails with it as soon as the kubelet or scheduler says so. Placement
  * is the cluster scheduler's: requests equal limits, so a pod only lands where it fits.
+ *
+ * Several control-plane replicas each keep their own caches and per-workspace locks: the shared
+ * state is the API server's objects (which every replica watches), and the server runs one start
+ * of a workspace at a time across replicas (WorkspaceService's `workspace-start/<id>` hold).
  */
 export class KubernetesDriver implements RuntimeDriver, NodeReporter {
   readonly kind = 'kubernetes' as const;
@@ -91,6 +103,7 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
   private readonly locks = new KeyedLock();
   private readonly callTimeoutMs: number;
   private readonly podStartTimeoutMs: number;
+  private readonly startWatchMs: number;
   private started: Promise<void> | undefined;
 
   constructor(config: KubernetesDriverConfig) {
@@ -120,6 +133,7 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
     };
     this.callTimeoutMs = config.callTimeoutMs ?? 30_000;
     this.podStartTimeoutMs = config.podStartTimeoutMs ?? 300_000;
+    this.startWatchMs = config.startWatchMs ?? DEFAULT_START_WATCH_MS;
     this.clients = kubeClients(config);
     const ns = config.namespace;
     const labelSelector = `${LABEL.installation}=${config.installation}`;
@@ -240,6 +254,7 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
         }),
       );
       await this.waitRunning(name, created.metadata?.uid);
+      if (!box.command) await this.ensureStayedUp(name, created.metadata?.uid);
       return this.ref(id);
     });
   }
@@ -449,6 +464,40 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
       });
     const never = neverStarts(pod);
     if (never) throw new DriverError({ reason: 'start_failed', userMessage: never });
+  }
+
+  /**
+   * Watches a just-started workspace pod for `startWatchMs`: one whose container stopped or was
+   * restarted meanwhile is reported with Kubernetes' reason and its last log lines.
+   * @throws DriverError `start_failed`.
+   */
+  private async ensureStayedUp(name: string, uid: string | undefined): Promise<void> {
+    const crashed = (p: V1Pod | undefined) =>
+      !p ||
+      p.metadata?.uid !== uid ||
+      !isRunning(p) ||
+      (p.status?.containerStatuses?.[0]?.restartCount ?? 0) > 0;
+    const pod = await this.pods.waitFor(name, crashed, this.startWatchMs).catch(() => 'stayed up' as const);
+    if (pod === 'stayed up') return;
+    const status = pod?.status?.containerStatuses?.[0];
+    const last = status?.lastState?.terminated ?? status?.state?.terminated;
+    const why =
+      (pod && neverStarts(pod)?.replace(/^Kubernetes cannot start the workspace pod: |\.$/g, '')) ??
+      (last ? `exit code ${last.exitCode}` : 'the pod disappeared');
+    const logs = await this.clients.core
+      .readNamespacedPodLog({
+        namespace: this.settings.namespace,
+        name,
+        tailLines: 5,
+        previous: (status?.restartCount ?? 0) > 0,
+      })
+      // Only decoration for an error already being reported.
+      .catch(() => '');
+    const text = String(logs).trim().split('\n').slice(-5).join(' | ').slice(0, 800);
+    throw new DriverError({
+      reason: 'start_failed',
+      userMessage: `The workspace pod stopped right after it started (${why})${text ? `: ${text}` : '.'}`,
+    });
   }
 
   /** One API call with the call deadline; failures become DriverErrors. */
