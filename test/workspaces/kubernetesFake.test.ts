@@ -256,4 +256,45 @@ describe('kubernetes driver end to end (fake API, fake kubelet on Docker)', () =
       expect((await sh(b, 'echo alive')).stdout).toBe('alive\n');
     }, 60_000);
   });
+
+  it('reconcile: a pod deleted behind its back is started again with its files; an orphan is removed', async () => {
+    const [row] = await k.t.services.workspaces.list({ status: 'running' });
+    if (!row) throw new Error('no running workspace');
+    await k.exec(row.id, ['sh', '-c', 'echo kept > /workspace/kept.txt']);
+    const before = k.t.services.runtime.hub.connection(row.id);
+    // `kubectl delete pod`, as an operator or a node drain would.
+    const name = objectName(installation, row.id);
+    const res = await fetch(`${api.url}/api/v1/namespaces/${NS}/pods/${name}?gracePeriodSeconds=0`, {
+      method: 'DELETE',
+      headers: { authorization: 'Bearer fake-token' },
+    });
+    expect(res.status).toBe(200);
+    await expect.poll(() => api.get('pods', NS, name), { timeout: 10_000 }).toBeUndefined();
+    // An orphan: this installation's objects for a workspace the store does not know.
+    const driver = k.t.services.runtime.driver;
+    const orphan = await driver.create({
+      workspaceId: 'orphan-0001',
+      resources: { cpu: 0.5, memoryBytes: 256 * 2 ** 20, pids: 64 },
+      env: { RC_AGENT_URL: `ws://${net.hostAddress}:9/api/v1/agent`, RC_AGENT_TOKEN: 'x'.repeat(43) },
+    });
+    expect((await driver.list()).map((r) => r.workspaceId)).toContain(orphan.workspaceId);
+
+    const report = await k.t.services.runtime.reconciler.runOnce();
+    expect(report.restarted).toContain(row.id);
+    expect(report.orphansRemoved).toEqual([orphan.workspaceId]);
+    expect(api.get('secrets', NS, objectName(installation, orphan.workspaceId))).toBeUndefined();
+    expect(
+      api.get('persistentvolumeclaims', NS, objectName(installation, orphan.workspaceId)),
+    ).toBeUndefined();
+    await expect
+      .poll(
+        () => {
+          const conn = k.t.services.runtime.hub.connection(row.id);
+          return conn !== undefined && conn !== before;
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(true);
+    expect((await k.exec(row.id, ['cat', '/workspace/kept.txt'])).stdout).toBe('kept\n');
+  }, 90_000);
 });
