@@ -4,7 +4,7 @@
 // isolation profile, the watch cache (410 Gone, a silent watch, no API call per inspect), pods
 // that can never start, reconcile's orphans, and that the driver reads no process.env.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1NetworkPolicy, V1Pod, V1Secret } from '@kubernetes/client-node';
@@ -295,6 +295,43 @@ describe('kubernetes driver specifics (fake API)', () => {
     expect((await other.list()).map((r) => r.workspaceId)).toContain(theirs.workspaceId);
     await other.remove(theirs);
     await other.close();
+  });
+
+  it('stops at preflight with a sentence when the API does not answer or refuses the credentials, and tries again', async () => {
+    const write = (server: string, token: string) => {
+      const path = join(dir, `kc-${randomBytes(3).toString('hex')}.yaml`);
+      writeFileSync(
+        path,
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [{ name: 'c', cluster: { server, 'insecure-skip-tls-verify': true } }],
+          users: [{ name: 'u', user: { token } }],
+          contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+          'current-context': 'x',
+        }),
+      );
+      return path;
+    };
+    const dead = driverFor(installation, { kubeconfig: write('http://127.0.0.1:9', 'fake-token') });
+    for (let i = 0; i < 2; i++) {
+      await expect(dead.preflight()).rejects.toMatchObject({
+        reason: 'unavailable',
+        userMessage: expect.stringMatching(
+          /^The Kubernetes API does not let the control plane watch namespace rc-test: The Kubernetes API did not handle/,
+        ),
+      });
+    }
+    await dead.close();
+    const refused = driverFor(installation, { kubeconfig: write(api.url, 'wrong-token') });
+    await expect(refused.preflight()).rejects.toMatchObject({
+      reason: 'unavailable',
+      userMessage: expect.stringContaining('apply deploy/kubernetes/rbac.yaml to its service account'),
+    });
+    await refused.close();
+    expect(() => driverFor(installation, { kubeconfig: join(dir, 'missing.yaml') })).toThrow(
+      /runtime\.kubernetes\.kubeconfig .*missing\.yaml cannot be read/,
+    );
   });
 
   it('reports the cluster’s nodes', async () => {

@@ -366,8 +366,8 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
       this.started = Promise.all([this.pods.start(), this.secrets.start()]).then(
         () => undefined,
         (err: unknown) => {
+          // The next call tries again; a cache whose list succeeded keeps watching.
           this.started = undefined;
-          void this.close();
           throw new DriverError({
             reason: 'unavailable',
             userMessage: `The Kubernetes API does not let the control plane watch namespace ${this.settings.namespace}: ${apiFailure('pods', err).userMessage}`,

@@ -43,29 +43,29 @@ export class Reflector<T extends KubernetesObject> {
   private closed = false;
   private current: AbortController | undefined;
   private loop: Promise<void> | undefined;
-  private listed: Promise<void>;
-  private markListed!: () => void;
+  private starting: Promise<void> | undefined;
   /** The cache reflects the server (a list succeeded and no list has failed since). */
   synced = false;
 
   constructor(private readonly o: ReflectorOptions<T>) {
     this.events.setMaxListeners(0);
-    this.listed = new Promise((resolve) => {
-      this.markListed = resolve;
-    });
   }
 
-  /** Starts the loop; resolves after the first list (or rejects with its error). */
-  async start(): Promise<void> {
-    if (!this.loop) {
-      const first = this.relist();
-      this.loop = first.then(
-        () => this.run(),
-        () => this.run(),
-      );
-      await first;
-    }
-    await this.listed;
+  /**
+   * Lists, then starts the watch loop; resolves after that first list. A failed first list
+   * rejects with its error and starts nothing, so a later call tries again.
+   */
+  start(): Promise<void> {
+    this.starting ??= this.relist().then(
+      () => {
+        this.loop = this.run();
+      },
+      (err: unknown) => {
+        this.starting = undefined;
+        throw err;
+      },
+    );
+    return this.starting;
   }
 
   get(name: string): T | undefined {
@@ -153,7 +153,6 @@ export class Reflector<T extends KubernetesObject> {
     }
     this.resourceVersion = list.metadata?.resourceVersion ?? '';
     this.synced = true;
-    this.markListed();
   }
 
   /** One watch request, until the server ends it, it fails, or it goes silent. */
