@@ -75,6 +75,8 @@ export class FakeKubernetes {
   readonly calls: FakeKubernetesCall[] = [];
   /** When set, new watches go silent: open, and never sent anything nor ended. */
   silentWatches = false;
+  /** The next this many watch requests fail with 500, as an API server restarting does. */
+  failWatches = 0;
   /** When it returns a message, the scheduler leaves the pod Pending and Unschedulable with it. */
   unschedulable: (pod: V1Pod) => string | undefined = () => undefined;
   runner: PodRunner | undefined;
@@ -158,6 +160,11 @@ export class FakeKubernetes {
     for (const w of this.watchers) if (!w.silent) this.endWatch(w);
   }
 
+  /** Ends every open watch that is not silent (the server closing them; clients resume). */
+  endWatches(): void {
+    for (const w of this.watchers) if (!w.silent) this.endWatch(w);
+  }
+
   /** Open watches (silent ones included). */
   openWatches(): number {
     return this.watchers.size;
@@ -225,6 +232,10 @@ export class FakeKubernetes {
           return obj ? this.json(res, 200, obj) : this.notFound(res, kind, name);
         }
         const selector = parseSelector(url.searchParams.get('labelSelector'));
+        if (watch && this.failWatches > 0) {
+          this.failWatches--;
+          return this.status(res, 500, 'InternalError', 'etcdserver: leader changed');
+        }
         if (watch) return this.watch(res, kind, namespace, selector, url.searchParams);
         const items = this.list(kind, kind === 'nodes' ? undefined : namespace).filter((o) =>
           matches(o, selector),

@@ -201,6 +201,22 @@ describe('kubernetes driver specifics (fake API)', () => {
     await driver.stop(ref, { graceSeconds: 1 });
   });
 
+  it('retries watches that fail, lists again, and catches up', async () => {
+    const s = spec();
+    const ref = await create(s);
+    const lists = driver.cacheStats().pods.lists;
+    api.failWatches = 4;
+    api.endWatches();
+    // Changed while the watches fail: another driver of the installation starts the pod.
+    const other = driverFor(installation);
+    await other.start(ref);
+    await expect.poll(() => api.failWatches, { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => driver.cacheStats().pods.lists, { timeout: 20_000 }).toBeGreaterThan(lists);
+    await expect.poll(async () => (await driver.inspect(ref)).status, { timeout: 10_000 }).toBe('running');
+    await other.stop(ref, { graceSeconds: 1 });
+    await other.close();
+  });
+
   it('restarts a watch that went silent, and catches up', async () => {
     const quick = driverFor(installation, { watchTimeoutSeconds: 1, watchGraceMs: 500 });
     const s = spec();

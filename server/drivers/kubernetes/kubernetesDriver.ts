@@ -351,7 +351,9 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
 
   /** The cluster's nodes, with what this installation's pods request on each. */
   async nodes(): Promise<NodeItem[]> {
-    const pods = this.started ? this.pods.items() : [];
+    // A cluster that does not answer is reported by clusterNodes itself.
+    await this.ready().catch(() => {});
+    const pods = this.pods.synced ? this.pods.items() : [];
     return clusterNodes(this.clients.core, pods, Math.min(this.callTimeoutMs, 5000));
   }
 

@@ -23,7 +23,6 @@ export interface ReflectorOptions<T extends KubernetesObject> {
   graceMs?: number;
   /** Wait after a failed list or watch before trying again; doubles up to 10 s. */
   retryMs?: number;
-  onError?: (err: unknown) => void;
 }
 
 export interface ReflectorStats {
@@ -44,6 +43,8 @@ export class Reflector<T extends KubernetesObject> {
   private current: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private starting: Promise<void> | undefined;
+  /** Ends the wait before a retry early (close). */
+  private wake: () => void = () => {};
   /** The cache reflects the server (a list succeeded and no list has failed since). */
   synced = false;
 
@@ -105,6 +106,7 @@ export class Reflector<T extends KubernetesObject> {
   async close(): Promise<void> {
     this.closed = true;
     this.current?.abort();
+    this.wake();
     await this.loop;
   }
 
@@ -122,9 +124,14 @@ export class Reflector<T extends KubernetesObject> {
           this.resourceVersion = '';
           continue;
         }
-        this.o.onError?.(err);
         this.resourceVersion = '';
-        await new Promise((resolve) => setTimeout(resolve, retry));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, retry);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
         retry = Math.min(retry * 2, 10_000);
       }
     }
