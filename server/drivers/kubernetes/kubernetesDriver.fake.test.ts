@@ -345,6 +345,12 @@ describe('kubernetes driver specifics (fake API)', () => {
       userMessage: expect.stringContaining('apply deploy/kubernetes/rbac.yaml to its service account'),
     });
     await refused.close();
+    const named = driverFor(installation, { agentUrl: 'wss://rc.example.test/api/v1/agent' });
+    await expect(named.preflight()).rejects.toMatchObject({
+      reason: 'invalid_spec',
+      userMessage: expect.stringContaining('set runtime.kubernetes.controlPlane'),
+    });
+    await named.close();
     expect(() => driverFor(installation, { kubeconfig: join(dir, 'missing.yaml') })).toThrow(
       /runtime\.kubernetes\.kubeconfig .*missing\.yaml cannot be read/,
     );

@@ -63,6 +63,11 @@ export interface KubernetesDriverConfig extends KubeAccess {
   callTimeoutMs?: number | undefined;
   /** How long `start` watches a new workspace pod for an agent that dies at once. Default 300 ms. */
   startWatchMs?: number | undefined;
+  /**
+   * The agent URL the server will put in specs, when the config already says it: preflight then
+   * checks that a NetworkPolicy can let the pods reach it.
+   */
+  agentUrl?: string | undefined;
 }
 
 const DEFAULT_GRACE_SECONDS = 10;
@@ -104,6 +109,7 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
   private readonly callTimeoutMs: number;
   private readonly podStartTimeoutMs: number;
   private readonly startWatchMs: number;
+  private readonly agentUrl: string | undefined;
   private started: Promise<void> | undefined;
 
   constructor(config: KubernetesDriverConfig) {
@@ -134,6 +140,7 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
     this.callTimeoutMs = config.callTimeoutMs ?? 30_000;
     this.podStartTimeoutMs = config.podStartTimeoutMs ?? 300_000;
     this.startWatchMs = config.startWatchMs ?? DEFAULT_START_WATCH_MS;
+    this.agentUrl = config.agentUrl;
     this.clients = kubeClients(config);
     const ns = config.namespace;
     const labelSelector = `${LABEL.installation}=${config.installation}`;
@@ -161,11 +168,14 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
   }
 
   /**
-   * Checks that the API answers and this service account may list the namespace's pods and
-   * Secrets, by filling the caches.
-   * @throws DriverError `unavailable` naming the namespace and the API's message.
+   * Checks that the NetworkPolicy can let the pods reach the configured agent URL, and that the
+   * API answers and this service account may list the namespace's pods and Secrets, by filling
+   * the caches.
+   * @throws DriverError `invalid_spec` naming runtime.kubernetes.controlPlane; `unavailable`
+   * naming the namespace and the API's message.
    */
   async preflight(): Promise<void> {
+    if (this.agentUrl) networkPolicyManifest(this.settings, 'preflight', this.agentUrl);
     await this.ready();
   }
 

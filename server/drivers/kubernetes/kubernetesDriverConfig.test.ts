@@ -20,7 +20,17 @@ describe('kubernetesDriverConfig', () => {
       watchTimeoutSeconds: 300,
       podStartTimeoutMs: 300_000,
       callTimeoutMs: 30_000,
+      agentUrl: undefined,
     });
+  });
+
+  it('passes the agent URL when the config says it, for preflight to check', () => {
+    const at = (server: Record<string, unknown>) =>
+      kubernetesDriverConfig(loadConfig({ flags: { server } })).agentUrl;
+    expect(at({ publicUrl: 'https://rc.example.com' })).toBe('wss://rc.example.com/api/v1/agent');
+    expect(at({ publicUrl: 'https://rc.example.com', agentUrl: 'ws://10.0.0.5:8080/api/v1/agent' })).toBe(
+      'ws://10.0.0.5:8080/api/v1/agent',
+    );
   });
 
   it('maps the file and environment keys, control-plane peers as NetworkPolicy peers', () => {

@@ -1,5 +1,6 @@
 import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import type { Config } from '../../config/configSchema.js';
+import { agentEndpointUrl } from '../../workspaces/agentEndpoint.js';
 import type { KubernetesDriverConfig } from './kubernetesDriver.js';
 
 /** The kubernetes driver's part of the process config (`runtime.kubernetes`). */
@@ -29,5 +30,9 @@ export function kubernetesDriverConfig(config: Config): KubernetesDriverConfig {
     watchTimeoutSeconds: k.watchTimeout,
     podStartTimeoutMs: k.podStartTimeout * 1000,
     callTimeoutMs: k.callTimeout * 1000,
+    // Known at startup only when configured; otherwise from the address the server listens on.
+    agentUrl:
+      config.server.agentUrl ??
+      (config.server.publicUrl ? agentEndpointUrl(undefined, config.server.publicUrl) : undefined),
   };
 }
