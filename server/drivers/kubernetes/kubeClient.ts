@@ -118,3 +118,23 @@ export function apiFailure(what: string, err: unknown): DriverError {
     cause: err,
   });
 }
+
+/**
+ * One API call with a deadline (client-node's calls have none of their own); failures become
+ * DriverErrors saying which object it was about.
+ */
+export async function withDeadline<T>(what: string, ms: number, fn: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } catch (err) {
+    throw apiFailure(what, err);
+  } finally {
+    clearTimeout(timer);
+  }
+}

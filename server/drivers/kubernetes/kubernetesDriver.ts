@@ -17,6 +17,7 @@ import {
   type KubeAccess,
   type KubeClients,
   kubeClients,
+  withDeadline,
 } from './kubeClient.js';
 import { clusterNodes } from './kubernetesNodes.js';
 import {
@@ -31,8 +32,9 @@ import {
   secretManifest,
   WORKSPACE_ID_ANNOTATION,
 } from './podSpec.js';
-import { hasFinished, isRunning, neverStarts, podState } from './podState.js';
+import { hasFinished, neverStarts, podState } from './podState.js';
 import { Reflector } from './reflector.js';
+import { WorkspacePods } from './workspacePods.js';
 
 export interface KubernetesDriverConfig extends KubeAccess {
   /** The namespace every workspace object of this installation lives in (it must exist). */
@@ -107,8 +109,7 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
   private readonly secrets: Reflector<V1Secret>;
   private readonly locks = new KeyedLock();
   private readonly callTimeoutMs: number;
-  private readonly podStartTimeoutMs: number;
-  private readonly startWatchMs: number;
+  private readonly workspacePods: WorkspacePods;
   private readonly agentUrl: string | undefined;
   private started: Promise<void> | undefined;
 
@@ -138,8 +139,6 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
       controlPlane: config.controlPlane ?? [],
     };
     this.callTimeoutMs = config.callTimeoutMs ?? 30_000;
-    this.podStartTimeoutMs = config.podStartTimeoutMs ?? 300_000;
-    this.startWatchMs = config.startWatchMs ?? DEFAULT_START_WATCH_MS;
     this.agentUrl = config.agentUrl;
     this.clients = kubeClients(config);
     const ns = config.namespace;
@@ -159,6 +158,14 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
       ...watch,
       path: `/api/v1/namespaces/${ns}/secrets`,
       list: () => this.clients.core.listNamespacedSecret({ namespace: ns, labelSelector }),
+    });
+    this.workspacePods = new WorkspacePods({
+      core: this.clients.core,
+      namespace: ns,
+      pods: this.pods,
+      callTimeoutMs: this.callTimeoutMs,
+      podStartTimeoutMs: config.podStartTimeoutMs ?? 300_000,
+      startWatchMs: config.startWatchMs ?? DEFAULT_START_WATCH_MS,
     });
   }
 
@@ -225,7 +232,7 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
       );
       const pod = this.pods.get(name);
       if (pod && pod.metadata?.annotations?.[ANNOTATION.spec] !== hash)
-        await this.deletePod(name, DEFAULT_GRACE_SECONDS);
+        await this.workspacePods.delete(name, DEFAULT_GRACE_SECONDS);
       return this.ref(id);
     });
   }
@@ -253,18 +260,18 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
       if (!secret || !box) throw notFound;
       const pod = this.pods.get(name);
       if (pod && !pod.metadata?.deletionTimestamp && !hasFinished(pod) && !neverStarts(pod)) {
-        await this.waitRunning(name, pod.metadata?.uid);
+        await this.workspacePods.waitRunning(name, pod.metadata?.uid);
         return this.ref(id);
       }
-      if (pod) await this.deletePod(name, 0);
+      if (pod) await this.workspacePods.delete(name, 0);
       const created = await this.call('Pod', () =>
         this.clients.core.createNamespacedPod({
           namespace: this.settings.namespace,
           body: podManifest(this.settings, secret, box),
         }),
       );
-      await this.waitRunning(name, created.metadata?.uid);
-      if (!box.command) await this.ensureStayedUp(name, created.metadata?.uid);
+      await this.workspacePods.waitRunning(name, created.metadata?.uid);
+      if (!box.command) await this.workspacePods.ensureStayedUp(name, created.metadata?.uid);
       return this.ref(id);
     });
   }
@@ -279,7 +286,10 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
     if (id === undefined) return;
     await this.ready();
     await this.locks.run(id, () =>
-      this.deletePod(objectName(this.settings.installation, id), opts?.graceSeconds ?? DEFAULT_GRACE_SECONDS),
+      this.workspacePods.delete(
+        objectName(this.settings.installation, id),
+        opts?.graceSeconds ?? DEFAULT_GRACE_SECONDS,
+      ),
     );
   }
 
@@ -294,7 +304,7 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
     const ns = this.settings.namespace;
     await this.locks.run(id, async () => {
       const name = objectName(this.settings.installation, id);
-      await this.deletePod(name, DEFAULT_GRACE_SECONDS);
+      await this.workspacePods.delete(name, DEFAULT_GRACE_SECONDS);
       const gone = (err: unknown) => {
         if (!isNotFound(err)) throw err;
       };
@@ -398,19 +408,21 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
     const deadline = Date.now() + this.callTimeoutMs;
     for (;;) {
       try {
-        await this.clients.core.createNamespacedPersistentVolumeClaim({
-          namespace: ns,
-          body: pvcManifest(this.settings, id),
-        });
+        await withDeadline('PersistentVolumeClaim', this.callTimeoutMs, () =>
+          this.clients.core.createNamespacedPersistentVolumeClaim({
+            namespace: ns,
+            body: pvcManifest(this.settings, id),
+          }),
+        );
         return;
       } catch (err) {
-        if (!isConflict(err)) throw apiFailure('PersistentVolumeClaim', err);
+        if (!isConflict((err as DriverError).cause)) throw err;
       }
-      const existing = await this.clients.core
-        .readNamespacedPersistentVolumeClaim({ namespace: ns, name })
-        .catch((err: unknown) =>
-          isNotFound(err) ? undefined : Promise.reject(apiFailure('PersistentVolumeClaim', err)),
-        );
+      const existing = await this.call('PersistentVolumeClaim', () =>
+        this.clients.core
+          .readNamespacedPersistentVolumeClaim({ namespace: ns, name })
+          .catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err))),
+      );
       if (existing && !existing.metadata?.deletionTimestamp) return;
       if (Date.now() > deadline) {
         throw new DriverError({
@@ -422,114 +434,9 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
     }
   }
 
-  /** Deletes the pod (a missing one is fine) and waits until the cache no longer has it. */
-  private async deletePod(name: string, graceSeconds: number): Promise<void> {
-    if (!this.pods.get(name)) return;
-    await this.call('Pod', () =>
-      this.clients.core
-        .deleteNamespacedPod({ namespace: this.settings.namespace, name, gracePeriodSeconds: graceSeconds })
-        .catch((err: unknown) => {
-          if (!isNotFound(err)) throw err;
-        }),
-    );
-    await this.pods
-      .waitFor(name, (p) => p === undefined, graceSeconds * 1000 + this.callTimeoutMs)
-      .catch((err: unknown) => {
-        throw new DriverError({
-          reason: 'unavailable',
-          userMessage: `The workspace pod ${name} was not deleted in time: ${(err as Error).message}.`,
-        });
-      });
-  }
-
-  /**
-   * Waits on the pod cache until the container runs or has run to its end.
-   * @throws DriverError `start_failed` with Kubernetes' reason, at once, for a pod that can never
-   * start; or when it has not run within the start timeout.
-   */
-  private async waitRunning(name: string, uid: string | undefined): Promise<void> {
-    let pod: V1Pod | undefined;
-    let seen = false;
-    try {
-      pod = await this.pods.waitFor(
-        name,
-        (p) => {
-          // The watch may not have brought the new pod yet: until it has, "no pod" means nothing.
-          if (!p || p.metadata?.uid !== uid) return seen;
-          seen = true;
-          return isRunning(p) || hasFinished(p) || neverStarts(p) !== undefined;
-        },
-        this.podStartTimeoutMs,
-      );
-      if (pod?.metadata?.uid !== uid) pod = undefined;
-    } catch {
-      const now = this.pods.get(name);
-      throw new DriverError({
-        reason: 'start_failed',
-        userMessage: `The workspace pod did not start within ${Math.round(this.podStartTimeoutMs / 1000)} s (phase ${now?.status?.phase ?? 'unknown'}${now?.status?.reason ? `, ${now.status.reason}` : ''}).`,
-      });
-    }
-    if (!pod)
-      throw new DriverError({
-        reason: 'start_failed',
-        userMessage: 'The workspace pod was deleted while it started.',
-      });
-    const never = neverStarts(pod);
-    if (never) throw new DriverError({ reason: 'start_failed', userMessage: never });
-  }
-
-  /**
-   * Watches a just-started workspace pod for `startWatchMs`: one whose container stopped or was
-   * restarted meanwhile is reported with Kubernetes' reason and its last log lines.
-   * @throws DriverError `start_failed`.
-   */
-  private async ensureStayedUp(name: string, uid: string | undefined): Promise<void> {
-    const crashed = (p: V1Pod | undefined) =>
-      !p ||
-      p.metadata?.uid !== uid ||
-      !isRunning(p) ||
-      (p.status?.containerStatuses?.[0]?.restartCount ?? 0) > 0;
-    const pod = await this.pods.waitFor(name, crashed, this.startWatchMs).catch(() => 'stayed up' as const);
-    if (pod === 'stayed up') return;
-    const status = pod?.status?.containerStatuses?.[0];
-    const last = status?.lastState?.terminated ?? status?.state?.terminated;
-    const why =
-      (pod && neverStarts(pod)?.replace(/^Kubernetes cannot start the workspace pod: |\.$/g, '')) ??
-      (last ? `exit code ${last.exitCode}` : 'the pod disappeared');
-    const logs = await this.clients.core
-      .readNamespacedPodLog({
-        namespace: this.settings.namespace,
-        name,
-        tailLines: 5,
-        previous: (status?.restartCount ?? 0) > 0,
-      })
-      // Only decoration for an error already being reported.
-      .catch(() => '');
-    const text = String(logs).trim().split('\n').slice(-5).join(' | ').slice(0, 800);
-    throw new DriverError({
-      reason: 'start_failed',
-      userMessage: `The workspace pod stopped right after it started (${why})${text ? `: ${text}` : '.'}`,
-    });
-  }
-
   /** One API call with the call deadline; failures become DriverErrors. */
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        fn(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${this.callTimeoutMs} ms`)),
-            this.callTimeoutMs,
-          );
-        }),
-      ]);
-    } catch (err) {
-      throw apiFailure(what, err);
-    } finally {
-      clearTimeout(timer);
-    }
+  private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withDeadline(what, this.callTimeoutMs, fn);
   }
 
   /** Refs may come from the store; only a safe id is ever turned into an object name. */
