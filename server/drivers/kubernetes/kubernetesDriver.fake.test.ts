@@ -201,6 +201,17 @@ describe('kubernetes driver specifics (fake API)', () => {
     await driver.stop(ref, { graceSeconds: 1 });
   });
 
+  it('resumes a watch the server ends from its resourceVersion, without listing again', async () => {
+    const ref = await create(spec());
+    const { lists, watches } = { ...driver.cacheStats().pods };
+    api.endWatches();
+    await driver.start(ref);
+    expect((await driver.inspect(ref)).status).toBe('running');
+    expect(driver.cacheStats().pods.watches).toBeGreaterThan(watches);
+    expect(driver.cacheStats().pods.lists).toBe(lists);
+    await driver.stop(ref, { graceSeconds: 1 });
+  });
+
   it('retries watches that fail, lists again, and catches up', async () => {
     const s = spec();
     const ref = await create(s);
