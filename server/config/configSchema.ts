@@ -112,6 +112,15 @@ const CgroupPath = z
   })
   .default('remote-claude');
 
+/** A Kubernetes object name (a DNS label). */
+const KubeName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, {
+  error: 'must be a Kubernetes name: 1 to 63 of a-z, 0-9 and "-"',
+});
+/** A Kubernetes quantity of bytes, e.g. "10Gi" or "512Mi". */
+const KubeQuantity = z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/, {
+  error: 'must be a Kubernetes quantity like "10Gi" or "512Mi"',
+});
+
 const Oidc = z.strictObject({
   issuer: z.url().describe('OIDC issuer URL; its /.well-known/openid-configuration is fetched at startup.'),
   clientId: z.string().min(1).describe('OAuth client id registered with the provider.'),
@@ -502,6 +511,114 @@ export const ConfigSchema = z.strictObject({
         })
         .prefault({})
         .describe('The docker driver: hardened containers on the Docker hosts listed in `nodes`.'),
+      kubernetes: z
+        .strictObject({
+          kubeconfig: z
+            .string()
+            .min(1)
+            .optional()
+            .describe(
+              "Path of a kubeconfig file to reach the cluster with. Unset: the control plane's own service account (it runs in the cluster; deploy/kubernetes/rbac.yaml).",
+            ),
+          context: z
+            .string()
+            .min(1)
+            .optional()
+            .describe("The kubeconfig's context to use (with kubeconfig). Unset: its current-context."),
+          namespace: KubeName.default('remote-claude').describe(
+            "Namespace of every workspace's pod, PVC, Secret and NetworkPolicy; it must exist, and the control plane's service account needs the Role of deploy/kubernetes/rbac.yaml in it.",
+          ),
+          installation: z
+            .string()
+            .regex(/^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$/, {
+              error: 'must be 1 to 20 of a-z, 0-9 and "-", not starting or ending with "-"',
+            })
+            .default('default')
+            .describe(
+              "Names and labels this installation's objects (rc-<installation>-<workspace>, label remote-claude.io/installation), so several installations can share a namespace.",
+            ),
+          image: z
+            .string()
+            .min(1)
+            .default('remote-claude/workspace:latest')
+            .describe(
+              'Workspace image the pods run (deploy/images/workspace), pushed where the cluster pulls from.',
+            ),
+          imagePullPolicy: z
+            .enum(['Always', 'IfNotPresent', 'Never'])
+            .default('IfNotPresent')
+            .describe("The workspace container's imagePullPolicy."),
+          uid: z
+            .int()
+            .min(1)
+            .max(2 ** 31 - 1)
+            .default(1000)
+            .describe(
+              "The uid and gid workspace containers run as (runAsUser, runAsGroup, fsGroup); runAsNonRoot is always set. The image's workspace user is 1000.",
+            ),
+          storageClass: KubeName.optional().describe(
+            "StorageClass of the workspace PVCs (/workspace and the home). Unset: the cluster's default class.",
+          ),
+          volumeSize: KubeQuantity.default('10Gi').describe('Storage each workspace PVC requests.'),
+          tmpSize: KubeQuantity.default('512Mi').describe(
+            'Size limit of the /tmp emptyDir in every workspace pod.',
+          ),
+          runtimeClassName: KubeName.optional().describe(
+            "RuntimeClass of workspace pods, e.g. gvisor or kata (it must exist in the cluster). Unset: the cluster's default runtime.",
+          ),
+          controlPlane: z
+            .array(
+              z.union([
+                z.strictObject({
+                  cidr: z
+                    .string()
+                    .regex(/^[0-9a-f.:]+\/\d{1,3}$/i, { error: 'must be a CIDR like "10.0.0.5/32"' })
+                    .describe('An address range the control plane is reached at.'),
+                }),
+                z
+                  .strictObject({
+                    podSelector: z
+                      .record(z.string(), z.string())
+                      .optional()
+                      .describe('Labels of the control-plane pods.'),
+                    namespaceSelector: z
+                      .record(z.string(), z.string())
+                      .optional()
+                      .describe("Labels of the control plane's namespace; unset: the workspaces' own."),
+                  })
+                  .refine((p) => p.podSelector !== undefined || p.namespaceSelector !== undefined, {
+                    error: 'must set podSelector, namespaceSelector or cidr',
+                  }),
+              ]),
+            )
+            .default([])
+            .describe(
+              "Where the workspaces' NetworkPolicy lets them connect (on the agent URL's port): [{cidr}] or [{podSelector, namespaceSelector}]. Empty: the agent URL's host, which must then be an IP address. DNS to kube-system's kube-dns is allowed too when the agent URL names a host.",
+            ),
+          watchTimeout: Duration.refine((n) => n >= 1, { error: 'must be at least 1 second' })
+            .default(300)
+            .describe(
+              'The pod and Secret watches behind inspect/list ask the API server to end each watch after this long (they resume at once); one from which nothing arrives for this long plus 5 s is taken as silently broken, cut, and the objects listed again.',
+            ),
+          podStartTimeout: Duration.refine((n) => n >= 1, { error: 'must be at least 1 second' })
+            .default(300)
+            .describe(
+              "How long a start waits for the workspace pod's container to run (scheduling and the image pull). A pod Kubernetes says can never start (ErrImagePull, Unschedulable, CrashLoopBackOff, …) fails at once with its reason.",
+            ),
+          callTimeout: Duration.refine((n) => n >= 1, { error: 'must be at least 1 second' })
+            .default(30)
+            .describe(
+              'Deadline of one Kubernetes API call, and of waiting for a deleted pod to be gone (plus its grace).',
+            ),
+        })
+        .prefault({})
+        .refine((k) => k.context === undefined || k.kubeconfig !== undefined, {
+          error: 'context needs kubeconfig (the in-cluster service account has no contexts)',
+          path: ['context'],
+        })
+        .describe(
+          'The kubernetes driver: a pod, PVC, Secret and NetworkPolicy per workspace in one namespace.',
+        ),
     })
     .prefault({}),
   nodes: z

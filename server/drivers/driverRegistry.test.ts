@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DockerDriver } from './docker/dockerDriver.js';
 import { createDriver, type DriverContext, drivers } from './driverRegistry.js';
+import { KubernetesDriver } from './kubernetes/kubernetesDriver.js';
 import { LocalDriver } from './local/localDriver.js';
 import { DriverError } from './runtimeDriver.js';
 
@@ -10,6 +11,11 @@ const ctx: DriverContext = {
     image: 'remote-claude/workspace:latest',
     installation: 'registry',
     nodes: [{ name: 'local', docker: { socketPath: '/var/run/docker.sock' } }],
+  },
+  kubernetes: {
+    namespace: 'remote-claude',
+    installation: 'registry',
+    image: 'remote-claude/workspace:latest',
   },
 };
 
@@ -26,7 +32,14 @@ describe('createDriver', () => {
     expect(driver.kind).toBe('docker');
   });
 
-  it.each(['kubernetes', 'ecs'])('refuses %s, which this build does not ship, saying what to use', (kind) => {
+  it('builds the kubernetes driver from its part of the context, without dialling the API', () => {
+    const driver = createDriver('kubernetes', ctx);
+    expect(driver).toBeInstanceOf(KubernetesDriver);
+    expect(driver.kind).toBe('kubernetes');
+    expect(driver.agentTransport).toBe('network');
+  });
+
+  it.each(['ecs'])('refuses %s, which this build does not ship, saying what to use', (kind) => {
     const err = (() => {
       try {
         createDriver(kind, ctx);
@@ -37,7 +50,7 @@ describe('createDriver', () => {
     expect(err).toBeInstanceOf(DriverError);
     expect(err).toMatchObject({
       reason: 'unavailable',
-      userMessage: `The ${kind} runtime driver is not part of this build yet; use RC_RUNTIME=local or docker.`,
+      userMessage: `The ${kind} runtime driver is not part of this build yet; use RC_RUNTIME=local, docker or kubernetes.`,
     });
   });
 

@@ -1,4 +1,5 @@
 import { DockerDriver, type DockerDriverConfig } from './docker/dockerDriver.js';
+import { KubernetesDriver, type KubernetesDriverConfig } from './kubernetes/kubernetesDriver.js';
 import { LocalDriver, type LocalDriverConfig } from './local/localDriver.js';
 import { DriverError, type DriverFactory, type DriverKind, type RuntimeDriver } from './runtimeDriver.js';
 
@@ -9,6 +10,7 @@ import { DriverError, type DriverFactory, type DriverKind, type RuntimeDriver } 
 export interface DriverContext {
   local: LocalDriverConfig;
   docker: DockerDriverConfig;
+  kubernetes: KubernetesDriverConfig;
 }
 
 /** A factory for a driver that this build does not ship yet: choosing it stops startup, saying so. */
@@ -16,7 +18,7 @@ function notBuilt(kind: DriverKind): DriverFactory<DriverContext> {
   return () => {
     throw new DriverError({
       reason: 'unavailable',
-      userMessage: `The ${kind} runtime driver is not part of this build yet; use RC_RUNTIME=local or docker.`,
+      userMessage: `The ${kind} runtime driver is not part of this build yet; use RC_RUNTIME=local, docker or kubernetes.`,
     });
   };
 }
@@ -25,7 +27,7 @@ function notBuilt(kind: DriverKind): DriverFactory<DriverContext> {
 export const drivers = {
   local: (ctx) => new LocalDriver(ctx.local),
   docker: (ctx) => new DockerDriver(ctx.docker),
-  kubernetes: notBuilt('kubernetes'),
+  kubernetes: (ctx) => new KubernetesDriver(ctx.kubernetes),
   ecs: notBuilt('ecs'),
 } satisfies Record<DriverKind, DriverFactory<DriverContext>>;
 
