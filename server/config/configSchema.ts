@@ -4,6 +4,7 @@
 // seed 000's pooling/quotas blocks); `normaliseSeedShapes` maps those onto this schema first.
 import { z } from 'zod';
 import { PASSWORD_MIN_LENGTH } from '../../sdk/wire.js';
+import { EcsRuntimeConfig } from './ecsConfigSchema.js';
 
 /** Shortest sessions.idleTimeout, sessions.maxDuration and pooling.taskTimeout: a pass runs every few seconds, and less is a typo. */
 const LIFECYCLE_MIN_S = 60;
@@ -502,6 +503,7 @@ export const ConfigSchema = z.strictObject({
         })
         .prefault({})
         .describe('The docker driver: hardened containers on the Docker hosts listed in `nodes`.'),
+      ecs: EcsRuntimeConfig,
     })
     .prefault({}),
   nodes: z
@@ -714,4 +716,6 @@ export const secretPaths = [
   'claude.apiKey',
   'claude.secretsKey',
   'server.clusterSecret',
+  'runtime.ecs.credentials.secretAccessKey',
+  'runtime.ecs.credentials.sessionToken',
 ] as const;

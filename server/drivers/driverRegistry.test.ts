@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DockerDriver } from './docker/dockerDriver.js';
 import { createDriver, type DriverContext, drivers } from './driverRegistry.js';
+import { EcsDriver } from './ecs/ecsDriver.js';
 import { LocalDriver } from './local/localDriver.js';
 import { DriverError } from './runtimeDriver.js';
 
@@ -11,6 +12,17 @@ const ctx: DriverContext = {
     installation: 'registry',
     nodes: [{ name: 'local', docker: { socketPath: '/var/run/docker.sock' } }],
   },
+  ecs: () => ({
+    region: 'eu-west-1',
+    cluster: 'registry',
+    capacityProviders: [{ name: 'FARGATE' }],
+    subnets: ['subnet-0123456789abcdef0'],
+    securityGroups: ['sg-0123456789abcdef0'],
+    image: 'remote-claude/workspace:latest',
+    taskRoleArn: 'arn:aws:iam::123456789012:role/workspace',
+    efsFileSystemId: 'fs-0123456789abcdef0',
+    installation: 'registry',
+  }),
 };
 
 describe('createDriver', () => {
@@ -26,7 +38,13 @@ describe('createDriver', () => {
     expect(driver.kind).toBe('docker');
   });
 
-  it.each(['kubernetes', 'ecs'])('refuses %s, which this build does not ship, saying what to use', (kind) => {
+  it('builds the ecs driver from its part of the context, without calling AWS', () => {
+    const driver = createDriver('ecs', ctx);
+    expect(driver).toBeInstanceOf(EcsDriver);
+    expect(driver.agentTransport).toBe('network');
+  });
+
+  it.each(['kubernetes'])('refuses %s, which this build does not ship, saying what to use', (kind) => {
     const err = (() => {
       try {
         createDriver(kind, ctx);

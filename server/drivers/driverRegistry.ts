@@ -1,4 +1,6 @@
 import { DockerDriver, type DockerDriverConfig } from './docker/dockerDriver.js';
+import { EcsDriver } from './ecs/ecsDriver.js';
+import type { EcsDriverConfig } from './ecs/ecsDriverConfig.js';
 import { LocalDriver, type LocalDriverConfig } from './local/localDriver.js';
 import { DriverError, type DriverFactory, type DriverKind, type RuntimeDriver } from './runtimeDriver.js';
 
@@ -9,6 +11,8 @@ import { DriverError, type DriverFactory, type DriverKind, type RuntimeDriver } 
 export interface DriverContext {
   local: LocalDriverConfig;
   docker: DockerDriverConfig;
+  /** Built only when the ecs driver is chosen: it refuses a config that lacks its keys. */
+  ecs: () => EcsDriverConfig;
 }
 
 /** A factory for a driver that this build does not ship yet: choosing it stops startup, saying so. */
@@ -26,7 +30,7 @@ export const drivers = {
   local: (ctx) => new LocalDriver(ctx.local),
   docker: (ctx) => new DockerDriver(ctx.docker),
   kubernetes: notBuilt('kubernetes'),
-  ecs: notBuilt('ecs'),
+  ecs: (ctx) => new EcsDriver(ctx.ecs()),
 } satisfies Record<DriverKind, DriverFactory<DriverContext>>;
 
 export function isDriverKind(kind: string): kind is DriverKind {

@@ -10,6 +10,7 @@ import type { Pubsub } from '../cluster/pubsub.js';
 import type { Config } from '../config/configSchema.js';
 import { dockerDriverConfig } from '../drivers/docker/dockerDriverConfig.js';
 import { createDriver } from '../drivers/driverRegistry.js';
+import { ecsDriverConfig } from '../drivers/ecs/ecsDriverConfig.js';
 import { defaultClaudePath } from '../drivers/local/claudePath.js';
 import type { RuntimeDriver } from '../drivers/runtimeDriver.js';
 import { EgressProxy } from '../egress/egressProxy.js';
@@ -134,6 +135,7 @@ export function createWorkspaceRuntime(opts: {
           ? { placementLock: (section) => opts.mutex?.run('placement', section) ?? section() }
           : {}),
       },
+      ecs: () => ecsDriverConfig(config),
     });
   const egress = new EgressProxy({
     allow: config.egress.allow,
