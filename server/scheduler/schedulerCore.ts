@@ -240,7 +240,13 @@ class Capacity {
       let bestCpu = Number.POSITIVE_INFINITY;
       for (let i = 0; i < this.nodes.length; i++) {
         const f = this.nodes[i] as NodeInfo['free'];
-        if (f.workspaces < 1 || f.cpu + 1e-9 < cpu || f.memoryBytes < memoryBytes || f.cpu >= bestCpu)
+        // `best >= 0`: a node without a limit (Infinity free, Fargate) must still be taken.
+        if (
+          f.workspaces < 1 ||
+          f.cpu + 1e-9 < cpu ||
+          f.memoryBytes < memoryBytes ||
+          (best >= 0 && f.cpu >= bestCpu)
+        )
           continue;
         best = i;
         bestCpu = f.cpu;

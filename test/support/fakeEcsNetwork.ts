@@ -51,15 +51,21 @@ export class FakeEcsNetwork {
     const address = `${this.prefix}.${host}`;
     const inNs = (...args: string[]) =>
       run('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', ...args], { timeout: 10_000 });
-    await ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner);
-    await ip('link', 'set', outer, 'master', this.bridge);
-    await run('bridge', ['link', 'set', 'dev', outer, 'isolated', 'on'], { timeout: 10_000 });
-    await ip('link', 'set', outer, 'up');
-    await ip('link', 'set', inner, 'netns', String(pid));
-    await inNs('link', 'set', inner, 'name', 'eth0');
-    await inNs('addr', 'add', `${address}/24`, 'dev', 'eth0');
-    await inNs('link', 'set', 'eth0', 'up');
-    return address;
+    try {
+      await ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner);
+      await ip('link', 'set', outer, 'master', this.bridge);
+      await run('bridge', ['link', 'set', 'dev', outer, 'isolated', 'on'], { timeout: 10_000 });
+      await ip('link', 'set', outer, 'up');
+      await ip('link', 'set', inner, 'netns', String(pid));
+      await inNs('link', 'set', inner, 'name', 'eth0');
+      await inNs('addr', 'add', `${address}/24`, 'dev', 'eth0');
+      await inNs('link', 'set', 'eth0', 'up');
+      return address;
+    } catch (err) {
+      await ip('link', 'del', outer).catch(() => {});
+      this.used.delete(taskId);
+      throw err;
+    }
   }
 
   /** Frees the task's address (its veth went with its namespace). */

@@ -143,7 +143,13 @@ export class FakeTaskContainer {
     await this.container.start();
     const info = await this.container.inspect();
     if (!this.network || !info.State.Running) return undefined;
-    return this.network.attach(taskId, info.State.Pid);
+    try {
+      return await this.network.attach(taskId, info.State.Pid);
+    } catch (err) {
+      // A short command may have exited (its namespace gone) before its interface was moved in.
+      if ((await this.container.inspect()).State.Running) throw err;
+      return undefined;
+    }
   }
 
   /** Resolves when the container exited: its exit code and whether the kernel killed it for memory. */
