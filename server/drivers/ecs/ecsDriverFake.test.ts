@@ -2,7 +2,7 @@
 // as containers on the real local Docker engine with the real workspace image: the driver
 // contract, the task definition it registers, failure sentences, throttling, reconcile's view.
 import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_CREDENTIALS, FakeEcs } from '../../../test/support/fakeEcs.js';
@@ -412,5 +412,62 @@ describe('ecs driver specifics (fake ECS)', () => {
     ).rejects.toThrow(/EFS file system fs-0000000000000000 \(runtime\.ecs\.efsFileSystemId\) was not found/);
     await driver.close();
     await broken.close();
+  });
+});
+
+describe('ecs driver configuration (fake ECS)', () => {
+  it('reads no process.env: region, endpoint and credentials come from its typed config only', async () => {
+    const sources = (await readdir(import.meta.dirname)).filter(
+      (f) => f.endsWith('.ts') && !f.includes('.test.'),
+    );
+    for (const f of sources) {
+      expect(await readFile(join(import.meta.dirname, f), 'utf8'), f).not.toMatch(/process\.env|process\[/);
+    }
+    const saved = process.env;
+    const reads: { key: string; by: string }[] = [];
+    const env: Record<string, string | undefined> = {
+      ...saved,
+      AWS_REGION: 'us-east-2',
+      AWS_DEFAULT_REGION: 'us-east-2',
+      AWS_ACCESS_KEY_ID: 'AKIAFROMTHEENVIRONMENT',
+      AWS_SECRET_ACCESS_KEY: 'from-the-environment-0000',
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      AWS_MAX_ATTEMPTS: '1',
+    };
+    process.env = new Proxy(env, {
+      get(target, key) {
+        // Frame 0 is this trap, frame 1 whoever read the variable.
+        if (typeof key === 'string') reads.push({ key, by: new Error().stack?.split('\n')[2] ?? '' });
+        return Reflect.get(target, key);
+      },
+    });
+    const before = ec2.calls.length;
+    const installation = `env${randomBytes(2).toString('hex')}`;
+    try {
+      expect(process.env.RC_PROBE).toBeUndefined();
+      expect(reads.some((r) => r.key === 'RC_PROBE' && r.by.includes('ecsDriverFake.test.ts'))).toBe(true);
+      const driver = new EcsDriver(configFor(ec2, installation));
+      const s = {
+        workspaceId: 'env-check',
+        resources: { cpu: 0.25, memoryBytes: 64 * MiB, pids: 32 },
+        env: { RC_AGENT_URL: 'ws://127.0.0.1:9/api/v1/agent' },
+        command: ['/bin/sh', '-c', 'sleep 60'],
+      };
+      const ref = await driver.start(await driver.create(s));
+      expect((await driver.inspect(ref)).status).toBe('running');
+      expect((await driver.list()).map((r) => r.workspaceId)).toContain('env-check');
+      await driver.nodes();
+      await driver.remove(ref);
+      await driver.close();
+    } finally {
+      process.env = saved;
+    }
+    const byDriver = reads.filter((r) => /\/server\/drivers\/ecs\/\w+\.ts/.test(r.by));
+    expect(byDriver).toEqual([]);
+    // Every call went to the configured endpoint, signed for the configured region with the configured key.
+    const calls = ec2.calls.slice(before);
+    expect(calls.length).toBeGreaterThan(5);
+    for (const c of calls)
+      expect(c).toMatchObject({ accessKeyId: FAKE_CREDENTIALS.accessKeyId, region: ec2.region });
   });
 });
