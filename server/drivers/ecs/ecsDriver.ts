@@ -394,9 +394,10 @@ export class EcsDriver implements RuntimeDriver, NodeReporter {
   private async waitTask(task: Task, until: (t: Task) => boolean, ms: number): Promise<Task> {
     const deadline = realDeadline(ms);
     let now = task;
-    for (;;) {
+    // From 25 ms doubling to pollMs: a fast start is seen at once, a slow one costs few calls.
+    for (let delay = 25; ; delay = Math.min(delay * 2, this.pollMs)) {
       if (until(now) || deadline.passed()) return now;
-      await new Promise((r) => setTimeout(r, this.pollMs));
+      await new Promise((r) => setTimeout(r, Math.min(delay, this.pollMs)));
       const [fresh] = await this.describeTasks([now.taskArn as string]);
       if (fresh) now = fresh;
     }

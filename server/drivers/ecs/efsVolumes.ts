@@ -53,39 +53,38 @@ export class EfsVolumes {
    */
   async ensure(workspaceId: string): Promise<AccessPoints> {
     const found = await this.find(workspaceId);
-    const out: Partial<AccessPoints> = {};
-    for (const role of ROLES) {
-      const known = found[role];
-      if (known) {
-        out[role] = known;
-        continue;
-      }
-      const created = await this.call('CreateAccessPoint', () =>
-        this.efs.send(
-          new CreateAccessPointCommand({
-            FileSystemId: this.fileSystemId,
-            ClientToken: randomUUID(),
-            PosixUser: { Uid: WORKSPACE_UID, Gid: WORKSPACE_UID },
-            RootDirectory: {
-              Path: accessPointPath(this.installation, workspaceId, role),
-              // EFS makes the directory on first mount, owned by the workspace user, 0750.
-              CreationInfo: { OwnerUid: WORKSPACE_UID, OwnerGid: WORKSPACE_UID, Permissions: '0750' },
-            },
-            Tags: [
-              { Key: 'Name', Value: `rc-${this.installation}-${workspaceId}-${role}` },
-              { Key: TAG.installation, Value: this.installation },
-              { Key: TAG.workspace, Value: workspaceId },
-              { Key: TAG.volume, Value: role },
-            ],
-          }),
-        ),
-      );
-      if (!created.AccessPointId)
-        throw apiError(new Error('no AccessPointId in the answer'), 'CreateAccessPoint');
-      out[role] = created.AccessPointId;
-      if (created.LifeCycleState !== 'available') await this.waitAvailable(created.AccessPointId);
-    }
-    return out as AccessPoints;
+    // Both at once: each takes EFS a moment to make available.
+    const [workspace, home] = await Promise.all(
+      ROLES.map(async (role) => {
+        const known = found[role];
+        if (known) return known;
+        const created = await this.call('CreateAccessPoint', () =>
+          this.efs.send(
+            new CreateAccessPointCommand({
+              FileSystemId: this.fileSystemId,
+              ClientToken: randomUUID(),
+              PosixUser: { Uid: WORKSPACE_UID, Gid: WORKSPACE_UID },
+              RootDirectory: {
+                Path: accessPointPath(this.installation, workspaceId, role),
+                // EFS makes the directory on first mount, owned by the workspace user, 0750.
+                CreationInfo: { OwnerUid: WORKSPACE_UID, OwnerGid: WORKSPACE_UID, Permissions: '0750' },
+              },
+              Tags: [
+                { Key: 'Name', Value: `rc-${this.installation}-${workspaceId}-${role}` },
+                { Key: TAG.installation, Value: this.installation },
+                { Key: TAG.workspace, Value: workspaceId },
+                { Key: TAG.volume, Value: role },
+              ],
+            }),
+          ),
+        );
+        if (!created.AccessPointId)
+          throw apiError(new Error('no AccessPointId in the answer'), 'CreateAccessPoint');
+        if (created.LifeCycleState !== 'available') await this.waitAvailable(created.AccessPointId);
+        return created.AccessPointId;
+      }),
+    );
+    return { workspace: workspace as string, home: home as string };
   }
 
   /** Deletes the access points (not the files under them). Idempotent. */
@@ -101,7 +100,8 @@ export class EfsVolumes {
 
   private async waitAvailable(id: string): Promise<void> {
     const deadline = realDeadline(60_000);
-    for (;;) {
+    for (let delay = 25; ; delay = Math.min(delay * 2, this.pollMs)) {
+      await new Promise((r) => setTimeout(r, Math.min(delay, this.pollMs)));
       const page = await this.call('DescribeAccessPoints', () =>
         this.efs.send(new DescribeAccessPointsCommand({ AccessPointId: id })),
       );
@@ -113,7 +113,6 @@ export class EfsVolumes {
           userMessage: `EFS did not make the workspace's access point ${id} available (its state: ${state ?? 'gone'}).`,
         });
       }
-      await new Promise((r) => setTimeout(r, this.pollMs));
     }
   }
 
