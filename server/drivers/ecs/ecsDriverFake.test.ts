@@ -295,6 +295,27 @@ describe('ecs driver specifics (fake ECS)', () => {
     await driver.close();
   });
 
+  it('restarts a stopped task from another replica with the run parameters of its last task', async () => {
+    const a = new EcsDriver(configFor(ec2, installation));
+    const s = spec({
+      env: { RC_AGENT_URL: 'ws://127.0.0.1:9/api/v1/agent', RC_AGENT_TOKEN: 'token-of-this-start' },
+    });
+    const ref = await a.start(await a.create(s));
+    const family = `family:${familyName(installation, s.workspaceId)}`;
+    const [first] = ec2.describe((t) => t.group === family && t.lastStatus === 'RUNNING');
+    await ec2.kill(String(first?.taskArn));
+    // A replica that never saw the spec: what it runs comes from the task ECS still remembers.
+    const b = new EcsDriver(configFor(ec2, installation));
+    expect((await b.inspect(ref)).status).toBe('stopped');
+    await b.start(ref);
+    const [second] = ec2.describe((t) => t.group === family && t.lastStatus === 'RUNNING');
+    expect(second?.taskArn).not.toBe(first?.taskArn);
+    expect(JSON.stringify(second?.overrides)).toContain('token-of-this-start');
+    await b.remove(ref);
+    await a.close();
+    await b.close();
+  });
+
   it('says when there is no room: RESOURCE:MEMORY from the cluster, capacity unavailable on Fargate', async () => {
     const small = new EcsDriver(configFor(ec2, installation));
     const tooBig = await errorOf(
