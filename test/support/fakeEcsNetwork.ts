@@ -25,6 +25,8 @@ function ipBatch(lines: string[], prefix: string[]): Promise<void> {
       err += d.toString();
     });
     child.on('error', reject);
+    // A command whose namespace went away exits before reading: its exit code says so, not EPIPE.
+    child.stdin.on('error', () => {});
     child.on('close', (code) =>
       code === 0 ? resolve() : reject(new Error(`ip -batch failed: ${err.trim()}`)),
     );

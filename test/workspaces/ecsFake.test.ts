@@ -119,6 +119,33 @@ describe('workspaces and tasks on the ecs driver (fake ECS, Fargate, real agent 
     expect(stub.requests.filter((r) => r.main).every((r) => r.apiKey === ORG_KEY)).toBe(true);
   }, 180_000);
 
+  it('reconcile restarts a task stopped outside the platform and removes a task definition no workspace owns', async () => {
+    const [row] = await k.t.services.workspaces.list();
+    const id = row?.id as string;
+    const family = `family:${familyName(INSTALLATION, id)}`;
+    const [task] = fake.describe((t) => t.group === family && t.lastStatus === 'RUNNING');
+    const hub = k.t.services.runtime.hub;
+    const before = hub.connection(id);
+    await fake.kill(String(task?.taskArn));
+    const orphan = await driver.start(
+      await driver.create({
+        workspaceId: 'orphan-box',
+        resources: { cpu: 0.25, memoryBytes: 64 * 2 ** 20, pids: 32 },
+        env: { RC_AGENT_URL: 'ws://127.0.0.1:9/api/v1/agent' },
+        command: ['/bin/sh', '-c', 'sleep 600'],
+      }),
+    );
+    const report = await k.t.services.runtime.reconciler.runOnce();
+    expect(report.restarted).toContain(id);
+    expect(report.orphansRemoved).toContain('orphan-box');
+    expect((await driver.inspect(orphan)).status).toBe('missing');
+    expect(fake.listAccessPoints().filter((a) => JSON.stringify(a.Tags).includes('orphan-box'))).toEqual([]);
+    await expect
+      .poll(() => hub.connection(id) !== undefined && hub.connection(id) !== before, { timeout: 30_000 })
+      .toBe(true);
+    expect((await k.exec(id, ['cat', '/workspace/from-claude.txt'])).stdout).toBe('written in an ECS task\n');
+  }, 120_000);
+
   it('keeps the files on EFS through a stop and start, and empties them when the workspace is deleted', async () => {
     const [row] = await k.t.services.workspaces.list();
     const id = row?.id as string;
