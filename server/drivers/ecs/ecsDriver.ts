@@ -209,7 +209,8 @@ export class EcsDriver implements RuntimeDriver, NodeReporter {
       if (!current) throw notFound;
       const running = await this.tasks(id, 'RUNNING');
       if (running.some(isLive)) return this.ref(id);
-      const last = latest(await this.tasks(id, 'STOPPED'));
+      // One whose container just exited may still be desired RUNNING: it counts as the last one.
+      const last = latest([...running, ...(await this.tasks(id, 'STOPPED'))]);
       const run = this.runs.get(id) ?? (last && runOf(last));
       if (!run) {
         throw new DriverError({
