@@ -6,7 +6,7 @@
 // DEPROVISIONING → STOPPED, stop codes, stopped reasons and exit codes as ECS reports them.
 // Switches inject a pull failure, RunTask failures (RESOURCE:MEMORY, Fargate capacity) and
 // ThrottlingException. Only the operations and fields the ecs driver uses; test support only.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,38 +15,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { FakeEcsNetwork } from './fakeEcsNetwork.js';
+import { validateTaskDefinition } from './fakeEcsTaskDefinition.js';
 import {
   containerFor,
   type FakeAccessPoint,
   FakeTaskContainer,
   type FakeTaskDefinition,
 } from './fakeEcsTasks.js';
+import { ACCOUNT, AwsError, FakeEfs, type Json } from './fakeEfs.js';
 
-const ACCOUNT = '123456789012';
 export const FAKE_CREDENTIALS = {
   accessKeyId: 'AKIAFAKEECS0000TEST',
   secretAccessKey: 'fake-secret-key-for-tests-only',
 };
-const FARGATE_SIZES: Record<string, number[]> = {
-  '256': [512, 1024, 2048],
-  '512': [1024, 2048, 3072, 4096],
-  '1024': [2048, 3072, 4096, 5120, 6144, 7168, 8192],
-  '2048': Array.from({ length: 13 }, (_, i) => 4096 + i * 1024),
-  '4096': Array.from({ length: 23 }, (_, i) => 8192 + i * 1024),
-};
-
-type Json = Record<string, unknown>;
-
-class AwsError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
-  }
-}
-
 interface Revision {
   arn: string;
   family: string;
@@ -104,11 +85,10 @@ export class FakeEcs {
   };
   private readonly defs = new Map<string, Revision[]>();
   private readonly tasks = new Map<string, FakeTask>();
-  private readonly accessPoints = new Map<string, FakeAccessPoint & Json>();
   private readonly docker: Docker;
   private readonly label = `fakeecs-${randomBytes(3).toString('hex')}`;
   private server: Server | undefined;
-  private efsRoot = '';
+  private efs!: FakeEfs;
 
   private constructor(private readonly opts: FakeEcsOptions) {
     this.cluster = opts.cluster ?? 'fake-cluster';
@@ -118,7 +98,7 @@ export class FakeEcs {
 
   static async start(opts: FakeEcsOptions): Promise<FakeEcs> {
     const fake = new FakeEcs(opts);
-    fake.efsRoot = await mkdtemp(join(tmpdir(), 'rc-fakeefs-'));
+    fake.efs = new FakeEfs(fake.region, fake.fileSystemId, await mkdtemp(join(tmpdir(), 'rc-fakeefs-')));
     if (opts.network !== false) fake.network = await FakeEcsNetwork.create();
     fake.server = createServer((req, res) => void fake.handle(req, res));
     fake.server.listen(0, '127.0.0.1');
@@ -133,13 +113,12 @@ export class FakeEcs {
 
   /** The host directory holding an access point's files (what EFS would store). */
   accessPointDir(id: string): string | undefined {
-    const ap = this.accessPoints.get(id);
-    return ap ? join(this.efsRoot, ap.FileSystemId, ap.RootDirectory?.Path ?? '/') : undefined;
+    return this.efs.dir(id);
   }
 
   /** Access points that exist, with their tags. */
   listAccessPoints(): (FakeAccessPoint & Json)[] {
-    return [...this.accessPoints.values()];
+    return this.efs.list();
   }
 
   /** The latest ACTIVE revision of `family`, as registered. */
@@ -169,7 +148,7 @@ export class FakeEcs {
     this.server?.closeAllConnections();
     await new Promise((r) => this.server?.close(r));
     await this.network?.close();
-    await rm(this.efsRoot, { recursive: true, force: true });
+    await rm(this.efs.root, { recursive: true, force: true });
   }
 
   // ---- HTTP ----
@@ -200,7 +179,7 @@ export class FakeEcs {
         throw new AwsError('ThrottlingException', 'Rate exceeded');
       }
       const out = efs
-        ? await this.efs(req.method ?? 'GET', url, raw)
+        ? await this.efs.handle(req.method ?? 'GET', url, raw)
         : await this.ecs(op, raw ? JSON.parse(raw) : {});
       if (out === undefined) {
         res.writeHead(204).end();
@@ -322,49 +301,7 @@ export class FakeEcs {
   }
 
   private register(b: Json): Json {
-    const family = String(b.family ?? '');
-    if (!/^[A-Za-z0-9_-]{1,255}$/.test(family))
-      throw new AwsError('ClientException', 'Family contains invalid characters.');
-    const body = b as Json & FakeTaskDefinition;
-    const containers = body.containerDefinitions ?? [];
-    if (containers.length === 0 || containers.some((c) => !c.name || !c.image)) {
-      throw new AwsError('ClientException', 'Container definitions need a name and an image.');
-    }
-    if (b.networkMode !== 'awsvpc' && has(b.requiresCompatibilities, 'FARGATE')) {
-      throw new AwsError('ClientException', 'Fargate requires task definition to have networkMode awsvpc.');
-    }
-    if (has(b.requiresCompatibilities, 'FARGATE')) {
-      const mem = FARGATE_SIZES[String(b.cpu)];
-      if (!mem?.includes(Number(b.memory))) {
-        throw new AwsError(
-          'ClientException',
-          `No Fargate configuration exists for given values: ${b.cpu} CPU, ${b.memory} memory.`,
-        );
-      }
-      for (const c of containers) {
-        if (c.privileged !== undefined)
-          throw new AwsError('ClientException', 'privileged is not supported on Fargate.');
-        if (c.dockerSecurityOptions)
-          throw new AwsError('ClientException', 'dockerSecurityOptions is not supported on Fargate.');
-        if (c.linuxParameters?.maxSwap !== undefined)
-          throw new AwsError('ClientException', 'maxSwap is not supported on Fargate.');
-      }
-    } else if (Number(b.cpu) < 128) {
-      throw new AwsError('ClientException', 'Invalid CPU value: the task CPU must be at least 128 units.');
-    }
-    for (const v of body.volumes ?? []) {
-      const efs = v.efsVolumeConfiguration as Json | undefined;
-      if (
-        efs &&
-        (efs as { transitEncryption?: string }).transitEncryption !== 'ENABLED' &&
-        (efs.authorizationConfig as Json | undefined)?.iam === 'ENABLED'
-      ) {
-        throw new AwsError(
-          'ClientException',
-          'Transit encryption must be enabled when IAM authorization is used.',
-        );
-      }
-    }
+    const family = validateTaskDefinition(b);
     const revs = this.defs.get(family) ?? [];
     const revision = (revs.at(-1)?.revision ?? 0) + 1;
     const { tags, ...def } = b;
@@ -529,9 +466,9 @@ export class FakeEcs {
           def: def.body,
           env: Object.fromEntries((override.environment ?? []).map((e) => [e.name, e.value])),
           command: override.command,
-          accessPoint: (id) => this.accessPoints.get(id),
+          accessPoint: (id) => this.efs.accessPoint(id),
         },
-        { prefix: this.label, efsRoot: this.efsRoot, label: this.label },
+        { prefix: this.label, efsRoot: this.efs.root, label: this.label },
       );
       const address = await runner.start(options, j.taskArn);
       j.attachments = [
@@ -629,64 +566,6 @@ export class FakeEcs {
       ],
     };
   }
-
-  // ---- EFS (REST-JSON) ----
-
-  private async efs(method: string, url: URL, raw: string): Promise<Json | undefined> {
-    const path = url.pathname;
-    const q = url.searchParams;
-    if (method === 'GET' && path === '/2015-02-01/file-systems') {
-      const id = q.get('FileSystemId');
-      if (id && id !== this.fileSystemId)
-        throw new AwsError('FileSystemNotFound', 'File system does not exist.', 404);
-      return {
-        FileSystems: [{ FileSystemId: this.fileSystemId, LifeCycleState: 'available', Encrypted: true }],
-      };
-    }
-    if (method === 'POST' && path === '/2015-02-01/access-points') {
-      const b = JSON.parse(raw) as Json & FakeAccessPoint & { ClientToken?: string; Tags?: Json[] };
-      if (b.FileSystemId !== this.fileSystemId)
-        throw new AwsError('FileSystemNotFound', 'File system does not exist.', 404);
-      const same = [...this.accessPoints.values()].find((a) => a.ClientToken === b.ClientToken);
-      if (same) return same;
-      const id = `fsap-${randomBytes(8).toString('hex')}`;
-      const ap = {
-        ...b,
-        AccessPointId: id,
-        AccessPointArn: `arn:aws:elasticfilesystem:${this.region}:${ACCOUNT}:access-point/${id}`,
-        LifeCycleState: 'creating',
-        OwnerId: ACCOUNT,
-        Tags: b.Tags ?? [],
-      };
-      this.accessPoints.set(id, ap);
-      // EFS makes access points available a moment later: the driver must wait for it.
-      setTimeout(() => {
-        if (this.accessPoints.get(id) === ap) ap.LifeCycleState = 'available';
-      }, 30);
-      return ap;
-    }
-    if (method === 'GET' && path === '/2015-02-01/access-points') {
-      const id = q.get('AccessPointId');
-      if (id) {
-        const ap = this.accessPoints.get(id);
-        if (!ap) throw new AwsError('AccessPointNotFound', `Access point ${id} does not exist.`, 404);
-        return { AccessPoints: [ap] };
-      }
-      const all = [...this.accessPoints.values()].filter((a) => a.FileSystemId === q.get('FileSystemId'));
-      const max = Number(q.get('MaxResults') ?? 100);
-      const from = Number(q.get('NextToken') ?? 0);
-      const page = all.slice(from, from + max);
-      return { AccessPoints: page, ...(from + max < all.length ? { NextToken: String(from + max) } : {}) };
-    }
-    const del = /^\/2015-02-01\/access-points\/([^/]+)$/.exec(path);
-    if (method === 'DELETE' && del) {
-      const id = decodeURIComponent(del[1] as string);
-      if (!this.accessPoints.delete(id))
-        throw new AwsError('AccessPointNotFound', `Access point ${id} does not exist.`, 404);
-      return undefined;
-    }
-    throw new AwsError('BadRequest', `fake EFS does not implement ${method} ${path}`);
-  }
 }
 
 function has(list: unknown, value: string): boolean {
@@ -695,9 +574,4 @@ function has(list: unknown, value: string): boolean {
 
 function tick(): Promise<void> {
   return new Promise((r) => setTimeout(r, 20));
-}
-
-/** A task id, for tests that name things. */
-export function fakeId(): string {
-  return randomUUID().slice(0, 8);
 }
