@@ -429,6 +429,11 @@ describe('ecs driver specifics (fake ECS)', () => {
     );
     await expect(new EcsDriver(configFor(ec2, installation)).preflight()).resolves.toBeUndefined();
     await expect(
+      new EcsDriver(configFor(ec2, installation, { capacityProviders: [{ name: 'FARGATE' }] })).preflight(),
+    ).rejects.toThrow(
+      `ECS cluster ${ec2.cluster} has no capacity provider FARGATE (runtime.ecs.capacityProviders)`,
+    );
+    await expect(
       new EcsDriver(configFor(ec2, installation, { efsFileSystemId: 'fs-0000000000000000' })).preflight(),
     ).rejects.toThrow(/EFS file system fs-0000000000000000 \(runtime\.ecs\.efsFileSystemId\) was not found/);
     await driver.close();
