@@ -4,6 +4,7 @@
 // seed 000's pooling/quotas blocks); `normaliseSeedShapes` maps those onto this schema first.
 import { z } from 'zod';
 import { PASSWORD_MIN_LENGTH } from '../../sdk/wire.js';
+import { EcsRuntimeConfig } from './ecsConfigSchema.js';
 
 /** Shortest sessions.idleTimeout, sessions.maxDuration and pooling.taskTimeout: a pass runs every few seconds, and less is a typo. */
 const LIFECYCLE_MIN_S = 60;
@@ -619,6 +620,7 @@ export const ConfigSchema = z.strictObject({
         .describe(
           'The kubernetes driver: a pod, PVC, Secret and NetworkPolicy per workspace in one namespace.',
         ),
+      ecs: EcsRuntimeConfig,
     })
     .prefault({}),
   nodes: z
@@ -840,4 +842,6 @@ export const secretPaths = [
   'claude.apiKey',
   'claude.secretsKey',
   'server.clusterSecret',
+  'runtime.ecs.credentials.secretAccessKey',
+  'runtime.ecs.credentials.sessionToken',
 ] as const;

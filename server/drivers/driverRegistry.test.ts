@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DockerDriver } from './docker/dockerDriver.js';
 import { createDriver, type DriverContext, drivers } from './driverRegistry.js';
+import { EcsDriver } from './ecs/ecsDriver.js';
 import { KubernetesDriver } from './kubernetes/kubernetesDriver.js';
 import { LocalDriver } from './local/localDriver.js';
-import { DriverError } from './runtimeDriver.js';
 
 const ctx: DriverContext = {
   local: { dataDir: '/tmp/rc-registry', nodePath: process.execPath, agentDir: '/tmp/rc-registry-agent' },
@@ -17,6 +17,17 @@ const ctx: DriverContext = {
     installation: 'registry',
     image: 'remote-claude/workspace:latest',
   },
+  ecs: () => ({
+    region: 'eu-west-1',
+    cluster: 'registry',
+    capacityProviders: [{ name: 'FARGATE' }],
+    subnets: ['subnet-0123456789abcdef0'],
+    securityGroups: ['sg-0123456789abcdef0'],
+    image: 'remote-claude/workspace:latest',
+    taskRoleArn: 'arn:aws:iam::123456789012:role/workspace',
+    efsFileSystemId: 'fs-0123456789abcdef0',
+    installation: 'registry',
+  }),
 };
 
 describe('createDriver', () => {
@@ -39,19 +50,10 @@ describe('createDriver', () => {
     expect(driver.agentTransport).toBe('network');
   });
 
-  it.each(['ecs'])('refuses %s, which this build does not ship, saying what to use', (kind) => {
-    const err = (() => {
-      try {
-        createDriver(kind, ctx);
-      } catch (e) {
-        return e;
-      }
-    })();
-    expect(err).toBeInstanceOf(DriverError);
-    expect(err).toMatchObject({
-      reason: 'unavailable',
-      userMessage: `The ${kind} runtime driver is not part of this build yet; use RC_RUNTIME=local, docker or kubernetes.`,
-    });
+  it('builds the ecs driver from its part of the context, without calling AWS', () => {
+    const driver = createDriver('ecs', ctx);
+    expect(driver).toBeInstanceOf(EcsDriver);
+    expect(driver.agentTransport).toBe('network');
   });
 
   it('refuses an unknown kind, listing the valid ones', () => {

@@ -1,7 +1,9 @@
 import { DockerDriver, type DockerDriverConfig } from './docker/dockerDriver.js';
+import { EcsDriver } from './ecs/ecsDriver.js';
+import type { EcsDriverConfig } from './ecs/ecsDriverConfig.js';
 import { KubernetesDriver, type KubernetesDriverConfig } from './kubernetes/kubernetesDriver.js';
 import { LocalDriver, type LocalDriverConfig } from './local/localDriver.js';
-import { DriverError, type DriverFactory, type DriverKind, type RuntimeDriver } from './runtimeDriver.js';
+import type { DriverFactory, DriverKind, RuntimeDriver } from './runtimeDriver.js';
 
 /**
  * Each driver's typed config, built from the process config at startup. Drivers never read
@@ -11,16 +13,8 @@ export interface DriverContext {
   local: LocalDriverConfig;
   docker: DockerDriverConfig;
   kubernetes: KubernetesDriverConfig;
-}
-
-/** A factory for a driver that this build does not ship yet: choosing it stops startup, saying so. */
-function notBuilt(kind: DriverKind): DriverFactory<DriverContext> {
-  return () => {
-    throw new DriverError({
-      reason: 'unavailable',
-      userMessage: `The ${kind} runtime driver is not part of this build yet; use RC_RUNTIME=local, docker or kubernetes.`,
-    });
-  };
+  /** Built only when the ecs driver is chosen: it refuses a config that lacks its keys. */
+  ecs: () => EcsDriverConfig;
 }
 
 /** Every runtime driver by the name RC_RUNTIME uses. `satisfies` makes a missing kind a type error. */
@@ -28,7 +22,7 @@ export const drivers = {
   local: (ctx) => new LocalDriver(ctx.local),
   docker: (ctx) => new DockerDriver(ctx.docker),
   kubernetes: (ctx) => new KubernetesDriver(ctx.kubernetes),
-  ecs: notBuilt('ecs'),
+  ecs: (ctx) => new EcsDriver(ctx.ecs()),
 } satisfies Record<DriverKind, DriverFactory<DriverContext>>;
 
 export function isDriverKind(kind: string): kind is DriverKind {
@@ -37,8 +31,7 @@ export function isDriverKind(kind: string): kind is DriverKind {
 
 /**
  * Builds the driver named by `kind` (RC_RUNTIME). Called once at startup.
- * @throws Error listing the valid kinds when `kind` is unknown; DriverError `unavailable` for a
- * kind this build does not ship.
+ * @throws Error listing the valid kinds when `kind` is unknown.
  */
 export function createDriver(kind: string, ctx: DriverContext): RuntimeDriver {
   if (!isDriverKind(kind)) {

@@ -227,6 +227,17 @@ describe('the scheduler core', () => {
     });
   });
 
+  it('starts a workspace on a node without limits (Fargate reports no capacity: Infinity free)', () => {
+    const inf = Number.POSITIVE_INFINITY;
+    const nodes: NodeInfo[] = [
+      { name: 'fargate', accepting: true, free: { cpu: inf, memoryBytes: inf, workspaces: inf } },
+    ];
+    const [d] = schedule(
+      input([task('t', 'u', 'w', 1)], [user('u')], [ws('w', { status: 'stopped' })], nodes),
+    );
+    expect(d).toMatchObject({ action: 'start_workspace', node: 'fargate' });
+  });
+
   it('fails a task whose workspace is gone or failed after it was queued, not one queued after the failure', () => {
     const d = byTask(
       schedule(

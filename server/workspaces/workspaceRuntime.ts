@@ -10,6 +10,7 @@ import type { Pubsub } from '../cluster/pubsub.js';
 import type { Config } from '../config/configSchema.js';
 import { dockerDriverConfig } from '../drivers/docker/dockerDriverConfig.js';
 import { createDriver } from '../drivers/driverRegistry.js';
+import { ecsDriverConfig } from '../drivers/ecs/ecsDriverConfig.js';
 import { kubernetesDriverConfig } from '../drivers/kubernetes/kubernetesDriverConfig.js';
 import { defaultClaudePath } from '../drivers/local/claudePath.js';
 import type { RuntimeDriver } from '../drivers/runtimeDriver.js';
@@ -136,6 +137,7 @@ export function createWorkspaceRuntime(opts: {
           : {}),
       },
       kubernetes: kubernetesDriverConfig(config),
+      ecs: () => ecsDriverConfig(config),
     });
   const egress = new EgressProxy({
     allow: config.egress.allow,
