@@ -10,10 +10,10 @@
 //   nodes to hold them — a cordoned node is taken back first; when utilisation passes
 //   scaleUpThreshold, enough nodes to bring it back to targetUtilization; below minInstances, up to
 //   it. Never above maxInstances. Not held back by the cooldown: a waiting task must not wait for it.
-// - Down, only by draining: when utilisation is below scaleDownThreshold, the least-used node is
-//   cordoned (it takes no new workspace; its workspaces stop when they idle, as ever); a cordoned
-//   node that has held no workspace for idleTimeout is removed. Never below minInstances, and
-//   neither within cooldownPeriod of the last scaling action.
+// - Down, only by draining: a node below scaleDownThreshold whose load the other nodes hold within
+//   targetUtilization is cordoned (it takes no new workspace; its workspaces stop when they idle,
+//   as ever); a cordoned node that has held no workspace for idleTimeout is removed. Never below
+//   minInstances, and neither within cooldownPeriod of the last scaling action.
 
 export interface Room {
   cpu: number;
@@ -126,6 +126,7 @@ export function autoscale(input: AutoscalerInput): PoolAction[] {
       const before = unmet.length;
       unmet = unplaced([free(n)], unmet);
       if (unmet.length < before) {
+        taking.push(n);
         actions.push({
           kind: 'uncordon',
           node: n.name,
@@ -177,36 +178,55 @@ export function autoscale(input: AutoscalerInput): PoolAction[] {
     });
     total -= 1;
   }
+  // A node is drained when its own utilisation is below scaleDownThreshold and the others hold
+  // what the pool reserves within targetUtilization (cluster-autoscaler's rule, with seed 000's
+  // knobs). The least-used such node first; one per look, so the pool shrinks step by step.
   const ready = taking.filter((n) => n.state === 'ready');
-  if (util < limits.scaleDownThreshold && total > limits.minInstances && ready.length > 0) {
-    // The least-used node; of equals the last in the list (the newest).
-    let pick = ready[0] as PoolNode;
-    for (const n of ready) if (share(n) <= share(pick)) pick = n;
-    const holds = pick.reserved.workspaces;
-    actions.push({
-      kind: 'cordon',
-      node: pick.name,
-      reason: `utilisation ${pct(util)} is below pooling.scaling.scaleDownThreshold (${pct(limits.scaleDownThreshold)}): draining node ${pick.name} (${holds} workspace${holds === 1 ? '' : 's'} on it)`,
-    });
+  let pick: PoolNode | undefined;
+  for (const n of ready) {
+    const own = share(n);
+    if (own >= limits.scaleDownThreshold) continue;
+    if (pick === undefined || own <= share(pick)) pick = n;
+  }
+  if (pick !== undefined && total > limits.minInstances) {
+    const rest = taking.filter((n) => n !== pick);
+    const after = utilisationOf(taking, rest);
+    if (rest.length > 0 && after <= limits.targetUtilization) {
+      const holds = pick.reserved.workspaces;
+      actions.push({
+        kind: 'cordon',
+        node: pick.name,
+        reason: `node ${pick.name} is at ${pct(share(pick))}, below pooling.scaling.scaleDownThreshold (${pct(limits.scaleDownThreshold)}), and the other nodes hold the pool's load at ${pct(after)} (targetUtilization ${pct(limits.targetUtilization)}): draining it (${holds} workspace${holds === 1 ? '' : 's'} on it)`,
+      });
+    }
   }
   return actions;
 }
 
 /**
  * The baseline the simulator compares with: target tracking as ECS managed scaling does it, with
- * the capacity provider's reservation held at 100 %. The pool is sized to the nodes that hold
- * workspaces plus what the waiting starts need; it adds at once, and removes a node (with no
+ * the capacity provider's reservation held at `target` (100 % by default; lower keeps spare nodes).
+ * The pool is sized to (the nodes that hold workspaces plus what the waiting starts need) over the
+ * target; it adds at once, and removes a node (with no
  * workspace: managed termination protection) once it has been empty for `scaleInAfterMs` (the
  * 15 one-minute datapoints of its scale-in alarm). No draining, no cooldown of our own.
  */
-export function targetTracking(input: AutoscalerInput, scaleInAfterMs = 15 * 60_000): PoolAction[] {
+export function targetTracking(
+  input: AutoscalerInput,
+  opts: { target?: number; scaleInAfterMs?: number } = {},
+): PoolAction[] {
+  const target = opts.target ?? 1;
+  const scaleInAfterMs = opts.scaleInAfterMs ?? 15 * 60_000;
   const { nowMs, limits } = input;
   const taking = input.nodes.filter((n) => n.state !== 'cordoned');
   const unmet = unplaced(taking.map(free), input.waiting);
-  const holding = taking.filter((n) => n.state === 'booting' || n.reserved.workspaces > 0).length;
+  const holding = taking.filter((n) => n.reserved.workspaces > 0).length;
   const desired = Math.min(
     limits.maxInstances,
-    Math.max(limits.minInstances, holding + (unmet.length > 0 ? newNodesFor(unmet, input.newNode) : 0)),
+    Math.max(
+      limits.minInstances,
+      Math.ceil((holding + (unmet.length > 0 ? newNodesFor(unmet, input.newNode) : 0)) / target - 1e-9),
+    ),
   );
   if (desired > taking.length) {
     const count = desired - taking.length;
@@ -222,6 +242,18 @@ export function targetTracking(input: AutoscalerInput, scaleInAfterMs = 15 * 60_
     total -= 1;
   }
   return actions;
+}
+
+/** What all of `nodes` reserve, over the capacity of `on` only, in the tightest dimension. */
+function utilisationOf(nodes: readonly PoolNode[], on: readonly PoolNode[]): number {
+  let worst = 0;
+  for (const d of DIMENSIONS) {
+    const reserved = nodes.reduce((a, n) => a + n.reserved[d], 0);
+    const capacity = on.reduce((a, n) => a + n.capacity[d], 0);
+    if (capacity > 0) worst = Math.max(worst, reserved / capacity);
+    else if (reserved > 0) return Number.POSITIVE_INFINITY;
+  }
+  return worst;
 }
 
 /** A node's own utilisation (its tightest dimension). */

@@ -57,6 +57,8 @@ export interface PoolSimOptions {
   /** Every user's quotas. */
   userLimits: Limits;
   halfLifeMs: number;
+  /** target-tracking: the capacity reservation it holds (1: 100 %). */
+  target?: number | undefined;
   /** How often the autoscaler looks (cluster-autoscaler: 10 s). */
   scanMs?: number | undefined;
   /** The timeline's resolution. */
@@ -187,7 +189,10 @@ function pooled(o: PoolSimOptions): PoolSimResult {
   const random = seededRandom(o.seed);
   const scanMs = o.scanMs ?? 10_000;
   const sampleMs = o.sampleMs ?? 5 * 60_000;
-  const policy = o.policy === 'autoscaler' ? autoscale : targetTracking;
+  const policy =
+    o.policy === 'autoscaler'
+      ? autoscale
+      : (input: Parameters<typeof autoscale>[0]) => targetTracking(input, { target: o.target ?? 1 });
   const arrivals = [...o.tasks].sort(byArrival);
   const capacity = { cpu: o.node.cpu, memoryBytes: o.node.memoryBytes, workspaces: o.node.maxWorkspaces };
 
@@ -294,7 +299,13 @@ function pooled(o: PoolSimOptions): PoolSimResult {
     const queued: QueuedTask[] = [];
     for (const t of queue) {
       const ws = workspaceOf.get(t.id) as SimWorkspace;
-      queued.push({ id: t.id, userId: t.user, workspaceId: ws.id, priority: t.priority ?? 'normal', queuedAtMs: t.atMs });
+      queued.push({
+        id: t.id,
+        userId: t.user,
+        workspaceId: ws.id,
+        priority: t.priority ?? 'normal',
+        queuedAtMs: t.atMs,
+      });
       if (!spaces.has(ws.id)) {
         spaces.set(ws.id, {
           id: ws.id,
@@ -375,7 +386,8 @@ function pooled(o: PoolSimOptions): PoolSimResult {
       }
     }
     if (started.size > 0) {
-      for (let i = queue.length - 1; i >= 0; i--) if (started.has((queue[i] as TraceTask).id)) queue.splice(i, 1);
+      for (let i = queue.length - 1; i >= 0; i--)
+        if (started.has((queue[i] as TraceTask).id)) queue.splice(i, 1);
     }
   };
 

@@ -10,13 +10,17 @@ import { type NodeType, seededRandom, type TraceTask } from './poolSim.js';
 
 const UNITS: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 /** Bytes, or a size like "512M", "4G", "4Gi". */
-const Bytes = z.union([
-  z.number().int().positive(),
-  z
-    .string()
-    .regex(/^\d+(\.\d+)?[KMGT]i?$/, { error: 'must be a number of bytes or a size like "512M" or "4G"' })
-    .transform((s) => Math.round(Number.parseFloat(s) * (UNITS[s.replace(/[\d.]/g, '')[0] as string] ?? 1))),
-]);
+const BYTES_ERROR = 'must be a number of bytes or a size like "512M" or "4G"';
+const Bytes = z.union(
+  [
+    z.number().int().positive(),
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?[KMGT]i?$/)
+      .transform((s) => Math.round(Number.parseFloat(s) * (UNITS[s.replace(/[\d.]/g, '')[0] as string] ?? 1))),
+  ],
+  { error: BYTES_ERROR },
+);
 const Seconds = z.number().nonnegative({ error: 'must be a number of seconds, 0 or more' });
 
 /** One line of a trace. `at` is seconds from the trace's start, or an ISO time. */
@@ -208,7 +212,8 @@ export interface GenerateOptions {
 /**
  * A synthetic trace: each user works weekdays 08:00–19:00 (arrivals peak late morning and mid
  * afternoon), a tenth as much at weekends, on one to three repositories; tasks last
- * minMinutes–maxMinutes (log-uniform), and a workspace idles 5–20 minutes after each.
+ * minMinutes–maxMinutes (log-uniform), a repository's next task comes 1–5 minutes after the one
+ * before ends, and a workspace idles 5–20 minutes after each.
  */
 export function generateTrace(o: GenerateOptions): TraceTask[] {
   const random = seededRandom(o.seed);
@@ -221,6 +226,8 @@ export function generateTrace(o: GenerateOptions): TraceTask[] {
     const user = `user${String(u + 1).padStart(3, '0')}`;
     const repos = 1 + Math.floor(random() * 3);
     const heavy = 0.5 + random() * 1.5;
+    // A developer starts a task on a repository once the one before on it is done (and looked at).
+    const freeAt = new Map<string, number>();
     for (let day = 0; day < o.days; day++) {
       const weekend = day % 7 >= 5;
       for (let hour = 0; hour < 24; hour++) {
@@ -229,13 +236,16 @@ export function generateTrace(o: GenerateOptions): TraceTask[] {
         let k = 0;
         for (let p = random(); p > Math.exp(-rate); p *= random()) k++;
         for (let i = 0; i < k; i++) {
-          const atMs = ((day * 24 + hour) * 3600 + Math.floor(random() * 3600)) * 1000;
+          const repository = `repo${1 + Math.floor(random() * repos)}`;
+          const drawn = ((day * 24 + hour) * 3600 + Math.floor(random() * 3600)) * 1000;
+          const atMs = Math.max(drawn, freeAt.get(repository) ?? 0);
           const minutes = o.minMinutes * (o.maxMinutes / o.minMinutes) ** random();
+          freeAt.set(repository, atMs + Math.round((minutes + 1 + random() * 4) * 60_000));
           tasks.push({
             id: `t${++n}`,
             atMs,
             user,
-            repository: `repo${1 + Math.floor(random() * repos)}`,
+            repository,
             cpu: random() < 0.8 ? 1 : 2,
             memoryBytes: (random() < 0.7 ? 2 : 4) * 2 ** 30,
             durationMs: Math.round(minutes * 60_000),
