@@ -17,7 +17,9 @@ const Bytes = z.union(
     z
       .string()
       .regex(/^\d+(\.\d+)?[KMGT]i?$/)
-      .transform((s) => Math.round(Number.parseFloat(s) * (UNITS[s.replace(/[\d.]/g, '')[0] as string] ?? 1))),
+      .transform((s) =>
+        Math.round(Number.parseFloat(s) * (UNITS[s.replace(/[\d.]/g, '')[0] as string] ?? 1)),
+      ),
   ],
   { error: BYTES_ERROR },
 );

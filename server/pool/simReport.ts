@@ -92,7 +92,7 @@ function lineChart(
 <line x1="${pad}" y1="${h - pad}" x2="${w - pad}" y2="${h - pad}" stroke="#999"/><line x1="${pad}" y1="${pad}" x2="${pad}" y2="${h - pad}" stroke="#999"/>
 <text x="${pad}" y="${pad - 8}" font-size="11">${maxY.toFixed(maxY < 10 ? 2 : 0)} ${esc(unit)}</text>
 <text x="${w - pad}" y="${h - 10}" font-size="11" text-anchor="end">${(maxX / 86_400_000).toFixed(1)} days</text>
-${paths}<text x="${pad + 40}" y="${pad - 8}" font-size="11">${legend}</text></svg></figure>`;
+${paths}${series.length > 1 ? `<text x="${w - pad}" y="${pad - 8}" font-size="11" text-anchor="end">${legend}</text>` : ''}</svg></figure>`;
 }
 
 /** A histogram of waits (seconds) per run, bucketed on a log scale. */
@@ -159,7 +159,7 @@ export function htmlReport(o: { title: string; rows: readonly ReportRow[]; notes
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(o.title)}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}pre{background:#f4f4f5;padding:1em;overflow:auto}
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:90em}pre{background:#f4f4f5;padding:1em;overflow:auto}
 figure{margin:1em 0}figcaption{font-weight:600}.hist td{padding:2px 8px}.bar{display:inline-block;height:10px;background:#2563eb}</style>
 </head><body><h1>${esc(o.title)}</h1>
 <pre>${esc(summaryTable(o.rows))}</pre>
