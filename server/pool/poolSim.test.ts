@@ -77,6 +77,18 @@ describe('the pool simulator', () => {
     expect(quantile(pool.waits, 0.5)).toBeLessThan(quantile(perTask.waits, 0.5));
   });
 
+  it('with scaling off, keeps the pool at minInstances: tasks wait for room instead', () => {
+    const fixed = parseSimConfig(
+      'pooling: {minInstances: 2, scaling: {enabled: false}}\ninstance: {cpu: 4, memory: 16G}',
+    );
+    const r = simulatePool({ tasks: trace, policy: 'autoscaler', ...fixed });
+    expect(r.actions.map((a) => a.kind)).toEqual(['add']);
+    expect(r.maxNodes).toBe(2);
+    expect(quantile(r.waits, 0.95)).toBeGreaterThan(
+      quantile(simulatePool({ tasks: trace, policy: 'autoscaler', ...settings }).waits, 0.95),
+    );
+  });
+
   it('counts tasks held by a quota, and never starts a task bigger than a node', () => {
     const burst: TraceTask[] = Array.from({ length: 6 }, (_, i) => ({
       id: `b${i}`,
@@ -138,6 +150,9 @@ describe('the simulator’s input', () => {
       /^config: pooling.scaling.scaleDownThreshold: scaleDownThreshold must be below scaleUpThreshold/,
     );
     expect(bad('pooling: {provider: magic}')).toMatch(/^config: pooling: .*provider/);
+    expect(bad('pooling: {enabled: false}')).toBe(
+      'config: pooling.enabled: false leaves no pool to simulate; leave it out or true',
+    );
     expect(bad('instance: {bootTime: {min: 5m, max: 1m}}')).toBe(
       'config: instance.bootTime.min: min must not exceed max',
     );

@@ -48,6 +48,8 @@ export interface PoolSimOptions {
   tasks: readonly TraceTask[];
   policy: PoolPolicy;
   limits: PoolLimits;
+  /** False: the autoscaler keeps the pool at minInstances and does nothing else (default true). */
+  scaling?: boolean | undefined;
   node: NodeType;
   /** Node boot time, drawn uniformly from [min, max] with `seed`. */
   bootDelayMs: { min: number; max: number };
@@ -189,9 +191,17 @@ function pooled(o: PoolSimOptions): PoolSimResult {
   const random = seededRandom(o.seed);
   const scanMs = o.scanMs ?? 10_000;
   const sampleMs = o.sampleMs ?? 5 * 60_000;
+  const fixed = (input: Parameters<typeof autoscale>[0]) =>
+    autoscale({
+      ...input,
+      waiting: [],
+      limits: { ...input.limits, maxInstances: input.limits.minInstances },
+    }).filter((a) => a.kind === 'add');
   const policy =
     o.policy === 'autoscaler'
-      ? autoscale
+      ? o.scaling === false
+        ? fixed
+        : autoscale
       : (input: Parameters<typeof autoscale>[0]) => targetTracking(input, { target: o.target ?? 1 });
   const arrivals = [...o.tasks].sort(byArrival);
   const capacity = { cpu: o.node.cpu, memoryBytes: o.node.memoryBytes, workspaces: o.node.maxWorkspaces };

@@ -86,12 +86,18 @@ export function parseTrace(text: string): TraceTask[] {
   return tasks;
 }
 
-/** The simulator's config. Seed 000's `pooling` block as it is (its `enabled` switch is ignored: the simulator always pools). */
+/**
+ * The simulator's config. Seed 000's `pooling` block as it is: `scaling.enabled: false` keeps the
+ * pool at minInstances; `enabled: false` is refused (there would be no pool to simulate).
+ */
 export const SimConfig = z
   .strictObject({
     pooling: z
       .strictObject({
-        enabled: z.boolean().optional(),
+        enabled: z
+          .boolean()
+          .optional()
+          .refine((on) => on !== false, { error: 'false leaves no pool to simulate; leave it out or true' }),
         minInstances: z.int().min(0).default(0),
         maxInstances: z.int().min(1).default(10),
         instanceType: z.string().optional(),
@@ -100,7 +106,7 @@ export const SimConfig = z
         maxTasksPerInstance: z.int().min(1).default(5),
         scaling: z
           .strictObject({
-            enabled: z.boolean().optional(),
+            enabled: z.boolean().default(true),
             targetUtilization: z.number().gt(0).lte(1).default(0.7),
             scaleUpThreshold: z.number().gt(0).lte(1).default(0.8),
             scaleDownThreshold: z.number().gte(0).lt(1).default(0.3),
@@ -148,6 +154,8 @@ export type SimConfig = z.infer<typeof SimConfig>;
 
 export interface SimSettings {
   limits: PoolLimits;
+  /** pooling.scaling.enabled: false keeps the pool at minInstances. */
+  scaling: boolean;
   node: NodeType;
   bootDelayMs: { min: number; max: number };
   startDelayMs: number;
@@ -172,6 +180,7 @@ export function parseSimConfig(text: string): SimSettings {
 export function settingsOf(c: SimConfig): SimSettings {
   const p = c.pooling;
   return {
+    scaling: p.scaling.enabled,
     limits: {
       minInstances: p.minInstances,
       maxInstances: p.maxInstances,
