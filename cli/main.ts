@@ -12,6 +12,7 @@ import { registerNode } from './commands/nodeCommands.js';
 import { registerQueue } from './commands/queueCommands.js';
 import { registerReplicas } from './commands/replicaCommands.js';
 import { registerServe } from './commands/serveCommand.js';
+import { registerSim } from './commands/simCommands.js';
 import { registerTasks } from './commands/taskCommands.js';
 import { registerTokens } from './commands/tokenCommands.js';
 import { registerUsers } from './commands/userCommands.js';
@@ -57,6 +58,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerWorkspaces(program, ctx);
   registerTasks(program, ctx);
   registerQueue(program, ctx);
+  registerSim(program, ctx);
   helpForBareGroups(program);
   oneLineUsageErrors(program);
   return program;
