@@ -20,6 +20,9 @@ function rng(seed: number): () => number {
   };
 }
 
+/** A new copy of the string (not the same object), as each row of a query result has its own. */
+const fresh = (s: string) => Buffer.from(s).toString();
+
 export function bigInput(Q: number, U: number, N: number): SchedulerInput {
   const r = rng(42);
   const users = new Map<string, UserInfo>();
@@ -80,8 +83,13 @@ export function bigInput(Q: number, U: number, N: number): SchedulerInput {
         : a.queuedAtMs - b.queuedAtMs || (a.id < b.id ? -1 : 1);
   return {
     nowMs: 86_400_000,
-    // Made in that order, as the database driver makes its rows.
-    queue: queue.sort(byOwner).map((t) => ({ ...t })),
+    // Made in that order, strings and all, as the database driver makes its rows.
+    queue: queue.sort(byOwner).map((t) => ({
+      ...t,
+      id: fresh(t.id),
+      userId: fresh(t.userId),
+      workspaceId: t.workspaceId === null ? null : fresh(t.workspaceId),
+    })),
     users,
     workspaces,
     nodes,

@@ -222,7 +222,15 @@ export class NodeRoom {
   /** Sizes that found no room: room only shrinks during a pass, so they and bigger ones never do. */
   private readonly failed: { cpu: number; memoryBytes: number }[] = [];
 
+  private nodes: readonly NodeInfo[] | undefined;
+
+  /** Read on the first take: most passes start no workspace and never look. */
   constructor(nodes: readonly NodeInfo[]) {
+    this.nodes = nodes;
+  }
+
+  private build(nodes: readonly NodeInfo[]): void {
+    this.nodes = undefined;
     for (const n of nodes) {
       if (!n.accepting) continue;
       const i = this.names.length;
@@ -242,6 +250,7 @@ export class NodeRoom {
    * first). The node's name, or undefined.
    */
   take(cpu: number, memoryBytes: number, pinned: string | undefined): string | undefined {
+    if (this.nodes) this.build(this.nodes);
     if (pinned !== undefined) {
       const i = this.index.get(pinned);
       if (i === undefined || !this.fits(i, cpu, memoryBytes)) return undefined;
@@ -475,12 +484,14 @@ function newLane(user: UserInfo): Lane {
 
 /** The indexes of `tasks` by priority, keeping their order within each priority. */
 function byRank(tasks: readonly QueuedTask[]): number[] {
-  const order: number[] = [];
-  for (let rank = 0; rank < PRIORITIES.length; rank++) {
-    for (let i = 0; i < tasks.length; i++)
-      if (RANK[(tasks[i] as QueuedTask).priority] === rank) order.push(i);
+  const high: number[] = [];
+  const normal: number[] = [];
+  const low: number[] = [];
+  for (let i = 0; i < tasks.length; i++) {
+    const p = (tasks[i] as QueuedTask).priority;
+    (p === 'high' ? high : p === 'low' ? low : normal).push(i);
   }
-  return order;
+  return high.concat(normal, low);
 }
 
 function byArrival(a: QueuedTask, b: QueuedTask): number {
