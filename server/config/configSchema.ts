@@ -138,6 +138,29 @@ const Oidc = z.strictObject({
     .describe('Allow an http:// issuer (only for a provider on loopback, e.g. in tests).'),
 });
 
+/** The rules between the pooling block's keys (shared with the simulator's config, server/pool/simInput.ts). */
+export function checkPoolRules(
+  p: {
+    minInstances: number;
+    maxInstances: number;
+    scaling: { scaleDownThreshold: number; scaleUpThreshold: number };
+  },
+  ctx: z.RefinementCtx,
+): void {
+  if (p.minInstances > p.maxInstances)
+    ctx.addIssue({
+      code: 'custom',
+      message: 'minInstances must not exceed maxInstances',
+      path: ['minInstances'],
+    });
+  if (p.scaling.scaleDownThreshold >= p.scaling.scaleUpThreshold)
+    ctx.addIssue({
+      code: 'custom',
+      message: 'scaleDownThreshold must be below scaleUpThreshold',
+      path: ['scaling', 'scaleDownThreshold'],
+    });
+}
+
 export const ConfigSchema = z.strictObject({
   server: z
     .strictObject({
@@ -754,14 +777,7 @@ export const ConfigSchema = z.strictObject({
         })
         .prefault({}),
     })
-    .refine((p) => p.minInstances <= p.maxInstances, {
-      error: 'minInstances must not exceed maxInstances',
-      path: ['minInstances'],
-    })
-    .refine((p) => p.scaling.scaleDownThreshold < p.scaling.scaleUpThreshold, {
-      error: 'scaleDownThreshold must be below scaleUpThreshold',
-      path: ['scaling', 'scaleDownThreshold'],
-    })
+    .superRefine(checkPoolRules)
     .prefault({}),
   isolation: z
     .strictObject({

@@ -3,7 +3,7 @@
 // each checked with zod so a bad line or key is named — and `generateTrace`, which makes traces.
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { Duration } from '../config/configSchema.js';
+import { checkPoolRules, Duration } from '../config/configSchema.js';
 import type { Limits } from '../scheduler/schedulerCore.js';
 import type { PoolLimits } from './autoscaler.js';
 import { type NodeType, seededRandom, type TraceTask } from './poolSim.js';
@@ -114,14 +114,7 @@ export const SimConfig = z
           })
           .prefault({}),
       })
-      .refine((p) => p.minInstances <= p.maxInstances, {
-        error: 'minInstances must not exceed maxInstances',
-        path: ['minInstances'],
-      })
-      .refine((p) => p.scaling.scaleDownThreshold < p.scaling.scaleUpThreshold, {
-        error: 'scaleDownThreshold must be below scaleUpThreshold',
-        path: ['scaling', 'scaleDownThreshold'],
-      })
+      .superRefine(checkPoolRules)
       .refine((p) => p.scaling.targetUtilization <= p.scaling.scaleUpThreshold, {
         error: 'targetUtilization must not be above scaleUpThreshold',
         path: ['scaling', 'targetUtilization'],

@@ -10,6 +10,7 @@ import { ensureBuilt } from './ensureBuilt.js';
 import { type GitHttpServer, startGitHttpServer } from './gitHttpServer.js';
 import { type ModelStub, type Scenario, startModelStub } from './modelStub.js';
 import { type ServeChild, startServe } from './rclaude.js';
+import { adminToken } from './serveHelpers.js';
 import { TEST_CGROUP_PARENT } from './testApp.js';
 import { TEST_REPOS } from './workspaceKit.js';
 
@@ -83,19 +84,7 @@ export async function startKillableServe(o: {
   try {
     await boot();
     await serve?.until(/Created the first administrator/);
-    const login = await fetch(`${url}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'admin@example.test', password: PASSWORD }),
-    });
-    const cookie = login.headers.get('set-cookie')?.split(';')[0] ?? '';
-    const csrf = ((await login.json()) as { csrfToken: string }).csrfToken;
-    const tok = await fetch(`${url}/api/v1/tokens`, {
-      method: 'POST',
-      headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'restart' }),
-    });
-    token = ((await tok.json()) as { token: string }).token;
+    token = await adminToken(url, { email: 'admin@example.test', password: PASSWORD });
   } catch (err) {
     await close();
     throw err;
