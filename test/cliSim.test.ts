@@ -23,9 +23,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 describe('rclaude sim', () => {
   it('generates a trace, simulates it beside the baselines, and writes the same report twice', async () => {
     const trace = join(scratch, 'trace.jsonl');
-    ok(
-      await rclaude(scratch, ['sim', 'generate', '--users', '10', '--days', '2', '--out', trace]),
-    );
+    ok(await rclaude(scratch, ['sim', 'generate', '--users', '10', '--days', '2', '--out', trace]));
     const lines = readFileSync(trace, 'utf8').trim().split('\n');
     expect(lines.length).toBeGreaterThan(20);
     expect(JSON.parse(lines[0] as string)).toMatchObject({

@@ -23,6 +23,7 @@ import { openDb } from '../../server/store/db.js';
 import { startGitHttpServer } from '../../test/support/gitHttpServer.js';
 import { ensureWorkspaceImage } from '../../test/support/workspaceImage.js';
 import { intFlag, pct } from '../benchStats.js';
+import { bareDockerRuns, printStartRatio, timeCreateToConnected } from '../workspaceStarts.js';
 
 const { values } = parseArgs({
   options: { workspaces: { type: 'string', default: '20' }, idle: { type: 'string', default: '50' } },
@@ -54,41 +55,14 @@ async function main(): Promise<void> {
   const ids: string[] = [];
   const gvisorIds: string[] = [];
   try {
-    const bare: number[] = [];
-    for (let i = 0; i < N; i++) {
-      const t0 = performance.now();
-      execFileSync('docker', ['run', '--rm', '--network', 'none', image, 'true'], { stdio: 'ignore' });
-      bare.push(performance.now() - t0);
-    }
-    const connect: number[] = [];
-    for (let i = 0; i < IDLE; i++) {
-      const user = await s.users.create({
-        email: `bench-${i}@example.test`,
-        name: null,
-        role: 'member',
-        passwordHash: null,
-      });
-      const t0 = performance.now();
-      const connected = new Promise<void>((resolve) => {
-        const on = () => {
-          s.runtime.hub.off('connected', on);
-          resolve();
-        };
-        s.runtime.hub.on('connected', on);
-      });
-      const { row } = await s.runtime.service.create(user.id, { repository: git.url('app') });
-      ids.push(row.id);
-      await connected;
-      if (i < N) connect.push(performance.now() - t0);
-      const done = await s.runtime.service.settled(row.id, 120_000);
-      if (done?.status !== 'running')
-        throw new Error(`workspace ${i} is ${done?.status}: ${done?.status_reason}`);
-    }
+    const bare = bareDockerRuns(image, N);
+    // IDLE workspaces in all (they stay up for the memory figure); the first N are timed.
+    const connect = (await timeCreateToConnected(s, { n: IDLE, repository: git.url('app'), ids })).slice(
+      0,
+      N,
+    );
     console.log(`\n1. create → agent connected (${N} workspaces)`);
-    console.log(`   ours                          p50 ${ms(pct(connect, 50))}  p95 ${ms(pct(connect, 95))}`);
-    console.log(`   docker run --rm <image> true  p50 ${ms(pct(bare, 50))}  p95 ${ms(pct(bare, 95))}`);
-    const ratio = pct(connect, 50) / pct(bare, 50);
-    console.log(`   ratio at p50: ${ratio.toFixed(2)}  (target ≤ 1.5)  ${ratio <= 1.5 ? 'PASS' : 'MISS'}`);
+    printStartRatio('ours', connect, bare);
 
     await new Promise((r) => setTimeout(r, 10_000));
     const memory: number[] = [];

@@ -11,7 +11,6 @@
 // Needs root (the fake's veth), a Docker daemon on /var/run/docker.sock, and builds the test
 // workspace image if missing. Everything is removed at the end.
 
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../../server/clock.js';
@@ -23,14 +22,15 @@ import { openDb } from '../../server/store/db.js';
 import { FAKE_CREDENTIALS, FakeEcs } from '../../test/support/fakeEcs.js';
 import { startGitHttpServer } from '../../test/support/gitHttpServer.js';
 import { ensureWorkspaceImage } from '../../test/support/workspaceImage.js';
-import { intFlag, pct } from '../benchStats.js';
+import { intFlag } from '../benchStats.js';
+import { bareDockerRuns, printStartRatio, timeCreateToConnected } from '../workspaceStarts.js';
 
 const { values } = parseArgs({
   options: { workspaces: { type: 'string', default: '10' }, 'poll-ms': { type: 'string', default: '100' } },
 });
 const N = intFlag('workspaces', values.workspaces, 100);
 const POLL_MS = intFlag('poll-ms', values['poll-ms'], 5000, 10);
-const ms = (x: number) => `${x.toFixed(0)} ms`;
+const _ms = (x: number) => `${x.toFixed(0)} ms`;
 
 async function main(): Promise<void> {
   const image = await ensureWorkspaceImage();
@@ -69,37 +69,12 @@ async function main(): Promise<void> {
   s.publicUrl = await app.listen({ port: 0, host: fake.network?.hostAddress as string });
   const ids: string[] = [];
   try {
-    const bare: number[] = [];
-    for (let i = 0; i < N; i++) {
-      const t0 = performance.now();
-      execFileSync('docker', ['run', '--rm', '--network', 'none', image, 'true'], { stdio: 'ignore' });
-      bare.push(performance.now() - t0);
-    }
-    const connect: number[] = [];
-    for (let i = 0; i < N; i++) {
-      const user = await s.users.create({
-        email: `bench-${i}@example.test`,
-        name: null,
-        role: 'member',
-        passwordHash: null,
-      });
-      const t0 = performance.now();
-      const connected = new Promise<void>((resolve) => s.runtime.hub.once('connected', () => resolve()));
-      const { row } = await s.runtime.service.create(user.id, { repository: git.url('app') });
-      ids.push(row.id);
-      await connected;
-      connect.push(performance.now() - t0);
-      const done = await s.runtime.service.settled(row.id, 120_000);
-      if (done?.status !== 'running')
-        throw new Error(`workspace ${i} is ${done?.status}: ${done?.status_reason}`);
-    }
+    const bare = bareDockerRuns(image, N);
+    const connect = await timeCreateToConnected(s, { n: N, repository: git.url('app'), ids });
     console.log(
       `\ncreate → agent connected (${N} workspaces, fake ECS on Fargate, DescribeTasks every ${POLL_MS} ms)`,
     );
-    console.log(`   ours, ecs driver on fake ECS  p50 ${ms(pct(connect, 50))}  p95 ${ms(pct(connect, 95))}`);
-    console.log(`   docker run --rm <image> true  p50 ${ms(pct(bare, 50))}  p95 ${ms(pct(bare, 95))}`);
-    const ratio = pct(connect, 50) / pct(bare, 50);
-    console.log(`   ratio at p50: ${ratio.toFixed(2)}  (the docker driver's target: ≤ 1.5)`);
+    printStartRatio('ours, ecs driver on fake ECS', connect, bare);
   } finally {
     for (const id of ids) await s.runtime.service.remove(id, { keepVolume: false }).catch(() => {});
     await app.close();

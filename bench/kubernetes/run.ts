@@ -14,7 +14,6 @@
 // test's setup starts one); builds the test workspace image if missing. Everything is removed at
 // the end.
 
-import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../../server/clock.js';
@@ -29,6 +28,7 @@ import { createFakePodNetwork } from '../../test/support/fakePodNetwork.js';
 import { startGitHttpServer } from '../../test/support/gitHttpServer.js';
 import { ensureWorkspaceImage } from '../../test/support/workspaceImage.js';
 import { intFlag, pct } from '../benchStats.js';
+import { bareDockerRuns, printStartRatio, timeCreateToConnected } from '../workspaceStarts.js';
 
 const { values } = parseArgs({
   options: { workspaces: { type: 'string', default: '10' }, inspect: { type: 'string', default: '1000' } },
@@ -68,35 +68,10 @@ async function main(): Promise<void> {
   const ids: string[] = [];
   const cacheDriver = new KubernetesDriver({ kubeconfig, namespace: NS, installation: 'benchcache', image });
   try {
-    const bare: number[] = [];
-    for (let i = 0; i < N; i++) {
-      const t0 = performance.now();
-      execFileSync('docker', ['run', '--rm', '--network', 'none', image, 'true'], { stdio: 'ignore' });
-      bare.push(performance.now() - t0);
-    }
-    const connect: number[] = [];
-    for (let i = 0; i < N; i++) {
-      const user = await s.users.create({
-        email: `bench-${i}@example.test`,
-        name: null,
-        role: 'member',
-        passwordHash: null,
-      });
-      const t0 = performance.now();
-      const connected = new Promise<void>((resolve) => s.runtime.hub.once('connected', () => resolve()));
-      const { row } = await s.runtime.service.create(user.id, { repository: git.url('app') });
-      ids.push(row.id);
-      await connected;
-      connect.push(performance.now() - t0);
-      const done = await s.runtime.service.settled(row.id, 120_000);
-      if (done?.status !== 'running')
-        throw new Error(`workspace ${i} is ${done?.status}: ${done?.status_reason}`);
-    }
+    const bare = bareDockerRuns(image, N);
+    const connect = await timeCreateToConnected(s, { n: N, repository: git.url('app'), ids });
     console.log(`\n1. create → agent connected (${N} workspaces, fake API + fake kubelet on Docker)`);
-    console.log(`   ours                          p50 ${ms(pct(connect, 50))}  p95 ${ms(pct(connect, 95))}`);
-    console.log(`   docker run --rm <image> true  p50 ${ms(pct(bare, 50))}  p95 ${ms(pct(bare, 95))}`);
-    const ratio = pct(connect, 50) / pct(bare, 50);
-    console.log(`   ratio at p50: ${ratio.toFixed(2)}  (target ≤ 1.5)  ${ratio <= 1.5 ? 'PASS' : 'MISS'}`);
+    printStartRatio('ours', connect, bare);
 
     // 2. M workspaces' objects (no pods: the cache path is the same for a running one), then one
     // inspect of each, timed one by one, with the fake's request log as the witness.
