@@ -85,7 +85,9 @@ describe('rclaude sim', () => {
       await rclaude(scratch, ['sim', '--trace', good, '--target-tracking', '1.5']),
       /--target-tracking must be a comma-separated list/,
     );
-    expectFailure(await rclaude(scratch, ['sim']), /--trace <file> is required/);
+    expectFailure(await rclaude(scratch, ['sim', '--json']), /--trace <file> is required/);
+    // Typed alone it is a group like the others: its help, exit 0.
+    expect(ok(await rclaude(scratch, ['sim']))).toMatch(/^Usage: rclaude sim \[options\] \[command\]/);
     expectFailure(
       await rclaude(scratch, ['sim', '--trace', join(scratch, 'none.jsonl')]),
       /could not read the trace/,

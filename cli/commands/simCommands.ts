@@ -79,6 +79,9 @@ export function registerSim(program: Command, ctx: CliContext): void {
     .option('--json', 'print the results as JSON')
     .action(
       (o: { trace?: string; config?: string; report?: string; targetTracking: string; json?: boolean }) => {
+        // Typed alone, like every group: its help on stdout, exit 0.
+        const given = Object.keys(o).filter((k) => sim.getOptionValueSource(k) === 'cli');
+        if (given.length === 0) sim.help();
         if (!o.trace) throw new CliError('--trace <file> is required (rclaude sim generate makes a trace)');
         const targets = Targets.safeParse(o.targetTracking);
         if (!targets.success) throw flagError(targets.error, { '': '--target-tracking' });

@@ -33,6 +33,7 @@ export interface FakeTaskDefinition {
     };
     cpu?: number;
     memory?: number;
+    ulimits?: { name: string; softLimit: number; hardLimit: number }[];
     workingDirectory?: string;
     environment?: { name: string; value: string }[];
     mountPoints?: { sourceVolume: string; containerPath: string; readOnly?: boolean }[];
@@ -103,6 +104,7 @@ export async function containerFor(
   const memoryMiB = c.memory ?? Number(req.def.memory ?? 0);
   const env = { ...Object.fromEntries((c.environment ?? []).map((e) => [e.name, e.value])), ...req.env };
   const lp = c.linuxParameters ?? {};
+  const nproc = c.ulimits?.find((u) => u.name === 'nproc');
   const command = req.command ?? c.command;
   return {
     name: `${opts.prefix}-${req.taskId}`,
@@ -123,6 +125,10 @@ export async function containerFor(
       ...(memoryMiB > 0 ? { Memory: memoryMiB * MiB } : {}),
       ...(memoryMiB > 0 && lp.maxSwap === 0 ? { MemorySwap: memoryMiB * MiB } : {}),
       NanoCpus: Math.round(Math.min(taskCpu, availableParallelism()) * 1e9),
+      // A Fargate task has a kernel of its own, so its nproc ulimit counts its own processes: the
+      // container's pids limit is what models that here (a plain nproc ulimit would count every
+      // process of the uid on this machine).
+      ...(nproc ? { PidsLimit: nproc.hardLimit } : {}),
       Mounts: mounts,
     },
   };

@@ -4,9 +4,11 @@
 // pod network moved into it), the real agent dialling the control plane's network endpoint, a
 // clone from the test's git server through the agent's channel, and a real Claude Code task
 // against the model stub writing a file in the "pod".
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeItem } from '../../sdk/nodeWire.js';
@@ -19,6 +21,8 @@ import { type ModelStub, startModelStub } from '../support/modelStub.js';
 import { taskApi } from '../support/taskApi.js';
 import { ensureWorkspaceImage } from '../support/workspaceImage.js';
 import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
+
+const run = promisify(execFile);
 
 const ORG_KEY = 'sk-ant-org-key-for-the-fake-cluster';
 const NS = 'remote-claude';
@@ -238,9 +242,20 @@ describe('kubernetes driver end to end (fake API, fake kubelet on Docker)', () =
     });
 
     it('a fork bomb hits the node pids limit; a memory hog is OOM-killed alone', async () => {
-      const bomb = await sh(a, 'bomb() { bomb | bomb & }; bomb; sleep 2; echo survived', 4000);
+      // Its own name, so that the host-side kill below touches no other test's processes.
+      const bomb = await sh(a, 'kbomb() { kbomb | kbomb & }; kbomb; sleep 2; echo survived', 4000);
       expect(bomb.stdout + bomb.stderr).toMatch(/fork|resource|retry|survived|Cannot/i);
-      await sh(a, 'pkill -KILL -u "$(id -u)" -f "sh -c bomb" || true').catch(() => {});
+      // Killed from the host, whose forks the pod's pids limit does not hold (inside the pod even
+      // pkill cannot start while the bomb fills the limit), until none of it is left: its
+      // processes fork again while they live.
+      const left = async () => {
+        await run('pkill', ['-KILL', '-f', '^/bin/sh -c kbomb']).catch(() => undefined);
+        return run('pgrep', ['-f', '^/bin/sh -c kbomb']).then(
+          () => 'left',
+          () => 'gone',
+        );
+      };
+      await expect.poll(left, { timeout: 30_000, interval: 100 }).toBe('gone');
       await expect
         .poll(async () => (await sh(a, 'echo ok').catch(() => ({ stdout: '' }))).stdout.trim(), {
           timeout: 15_000,

@@ -115,6 +115,7 @@ describe('ecs driver specifics (fake ECS)', () => {
       linuxParameters: { initProcessEnabled: true, capabilities: { drop: ['ALL'] }, maxSwap: 0 },
       cpu: 512,
       memory: 300,
+      ulimits: [{ name: 'nproc', softLimit: 256, hardLimit: 256 }],
       mountPoints: [
         { sourceVolume: 'workspace', containerPath: '/workspace', readOnly: false },
         { sourceVolume: 'home', containerPath: '/home/user', readOnly: false },
@@ -201,6 +202,7 @@ describe('ecs driver specifics (fake ECS)', () => {
       SecurityOpt: ['no-new-privileges'],
       Memory: 300 * MiB,
       MemorySwap: 300 * MiB,
+      PidsLimit: 256,
     });
     await expect
       .poll(

@@ -119,8 +119,10 @@ export interface AccessPoints {
  * The isolation profile: uid 1000 (never root), read-only root with only /workspace, the home and
  * /tmp writable, every capability dropped, not privileged, init as PID 1, no new privileges and
  * no swap (EC2; Fargate allows neither option and runs each task in its own microVM), CPU and
- * memory limits, awsvpc networking behind the configured security groups. ECS has no process-count
- * limit (no pidsLimit in a task definition), so `resources.pids` is not enforced on ECS.
+ * memory limits, awsvpc networking behind the configured security groups. The process count is
+ * the `nproc` ulimit (a task definition has no pids limit): on Fargate, where each task has a
+ * kernel of its own, that counts the workspace's processes alone; on EC2 it counts every process
+ * of uid 1000 on the instance (docs/ecs.md).
  */
 export function taskDefinitionInput(
   config: EcsDriverConfig,
@@ -162,6 +164,7 @@ export function taskDefinitionInput(
         },
         cpu: Math.max(1, Math.ceil(resources.cpu * 1024)),
         memory: Math.max(6, Math.ceil(resources.memoryBytes / MiB)),
+        ulimits: [{ name: 'nproc', softLimit: resources.pids, hardLimit: resources.pids }],
         workingDirectory: WORKSPACE_DIR,
         environment: Object.entries(env).map(([name, value]) => ({ name, value })),
         mountPoints: [
