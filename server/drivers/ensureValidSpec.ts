@@ -74,3 +74,10 @@ export function ensureValidSpec(spec: WorkspaceSpec, transport: AgentTransport):
     }
   }
 }
+
+/** The ref's workspace id when it is a safe one (refs may come from the store); else undefined. */
+export function safeWorkspaceId(ref: { workspaceId?: unknown }): string | undefined {
+  return typeof ref.workspaceId === 'string' && WORKSPACE_ID_PATTERN.test(ref.workspaceId)
+    ? ref.workspaceId
+    : undefined;
+}

@@ -46,6 +46,16 @@ export interface Scenario {
   turns: StubTurn[];
 }
 
+/** Claude writes `content` to `/workspace/<file>` with its Write tool, then says "Done.". */
+export function writeFileScenario(file: string, content: string): Scenario {
+  return {
+    turns: [
+      { content: [{ type: 'tool_use', name: 'Write', input: { file_path: `/workspace/${file}`, content } }] },
+      { content: [{ type: 'text', text: 'Done.' }] },
+    ],
+  };
+}
+
 export interface RecordedRequest {
   at: number;
   method: string;

@@ -11,7 +11,7 @@ import type { Workspace } from '../../sdk/workspaceWire.js';
 import { EcsDriver } from '../../server/drivers/ecs/ecsDriver.js';
 import { familyName } from '../../server/drivers/ecs/taskDefinition.js';
 import { FAKE_CREDENTIALS, FakeEcs } from '../support/fakeEcs.js';
-import { type ModelStub, startModelStub } from '../support/modelStub.js';
+import { type ModelStub, startModelStub, writeFileScenario } from '../support/modelStub.js';
 import { finished, kitTaskApi } from '../support/taskApi.js';
 import { ensureWorkspaceImage } from '../support/workspaceImage.js';
 import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
@@ -31,20 +31,7 @@ describe('workspaces and tasks on the ecs driver (fake ECS, Fargate, real agent 
     stub = await startModelStub({
       expectedApiKey: ORG_KEY,
       scenarios: {
-        write: {
-          turns: [
-            {
-              content: [
-                {
-                  type: 'tool_use',
-                  name: 'Write',
-                  input: { file_path: '/workspace/from-claude.txt', content: 'written in an ECS task\n' },
-                },
-              ],
-            },
-            { content: [{ type: 'text', text: 'Done.' }] },
-          ],
-        },
+        write: writeFileScenario('from-claude.txt', 'written in an ECS task\n'),
       },
     });
     driver = new EcsDriver({

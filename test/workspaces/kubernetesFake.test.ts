@@ -17,7 +17,7 @@ import { objectName } from '../../server/drivers/kubernetes/podSpec.js';
 import { FakeKubelet } from '../support/fakeKubelet.js';
 import { FakeKubernetes } from '../support/fakeKubernetes.js';
 import { createFakePodNetwork, type FakePodNetwork } from '../support/fakePodNetwork.js';
-import { type ModelStub, startModelStub } from '../support/modelStub.js';
+import { type ModelStub, startModelStub, writeFileScenario } from '../support/modelStub.js';
 import { taskApi } from '../support/taskApi.js';
 import { ensureWorkspaceImage } from '../support/workspaceImage.js';
 import { startWorkspaceKit, type WorkspaceKit } from '../support/workspaceKit.js';
@@ -46,20 +46,7 @@ describe('kubernetes driver end to end (fake API, fake kubelet on Docker)', () =
     stub = await startModelStub({
       expectedApiKey: ORG_KEY,
       scenarios: {
-        write: {
-          turns: [
-            {
-              content: [
-                {
-                  type: 'tool_use',
-                  name: 'Write',
-                  input: { file_path: '/workspace/from-claude.txt', content: 'written in a pod\n' },
-                },
-              ],
-            },
-            { content: [{ type: 'text', text: 'Done.' }] },
-          ],
-        },
+        write: writeFileScenario('from-claude.txt', 'written in a pod\n'),
       },
     });
     k = await startWorkspaceKit({

@@ -19,7 +19,7 @@ import type { Workspace } from '../../sdk/workspaceWire.js';
 import { type ExtraDockerd, startExtraDockerd } from '../support/dockerDaemons.js';
 import { ensureBuilt } from '../support/ensureBuilt.js';
 import { type GitHttpServer, startGitHttpServer } from '../support/gitHttpServer.js';
-import { type ModelStub, startModelStub } from '../support/modelStub.js';
+import { type ModelStub, startModelStub, writeFileScenario } from '../support/modelStub.js';
 import { createNetns, type Netns } from '../support/netns.js';
 import { BIN, childEnv, rclaude, type ServeChild, startServe } from '../support/rclaude.js';
 import {
@@ -144,20 +144,7 @@ describe('a remote Docker host through rclaude node', () => {
     stub = await startModelStub({
       expectedApiKey: ORG_KEY,
       scenarios: {
-        write: {
-          turns: [
-            {
-              content: [
-                {
-                  type: 'tool_use',
-                  name: 'Write',
-                  input: { file_path: '/workspace/from-claude.txt', content: 'written on the remote node\n' },
-                },
-              ],
-            },
-            { content: [{ type: 'text', text: 'Done.' }] },
-          ],
-        },
+        write: writeFileScenario('from-claude.txt', 'written on the remote node\n'),
       },
     });
     const port = await freePort(HOST_IP);

@@ -47,6 +47,11 @@ export class EcsCluster {
       arns.push(...(page.taskArns ?? []));
       nextToken = page.nextToken;
     } while (nextToken);
+    return this.describeTasks(arns);
+  }
+
+  /** The tasks, with tags, 100 to a call (DescribeTasks' most). */
+  async describeTasks(arns: readonly string[]): Promise<Task[]> {
     const out: Task[] = [];
     for (let i = 0; i < arns.length; i += 100) {
       const page = await this.call('DescribeTasks', () =>

@@ -2,7 +2,6 @@ import {
   DeregisterTaskDefinitionCommand,
   DescribeClustersCommand,
   DescribeTaskDefinitionCommand,
-  DescribeTasksCommand,
   ECSClient,
   ListTaskDefinitionFamiliesCommand,
   ListTaskDefinitionsCommand,
@@ -16,7 +15,7 @@ import {
 import { DescribeFileSystemsCommand, EFSClient } from '@aws-sdk/client-efs';
 import type { NodeItem } from '../../../sdk/nodeWire.js';
 import { realDeadline } from '../../clock.js';
-import { ensureValidSpec, WORKSPACE_ID_PATTERN } from '../ensureValidSpec.js';
+import { ensureValidSpec, safeWorkspaceId, WORKSPACE_ID_PATTERN } from '../ensureValidSpec.js';
 import { KeyedLock } from '../local/keyedLock.js';
 import type { NodeReporter } from '../nodeReporter.js';
 import {
@@ -399,7 +398,7 @@ export class EcsDriver implements RuntimeDriver, NodeReporter {
     for (let delay = 25; ; delay = Math.min(delay * 2, this.pollMs)) {
       if (until(now) || deadline.passed()) return now;
       await new Promise((r) => setTimeout(r, Math.min(delay, this.pollMs)));
-      const [fresh] = await this.describeTasks([now.taskArn as string]);
+      const [fresh] = await this.cluster.describeTasks([now.taskArn as string]);
       if (fresh) now = fresh;
     }
   }
@@ -422,24 +421,7 @@ export class EcsDriver implements RuntimeDriver, NodeReporter {
       arns.push(...(page.taskArns ?? []));
       nextToken = page.nextToken;
     } while (nextToken);
-    return this.describeTasks(arns);
-  }
-
-  private async describeTasks(arns: string[]): Promise<Task[]> {
-    const out: Task[] = [];
-    for (let i = 0; i < arns.length; i += 100) {
-      const page = await this.call('DescribeTasks', () =>
-        this.ecs.send(
-          new DescribeTasksCommand({
-            cluster: this.config.cluster,
-            tasks: arns.slice(i, i + 100),
-            include: ['TAGS'],
-          }),
-        ),
-      );
-      out.push(...(page.tasks ?? []));
-    }
-    return out;
+    return this.cluster.describeTasks(arns);
   }
 
   /** The family's latest ACTIVE revision and the hash it was registered with; undefined when none. */
@@ -496,11 +478,9 @@ export class EcsDriver implements RuntimeDriver, NodeReporter {
     }
   }
 
-  /** Refs may come from the store; only a safe id is ever turned into a family name. */
+  /** Refs may come from the store; only a safe id is ever turned into a name. */
   private idOf(ref: RuntimeRef): string | undefined {
-    return typeof ref.workspaceId === 'string' && WORKSPACE_ID_PATTERN.test(ref.workspaceId)
-      ? ref.workspaceId
-      : undefined;
+    return safeWorkspaceId(ref);
   }
 
   private ref(workspaceId: string): RuntimeRef {

@@ -1,6 +1,6 @@
 import type { V1NetworkPolicyPeer, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { NodeItem } from '../../../sdk/nodeWire.js';
-import { ensureValidSpec, WORKSPACE_ID_PATTERN } from '../ensureValidSpec.js';
+import { ensureValidSpec, safeWorkspaceId, WORKSPACE_ID_PATTERN } from '../ensureValidSpec.js';
 import { KeyedLock } from '../local/keyedLock.js';
 import type { NodeReporter } from '../nodeReporter.js';
 import {
@@ -439,11 +439,9 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
     return withDeadline(what, this.callTimeoutMs, fn);
   }
 
-  /** Refs may come from the store; only a safe id is ever turned into an object name. */
+  /** Refs may come from the store; only a safe id is ever turned into a name. */
   private idOf(ref: RuntimeRef): string | undefined {
-    return typeof ref.workspaceId === 'string' && WORKSPACE_ID_PATTERN.test(ref.workspaceId)
-      ? ref.workspaceId
-      : undefined;
+    return safeWorkspaceId(ref);
   }
 
   private ref(workspaceId: string): RuntimeRef {
