@@ -5,6 +5,7 @@ import {
   type ContainerInstance,
   DescribeContainerInstancesCommand,
   DescribeTasksCommand,
+  type DesiredStatus,
   type ECSClient,
   ListContainerInstancesCommand,
   ListTasksCommand,
@@ -31,18 +32,21 @@ export class EcsCluster {
   }
 
   /** The installation's tasks ECS lists as desired RUNNING (startedBy `rc-<installation>`), with tags. */
-  async installationTasks(): Promise<Task[]> {
+  installationTasks(): Promise<Task[]> {
+    return this.listTasks({ startedBy: startedBy(this.config.installation) });
+  }
+
+  /** The tasks ListTasks gives for `filter`, every page, described with tags. */
+  async listTasks(filter: {
+    startedBy?: string;
+    family?: string;
+    desiredStatus?: DesiredStatus;
+  }): Promise<Task[]> {
     const arns: string[] = [];
     let nextToken: string | undefined;
     do {
       const page = await this.call('ListTasks', () =>
-        this.ecs.send(
-          new ListTasksCommand({
-            cluster: this.config.cluster,
-            startedBy: startedBy(this.config.installation),
-            nextToken,
-          }),
-        ),
+        this.ecs.send(new ListTasksCommand({ cluster: this.config.cluster, ...filter, nextToken })),
       );
       arns.push(...(page.taskArns ?? []));
       nextToken = page.nextToken;

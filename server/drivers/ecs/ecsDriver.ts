@@ -5,7 +5,6 @@ import {
   ECSClient,
   ListTaskDefinitionFamiliesCommand,
   ListTaskDefinitionsCommand,
-  ListTasksCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
@@ -197,7 +196,7 @@ export class EcsDriver implements RuntimeDriver, NodeReporter {
    * it did not reach RUNNING within taskStartTimeout, or its run parameters are gone).
    */
   async start(ref: RuntimeRef): Promise<RuntimeRef> {
-    const id = this.idOf(ref);
+    const id = safeWorkspaceId(ref);
     const notFound = new DriverError({
       reason: 'not_found',
       userMessage: `Workspace ${ref.workspaceId} has no ECS task definition to start.`,
@@ -248,7 +247,7 @@ export class EcsDriver implements RuntimeDriver, NodeReporter {
    * Idempotent.
    */
   async stop(ref: RuntimeRef, _opts?: { graceSeconds?: number }): Promise<void> {
-    const id = this.idOf(ref);
+    const id = safeWorkspaceId(ref);
     if (id === undefined) return;
     await this.locks.run(id, async () => {
       await this.stopTasks((await this.tasks(id, 'RUNNING')).filter(isLive));
@@ -263,7 +262,7 @@ export class EcsDriver implements RuntimeDriver, NodeReporter {
    * stay, so a later remove tries again).
    */
   async remove(ref: RuntimeRef, opts?: { keepVolume?: boolean }): Promise<void> {
-    const id = this.idOf(ref);
+    const id = safeWorkspaceId(ref);
     if (id === undefined) return;
     await this.locks.run(id, async () => {
       await this.stopTasks((await this.tasks(id, 'RUNNING')).filter(isLive));
@@ -283,7 +282,7 @@ export class EcsDriver implements RuntimeDriver, NodeReporter {
    * why, while ECS still has it) when only the task definition is left; missing without one.
    */
   async inspect(ref: RuntimeRef): Promise<RuntimeState> {
-    const id = this.idOf(ref);
+    const id = safeWorkspaceId(ref);
     if (id === undefined) return { status: 'missing' };
     const running = await this.tasks(id, 'RUNNING');
     if (running.some(isLive)) return { status: 'running' };
@@ -404,24 +403,8 @@ export class EcsDriver implements RuntimeDriver, NodeReporter {
   }
 
   /** The workspace's tasks that ECS lists with this desired status (STOPPED ones for about an hour). */
-  private async tasks(id: string, desiredStatus: 'RUNNING' | 'STOPPED'): Promise<Task[]> {
-    const arns: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.call('ListTasks', () =>
-        this.ecs.send(
-          new ListTasksCommand({
-            cluster: this.config.cluster,
-            family: familyName(this.config.installation, id),
-            desiredStatus,
-            nextToken,
-          }),
-        ),
-      );
-      arns.push(...(page.taskArns ?? []));
-      nextToken = page.nextToken;
-    } while (nextToken);
-    return this.cluster.describeTasks(arns);
+  private tasks(id: string, desiredStatus: 'RUNNING' | 'STOPPED'): Promise<Task[]> {
+    return this.cluster.listTasks({ family: familyName(this.config.installation, id), desiredStatus });
   }
 
   /** The family's latest ACTIVE revision and the hash it was registered with; undefined when none. */
@@ -476,11 +459,6 @@ export class EcsDriver implements RuntimeDriver, NodeReporter {
     } catch (err) {
       throw apiError(err, what.startsWith('EFS') ? what : `ECS ${what}`);
     }
-  }
-
-  /** Refs may come from the store; only a safe id is ever turned into a name. */
-  private idOf(ref: RuntimeRef): string | undefined {
-    return safeWorkspaceId(ref);
   }
 
   private ref(workspaceId: string): RuntimeRef {

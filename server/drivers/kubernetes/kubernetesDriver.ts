@@ -246,7 +246,7 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
    * not run within the start timeout; `unavailable`.
    */
   async start(ref: RuntimeRef): Promise<RuntimeRef> {
-    const id = this.idOf(ref);
+    const id = safeWorkspaceId(ref);
     const notFound = new DriverError({
       reason: 'not_found',
       userMessage: `Workspace ${ref.workspaceId} has no Kubernetes objects to start.`,
@@ -282,7 +282,7 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
    * @throws DriverError `unavailable`.
    */
   async stop(ref: RuntimeRef, opts?: { graceSeconds?: number }): Promise<void> {
-    const id = this.idOf(ref);
+    const id = safeWorkspaceId(ref);
     if (id === undefined) return;
     await this.ready();
     await this.locks.run(id, () =>
@@ -298,7 +298,7 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
    * @throws DriverError `unavailable`.
    */
   async remove(ref: RuntimeRef, opts?: { keepVolume?: boolean }): Promise<void> {
-    const id = this.idOf(ref);
+    const id = safeWorkspaceId(ref);
     if (id === undefined) return;
     await this.ready();
     const ns = this.settings.namespace;
@@ -330,7 +330,7 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
    * @throws DriverError `unavailable` when the API does not answer then.
    */
   async inspect(ref: RuntimeRef): Promise<RuntimeState> {
-    const id = this.idOf(ref);
+    const id = safeWorkspaceId(ref);
     if (id === undefined) return { status: 'missing' };
     const name = objectName(this.settings.installation, id);
     let secret: V1Secret | undefined;
@@ -437,11 +437,6 @@ export class KubernetesDriver implements RuntimeDriver, NodeReporter {
   /** One API call with the call deadline; failures become DriverErrors. */
   private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return withDeadline(what, this.callTimeoutMs, fn);
-  }
-
-  /** Refs may come from the store; only a safe id is ever turned into a name. */
-  private idOf(ref: RuntimeRef): string | undefined {
-    return safeWorkspaceId(ref);
   }
 
   private ref(workspaceId: string): RuntimeRef {
